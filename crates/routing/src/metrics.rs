@@ -1,0 +1,1 @@
+//! Metrics as projections of the event log.

@@ -1,0 +1,2115 @@
+//! [`Router`]: the routing state machine.
+//!
+//! One owner for every queue's order and every agent's state: "one agent, one offer" and "one
+//! contact, one agent" hold because a single-threaded state machine changes both together.
+//!
+//! Indexes, so that a decision costs a few tree look-ups however large the center is:
+//! - each queue keeps its waiting contacts in groups of equal requirements
+//!   ([`GroupKey`]: channel, requirement set, step), each group a `BTreeSet` in routing order;
+//!   an agent that frees up looks at the head of each group it qualifies for, not at every
+//!   contact;
+//! - each queue keeps, per channel, the agents available to take a contact from it, in the
+//!   order of the queue's [`AgentSelection`];
+//! - one timer heap with lazy deletion: each contact and agent has at most one live entry.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use crate::config::{
+    apply_step, merge_requirement, AgentSelection, ConfigError, MaxWaitAction, RoutingConfig,
+    MAX_CHAT_CAPACITY, MAX_PROFICIENCY,
+};
+use crate::event::{AgentState, DialOutcome, Event, OfferEndReason, Outcome};
+use crate::types::{
+    duration_millis, AgentId, Channel, ContactAttributes, ContactId, ContactKind, Priority,
+    QueueId, ReasonCode, SkillRequirement, Time,
+};
+
+/// The most agents one contact remembers as having declined it; the oldest is forgotten first.
+pub const MAX_DECLINED_PER_CONTACT: usize = 8;
+/// The most extra skills one contact may require.
+pub const MAX_CONTACT_SKILLS: usize = 32;
+/// The most contacts one agent works on at once (one call, or chats up to the chat capacity).
+pub const MAX_WORK_ITEMS: usize = 1 + MAX_CHAT_CAPACITY as usize;
+/// The most distinct requirement sets the core interns before refusing new contacts that would
+/// need another.
+pub const MAX_REQUIREMENT_SETS: usize = 1 << 20;
+/// Weight of the newest handle time in a queue's moving average of handle time.
+const HANDLE_TIME_SMOOTHING: f64 = 1.0 / 32.0;
+/// Arrival sequence numbers are spaced this far apart so an explicit placement fits between.
+const TIEBREAK_SPACING: u64 = 1 << 16;
+
+/// A contact for the core to route.
+#[derive(Clone, Debug)]
+pub struct ContactSpec {
+    /// The driver's identifier, unique for the life of the router.
+    pub id: ContactId,
+    /// The queue it joins.
+    pub queue: QueueId,
+    /// Call, callback or chat.
+    pub kind: ContactKind,
+    /// Customer facts that set its priority.
+    pub attributes: ContactAttributes,
+    /// Skills needed on top of the queue's (need tags, language).
+    pub skills: Vec<SkillRequirement>,
+    /// A dedicated or preferred agent to wait for first.
+    pub preferred_agent: Option<PreferredAgent>,
+    /// The original arrival time, when earlier than now (a callback request that keeps its
+    /// place); `None` means now.
+    pub enqueued_at: Option<Time>,
+    /// Where it goes in the queue.
+    pub placement: Placement,
+}
+
+impl ContactSpec {
+    /// A call with default attributes and no extra requirements.
+    pub fn call(id: ContactId, queue: QueueId) -> ContactSpec {
+        ContactSpec {
+            id,
+            queue,
+            kind: ContactKind::Call,
+            attributes: ContactAttributes::default(),
+            skills: Vec::new(),
+            preferred_agent: None,
+            enqueued_at: None,
+            placement: Placement::ByPriority,
+        }
+    }
+}
+
+/// Wait up to `wait` for `agent` before any other agent may take the contact. The agent need
+/// not have the queue in its profile nor its skills: the company chose it for this customer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreferredAgent {
+    /// The agent.
+    pub agent: AgentId,
+    /// How long to wait for it; `Duration::MAX` for a strictly dedicated agent.
+    pub wait: Duration,
+}
+
+/// Where a contact goes in its queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// By priority class, score and arrival.
+    #[default]
+    ByPriority,
+    /// At this 0-based position among the queue's waiting contacts of the same channel, for a
+    /// supervisor who moves a contact by hand. It keeps that place until its priority changes.
+    Position(u32),
+}
+
+/// What the driver tells the core.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A contact arrives.
+    Arrive(ContactSpec),
+    /// The caller hung up (a call or chat), or a callback was cancelled.
+    Abandon {
+        /// The contact.
+        contact: ContactId,
+    },
+    /// The waiting caller chose a callback: it may hang up and keeps its place.
+    AcceptCallback {
+        /// The contact.
+        contact: ContactId,
+    },
+    /// The customer's attributes changed (for example, recognised as VIP by the IVR); its
+    /// priority and so its place change.
+    SetAttributes {
+        /// The contact.
+        contact: ContactId,
+        /// The new attributes.
+        attributes: ContactAttributes,
+    },
+    /// A supervisor moves a waiting contact.
+    Reposition {
+        /// The contact.
+        contact: ContactId,
+        /// Where to.
+        placement: Placement,
+    },
+    /// The result of a callback dial asked for by [`Event::CallbackDialRequested`].
+    CallbackResult {
+        /// The contact.
+        contact: ContactId,
+        /// What happened.
+        outcome: DialOutcome,
+    },
+    /// The agent logs in (not ready until it says so).
+    Login {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// The agent logs out; contacts in progress go on to their end.
+    Logout {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// The agent is ready for contacts.
+    Ready {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// The agent takes no new contacts, for a reason.
+    NotReady {
+        /// The agent.
+        agent: AgentId,
+        /// Why.
+        reason: ReasonCode,
+    },
+    /// The agent answered the offer.
+    Accept {
+        /// The agent.
+        agent: AgentId,
+        /// The contact offered.
+        contact: ContactId,
+    },
+    /// The agent declined the offer.
+    Reject {
+        /// The agent.
+        agent: AgentId,
+        /// The contact offered.
+        contact: ContactId,
+    },
+    /// The driver could not reach the agent's device for the offer.
+    Unreachable {
+        /// The agent.
+        agent: AgentId,
+        /// The contact offered.
+        contact: ContactId,
+    },
+    /// The conversation ended; wrap-up begins.
+    Complete {
+        /// The agent.
+        agent: AgentId,
+        /// The contact.
+        contact: ContactId,
+    },
+    /// The agent ends wrap-up before its timer.
+    EndWrapUp {
+        /// The agent.
+        agent: AgentId,
+        /// The contact.
+        contact: ContactId,
+    },
+}
+
+/// An input the core could not apply. Nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputError {
+    /// No such contact is held (never arrived, or already ended).
+    UnknownContact(ContactId),
+    /// A contact with this identifier is already held.
+    DuplicateContact(ContactId),
+    /// No such agent in the configuration.
+    UnknownAgent(AgentId),
+    /// No such queue in the configuration.
+    UnknownQueue(QueueId),
+    /// A requirement names an unknown skill or a proficiency outside 1 to 5.
+    BadRequirement(SkillRequirement),
+    /// Too many extra skills on one contact.
+    TooManySkills(usize),
+    /// No such not-ready reason.
+    UnknownReason(ReasonCode),
+    /// The contact's original arrival lies in the future.
+    EnqueuedInFuture,
+    /// The input does not fit the state it is applied to.
+    WrongState(&'static str),
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputError::UnknownContact(c) => write!(f, "unknown contact {}", c.0),
+            InputError::DuplicateContact(c) => write!(f, "contact {} is already held", c.0),
+            InputError::UnknownAgent(a) => write!(f, "unknown agent {}", a.0),
+            InputError::UnknownQueue(q) => write!(f, "unknown queue {}", q.0),
+            InputError::BadRequirement(r) => write!(
+                f,
+                "bad skill requirement: skill {} at proficiency {} (1 to {MAX_PROFICIENCY})",
+                r.skill.0, r.min_proficiency
+            ),
+            InputError::TooManySkills(n) => {
+                write!(f, "{n} skills on one contact; at most {MAX_CONTACT_SKILLS}")
+            }
+            InputError::UnknownReason(r) => write!(f, "unknown not-ready reason {}", r.0),
+            InputError::EnqueuedInFuture => f.write_str("enqueued_at lies in the future"),
+            InputError::WrongState(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// A waiting contact's place and expected wait.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WaitEstimate {
+    /// 1 for the next contact to be served in its queue.
+    pub position: u32,
+    /// Logged-in, ready agents that could take it (busy or not).
+    pub eligible_agents: u32,
+    /// Expected remaining wait; `None` when no agent could take it now.
+    pub expected_wait: Option<Duration>,
+}
+
+/// Where a contact stands in routing order. Ordered: the smallest key goes first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+struct OrderKey {
+    /// 255 − priority class, so a higher class sorts first.
+    inverse_class: u8,
+    /// Arrival time minus the priority bonus: the highest score sorts first, and since every
+    /// waiting contact's score grows at the same rate the order never needs re-sorting.
+    adjusted_ms: i64,
+    /// Arrival order (spaced out for explicit placements).
+    tiebreak: u64,
+    /// The contact's slot, which makes every key unique.
+    slot: u32,
+}
+
+/// Contacts with equal requirements wait in one group.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+struct GroupKey {
+    channel: u8,
+    requirements: u32,
+    step: u8,
+}
+
+/// An available agent's place in a queue's selection order. Smallest first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+struct ReadyKey {
+    primary: u64,
+    secondary: u64,
+    agent: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ContactState {
+    /// In its queue's group.
+    Waiting,
+    /// Waiting for its preferred agent only (in that agent's `preferred` set).
+    Preferred(AgentId),
+    /// Offered to an agent.
+    Offered(AgentId),
+    /// A callback being dialled for an agent.
+    Dialing(AgentId),
+    /// A callback between dials, until `retry_at`.
+    RetryWait,
+}
+
+#[derive(Clone, Debug)]
+struct Contact {
+    id: ContactId,
+    queue: QueueId,
+    kind: ContactKind,
+    attributes: ContactAttributes,
+    own_skills: Vec<SkillRequirement>,
+    enqueued_at: Time,
+    queue_entered_at: Time,
+    /// Steps of the current queue applied so far.
+    step: u8,
+    requirements: u32,
+    key: OrderKey,
+    state: ContactState,
+    preferred: Option<(AgentId, Time)>,
+    declined: Vec<(AgentId, Time)>,
+    max_wait_done: bool,
+    attempts: u32,
+    retry_at: Time,
+    timer_generation: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Presence {
+    LoggedOut,
+    NotReady(ReasonCode),
+    Ready,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    Dialing,
+    Talking {
+        since: Time,
+    },
+    WrapUp {
+        talk: Duration,
+        since: Time,
+        until: Time,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct WorkItem {
+    contact: ContactId,
+    queue: QueueId,
+    channel: Channel,
+    phase: Phase,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Offer {
+    slot: u32,
+    contact: ContactId,
+    deadline: Time,
+}
+
+#[derive(Clone, Debug)]
+struct ProfileSlot {
+    queue: QueueId,
+    priority: u8,
+    delay: Duration,
+    /// When this agent was last offered a contact of this queue (round robin).
+    last_offer_seq: u64,
+    ready_key: [Option<ReadyKey>; Channel::COUNT],
+}
+
+#[derive(Clone, Debug)]
+struct Agent {
+    presence: Presence,
+    offer: Option<Offer>,
+    work: Vec<WorkItem>,
+    idle_since: Time,
+    busy_ms: u64,
+    missed: u32,
+    /// Sorted by priority, then configuration order.
+    profile: Vec<ProfileSlot>,
+    preferred: BTreeSet<OrderKey>,
+    chat_capacity: u8,
+    state: AgentState,
+    in_ready: [bool; Channel::COUNT],
+    timer_generation: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Queue {
+    waiting: BTreeMap<GroupKey, BTreeSet<OrderKey>>,
+    /// Contacts counted against `max_waiting`: every contact of the queue not yet ended.
+    held: u32,
+    ready: [BTreeSet<ReadyKey>; Channel::COUNT],
+    /// Agents with the queue in their profile.
+    agents: Vec<AgentId>,
+    /// `(r, s)`: contacts of queue `r` that have passed `s` steps may go to this queue's agents.
+    borrowers: Vec<(QueueId, u8)>,
+    /// `pools[s]`: the queues whose agents may take a contact that has passed `s` steps.
+    pools: Vec<Vec<QueueId>>,
+    /// Distinct non-zero profile delays of this queue's agents, ascending.
+    delays: Vec<Duration>,
+    handle_time_ms: f64,
+    asterisk_holdtime_ms: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum TimerRef {
+    Contact { slot: u32, generation: u32 },
+    Agent { agent: u32, generation: u32 },
+}
+
+/// The routing core. Feed it [`Input`]s and timeouts with the current time; drain
+/// [`Router::poll_event`] after each.
+///
+/// ```
+/// use hotline_routing::*;
+/// use std::time::Duration;
+///
+/// let mut config = RoutingConfig::default();
+/// config.skills = vec!["billing".into()];
+/// let billing = SkillRequirement { skill: SkillId(0), min_proficiency: 1 };
+/// config.queues.push(QueueConfig::new("billing", vec![billing]));
+/// config.agents.push(AgentConfig {
+///     name: "alice".into(),
+///     skills: vec![(SkillId(0), 3)],
+///     profile: vec![ProfileEntry { queue: QueueId(0), priority: 1, delay: Duration::ZERO }],
+///     chat_capacity: 0,
+/// });
+/// let mut router = Router::new(config).unwrap();
+/// let t = Time::from_secs(10);
+/// router.handle(t, Input::Login { agent: AgentId(0) }).unwrap();
+/// router.handle(t, Input::Ready { agent: AgentId(0) }).unwrap();
+/// router.handle(t, Input::Arrive(ContactSpec::call(ContactId(1), QueueId(0)))).unwrap();
+/// let offered = std::iter::from_fn(|| router.poll_event())
+///     .any(|(_, e)| matches!(e, Event::OfferCreated { agent: AgentId(0), .. }));
+/// assert!(offered);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Router {
+    config: RoutingConfig,
+    n_skills: usize,
+    /// Proficiency of agent `a` in skill `s` at `a * n_skills + s`; 0 when it lacks the skill.
+    agent_skill: Vec<u8>,
+    agents: Vec<Agent>,
+    queues: Vec<Queue>,
+    contacts: Vec<Option<Contact>>,
+    free_slots: Vec<u32>,
+    index: HashMap<ContactId, u32>,
+    requirement_sets: Vec<Vec<SkillRequirement>>,
+    requirement_ids: HashMap<Vec<SkillRequirement>, u32>,
+    timers: BinaryHeap<Reverse<(Time, TimerRef)>>,
+    events: VecDeque<(Time, Event)>,
+    now: Time,
+    sequence: u64,
+    staffing_version: u64,
+    staffing_cache: HashMap<(u32, u32, u8), (u64, u32)>,
+}
+
+impl Router {
+    /// A router for this configuration, or every problem found in it.
+    pub fn new(config: RoutingConfig) -> Result<Router, Vec<ConfigError>> {
+        config.validate()?;
+        let n_skills = config.skills.len();
+        let mut agent_skill = vec![0u8; config.agents.len() * n_skills];
+        let mut queues: Vec<Queue> = config
+            .queues
+            .iter()
+            .map(|q| Queue {
+                handle_time_ms: duration_millis(q.expected_handle_time) as f64,
+                ..Queue::default()
+            })
+            .collect();
+        let mut agents = Vec::with_capacity(config.agents.len());
+        for (ai, a) in config.agents.iter().enumerate() {
+            for &(skill, level) in &a.skills {
+                agent_skill[ai * n_skills + skill.index()] = level;
+            }
+            let mut profile: Vec<ProfileSlot> = a
+                .profile
+                .iter()
+                .map(|e| ProfileSlot {
+                    queue: e.queue,
+                    priority: e.priority,
+                    delay: e.delay,
+                    last_offer_seq: 0,
+                    ready_key: [None; Channel::COUNT],
+                })
+                .collect();
+            profile.sort_by_key(|p| p.priority);
+            for p in &profile {
+                let q = &mut queues[p.queue.index()];
+                q.agents.push(AgentId(ai as u32));
+                if !p.delay.is_zero() && !q.delays.contains(&p.delay) {
+                    q.delays.push(p.delay);
+                }
+            }
+            agents.push(Agent {
+                presence: Presence::LoggedOut,
+                offer: None,
+                work: Vec::new(),
+                idle_since: Time::ZERO,
+                busy_ms: 0,
+                missed: 0,
+                profile,
+                preferred: BTreeSet::new(),
+                chat_capacity: a.chat_capacity,
+                state: AgentState::LoggedOut,
+                in_ready: [false; Channel::COUNT],
+                timer_generation: 0,
+            });
+        }
+        for (qi, qc) in config.queues.iter().enumerate() {
+            let mut pool = vec![QueueId(qi as u32)];
+            let mut pools = vec![pool.clone()];
+            for (si, step) in qc.steps.iter().enumerate() {
+                for &target in &step.widen_to {
+                    if !pool.contains(&target) {
+                        pool.push(target);
+                        queues[target.index()]
+                            .borrowers
+                            .push((QueueId(qi as u32), si as u8 + 1));
+                    }
+                }
+                pools.push(pool.clone());
+            }
+            queues[qi].pools = pools;
+        }
+        for q in &mut queues {
+            q.delays.sort();
+        }
+        Ok(Router {
+            config,
+            n_skills,
+            agent_skill,
+            agents,
+            queues,
+            contacts: Vec::new(),
+            free_slots: Vec::new(),
+            index: HashMap::new(),
+            requirement_sets: Vec::new(),
+            requirement_ids: HashMap::new(),
+            timers: BinaryHeap::new(),
+            events: VecDeque::new(),
+            now: Time::ZERO,
+            sequence: 0,
+            staffing_version: 0,
+            staffing_cache: HashMap::new(),
+        })
+    }
+
+    /// The configuration the router runs.
+    pub fn config(&self) -> &RoutingConfig {
+        &self.config
+    }
+
+    /// The next event, with the time it happened. Drain after every input and timeout.
+    pub fn poll_event(&mut self) -> Option<(Time, Event)> {
+        self.events.pop_front()
+    }
+
+    /// When the router next wants [`Router::handle_timeout`]. May be earlier than needed (a
+    /// cancelled timer); calling early is harmless.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// Fires every timer due at or before `now`, each at its own time, in order.
+    pub fn handle_timeout(&mut self, now: Time) {
+        while let Some(&Reverse((at, timer))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            self.now = self.now.max(at);
+            let t = self.now;
+            match timer {
+                TimerRef::Contact { slot, generation } => {
+                    let live = self
+                        .contacts
+                        .get(slot as usize)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|c| c.timer_generation == generation);
+                    if live {
+                        self.advance_contact(t, slot);
+                    }
+                }
+                TimerRef::Agent { agent, generation } => {
+                    if self.agents[agent as usize].timer_generation == generation {
+                        self.agent_timeout(t, AgentId(agent));
+                    }
+                }
+            }
+        }
+        self.now = self.now.max(now);
+        self.compact_timers();
+    }
+
+    /// Applies one input at `now` (clamped to the latest time the router has seen).
+    pub fn handle(&mut self, now: Time, input: Input) -> Result<(), InputError> {
+        self.now = self.now.max(now);
+        let now = self.now;
+        match input {
+            Input::Arrive(spec) => self.arrive(now, spec),
+            Input::Abandon { contact } => self.abandon(now, contact),
+            Input::AcceptCallback { contact } => self.accept_callback(now, contact),
+            Input::SetAttributes {
+                contact,
+                attributes,
+            } => self.set_attributes(now, contact, attributes),
+            Input::Reposition { contact, placement } => self.reposition(contact, placement),
+            Input::CallbackResult { contact, outcome } => {
+                self.callback_result(now, contact, outcome)
+            }
+            Input::Login { agent } => self.login(now, agent),
+            Input::Logout { agent } => self.logout(now, agent),
+            Input::Ready { agent } => self.ready(now, agent),
+            Input::NotReady { agent, reason } => self.not_ready(now, agent, reason),
+            Input::Accept { agent, contact } => self.accept(now, agent, contact),
+            Input::Reject { agent, contact } => {
+                self.check_offer(agent, contact)?;
+                self.end_offer(now, agent, OfferEndReason::Rejected);
+                Ok(())
+            }
+            Input::Unreachable { agent, contact } => {
+                self.check_offer(agent, contact)?;
+                self.end_offer(now, agent, OfferEndReason::Unreachable);
+                Ok(())
+            }
+            Input::Complete { agent, contact } => self.complete(now, agent, contact),
+            Input::EndWrapUp { agent, contact } => self.end_wrap_up(now, agent, contact),
+        }
+    }
+
+    /// An agent's state as supervisors see it.
+    pub fn agent_state(&self, agent: AgentId) -> Option<AgentState> {
+        self.agents.get(agent.index()).map(|a| a.state)
+    }
+
+    /// Contacts held by a queue (waiting, offered, dialling or between callback dials).
+    pub fn held(&self, queue: QueueId) -> u32 {
+        self.queues.get(queue.index()).map_or(0, |q| q.held)
+    }
+
+    /// Contacts the router holds in all.
+    pub fn contact_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The queue's moving average of handle time (talk + wrap-up).
+    pub fn handle_time(&self, queue: QueueId) -> Option<Duration> {
+        self.queues
+            .get(queue.index())
+            .map(|q| Duration::from_millis(q.handle_time_ms as u64))
+    }
+
+    /// Position and expected wait of a waiting contact: its place among the contacts of its
+    /// queue and channel, the number of logged-in ready agents that could take it, and the
+    /// queue's moving average of handle time: `(ahead + 1) × handle time / agents`, the
+    /// expected time for `ahead + 1` agents to free up when all are busy.
+    ///
+    /// `None` for a contact that is not waiting.
+    pub fn estimate(&mut self, contact: ContactId) -> Option<WaitEstimate> {
+        let slot = *self.index.get(&contact)?;
+        let c = self.contacts[slot as usize].as_ref()?;
+        if !matches!(c.state, ContactState::Waiting | ContactState::Preferred(_)) {
+            return None;
+        }
+        let (queue, requirements, step, key) = (c.queue, c.requirements, c.step, c.key);
+        let channel = c.kind.channel() as u8;
+        let ahead: usize = self.queues[queue.index()]
+            .waiting
+            .range(group_range(channel))
+            .map(|(_, set)| set.range(..key).count())
+            .sum();
+        let agents = self.staffed_agents(queue, requirements, step);
+        let handle_ms = self.queues[queue.index()].handle_time_ms;
+        let expected_wait = (agents > 0).then(|| {
+            Duration::from_millis(((ahead as f64 + 1.0) * handle_ms / agents as f64) as u64)
+        });
+        Some(WaitEstimate {
+            position: ahead as u32 + 1,
+            eligible_agents: agents,
+            expected_wait,
+        })
+    }
+
+    /// Asterisk's estimate, kept as a baseline to compare against: one moving average of the
+    /// wait of answered calls per queue (`(3 × old + new) / 4`), minus the time already waited.
+    pub fn asterisk_estimate(&self, now: Time, contact: ContactId) -> Option<Duration> {
+        let slot = *self.index.get(&contact)?;
+        let c = self.contacts[slot as usize].as_ref()?;
+        let hold = Duration::from_millis(self.queues[c.queue.index()].asterisk_holdtime_ms as u64);
+        Some(hold.saturating_sub(now.saturating_since(c.queue_entered_at)))
+    }
+
+    // ----- contacts -----
+
+    fn arrive(&mut self, now: Time, spec: ContactSpec) -> Result<(), InputError> {
+        let qi = spec.queue.index();
+        if qi >= self.queues.len() {
+            return Err(InputError::UnknownQueue(spec.queue));
+        }
+        if self.index.contains_key(&spec.id) {
+            return Err(InputError::DuplicateContact(spec.id));
+        }
+        if spec.skills.len() > MAX_CONTACT_SKILLS {
+            return Err(InputError::TooManySkills(spec.skills.len()));
+        }
+        for r in &spec.skills {
+            if r.skill.index() >= self.n_skills
+                || !(1..=MAX_PROFICIENCY).contains(&r.min_proficiency)
+            {
+                return Err(InputError::BadRequirement(*r));
+            }
+        }
+        if let Some(p) = spec.preferred_agent {
+            if p.agent.index() >= self.agents.len() {
+                return Err(InputError::UnknownAgent(p.agent));
+            }
+        }
+        let enqueued_at = spec.enqueued_at.unwrap_or(now);
+        if enqueued_at > now {
+            return Err(InputError::EnqueuedInFuture);
+        }
+        let full = self.index.len() >= self.config.limits.max_contacts
+            || self.queues[qi].held >= self.config.queues[qi].max_waiting
+            || self.requirement_sets.len() >= MAX_REQUIREMENT_SETS;
+        if full {
+            self.emit(
+                now,
+                Event::ContactEnded {
+                    contact: spec.id,
+                    queue: spec.queue,
+                    kind: spec.kind,
+                    outcome: Outcome::Refused,
+                    waited: Duration::ZERO,
+                    agent: None,
+                },
+            );
+            return Ok(());
+        }
+        self.sequence += 1;
+        let slot = match self.free_slots.pop() {
+            Some(s) => s,
+            None => {
+                self.contacts.push(None);
+                (self.contacts.len() - 1) as u32
+            }
+        };
+        let mut own_skills = spec.skills.clone();
+        own_skills.sort();
+        own_skills.dedup_by_key(|r| r.skill);
+        let priority = self.config.priority.priority_for(&spec.attributes);
+        let preferred = spec.preferred_agent.and_then(|p| {
+            let logged_in = self.agents[p.agent.index()].presence != Presence::LoggedOut;
+            (logged_in && !p.wait.is_zero()).then_some((p.agent, now + p.wait))
+        });
+        let contact = Contact {
+            id: spec.id,
+            queue: spec.queue,
+            kind: spec.kind,
+            attributes: spec.attributes,
+            own_skills,
+            enqueued_at,
+            queue_entered_at: now,
+            step: 0,
+            requirements: 0,
+            key: priority_key(
+                priority,
+                enqueued_at,
+                self.sequence * TIEBREAK_SPACING,
+                slot,
+            ),
+            state: ContactState::Waiting,
+            preferred,
+            declined: Vec::new(),
+            max_wait_done: false,
+            attempts: 0,
+            retry_at: Time::ZERO,
+            // Distinct from any stale timer left by the slot's previous contact. A stale
+            // match would only cost a harmless re-evaluation.
+            timer_generation: self.sequence as u32,
+        };
+        self.contacts[slot as usize] = Some(contact);
+        self.refresh_requirements(slot);
+        self.index.insert(spec.id, slot);
+        self.queues[qi].held += 1;
+        if let Placement::Position(position) = spec.placement {
+            let key = self.key_at_position(slot, position);
+            self.contact_mut(slot).key = key;
+        }
+        self.emit(
+            now,
+            Event::ContactQueued {
+                contact: spec.id,
+                queue: spec.queue,
+                kind: spec.kind,
+                enqueued_at,
+            },
+        );
+        self.put_back(now, slot);
+        self.advance_contact(now, slot);
+        Ok(())
+    }
+
+    fn abandon(&mut self, now: Time, id: ContactId) -> Result<(), InputError> {
+        let slot = self.slot_of(id)?;
+        let state = self.contact(slot).state;
+        match state {
+            ContactState::Waiting | ContactState::Preferred(_) => self.take_out(slot),
+            ContactState::Offered(agent) => {
+                self.agents[agent.index()].offer = None;
+                self.emit(
+                    now,
+                    Event::OfferEnded {
+                        contact: id,
+                        agent,
+                        reason: OfferEndReason::ContactGone,
+                    },
+                );
+                let outcome = self.gone_outcome(slot);
+                self.end_contact(now, slot, outcome, None);
+                self.agent_changed(now, agent);
+                self.route_agent(now, agent);
+                return Ok(());
+            }
+            ContactState::RetryWait => {}
+            ContactState::Dialing(_) => {
+                return Err(InputError::WrongState(
+                    "the callback is being dialled: report the dial's result instead",
+                ))
+            }
+        }
+        let outcome = self.gone_outcome(slot);
+        self.end_contact(now, slot, outcome, None);
+        Ok(())
+    }
+
+    fn gone_outcome(&self, slot: u32) -> Outcome {
+        if self.contact(slot).kind == ContactKind::Callback {
+            Outcome::Cancelled
+        } else {
+            Outcome::Abandoned
+        }
+    }
+
+    fn accept_callback(&mut self, now: Time, id: ContactId) -> Result<(), InputError> {
+        let slot = self.slot_of(id)?;
+        let c = self.contact(slot);
+        if c.kind != ContactKind::Call {
+            return Err(InputError::WrongState(
+                "only a waiting call can become a callback",
+            ));
+        }
+        if !matches!(c.state, ContactState::Waiting | ContactState::Preferred(_)) {
+            return Err(InputError::WrongState(
+                "the call is already being offered to an agent",
+            ));
+        }
+        let queue = c.queue;
+        self.contact_mut(slot).kind = ContactKind::Callback;
+        self.emit(
+            now,
+            Event::CallbackPromised {
+                contact: id,
+                queue,
+                chosen: true,
+            },
+        );
+        self.schedule_contact(slot);
+        Ok(())
+    }
+
+    fn set_attributes(
+        &mut self,
+        now: Time,
+        id: ContactId,
+        attributes: ContactAttributes,
+    ) -> Result<(), InputError> {
+        let slot = self.slot_of(id)?;
+        let priority = self.config.priority.priority_for(&attributes);
+        let waiting = matches!(
+            self.contact(slot).state,
+            ContactState::Waiting | ContactState::Preferred(_)
+        );
+        if waiting {
+            self.take_out(slot);
+        }
+        let c = self.contact_mut(slot);
+        c.attributes = attributes;
+        c.key = priority_key(priority, c.enqueued_at, c.key.tiebreak, slot);
+        if waiting {
+            self.put_back(now, slot);
+        }
+        Ok(())
+    }
+
+    fn reposition(&mut self, id: ContactId, placement: Placement) -> Result<(), InputError> {
+        let slot = self.slot_of(id)?;
+        if !matches!(self.contact(slot).state, ContactState::Waiting) {
+            return Err(InputError::WrongState(
+                "only a contact waiting in its queue can be moved",
+            ));
+        }
+        self.take_out(slot);
+        let key = match placement {
+            Placement::ByPriority => {
+                let c = self.contact(slot);
+                let priority = self.config.priority.priority_for(&c.attributes);
+                priority_key(priority, c.enqueued_at, c.key.tiebreak, slot)
+            }
+            Placement::Position(position) => self.key_at_position(slot, position),
+        };
+        self.contact_mut(slot).key = key;
+        let now = self.now;
+        self.put_back(now, slot);
+        Ok(())
+    }
+
+    /// A key that puts the contact at `position` among its queue's other waiting contacts of
+    /// its channel. The contact must not be in its group.
+    fn key_at_position(&self, slot: u32, position: u32) -> OrderKey {
+        let c = self.contact(slot);
+        let mut keys: Vec<OrderKey> = self.queues[c.queue.index()]
+            .waiting
+            .range(group_range(c.kind.channel() as u8))
+            .flat_map(|(_, set)| set.iter().copied())
+            .filter(|k| k.slot != slot)
+            .collect();
+        keys.sort_unstable();
+        let position = position as usize;
+        let Some(next) = keys.get(position).copied() else {
+            return match keys.last() {
+                Some(last) if *last > c.key => OrderKey {
+                    tiebreak: last.tiebreak + 1,
+                    slot,
+                    ..*last
+                },
+                _ => c.key,
+            };
+        };
+        let prev = position.checked_sub(1).map(|p| keys[p]);
+        let tiebreak = match prev {
+            Some(p)
+                if (p.inverse_class, p.adjusted_ms) == (next.inverse_class, next.adjusted_ms) =>
+            {
+                p.tiebreak + (next.tiebreak - p.tiebreak) / 2
+            }
+            _ => next.tiebreak.saturating_sub(1),
+        };
+        OrderKey {
+            tiebreak,
+            slot,
+            ..next
+        }
+    }
+
+    fn callback_result(
+        &mut self,
+        now: Time,
+        id: ContactId,
+        outcome: DialOutcome,
+    ) -> Result<(), InputError> {
+        let slot = self.slot_of(id)?;
+        let ContactState::Dialing(agent) = self.contact(slot).state else {
+            return Err(InputError::WrongState("the callback is not being dialled"));
+        };
+        let item = self.agents[agent.index()]
+            .work
+            .iter()
+            .position(|w| w.contact == id && matches!(w.phase, Phase::Dialing))
+            .expect("a dialling callback has a dialling work item");
+        if outcome == DialOutcome::Connected {
+            self.agents[agent.index()].work[item].phase = Phase::Talking { since: now };
+            self.end_contact(now, slot, Outcome::Answered, Some(agent));
+            self.agent_changed(now, agent);
+            return Ok(());
+        }
+        self.agents[agent.index()].work.remove(item);
+        let policy = &self.config.callbacks;
+        let attempt = self.contact(slot).attempts;
+        let retry_at = (attempt < policy.max_attempts).then(|| {
+            now + match outcome {
+                DialOutcome::Busy => policy.retry_after_busy,
+                DialOutcome::Rejected => policy.retry_after_rejected,
+                DialOutcome::Failed => policy.retry_after_failure,
+                DialOutcome::NoAnswer | DialOutcome::Connected => policy.retry_after_no_answer,
+            }
+        });
+        self.emit(
+            now,
+            Event::CallbackAttemptFailed {
+                contact: id,
+                agent,
+                attempt,
+                outcome,
+                retry_at,
+            },
+        );
+        match retry_at {
+            Some(at) => {
+                let c = self.contact_mut(slot);
+                c.state = ContactState::RetryWait;
+                c.retry_at = at;
+                self.schedule_contact(slot);
+            }
+            None => self.end_contact(now, slot, Outcome::CallbackFailed, None),
+        }
+        self.agent_changed(now, agent);
+        self.route_agent(now, agent);
+        Ok(())
+    }
+
+    /// Applies what is due for a contact (retry, preferred-agent expiry, steps, maximum
+    /// wait), routes it if it waits, and schedules its next timer.
+    fn advance_contact(&mut self, now: Time, slot: u32) {
+        let state = self.contact(slot).state;
+        match state {
+            ContactState::Offered(_) | ContactState::Dialing(_) => return,
+            ContactState::RetryWait => {
+                if now < self.contact(slot).retry_at {
+                    self.schedule_contact(slot);
+                    return;
+                }
+                self.contact_mut(slot).state = ContactState::Waiting;
+                self.put_back(now, slot);
+            }
+            ContactState::Waiting | ContactState::Preferred(_) => {}
+        }
+        // The preferred agent's turn is over: join the queue.
+        if let ContactState::Preferred(agent) = self.contact(slot).state {
+            let expired = self
+                .contact(slot)
+                .preferred
+                .is_none_or(|(_, until)| now >= until);
+            if expired {
+                let key = self.contact(slot).key;
+                self.agents[agent.index()].preferred.remove(&key);
+                let c = self.contact_mut(slot);
+                c.preferred = None;
+                c.state = ContactState::Waiting;
+                self.put_back(now, slot);
+            }
+        }
+        self.contact_mut(slot)
+            .declined
+            .retain(|&(_, until)| until > now);
+        self.apply_due_steps(now, slot);
+        if !self.apply_max_wait(now, slot) {
+            return; // the contact left the center
+        }
+        self.route_contact(now, slot);
+        if self.contacts[slot as usize].is_some() {
+            self.schedule_contact(slot);
+        }
+    }
+
+    fn apply_due_steps(&mut self, now: Time, slot: u32) {
+        let c = self.contact(slot);
+        let queue = c.queue;
+        let steps = &self.config.queues[queue.index()].steps;
+        let waited = now.saturating_since(c.queue_entered_at);
+        let mut step = c.step as usize;
+        let first = step;
+        while step < steps.len() && waited >= steps[step].after {
+            step += 1;
+        }
+        if step == first {
+            return;
+        }
+        let offer_callback =
+            steps[first..step].iter().any(|s| s.offer_callback) && c.kind == ContactKind::Call;
+        let id = c.id;
+        let regroup = c.state == ContactState::Waiting;
+        if regroup {
+            self.take_out(slot);
+        }
+        self.contact_mut(slot).step = step as u8;
+        self.refresh_requirements(slot);
+        if regroup {
+            self.put_back(now, slot);
+        }
+        for s in first..step {
+            self.emit(
+                now,
+                Event::StepReached {
+                    contact: id,
+                    queue,
+                    step: s as u8,
+                },
+            );
+        }
+        if offer_callback {
+            self.emit(now, Event::CallbackOffered { contact: id, queue });
+        }
+    }
+
+    /// Returns `false` when the contact left the center.
+    fn apply_max_wait(&mut self, now: Time, slot: u32) -> bool {
+        let c = self.contact(slot);
+        let Some(max_wait) = &self.config.queues[c.queue.index()].max_wait else {
+            return true;
+        };
+        if c.max_wait_done
+            || c.kind == ContactKind::Callback
+            || now.saturating_since(c.queue_entered_at) < max_wait.after
+        {
+            return true;
+        }
+        let (id, from) = (c.id, c.queue);
+        match max_wait.action.clone() {
+            MaxWaitAction::Overflow(to) => {
+                let target = &self.queues[to.index()];
+                if target.held >= self.config.queues[to.index()].max_waiting {
+                    // The overflow queue is full: stay, keeping the place.
+                    self.contact_mut(slot).max_wait_done = true;
+                    return true;
+                }
+                self.take_out(slot);
+                self.queues[from.index()].held -= 1;
+                self.queues[to.index()].held += 1;
+                let c = self.contact_mut(slot);
+                c.queue = to;
+                c.queue_entered_at = now;
+                c.step = 0;
+                c.declined.clear();
+                if let Some((agent, _)) = c.preferred.take() {
+                    debug_assert!(matches!(c.state, ContactState::Preferred(a) if a == agent));
+                }
+                c.state = ContactState::Waiting;
+                self.refresh_requirements(slot);
+                self.emit(
+                    now,
+                    Event::ContactOverflowed {
+                        contact: id,
+                        from,
+                        to: Some(to),
+                    },
+                );
+                self.put_back(now, slot);
+                self.apply_due_steps(now, slot);
+                // The new queue may have a maximum wait of its own; validation keeps it above
+                // zero, so this recursion ends.
+                self.apply_max_wait(now, slot)
+            }
+            MaxWaitAction::Leave(_) => {
+                self.take_out(slot);
+                self.emit(
+                    now,
+                    Event::ContactOverflowed {
+                        contact: id,
+                        from,
+                        to: None,
+                    },
+                );
+                self.end_contact(now, slot, Outcome::Overflowed, None);
+                false
+            }
+            MaxWaitAction::Callback => {
+                let c = self.contact_mut(slot);
+                c.kind = ContactKind::Callback;
+                c.max_wait_done = true;
+                self.emit(
+                    now,
+                    Event::CallbackPromised {
+                        contact: id,
+                        queue: from,
+                        chosen: false,
+                    },
+                );
+                true
+            }
+        }
+    }
+
+    /// Offers a waiting contact to the best available agent that may take it, if any.
+    fn route_contact(&mut self, now: Time, slot: u32) {
+        let c = self.contact(slot);
+        let channel = c.kind.channel();
+        let chosen = match c.state {
+            ContactState::Preferred(agent) => {
+                (self.agents[agent.index()].in_ready[channel as usize] && !declined(c, agent, now))
+                    .then_some(agent)
+            }
+            ContactState::Waiting => self.queues[c.queue.index()].pools[c.step as usize]
+                .iter()
+                .find_map(|&pool| {
+                    self.queues[pool.index()].ready[channel as usize]
+                        .iter()
+                        .map(|k| AgentId(k.agent))
+                        .find(|&a| self.eligible(c, a, pool, now))
+                }),
+            _ => None,
+        };
+        if let Some(agent) = chosen {
+            self.offer(now, slot, agent);
+        }
+    }
+
+    /// Whether agent `a`, reached through its profile entry for `pool`, may take contact `c`
+    /// (availability aside).
+    fn eligible(&self, c: &Contact, a: AgentId, pool: QueueId, now: Time) -> bool {
+        let Some(entry) = self.agents[a.index()]
+            .profile
+            .iter()
+            .find(|p| p.queue == pool)
+        else {
+            return false;
+        };
+        now.saturating_since(c.queue_entered_at) >= entry.delay
+            && self.qualifies(a, c.requirements)
+            && !declined(c, a, now)
+    }
+
+    fn qualifies(&self, a: AgentId, requirements: u32) -> bool {
+        let skills = &self.agent_skill[a.index() * self.n_skills..(a.index() + 1) * self.n_skills];
+        self.requirement_sets[requirements as usize]
+            .iter()
+            .all(|r| skills[r.skill.index()] >= r.min_proficiency)
+    }
+
+    fn offer(&mut self, now: Time, slot: u32, agent: AgentId) {
+        self.take_out(slot);
+        self.sequence += 1;
+        let deadline = now + self.config.offers.offer_timeout;
+        let c = self.contact_mut(slot);
+        c.state = ContactState::Offered(agent);
+        c.timer_generation = c.timer_generation.wrapping_add(1);
+        let (id, queue, kind) = (c.id, c.queue, c.kind);
+        let sequence = self.sequence;
+        let a = &mut self.agents[agent.index()];
+        debug_assert!(a.offer.is_none(), "an agent never gets two offers");
+        a.offer = Some(Offer {
+            slot,
+            contact: id,
+            deadline,
+        });
+        if let Some(p) = a.profile.iter_mut().find(|p| p.queue == queue) {
+            p.last_offer_seq = sequence;
+        }
+        self.emit(
+            now,
+            Event::OfferCreated {
+                contact: id,
+                agent,
+                queue,
+                kind,
+            },
+        );
+        self.agent_changed(now, agent);
+    }
+
+    fn end_contact(&mut self, now: Time, slot: u32, outcome: Outcome, agent: Option<AgentId>) {
+        let c = self.contacts[slot as usize].take().expect("live contact");
+        self.index.remove(&c.id);
+        self.free_slots.push(slot);
+        let q = &mut self.queues[c.queue.index()];
+        q.held -= 1;
+        let waited = now.saturating_since(c.enqueued_at);
+        if outcome == Outcome::Answered && c.kind == ContactKind::Call {
+            let new = duration_millis(now.saturating_since(c.queue_entered_at)) as f64;
+            q.asterisk_holdtime_ms = (3.0 * q.asterisk_holdtime_ms + new) / 4.0;
+        }
+        self.emit(
+            now,
+            Event::ContactEnded {
+                contact: c.id,
+                queue: c.queue,
+                kind: c.kind,
+                outcome,
+                waited,
+                agent,
+            },
+        );
+    }
+
+    /// Removes a waiting contact from its group or from its preferred agent's set.
+    fn take_out(&mut self, slot: u32) {
+        let c = self.contact(slot);
+        let (key, group, queue) = (c.key, group_key(c), c.queue);
+        match c.state {
+            ContactState::Waiting => {
+                let groups = &mut self.queues[queue.index()].waiting;
+                let set = groups
+                    .get_mut(&group)
+                    .expect("a waiting contact is in its group");
+                let removed = set.remove(&key);
+                debug_assert!(removed);
+                if set.is_empty() {
+                    groups.remove(&group);
+                }
+            }
+            ContactState::Preferred(agent) => {
+                self.agents[agent.index()].preferred.remove(&key);
+            }
+            _ => {}
+        }
+    }
+
+    /// Puts a contact whose state is `Waiting` or `Preferred` back where it waits: a contact
+    /// still within its preferred agent's time waits for that agent, else in its group.
+    fn put_back(&mut self, now: Time, slot: u32) {
+        let c = self.contact(slot);
+        let key = c.key;
+        let preferred = c
+            .preferred
+            .filter(|&(agent, until)| {
+                now < until && self.agents[agent.index()].presence != Presence::LoggedOut
+            })
+            .map(|(agent, _)| agent);
+        match preferred {
+            Some(agent) => {
+                self.contact_mut(slot).state = ContactState::Preferred(agent);
+                self.agents[agent.index()].preferred.insert(key);
+            }
+            None => {
+                let c = self.contact_mut(slot);
+                c.preferred = None;
+                c.state = ContactState::Waiting;
+                let group = group_key(c);
+                let queue = c.queue;
+                self.queues[queue.index()]
+                    .waiting
+                    .entry(group)
+                    .or_default()
+                    .insert(key);
+            }
+        }
+    }
+
+    fn schedule_contact(&mut self, slot: u32) {
+        let deadline = self.contact_deadline(slot);
+        let c = self.contact_mut(slot);
+        c.timer_generation = c.timer_generation.wrapping_add(1);
+        let generation = c.timer_generation;
+        if deadline != Time::NEVER {
+            self.timers
+                .push(Reverse((deadline, TimerRef::Contact { slot, generation })));
+        }
+    }
+
+    /// The next time something changes for the contact by itself.
+    fn contact_deadline(&self, slot: u32) -> Time {
+        let c = self.contact(slot);
+        match c.state {
+            ContactState::RetryWait => return c.retry_at,
+            ContactState::Offered(_) | ContactState::Dialing(_) => return Time::NEVER,
+            ContactState::Waiting | ContactState::Preferred(_) => {}
+        }
+        let qc = &self.config.queues[c.queue.index()];
+        let entered = c.queue_entered_at;
+        let waited = self.now.saturating_since(entered);
+        let mut next = Time::NEVER;
+        if let Some(step) = qc.steps.get(c.step as usize) {
+            next = next.min(entered + step.after);
+        }
+        if let Some(max_wait) = &qc.max_wait {
+            if !c.max_wait_done && c.kind != ContactKind::Callback {
+                next = next.min(entered + max_wait.after);
+            }
+        }
+        if let Some((_, until)) = c.preferred {
+            next = next.min(until);
+        }
+        for &(_, until) in &c.declined {
+            next = next.min(until);
+        }
+        for pool in &self.queues[c.queue.index()].pools[c.step as usize] {
+            let delays = &self.queues[pool.index()].delays;
+            if let Some(d) = delays.iter().find(|&&d| d > waited) {
+                next = next.min(entered + *d);
+            }
+        }
+        next
+    }
+
+    // ----- agents -----
+
+    fn login(&mut self, now: Time, agent: AgentId) -> Result<(), InputError> {
+        self.check_agent(agent)?;
+        if self.agents[agent.index()].presence == Presence::LoggedOut {
+            self.set_presence(agent, Presence::NotReady(ReasonCode::LOGGED_IN));
+            self.agent_changed(now, agent);
+        }
+        Ok(())
+    }
+
+    fn logout(&mut self, now: Time, agent: AgentId) -> Result<(), InputError> {
+        self.check_agent(agent)?;
+        if self.agents[agent.index()].presence == Presence::LoggedOut {
+            return Ok(());
+        }
+        self.set_presence(agent, Presence::LoggedOut);
+        if self.agents[agent.index()].offer.is_some() {
+            self.end_offer(now, agent, OfferEndReason::AgentUnavailable);
+        }
+        // Contacts waiting for this agent stop waiting for it.
+        let waiting: Vec<u32> = self.agents[agent.index()]
+            .preferred
+            .iter()
+            .map(|k| k.slot)
+            .collect();
+        for slot in waiting {
+            self.take_out(slot);
+            self.contact_mut(slot).preferred = None;
+            self.put_back(now, slot);
+            self.advance_contact(now, slot);
+        }
+        self.agent_changed(now, agent);
+        Ok(())
+    }
+
+    fn ready(&mut self, now: Time, agent: AgentId) -> Result<(), InputError> {
+        self.check_agent(agent)?;
+        let a = &mut self.agents[agent.index()];
+        match a.presence {
+            Presence::LoggedOut => Err(InputError::WrongState("the agent is logged out")),
+            Presence::Ready => Ok(()),
+            Presence::NotReady(_) => {
+                a.missed = 0;
+                if a.work.is_empty() {
+                    a.idle_since = now;
+                }
+                self.set_presence(agent, Presence::Ready);
+                self.agent_changed(now, agent);
+                self.route_agent(now, agent);
+                Ok(())
+            }
+        }
+    }
+
+    fn not_ready(
+        &mut self,
+        now: Time,
+        agent: AgentId,
+        reason: ReasonCode,
+    ) -> Result<(), InputError> {
+        self.check_agent(agent)?;
+        if reason.index() >= ReasonCode::BUILT_IN.len() + self.config.extra_reasons.len() {
+            return Err(InputError::UnknownReason(reason));
+        }
+        if self.agents[agent.index()].presence == Presence::LoggedOut {
+            return Err(InputError::WrongState("the agent is logged out"));
+        }
+        self.set_presence(agent, Presence::NotReady(reason));
+        if self.agents[agent.index()].offer.is_some() {
+            self.end_offer(now, agent, OfferEndReason::AgentUnavailable);
+        }
+        self.agent_changed(now, agent);
+        Ok(())
+    }
+
+    fn set_presence(&mut self, agent: AgentId, presence: Presence) {
+        let a = &mut self.agents[agent.index()];
+        if a.presence != presence {
+            a.presence = presence;
+            self.staffing_version += 1;
+        }
+    }
+
+    fn check_agent(&self, agent: AgentId) -> Result<(), InputError> {
+        if agent.index() < self.agents.len() {
+            Ok(())
+        } else {
+            Err(InputError::UnknownAgent(agent))
+        }
+    }
+
+    fn check_offer(&self, agent: AgentId, contact: ContactId) -> Result<(), InputError> {
+        self.check_agent(agent)?;
+        match self.agents[agent.index()].offer {
+            Some(o) if o.contact == contact => Ok(()),
+            _ => Err(InputError::WrongState(
+                "no such offer is ringing for this agent",
+            )),
+        }
+    }
+
+    fn accept(&mut self, now: Time, agent: AgentId, id: ContactId) -> Result<(), InputError> {
+        self.check_offer(agent, id)?;
+        let a = &mut self.agents[agent.index()];
+        let offer = a.offer.take().expect("checked");
+        a.missed = 0;
+        let slot = offer.slot;
+        let (kind, queue) = {
+            let c = self.contact(slot);
+            (c.kind, c.queue)
+        };
+        let channel = kind.channel();
+        if kind == ContactKind::Callback {
+            let c = self.contact_mut(slot);
+            c.state = ContactState::Dialing(agent);
+            c.attempts += 1;
+            let attempt = c.attempts;
+            self.agents[agent.index()].work.push(WorkItem {
+                contact: id,
+                queue,
+                channel,
+                phase: Phase::Dialing,
+            });
+            self.emit(
+                now,
+                Event::CallbackDialRequested {
+                    contact: id,
+                    agent,
+                    attempt,
+                },
+            );
+        } else {
+            self.agents[agent.index()].work.push(WorkItem {
+                contact: id,
+                queue,
+                channel,
+                phase: Phase::Talking { since: now },
+            });
+            self.end_contact(now, slot, Outcome::Answered, Some(agent));
+        }
+        debug_assert!(self.agents[agent.index()].work.len() <= MAX_WORK_ITEMS);
+        self.agent_changed(now, agent);
+        // A chat agent may have room for more.
+        self.route_agent(now, agent);
+        Ok(())
+    }
+
+    /// Withdraws the agent's offer; the contact keeps its place and goes to the next agent.
+    fn end_offer(&mut self, now: Time, agent: AgentId, reason: OfferEndReason) {
+        let offer = self.agents[agent.index()]
+            .offer
+            .take()
+            .expect("an offer rings");
+        let slot = offer.slot;
+        match reason {
+            OfferEndReason::Rejected | OfferEndReason::TimedOut | OfferEndReason::Unreachable => {
+                let until = now + self.config.offers.reoffer_after;
+                let c = self.contact_mut(slot);
+                c.declined.retain(|&(a, _)| a != agent);
+                if c.declined.len() >= MAX_DECLINED_PER_CONTACT {
+                    let oldest = (0..c.declined.len())
+                        .min_by_key(|&i| c.declined[i].1)
+                        .expect("not empty");
+                    c.declined.remove(oldest);
+                }
+                c.declined.push((agent, until));
+            }
+            OfferEndReason::AgentUnavailable | OfferEndReason::ContactGone => {}
+        }
+        self.emit(
+            now,
+            Event::OfferEnded {
+                contact: offer.contact,
+                agent,
+                reason,
+            },
+        );
+        match reason {
+            OfferEndReason::TimedOut => {
+                let a = &mut self.agents[agent.index()];
+                a.missed += 1;
+                if a.missed >= self.config.offers.max_missed_offers && a.presence == Presence::Ready
+                {
+                    self.set_presence(agent, Presence::NotReady(ReasonCode::MISSED_OFFERS));
+                }
+            }
+            OfferEndReason::Unreachable => {
+                if self.agents[agent.index()].presence == Presence::Ready {
+                    self.set_presence(agent, Presence::NotReady(ReasonCode::UNREACHABLE));
+                }
+            }
+            _ => {}
+        }
+        // The contact goes first to another agent, then the agent looks for other work.
+        self.contact_mut(slot).state = ContactState::Waiting;
+        self.put_back(now, slot);
+        self.advance_contact(now, slot);
+        self.agent_changed(now, agent);
+        self.route_agent(now, agent);
+    }
+
+    fn complete(&mut self, now: Time, agent: AgentId, id: ContactId) -> Result<(), InputError> {
+        self.check_agent(agent)?;
+        let a = &mut self.agents[agent.index()];
+        let Some(item) = a
+            .work
+            .iter()
+            .position(|w| w.contact == id && matches!(w.phase, Phase::Talking { .. }))
+        else {
+            return Err(InputError::WrongState(
+                "the agent is not talking to this contact",
+            ));
+        };
+        let Phase::Talking { since } = a.work[item].phase else {
+            unreachable!()
+        };
+        let talk = now.saturating_since(since);
+        let queue = a.work[item].queue;
+        let wrap_up = self.config.queues[queue.index()].wrap_up;
+        a.work[item].phase = Phase::WrapUp {
+            talk,
+            since: now,
+            until: now + wrap_up,
+        };
+        self.emit(
+            now,
+            Event::ContactCompleted {
+                contact: id,
+                agent,
+                queue,
+                talk,
+            },
+        );
+        if wrap_up.is_zero() {
+            self.finish_work(now, agent, item);
+        } else {
+            self.agent_changed(now, agent);
+        }
+        Ok(())
+    }
+
+    fn end_wrap_up(&mut self, now: Time, agent: AgentId, id: ContactId) -> Result<(), InputError> {
+        self.check_agent(agent)?;
+        let Some(item) = self.agents[agent.index()]
+            .work
+            .iter()
+            .position(|w| w.contact == id && matches!(w.phase, Phase::WrapUp { .. }))
+        else {
+            return Err(InputError::WrongState(
+                "the agent is not wrapping up this contact",
+            ));
+        };
+        self.finish_work(now, agent, item);
+        Ok(())
+    }
+
+    fn finish_work(&mut self, now: Time, agent: AgentId, item: usize) {
+        let a = &mut self.agents[agent.index()];
+        let w = a.work.remove(item);
+        let Phase::WrapUp { talk, since, .. } = w.phase else {
+            unreachable!("only wrap-up finishes")
+        };
+        let wrap_up = now.saturating_since(since);
+        let handle = duration_millis(talk + wrap_up);
+        a.busy_ms += handle;
+        if a.work.is_empty() {
+            a.idle_since = now;
+        }
+        let q = &mut self.queues[w.queue.index()];
+        q.handle_time_ms += (handle as f64 - q.handle_time_ms) * HANDLE_TIME_SMOOTHING;
+        self.emit(
+            now,
+            Event::WrapUpEnded {
+                contact: w.contact,
+                agent,
+                queue: w.queue,
+                wrap_up,
+            },
+        );
+        self.agent_changed(now, agent);
+        self.route_agent(now, agent);
+    }
+
+    fn agent_timeout(&mut self, now: Time, agent: AgentId) {
+        let a = &self.agents[agent.index()];
+        if a.offer.is_some_and(|o| o.deadline <= now) {
+            self.end_offer(now, agent, OfferEndReason::TimedOut);
+        }
+        while let Some(item) = self.agents[agent.index()]
+            .work
+            .iter()
+            .position(|w| matches!(w.phase, Phase::WrapUp { until, .. } if until <= now))
+        {
+            self.finish_work(now, agent, item);
+        }
+        self.schedule_agent(agent);
+    }
+
+    fn schedule_agent(&mut self, agent: AgentId) {
+        let a = &mut self.agents[agent.index()];
+        a.timer_generation = a.timer_generation.wrapping_add(1);
+        let mut next = a.offer.map_or(Time::NEVER, |o| o.deadline);
+        for w in &a.work {
+            if let Phase::WrapUp { until, .. } = w.phase {
+                next = next.min(until);
+            }
+        }
+        if next != Time::NEVER {
+            let generation = a.timer_generation;
+            self.timers.push(Reverse((
+                next,
+                TimerRef::Agent {
+                    agent: agent.0,
+                    generation,
+                },
+            )));
+        }
+    }
+
+    fn available(&self, agent: AgentId, channel: Channel) -> bool {
+        let a = &self.agents[agent.index()];
+        if a.presence != Presence::Ready || a.offer.is_some() {
+            return false;
+        }
+        match channel {
+            Channel::Voice => a.work.is_empty(),
+            Channel::Chat => {
+                a.work.iter().all(|w| w.channel == Channel::Chat)
+                    && a.work.len() < a.chat_capacity as usize
+            }
+        }
+    }
+
+    /// After any change to an agent: its place in the ready sets, its timer and its state.
+    fn agent_changed(&mut self, now: Time, agent: AgentId) {
+        for channel in Channel::ALL {
+            let want = self.available(agent, channel);
+            let ch = channel as usize;
+            if want == self.agents[agent.index()].in_ready[ch] {
+                continue;
+            }
+            let mut profile = std::mem::take(&mut self.agents[agent.index()].profile);
+            for p in &mut profile {
+                if want {
+                    let key = self.ready_key(agent, p);
+                    self.queues[p.queue.index()].ready[ch].insert(key);
+                    p.ready_key[ch] = Some(key);
+                } else if let Some(key) = p.ready_key[ch].take() {
+                    self.queues[p.queue.index()].ready[ch].remove(&key);
+                }
+            }
+            let a = &mut self.agents[agent.index()];
+            a.profile = profile;
+            a.in_ready[ch] = want;
+        }
+        self.schedule_agent(agent);
+        let a = &self.agents[agent.index()];
+        let state = if a
+            .work
+            .iter()
+            .any(|w| matches!(w.phase, Phase::Talking { .. } | Phase::Dialing))
+        {
+            AgentState::OnContact
+        } else if a.offer.is_some() {
+            AgentState::Reserved
+        } else if !a.work.is_empty() {
+            AgentState::WrapUp
+        } else {
+            match a.presence {
+                Presence::LoggedOut => AgentState::LoggedOut,
+                Presence::NotReady(r) => AgentState::NotReady(r),
+                Presence::Ready => AgentState::Ready,
+            }
+        };
+        if state != a.state {
+            self.agents[agent.index()].state = state;
+            self.emit(now, Event::AgentStateChanged { agent, state });
+        }
+    }
+
+    fn ready_key(&self, agent: AgentId, p: &ProfileSlot) -> ReadyKey {
+        let a = &self.agents[agent.index()];
+        let idle = a.idle_since.as_millis();
+        let (primary, secondary) = match self.config.queues[p.queue.index()].selection {
+            AgentSelection::LongestIdle => (idle, 0),
+            AgentSelection::BestProficiency => {
+                let primary_skill = self.config.queues[p.queue.index()].skills.first();
+                let level = primary_skill.map_or(0, |r| {
+                    self.agent_skill[agent.index() * self.n_skills + r.skill.index()]
+                });
+                (
+                    u64::from(MAX_PROFICIENCY - level.min(MAX_PROFICIENCY)),
+                    idle,
+                )
+            }
+            AgentSelection::LeastOccupied => (a.busy_ms, idle),
+            AgentSelection::RoundRobin => (p.last_offer_seq, idle),
+        };
+        ReadyKey {
+            primary,
+            secondary,
+            agent: agent.0,
+        }
+    }
+
+    /// Offers the best waiting contact to an agent that has room, if any.
+    fn route_agent(&mut self, now: Time, agent: AgentId) {
+        for channel in Channel::ALL {
+            if !self.agents[agent.index()].in_ready[channel as usize] {
+                continue;
+            }
+            if let Some(slot) = self.best_contact_for(agent, channel, now) {
+                self.offer(now, slot, agent);
+                return;
+            }
+        }
+    }
+
+    fn best_contact_for(&self, agent: AgentId, channel: Channel, now: Time) -> Option<u32> {
+        let a = &self.agents[agent.index()];
+        // A contact waiting for this agent in particular comes first.
+        for key in &a.preferred {
+            let c = self.contact(key.slot);
+            if c.kind.channel() == channel && !declined(c, agent, now) {
+                return Some(key.slot);
+            }
+        }
+        let profile = &a.profile;
+        let mut i = 0;
+        while i < profile.len() {
+            let priority = profile[i].priority;
+            let mut best: Option<OrderKey> = None;
+            while i < profile.len() && profile[i].priority == priority {
+                let entry = &profile[i];
+                best = self.best_in_queue(agent, entry.queue, channel, entry.delay, 0, now, best);
+                for &(other, min_step) in &self.queues[entry.queue.index()].borrowers {
+                    best =
+                        self.best_in_queue(agent, other, channel, entry.delay, min_step, now, best);
+                }
+                i += 1;
+            }
+            if let Some(key) = best {
+                return Some(key.slot);
+            }
+        }
+        None
+    }
+
+    /// The best contact of `queue` (better than `best`) that `agent` may take, looking only at
+    /// groups past `min_step` steps.
+    #[allow(clippy::too_many_arguments)]
+    fn best_in_queue(
+        &self,
+        agent: AgentId,
+        queue: QueueId,
+        channel: Channel,
+        delay: Duration,
+        min_step: u8,
+        now: Time,
+        mut best: Option<OrderKey>,
+    ) -> Option<OrderKey> {
+        for (group, set) in self.queues[queue.index()]
+            .waiting
+            .range(group_range(channel as u8))
+        {
+            if group.step < min_step || !self.qualifies(agent, group.requirements) {
+                continue;
+            }
+            for key in set {
+                if best.is_some_and(|b| *key > b) {
+                    break;
+                }
+                let c = self.contact(key.slot);
+                if now.saturating_since(c.queue_entered_at) >= delay && !declined(c, agent, now) {
+                    best = Some(*key);
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    /// Logged-in agents with presence ready that could take a contact with these requirements
+    /// at this step, cached until an agent's presence changes.
+    fn staffed_agents(&mut self, queue: QueueId, requirements: u32, step: u8) -> u32 {
+        let cache_key = (queue.0, requirements, step);
+        if let Some(&(version, n)) = self.staffing_cache.get(&cache_key) {
+            if version == self.staffing_version {
+                return n;
+            }
+        }
+        let pools = &self.queues[queue.index()].pools[step as usize];
+        let mut seen = HashSet::new();
+        let mut n = 0u32;
+        for pool in pools {
+            for &a in &self.queues[pool.index()].agents {
+                if self.agents[a.index()].presence == Presence::Ready
+                    && self.qualifies(a, requirements)
+                    && (pools.len() == 1 || seen.insert(a))
+                {
+                    n += 1;
+                }
+            }
+        }
+        if self.staffing_cache.len() > 100_000 {
+            self.staffing_cache.clear();
+        }
+        self.staffing_cache
+            .insert(cache_key, (self.staffing_version, n));
+        n
+    }
+
+    // ----- helpers -----
+
+    /// Recomputes a contact's requirement set from its queue, its own skills and its step.
+    fn refresh_requirements(&mut self, slot: u32) {
+        let c = self.contact(slot);
+        let qc = &self.config.queues[c.queue.index()];
+        let mut requirements = qc.skills.clone();
+        for r in &c.own_skills {
+            merge_requirement(&mut requirements, *r);
+        }
+        for step in &qc.steps[..c.step as usize] {
+            requirements = apply_step(&requirements, step);
+        }
+        requirements.sort();
+        let id = match self.requirement_ids.get(&requirements) {
+            Some(&id) => id,
+            None => {
+                let id = self.requirement_sets.len() as u32;
+                self.requirement_sets.push(requirements.clone());
+                self.requirement_ids.insert(requirements, id);
+                id
+            }
+        };
+        self.contact_mut(slot).requirements = id;
+    }
+
+    fn slot_of(&self, id: ContactId) -> Result<u32, InputError> {
+        self.index
+            .get(&id)
+            .copied()
+            .ok_or(InputError::UnknownContact(id))
+    }
+
+    fn contact(&self, slot: u32) -> &Contact {
+        self.contacts[slot as usize].as_ref().expect("live contact")
+    }
+
+    fn contact_mut(&mut self, slot: u32) -> &mut Contact {
+        self.contacts[slot as usize].as_mut().expect("live contact")
+    }
+
+    fn emit(&mut self, now: Time, event: Event) {
+        self.events.push_back((now, event));
+    }
+
+    /// Drops cancelled timers when they outnumber the live ones, so the heap stays bounded by
+    /// the number of contacts and agents.
+    fn compact_timers(&mut self) {
+        let live_bound = 4 * (self.index.len() + self.agents.len()) + 1024;
+        if self.timers.len() <= live_bound {
+            return;
+        }
+        let contacts = &self.contacts;
+        let agents = &self.agents;
+        self.timers.retain(|Reverse((_, timer))| match *timer {
+            TimerRef::Contact { slot, generation } => contacts
+                .get(slot as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| c.timer_generation == generation),
+            TimerRef::Agent { agent, generation } => {
+                agents[agent as usize].timer_generation == generation
+            }
+        });
+    }
+
+    /// Checks the core's invariants against a brute-force reading of its state; for tests.
+    ///
+    /// - an offer is held by exactly one agent and one contact, both pointing at each other;
+    /// - every waiting contact is in exactly the set its state says;
+    /// - the ready sets hold exactly the available agents;
+    /// - no waiting contact may be taken by an agent that is available for its channel.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let now = self.now;
+        let mut offered = HashSet::new();
+        for (ai, a) in self.agents.iter().enumerate() {
+            if let Some(o) = a.offer {
+                let c = self.contacts[o.slot as usize]
+                    .as_ref()
+                    .ok_or(format!("agent {ai} offered a dead slot"))?;
+                if c.state != ContactState::Offered(AgentId(ai as u32)) || c.id != o.contact {
+                    return Err(format!(
+                        "agent {ai} offer does not match contact {:?}",
+                        c.id
+                    ));
+                }
+                if !offered.insert(o.slot) {
+                    return Err(format!("contact {:?} offered twice", c.id));
+                }
+            }
+            for channel in Channel::ALL {
+                let want = self.available(AgentId(ai as u32), channel);
+                if want != a.in_ready[channel as usize] {
+                    return Err(format!("agent {ai} ready-set flag wrong for {channel:?}"));
+                }
+                for p in &a.profile {
+                    let in_set = p.ready_key[channel as usize].is_some_and(|k| {
+                        self.queues[p.queue.index()].ready[channel as usize].contains(&k)
+                    });
+                    if in_set != want {
+                        return Err(format!("agent {ai} ready set of queue {:?} wrong", p.queue));
+                    }
+                }
+            }
+        }
+        let mut in_groups = 0usize;
+        for q in &self.queues {
+            for (g, set) in &q.waiting {
+                for k in set {
+                    let c = self.contacts[k.slot as usize]
+                        .as_ref()
+                        .ok_or("dead slot in a group")?;
+                    if c.state != ContactState::Waiting || group_key(c) != *g || c.key != *k {
+                        return Err(format!("contact {:?} in the wrong group", c.id));
+                    }
+                    in_groups += 1;
+                }
+            }
+            for ready in &q.ready {
+                for k in ready {
+                    if !self.agents[k.agent as usize].in_ready.iter().any(|&r| r) {
+                        return Err(format!("agent {} in a ready set but unavailable", k.agent));
+                    }
+                }
+            }
+        }
+        let mut held = vec![0u32; self.queues.len()];
+        let mut waiting = 0usize;
+        for (slot, c) in self.contacts.iter().enumerate() {
+            let Some(c) = c else { continue };
+            held[c.queue.index()] += 1;
+            if self.index.get(&c.id) != Some(&(slot as u32)) {
+                return Err(format!("index wrong for {:?}", c.id));
+            }
+            match c.state {
+                ContactState::Waiting => waiting += 1,
+                ContactState::Preferred(a) => {
+                    if !self.agents[a.index()].preferred.contains(&c.key) {
+                        return Err(format!("{:?} missing from its agent's set", c.id));
+                    }
+                }
+                ContactState::Offered(a) => {
+                    if self.agents[a.index()].offer.map(|o| o.slot) != Some(slot as u32) {
+                        return Err(format!("{:?} offered but the agent disagrees", c.id));
+                    }
+                }
+                _ => {}
+            }
+            // No available agent may take a waiting contact.
+            let channel = c.kind.channel();
+            for (ai, a) in self.agents.iter().enumerate() {
+                let agent = AgentId(ai as u32);
+                if !self.available(agent, channel) || declined(c, agent, now) {
+                    continue;
+                }
+                let may = match c.state {
+                    ContactState::Preferred(p) => p == agent,
+                    ContactState::Waiting => {
+                        let pools = &self.queues[c.queue.index()].pools[c.step as usize];
+                        a.profile.iter().any(|p| {
+                            pools.contains(&p.queue)
+                                && now.saturating_since(c.queue_entered_at) >= p.delay
+                        }) && self.requirement_sets[c.requirements as usize]
+                            .iter()
+                            .all(|r| {
+                                self.agent_skill[ai * self.n_skills + r.skill.index()]
+                                    >= r.min_proficiency
+                            })
+                    }
+                    _ => false,
+                };
+                if may {
+                    return Err(format!(
+                        "contact {:?} waits while agent {ai} is available and may take it",
+                        c.id
+                    ));
+                }
+            }
+        }
+        if waiting != in_groups {
+            return Err(format!(
+                "{waiting} waiting contacts but {in_groups} in groups"
+            ));
+        }
+        for (qi, q) in self.queues.iter().enumerate() {
+            if q.held != held[qi] {
+                return Err(format!(
+                    "queue {qi} holds {} but counts {}",
+                    held[qi], q.held
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn declined(c: &Contact, agent: AgentId, now: Time) -> bool {
+    c.declined
+        .iter()
+        .any(|&(a, until)| a == agent && until > now)
+}
+
+fn group_key(c: &Contact) -> GroupKey {
+    GroupKey {
+        channel: c.kind.channel() as u8,
+        requirements: c.requirements,
+        step: c.step,
+    }
+}
+
+fn group_range(channel: u8) -> std::ops::RangeInclusive<GroupKey> {
+    GroupKey {
+        channel,
+        requirements: 0,
+        step: 0,
+    }..=GroupKey {
+        channel,
+        requirements: u32::MAX,
+        step: u8::MAX,
+    }
+}
+
+fn priority_key(priority: Priority, enqueued_at: Time, tiebreak: u64, slot: u32) -> OrderKey {
+    OrderKey {
+        inverse_class: u8::MAX - priority.class,
+        adjusted_ms: enqueued_at.as_millis() as i64 - duration_millis(priority.bonus) as i64,
+        tiebreak,
+        slot,
+    }
+}
