@@ -1154,8 +1154,11 @@ impl Router {
             }
             MaxWaitAction::Callback => {
                 let c = self.contact_mut(slot);
-                c.kind = ContactKind::Callback;
                 c.max_wait_done = true;
+                if c.kind != ContactKind::Call {
+                    return true; // only a caller can be called back; a chat keeps waiting
+                }
+                c.kind = ContactKind::Callback;
                 self.emit(
                     now,
                     Event::CallbackPromised {

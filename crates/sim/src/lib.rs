@@ -1,1 +1,2 @@
 //! hotline-sim
+pub mod erlang;
