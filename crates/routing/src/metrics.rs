@@ -1,1 +1,644 @@
-//! Metrics as projections of the event log.
+//! Metrics as projections of the event log: feed every [`Event`] with its time to a
+//! [`Projection`], read [`Counters`] per queue and interval, and derive the figures.
+//!
+//! # Definitions
+//!
+//! A contact counts in the interval in which it arrived at the queue, and in the queue where
+//! its routing ended (a contact that overflows from A to B counts as offered and overflowed in
+//! A, and as offered in B). Calls and chats are counted apart from callbacks: a call that
+//! becomes a callback leaves the call figures and joins the callback figures.
+//!
+//! - **offered**: calls and chats that arrived (refused ones included).
+//! - **answered**: offered contacts an agent took. **abandoned**: callers that hung up after
+//!   the queue's short-abandon threshold; **short abandoned**: before it (not counted against
+//!   the service level: misdials and instant hang-ups).
+//! - **service level** = answered within the queue's threshold ÷ (answered + abandoned).
+//! - **ASA** (average speed of answer) = total wait of answered contacts ÷ answered.
+//! - **abandonment rate** = abandoned ÷ (answered + abandoned).
+//! - **connect rate** = (answered + callbacks connected) ÷ (offered + callbacks requested):
+//!   how many of the people who wanted an agent got one.
+//! - **AHT** (average handle time) = (talk + wrap-up) ÷ contacts handled, counted when the
+//!   wrap-up ends.
+//! - **occupancy** = agent time on contacts and in wrap-up ÷ that time plus time ready or
+//!   ringing (not-ready time excluded).
+//! - **longest wait**: the longest time from arrival to the end of routing among the interval's
+//!   contacts.
+//! - **callback timeliness** = callbacks first dialled within the promise
+//!   ([`MetricsConfig::callback_promise`]) of their request ÷ callbacks whose promise fell due
+//!   or that were dialled.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use crate::config::RoutingConfig;
+use crate::event::{AgentState, Event, Outcome};
+use crate::types::{duration_millis, AgentId, ContactId, ContactKind, QueueId, Time};
+
+/// The most intervals a projection keeps; later events count in the last one.
+pub const MAX_INTERVALS: usize = 20_000;
+
+/// How a projection cuts time.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricsConfig {
+    /// Start of interval 0.
+    pub origin: Time,
+    /// Interval length (15 or 30 minutes is usual).
+    pub interval: Duration,
+    /// A callback is on time if first dialled within this long of its request.
+    pub callback_promise: Duration,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> MetricsConfig {
+        MetricsConfig {
+            origin: Time::ZERO,
+            interval: Duration::from_secs(30 * 60),
+            callback_promise: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Counts for one queue (or the whole center) over one interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counters {
+    /// Calls and chats that arrived.
+    pub offered: u64,
+    /// Offered contacts an agent took.
+    pub answered: u64,
+    /// Answered within the queue's service-level threshold.
+    pub answered_in_threshold: u64,
+    /// Hung up after the short-abandon threshold.
+    pub abandoned: u64,
+    /// Hung up within the short-abandon threshold.
+    pub short_abandoned: u64,
+    /// Left the queue after the maximum wait (to another queue or out of the center).
+    pub overflowed: u64,
+    /// Refused because the queue or the center was full.
+    pub refused: u64,
+    /// Sum of the waits of answered contacts, in ms.
+    pub answered_wait_ms: u64,
+    /// Sum of the waits of abandoned contacts, in ms.
+    pub abandoned_wait_ms: u64,
+    /// Longest wait among the contacts that ended, in ms.
+    pub longest_wait_ms: u64,
+    /// Contacts whose wrap-up ended.
+    pub handled: u64,
+    /// Talk time of handled contacts, in ms.
+    pub talk_ms: u64,
+    /// Wrap-up time of handled contacts, in ms.
+    pub wrap_up_ms: u64,
+    /// Callbacks requested or promised.
+    pub callbacks_requested: u64,
+    /// Callbacks whose customer answered.
+    pub callbacks_connected: u64,
+    /// Callbacks that failed after every dial.
+    pub callbacks_failed: u64,
+    /// Callbacks cancelled.
+    pub callbacks_cancelled: u64,
+    /// Callback dials.
+    pub callback_dials: u64,
+    /// Callbacks first dialled within the promise.
+    pub callbacks_on_time: u64,
+    /// Callbacks first dialled after the promise, or not dialled when it fell due.
+    pub callbacks_late: u64,
+    /// Agent time on contacts, in ms (center only).
+    pub agent_on_contact_ms: u64,
+    /// Agent time in wrap-up, in ms (center only).
+    pub agent_wrap_up_ms: u64,
+    /// Agent time ready or ringing, in ms (center only).
+    pub agent_available_ms: u64,
+    /// Agent time not ready, in ms (center only).
+    pub agent_not_ready_ms: u64,
+    /// Integral of the number of contacts held over time, in contact·ms.
+    pub held_contact_ms: u128,
+    /// Most contacts held at once.
+    pub held_peak: u64,
+}
+
+fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+impl Counters {
+    /// Service level; `None` with nothing answered or abandoned.
+    pub fn service_level(&self) -> Option<f64> {
+        ratio(self.answered_in_threshold, self.answered + self.abandoned)
+    }
+    /// Average speed of answer.
+    pub fn asa(&self) -> Option<Duration> {
+        (self.answered > 0).then(|| Duration::from_millis(self.answered_wait_ms / self.answered))
+    }
+    /// Abandonment rate.
+    pub fn abandonment_rate(&self) -> Option<f64> {
+        ratio(self.abandoned, self.answered + self.abandoned)
+    }
+    /// Connect rate.
+    pub fn connect_rate(&self) -> Option<f64> {
+        ratio(
+            self.answered + self.callbacks_connected,
+            self.offered + self.callbacks_requested,
+        )
+    }
+    /// Average handle time.
+    pub fn aht(&self) -> Option<Duration> {
+        (self.handled > 0)
+            .then(|| Duration::from_millis((self.talk_ms + self.wrap_up_ms) / self.handled))
+    }
+    /// Occupancy.
+    pub fn occupancy(&self) -> Option<f64> {
+        let busy = self.agent_on_contact_ms + self.agent_wrap_up_ms;
+        ratio(busy, busy + self.agent_available_ms)
+    }
+    /// Callback timeliness.
+    pub fn callback_timeliness(&self) -> Option<f64> {
+        ratio(
+            self.callbacks_on_time,
+            self.callbacks_on_time + self.callbacks_late,
+        )
+    }
+    /// Average number of contacts held over a span of this length.
+    pub fn average_held(&self, span: Duration) -> f64 {
+        let ms = duration_millis(span).max(1) as f64;
+        self.held_contact_ms as f64 / ms
+    }
+    /// Average number of agents logged in (not ready included) over a span of this length.
+    pub fn average_staffed(&self, span: Duration) -> f64 {
+        let ms = duration_millis(span).max(1) as f64;
+        (self.agent_on_contact_ms
+            + self.agent_wrap_up_ms
+            + self.agent_available_ms
+            + self.agent_not_ready_ms) as f64
+            / ms
+    }
+
+    /// Adds another set of counts (for totals over intervals or queues).
+    pub fn add(&mut self, o: &Counters) {
+        self.offered += o.offered;
+        self.answered += o.answered;
+        self.answered_in_threshold += o.answered_in_threshold;
+        self.abandoned += o.abandoned;
+        self.short_abandoned += o.short_abandoned;
+        self.overflowed += o.overflowed;
+        self.refused += o.refused;
+        self.answered_wait_ms += o.answered_wait_ms;
+        self.abandoned_wait_ms += o.abandoned_wait_ms;
+        self.longest_wait_ms = self.longest_wait_ms.max(o.longest_wait_ms);
+        self.handled += o.handled;
+        self.talk_ms += o.talk_ms;
+        self.wrap_up_ms += o.wrap_up_ms;
+        self.callbacks_requested += o.callbacks_requested;
+        self.callbacks_connected += o.callbacks_connected;
+        self.callbacks_failed += o.callbacks_failed;
+        self.callbacks_cancelled += o.callbacks_cancelled;
+        self.callback_dials += o.callback_dials;
+        self.callbacks_on_time += o.callbacks_on_time;
+        self.callbacks_late += o.callbacks_late;
+        self.agent_on_contact_ms += o.agent_on_contact_ms;
+        self.agent_wrap_up_ms += o.agent_wrap_up_ms;
+        self.agent_available_ms += o.agent_available_ms;
+        self.agent_not_ready_ms += o.agent_not_ready_ms;
+        self.held_contact_ms += o.held_contact_ms;
+        self.held_peak = self.held_peak.max(o.held_peak);
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Live {
+    queue: QueueId,
+    /// Arrival at the current queue.
+    queue_since: Time,
+    kind: ContactKind,
+    /// When the callback was requested or promised, until its first dial.
+    promised_at: Option<Time>,
+}
+
+/// The projection: feed it events in order with [`Projection::observe`].
+#[derive(Clone, Debug)]
+pub struct Projection {
+    config: MetricsConfig,
+    thresholds: Vec<(Duration, Duration)>,
+    /// `[interval][queue]`.
+    queues: Vec<Vec<Counters>>,
+    center: Vec<Counters>,
+    live: HashMap<ContactId, Live>,
+    /// Callbacks not yet dialled, by promise deadline, so a promise falling due counts late.
+    promises: BTreeSet<(Time, ContactId)>,
+    held: Vec<u64>,
+    held_total: u64,
+    held_since: Time,
+    agents: Vec<(AgentState, Time)>,
+    last: Time,
+}
+
+impl Projection {
+    /// An empty projection for this configuration's queues and agents.
+    pub fn new(routing: &RoutingConfig, config: MetricsConfig) -> Projection {
+        Projection {
+            config,
+            thresholds: routing
+                .queues
+                .iter()
+                .map(|q| (q.service_level_threshold, q.short_abandon))
+                .collect(),
+            queues: Vec::new(),
+            center: Vec::new(),
+            live: HashMap::new(),
+            promises: BTreeSet::new(),
+            held: vec![0; routing.queues.len()],
+            held_total: 0,
+            held_since: config.origin,
+            agents: vec![(AgentState::LoggedOut, config.origin); routing.agents.len()],
+            last: config.origin,
+        }
+    }
+
+    fn index(&self, at: Time) -> usize {
+        let offset = duration_millis(at.saturating_since(self.config.origin));
+        let len = duration_millis(self.config.interval).max(1);
+        ((offset / len) as usize).min(MAX_INTERVALS - 1)
+    }
+
+    fn interval_start(&self, index: usize) -> Time {
+        self.config.origin + self.config.interval * index as u32
+    }
+
+    fn grow(&mut self, index: usize) {
+        let n = self.thresholds.len();
+        while self.center.len() <= index {
+            self.center.push(Counters::default());
+            self.queues.push(vec![Counters::default(); n]);
+        }
+    }
+
+    fn queue_counters(&mut self, at: Time, queue: QueueId) -> &mut Counters {
+        let i = self.index(at);
+        self.grow(i);
+        &mut self.queues[i][queue.index()]
+    }
+
+    fn center_counters(&mut self, at: Time) -> &mut Counters {
+        let i = self.index(at);
+        self.grow(i);
+        &mut self.center[i]
+    }
+
+    /// Spreads time-weighted quantities (contacts held, agent states) up to `now`.
+    fn advance(&mut self, now: Time) {
+        if now <= self.last {
+            return;
+        }
+        // Contacts held: integrate per interval.
+        let mut t = self.held_since;
+        while t < now {
+            let i = self.index(t);
+            let end = if i == MAX_INTERVALS - 1 {
+                now
+            } else {
+                self.interval_start(i + 1).min(now)
+            };
+            let ms = u128::from(duration_millis(end.saturating_since(t)));
+            self.grow(i);
+            for (q, &n) in self.held.iter().enumerate() {
+                self.queues[i][q].held_contact_ms += u128::from(n) * ms;
+            }
+            self.center[i].held_contact_ms += u128::from(self.held_total) * ms;
+            t = end;
+        }
+        self.held_since = now;
+        self.last = now;
+    }
+
+    fn add_agent_time(&mut self, state: AgentState, from: Time, to: Time) {
+        let mut t = from;
+        while t < to {
+            let i = self.index(t);
+            let end = if i == MAX_INTERVALS - 1 {
+                to
+            } else {
+                self.interval_start(i + 1).min(to)
+            };
+            let ms = duration_millis(end.saturating_since(t));
+            self.grow(i);
+            let c = &mut self.center[i];
+            match state {
+                AgentState::LoggedOut => {}
+                AgentState::NotReady(_) => c.agent_not_ready_ms += ms,
+                AgentState::Ready | AgentState::Reserved => c.agent_available_ms += ms,
+                AgentState::OnContact => c.agent_on_contact_ms += ms,
+                AgentState::WrapUp => c.agent_wrap_up_ms += ms,
+            }
+            t = end;
+        }
+    }
+
+    fn change_held(&mut self, queue: QueueId, up: bool) {
+        let q = &mut self.held[queue.index()];
+        if up {
+            *q += 1;
+            self.held_total += 1;
+        } else {
+            *q = q.saturating_sub(1);
+            self.held_total = self.held_total.saturating_sub(1);
+        }
+        let (q_now, total) = (self.held[queue.index()], self.held_total);
+        let at = self.last;
+        let c = self.queue_counters(at, queue);
+        c.held_peak = c.held_peak.max(q_now);
+        let c = self.center_counters(at);
+        c.held_peak = c.held_peak.max(total);
+    }
+
+    /// Counts promises that fell due undialled up to `now` as late.
+    fn expire_promises(&mut self, now: Time) {
+        while let Some(&(deadline, contact)) = self.promises.first() {
+            if deadline > now {
+                break;
+            }
+            self.promises.pop_first();
+            if let Some(live) = self.live.get_mut(&contact) {
+                if let Some(promised) = live.promised_at.take() {
+                    let queue = live.queue;
+                    self.queue_counters(promised, queue).callbacks_late += 1;
+                    self.center_counters(promised).callbacks_late += 1;
+                }
+            }
+        }
+    }
+
+    fn promise(&mut self, at: Time, contact: ContactId) {
+        if let Some(live) = self.live.get_mut(&contact) {
+            live.promised_at = Some(at);
+            let queue = live.queue;
+            self.promises
+                .insert((at + self.config.callback_promise, contact));
+            self.queue_counters(at, queue).callbacks_requested += 1;
+            self.center_counters(at).callbacks_requested += 1;
+        }
+    }
+
+    /// Takes one event, which happened at `at`. Events must come in time order.
+    pub fn observe(&mut self, at: Time, event: &Event) {
+        self.advance(at);
+        self.expire_promises(at);
+        match *event {
+            Event::ContactQueued {
+                contact,
+                queue,
+                kind,
+                enqueued_at,
+            } => {
+                self.live.insert(
+                    contact,
+                    Live {
+                        queue,
+                        queue_since: at,
+                        kind,
+                        promised_at: None,
+                    },
+                );
+                self.change_held(queue, true);
+                if kind == ContactKind::Callback {
+                    // A callback request keeps its original time: the promise runs from it.
+                    self.live.get_mut(&contact).expect("inserted").promised_at = None;
+                    self.promise(enqueued_at.min(at), contact);
+                } else {
+                    self.queue_counters(at, queue).offered += 1;
+                    self.center_counters(at).offered += 1;
+                }
+            }
+            Event::CallbackPromised { contact, .. } => {
+                if let Some(live) = self.live.get_mut(&contact) {
+                    live.kind = ContactKind::Callback;
+                    // The call left the call figures: it was offered as a call but will end
+                    // as a callback.
+                    let (queue, since) = (live.queue, live.queue_since);
+                    let q = self.queue_counters(since, queue);
+                    q.offered = q.offered.saturating_sub(1);
+                    let c = self.center_counters(since);
+                    c.offered = c.offered.saturating_sub(1);
+                    self.promise(at, contact);
+                }
+            }
+            Event::ContactOverflowed { contact, from, to } => {
+                if let Some(live) = self.live.get(&contact).copied() {
+                    if live.kind != ContactKind::Callback {
+                        let c = self.queue_counters(live.queue_since, from);
+                        c.overflowed += 1;
+                        let waited = duration_millis(at.saturating_since(live.queue_since));
+                        c.longest_wait_ms = c.longest_wait_ms.max(waited);
+                    }
+                    if let Some(to) = to {
+                        self.change_held(from, false);
+                        self.change_held(to, true);
+                        let live = self.live.get_mut(&contact).expect("live");
+                        live.queue = to;
+                        live.queue_since = at;
+                        if live.kind != ContactKind::Callback {
+                            self.queue_counters(at, to).offered += 1;
+                        }
+                    } else {
+                        let c = self.center_counters(live.queue_since);
+                        c.overflowed += 1;
+                    }
+                }
+            }
+            Event::CallbackDialRequested { contact, .. } => {
+                if let Some(live) = self.live.get_mut(&contact) {
+                    let queue = live.queue;
+                    let first = live.promised_at.take();
+                    self.queue_counters(at, queue).callback_dials += 1;
+                    self.center_counters(at).callback_dials += 1;
+                    if let Some(promised) = first {
+                        self.promises
+                            .remove(&(promised + self.config.callback_promise, contact));
+                        let on_time = at.saturating_since(promised) <= self.config.callback_promise;
+                        let q = self.queue_counters(promised, queue);
+                        if on_time {
+                            q.callbacks_on_time += 1;
+                        } else {
+                            q.callbacks_late += 1;
+                        }
+                        let c = self.center_counters(promised);
+                        if on_time {
+                            c.callbacks_on_time += 1;
+                        } else {
+                            c.callbacks_late += 1;
+                        }
+                    }
+                }
+            }
+            Event::ContactEnded {
+                contact,
+                queue,
+                kind,
+                outcome,
+                waited,
+                ..
+            } => {
+                let live = self.live.remove(&contact);
+                if outcome == Outcome::Refused {
+                    if kind == ContactKind::Callback {
+                        self.queue_counters(at, queue).callbacks_requested += 1;
+                        self.center_counters(at).callbacks_requested += 1;
+                    } else {
+                        self.queue_counters(at, queue).offered += 1;
+                        self.center_counters(at).offered += 1;
+                    }
+                    let q = self.queue_counters(at, queue);
+                    q.refused += 1;
+                    self.center_counters(at).refused += 1;
+                    return;
+                }
+                let Some(live) = live else { return };
+                self.change_held(queue, false);
+                if let Some(promised) = live.promised_at {
+                    self.promises
+                        .remove(&(promised + self.config.callback_promise, contact));
+                }
+                let waited_ms = duration_millis(waited);
+                let (threshold, short) = self.thresholds[queue.index()];
+                let since = live.queue_since;
+                // Center figures count from the first arrival, queue figures from this queue.
+                let first_arrival = at - waited;
+                for center in [false, true] {
+                    let c = if center {
+                        self.center_counters(first_arrival)
+                    } else {
+                        self.queue_counters(since, queue)
+                    };
+                    if kind == ContactKind::Callback {
+                        match outcome {
+                            Outcome::Answered => c.callbacks_connected += 1,
+                            Outcome::CallbackFailed => c.callbacks_failed += 1,
+                            Outcome::Cancelled | Outcome::Abandoned => c.callbacks_cancelled += 1,
+                            Outcome::Overflowed | Outcome::Refused => {}
+                        }
+                        continue;
+                    }
+                    c.longest_wait_ms = c.longest_wait_ms.max(waited_ms);
+                    match outcome {
+                        Outcome::Answered => {
+                            c.answered += 1;
+                            c.answered_wait_ms += waited_ms;
+                            if waited <= threshold {
+                                c.answered_in_threshold += 1;
+                            }
+                        }
+                        Outcome::Abandoned | Outcome::Cancelled => {
+                            if waited <= short {
+                                c.short_abandoned += 1;
+                            } else {
+                                c.abandoned += 1;
+                                c.abandoned_wait_ms += waited_ms;
+                            }
+                        }
+                        Outcome::Overflowed => {
+                            if !center {
+                                c.overflowed += 1;
+                            }
+                        }
+                        Outcome::Refused | Outcome::CallbackFailed => {}
+                    }
+                }
+            }
+            Event::CallbackAttemptFailed { .. } => {}
+            Event::WrapUpEnded {
+                agent: _,
+                queue,
+                wrap_up,
+                ..
+            } => {
+                let ms = duration_millis(wrap_up);
+                let q = self.queue_counters(at, queue);
+                q.handled += 1;
+                q.wrap_up_ms += ms;
+                let c = self.center_counters(at);
+                c.handled += 1;
+                c.wrap_up_ms += ms;
+            }
+            Event::ContactCompleted { queue, talk, .. } => {
+                let ms = duration_millis(talk);
+                self.queue_counters(at, queue).talk_ms += ms;
+                self.center_counters(at).talk_ms += ms;
+            }
+            Event::AgentStateChanged { agent, state } => self.agent_state(at, agent, state),
+            Event::StepReached { .. }
+            | Event::CallbackOffered { .. }
+            | Event::OfferCreated { .. }
+            | Event::OfferEnded { .. } => {}
+        }
+    }
+
+    fn agent_state(&mut self, at: Time, agent: AgentId, state: AgentState) {
+        let Some(&(previous, since)) = self.agents.get(agent.index()) else {
+            return;
+        };
+        self.add_agent_time(previous, since, at);
+        self.agents[agent.index()] = (state, at);
+    }
+
+    /// Closes the books at `now`: agent time and held contacts up to now, and promises due.
+    pub fn finish(&mut self, now: Time) {
+        self.advance(now);
+        self.expire_promises(now);
+        for i in 0..self.agents.len() {
+            let (state, since) = self.agents[i];
+            self.add_agent_time(state, since, now);
+            self.agents[i] = (state, now);
+        }
+    }
+
+    /// Number of intervals with data.
+    pub fn interval_count(&self) -> usize {
+        self.center.len()
+    }
+
+    /// Start time of an interval.
+    pub fn interval_start_time(&self, index: usize) -> Time {
+        self.interval_start(index)
+    }
+
+    /// The interval length.
+    pub fn interval(&self) -> Duration {
+        self.config.interval
+    }
+
+    /// The whole center's counts in one interval.
+    pub fn center(&self, index: usize) -> Counters {
+        self.center.get(index).copied().unwrap_or_default()
+    }
+
+    /// One queue's counts in one interval.
+    pub fn queue(&self, index: usize, queue: QueueId) -> Counters {
+        self.queues
+            .get(index)
+            .and_then(|q| q.get(queue.index()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The whole center over every interval.
+    pub fn center_total(&self) -> Counters {
+        let mut total = Counters::default();
+        for c in &self.center {
+            total.add(c);
+        }
+        total
+    }
+
+    /// One queue over every interval.
+    pub fn queue_total(&self, queue: QueueId) -> Counters {
+        let mut total = Counters::default();
+        for q in &self.queues {
+            if let Some(c) = q.get(queue.index()) {
+                total.add(c);
+            }
+        }
+        total
+    }
+
+    /// Contacts held now, per queue.
+    pub fn held_now(&self, queue: QueueId) -> u64 {
+        self.held.get(queue.index()).copied().unwrap_or(0)
+    }
+}

@@ -1560,10 +1560,10 @@ impl Router {
                     self.set_presence(agent, Presence::NotReady(ReasonCode::MISSED_OFFERS));
                 }
             }
-            OfferEndReason::Unreachable => {
-                if self.agents[agent.index()].presence == Presence::Ready {
-                    self.set_presence(agent, Presence::NotReady(ReasonCode::UNREACHABLE));
-                }
+            OfferEndReason::Unreachable
+                if self.agents[agent.index()].presence == Presence::Ready =>
+            {
+                self.set_presence(agent, Presence::NotReady(ReasonCode::UNREACHABLE));
             }
             _ => {}
         }
@@ -2022,15 +2022,15 @@ impl Router {
             }
             match c.state {
                 ContactState::Waiting => waiting += 1,
-                ContactState::Preferred(a) => {
-                    if !self.agents[a.index()].preferred.contains(&c.key) {
-                        return Err(format!("{:?} missing from its agent's set", c.id));
-                    }
+                ContactState::Preferred(a)
+                    if !self.agents[a.index()].preferred.contains(&c.key) =>
+                {
+                    return Err(format!("{:?} missing from its agent's set", c.id));
                 }
-                ContactState::Offered(a) => {
-                    if self.agents[a.index()].offer.map(|o| o.slot) != Some(slot as u32) {
-                        return Err(format!("{:?} offered but the agent disagrees", c.id));
-                    }
+                ContactState::Offered(a)
+                    if self.agents[a.index()].offer.map(|o| o.slot) != Some(slot as u32) =>
+                {
+                    return Err(format!("{:?} offered but the agent disagrees", c.id));
                 }
                 _ => {}
             }
