@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cmd_bench;
 mod cmd_erlang;
+mod cmd_sim;
 
 /// hotline: an open-source contact center.
 #[derive(Parser, Debug)]
@@ -19,14 +21,20 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Simulate a day of the center from a scenario file, driving the real routing core.
+    Sim(cmd_sim::SimArgs),
     /// Erlang C (or Erlang A with --patience): agents needed for a service-level target.
     Erlang(cmd_erlang::ErlangArgs),
+    /// Speed benchmarks (routing decisions, a simulated day, the event log).
+    Bench(cmd_bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Sim(args) => cmd_sim::run(args),
         Command::Erlang(args) => cmd_erlang::run(args),
+        Command::Bench(args) => cmd_bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

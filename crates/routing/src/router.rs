@@ -37,6 +37,11 @@ pub const MAX_WORK_ITEMS: usize = 1 + MAX_CHAT_CAPACITY as usize;
 pub const MAX_REQUIREMENT_SETS: usize = 1 << 20;
 /// Weight of the newest handle time in a queue's moving average of handle time.
 const HANDLE_TIME_SMOOTHING: f64 = 1.0 / 32.0;
+/// Weight kept by the older history of hang-ups and waiting time at each ended wait.
+const PATIENCE_SMOOTHING: f64 = 1.0 - 1.0 / 512.0;
+/// The longest queue the wait estimate sums term by term; beyond it, the rest is summed in
+/// closed form with the hang-up rate of the last term.
+const ESTIMATE_TERMS_MAX: usize = 100_000;
 /// Arrival sequence numbers are spaced this far apart so an explicit placement fits between.
 const TIEBREAK_SPACING: u64 = 1 << 16;
 
@@ -397,6 +402,11 @@ struct Queue {
     delays: Vec<Duration>,
     handle_time_ms: f64,
     asterisk_holdtime_ms: f64,
+    /// Recent hang-ups of waiting callers and recent total waiting time (both decayed by
+    /// [`PATIENCE_SMOOTHING`] per ended wait): their ratio estimates the rate at which a
+    /// waiting caller hangs up.
+    recent_abandons: f64,
+    recent_waiting_ms: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -649,10 +659,16 @@ impl Router {
             .map(|q| Duration::from_millis(q.handle_time_ms as u64))
     }
 
-    /// Position and expected wait of a waiting contact: its place among the contacts of its
-    /// queue and channel, the number of logged-in ready agents that could take it, and the
-    /// queue's moving average of handle time: `(ahead + 1) × handle time / agents`, the
-    /// expected time for `ahead + 1` agents to free up when all are busy.
+    /// Position and expected wait of a waiting contact, from its place among the contacts of
+    /// its queue and channel (`ahead`), the number `s` of logged-in ready agents that could
+    /// take it, the queue's moving average of handle time (`1/μ`) and its recent hang-up rate
+    /// `θ` (hang-ups ÷ total waiting time):
+    ///
+    /// `Σ_{i=0}^{ahead} 1 / (sμ + iθ)`
+    ///
+    /// the expected time to reach an agent when all are busy and each caller ahead may hang
+    /// up (the M/M/s+M queue; with `θ = 0` it is `(ahead + 1) / sμ`). It ignores contacts of
+    /// a higher class that arrive later.
     ///
     /// `None` for a contact that is not waiting.
     pub fn estimate(&mut self, contact: ContactId) -> Option<WaitEstimate> {
@@ -669,9 +685,25 @@ impl Router {
             .map(|(_, set)| set.range(..key).count())
             .sum();
         let agents = self.staffed_agents(queue, requirements, step);
-        let handle_ms = self.queues[queue.index()].handle_time_ms;
+        let q = &self.queues[queue.index()];
         let expected_wait = (agents > 0).then(|| {
-            Duration::from_millis(((ahead as f64 + 1.0) * handle_ms / agents as f64) as u64)
+            let service_rate = f64::from(agents) / q.handle_time_ms.max(1.0); // per ms
+            let hang_up_rate = if q.recent_waiting_ms > 0.0 {
+                q.recent_abandons / q.recent_waiting_ms
+            } else {
+                0.0
+            };
+            let ms = if hang_up_rate <= 0.0 {
+                (ahead as f64 + 1.0) / service_rate
+            } else {
+                let terms = ahead.min(ESTIMATE_TERMS_MAX);
+                let mut sum: f64 = (0..=terms)
+                    .map(|i| 1.0 / (service_rate + i as f64 * hang_up_rate))
+                    .sum();
+                sum += (ahead - terms) as f64 / (service_rate + terms as f64 * hang_up_rate);
+                sum
+            };
+            Duration::from_millis(ms as u64)
         });
         Some(WaitEstimate {
             position: ahead as u32 + 1,
@@ -1256,9 +1288,18 @@ impl Router {
         let q = &mut self.queues[c.queue.index()];
         q.held -= 1;
         let waited = now.saturating_since(c.enqueued_at);
+        let in_queue = duration_millis(now.saturating_since(c.queue_entered_at)) as f64;
+        if c.kind != ContactKind::Callback
+            && matches!(outcome, Outcome::Answered | Outcome::Abandoned)
+        {
+            q.recent_abandons *= PATIENCE_SMOOTHING;
+            q.recent_waiting_ms = q.recent_waiting_ms * PATIENCE_SMOOTHING + in_queue;
+            if outcome == Outcome::Abandoned {
+                q.recent_abandons += 1.0;
+            }
+        }
         if outcome == Outcome::Answered && c.kind == ContactKind::Call {
-            let new = duration_millis(now.saturating_since(c.queue_entered_at)) as f64;
-            q.asterisk_holdtime_ms = (3.0 * q.asterisk_holdtime_ms + new) / 4.0;
+            q.asterisk_holdtime_ms = (3.0 * q.asterisk_holdtime_ms + in_queue) / 4.0;
         }
         self.emit(
             now,
@@ -1809,17 +1850,21 @@ impl Router {
             while i < profile.len() && profile[i].priority == priority {
                 let entry = &profile[i];
                 best = self.best_in_queue(agent, entry.queue, channel, entry.delay, 0, now, best);
-                for &(other, min_step) in &self.queues[entry.queue.index()].borrowers {
-                    best =
-                        self.best_in_queue(agent, other, channel, entry.delay, min_step, now, best);
-                }
                 i += 1;
             }
             if let Some(key) = best {
                 return Some(key.slot);
             }
         }
-        None
+        // Contacts of other queues that widened to this agent's queues come after all of its
+        // own: a backup team serves its own callers first.
+        let mut best: Option<OrderKey> = None;
+        for entry in profile {
+            for &(other, min_step) in &self.queues[entry.queue.index()].borrowers {
+                best = self.best_in_queue(agent, other, channel, entry.delay, min_step, now, best);
+            }
+        }
+        best.map(|key| key.slot)
     }
 
     /// The best contact of `queue` (better than `best`) that `agent` may take, looking only at

@@ -715,3 +715,66 @@ fn impossible_configuration_is_reported_before_the_run() {
         errors[0]
     );
 }
+
+#[test]
+fn a_backup_team_serves_its_own_queue_before_widened_contacts() {
+    let mut c = Builder::new(&["s"])
+        .queue("accounts", &[("s", 1)])
+        .queue("loans", &[("s", 1)])
+        .edit_queue("accounts", |q, cfg| {
+            q.steps = vec![Step {
+                after: Duration::from_secs(30),
+                widen_to: vec![cfg.queue_id("loans").unwrap()],
+                ..Step::default()
+            }]
+        })
+        .agent("acct", &[("s", 3)], &[("accounts", 1, 0)])
+        .agent("loan", &[("s", 3)], &[("loans", 1, 0)])
+        .build();
+    c.at(0.0).ready("acct").ready("loan");
+    c.arrive(1, "accounts").accept("acct", 1);
+    c.arrive(2, "loans").accept("loan", 2);
+    c.arrive(3, "accounts"); // waits; widens to the loans team at 30 s
+    c.at(40.0).arrive(4, "loans");
+    c.take();
+    c.complete("loan", 2);
+    assert_eq!(
+        c.offers(),
+        vec![(4, "loan".to_string())],
+        "its own caller first, though 3 waited longer"
+    );
+    c.accept("loan", 4).complete("loan", 4);
+    assert_eq!(
+        c.offers(),
+        vec![(3, "loan".to_string())],
+        "then the widened caller"
+    );
+}
+
+#[test]
+fn estimate_counts_callers_ahead_who_hang_up() {
+    let mut c = one_queue(&["a"]);
+    c.at(0.0).ready("a").arrive(1, "general").accept("a", 1);
+    // Two callers wait 100 s each; one hangs up, one is answered: 1 hang-up per 200 s waited.
+    c.arrive(2, "general").arrive(3, "general");
+    c.at(100.0).ok(Input::Abandon {
+        contact: ContactId(2),
+    });
+    c.complete("a", 1).accept("a", 3);
+    for id in 4..=6 {
+        c.arrive(id, "general");
+    }
+    // Contact 6 has 2 ahead; one agent; handle time still about 180 s (μ = 1/180 per s);
+    // θ ≈ 1/200 per s (the moving averages are decayed, so allow a little slack).
+    let e = c.router.estimate(ContactId(6)).unwrap();
+    assert_eq!(e.position, 3);
+    let mu = 1.0 / 180.0;
+    let theta = 1.0 / 200.0;
+    let expected: f64 = (0..=2).map(|i| 1.0 / (mu + i as f64 * theta)).sum();
+    let got = e.expected_wait.unwrap().as_secs_f64();
+    assert!(
+        (got - expected).abs() < 0.05 * expected,
+        "got {got:.1} s, expected about {expected:.1} s"
+    );
+    assert!(got < 3.0 * 180.0, "shorter than ignoring hang-ups");
+}

@@ -44,18 +44,22 @@ pub struct SegmentStats {
     pub segment: String,
     /// Arrivals.
     pub offered: u64,
-    /// Answered by an agent (callbacks: connected).
+    /// Calls and chats answered by an agent while waiting (callbacks not included).
     pub answered: u64,
     /// Hung up while waiting.
     pub abandoned: u64,
-    /// Sum of the waits of answered contacts, in ms.
+    /// Became callbacks (chosen or at the maximum wait).
+    pub callbacks: u64,
+    /// Callbacks that connected.
+    pub callbacks_connected: u64,
+    /// Sum of the waits of answered calls and chats, in ms.
     pub answered_wait_ms: u64,
-    /// Longest wait of an answered contact, in ms.
+    /// Longest wait of an answered call or chat, in ms.
     pub longest_answered_wait_ms: u64,
 }
 
 impl SegmentStats {
-    /// Average wait of answered contacts.
+    /// Average wait of answered calls and chats.
     pub fn average_wait(&self) -> Option<Duration> {
         (self.answered > 0).then(|| Duration::from_millis(self.answered_wait_ms / self.answered))
     }
@@ -100,13 +104,20 @@ struct LiveContact {
     call_type: u32,
     segment: u32,
     patient: bool,
+    /// Drawn at arrival, so that two scenarios run with one seed face the same callers.
+    talk: Duration,
     estimate: Option<(Duration, Duration)>,
 }
 
 struct Sim<'a> {
     scenario: &'a Scenario,
     router: Router,
+    /// Agents' and customers' reactions (callback offers, dial results).
     rng: ChaCha8Rng,
+    /// One stream per call type for arrivals and for everything about each caller (segment,
+    /// patience, talk time): common random numbers, so a scenario and its variant with the
+    /// same seed face the very same callers, and differences come from routing alone.
+    caller_rngs: Vec<ChaCha8Rng>,
     heap: BinaryHeap<Reverse<(Time, u64, SimEvent)>>,
     sequence: u64,
     live: HashMap<ContactId, LiveContact>,
@@ -177,6 +188,13 @@ pub fn simulate(
         scenario,
         router,
         rng: ChaCha8Rng::seed_from_u64(seed),
+        caller_rngs: (0..scenario.call_types.len())
+            .map(|i| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(i as u64 + 1);
+                rng
+            })
+            .collect(),
         heap: BinaryHeap::new(),
         sequence: 0,
         live: HashMap::new(),
@@ -222,7 +240,7 @@ impl Sim<'_> {
         self.heap.push(Reverse((at, self.sequence, event)));
     }
 
-    fn sample(&mut self, distribution: Distribution) -> Duration {
+    fn sample(rng: &mut ChaCha8Rng, distribution: Distribution) -> Duration {
         let seconds = match distribution {
             Distribution::Fixed(d) => return d,
             Distribution::Exponential { mean } => {
@@ -230,9 +248,7 @@ impl Sim<'_> {
                 if mean <= 0.0 {
                     return Duration::ZERO;
                 }
-                Exp::new(1.0 / mean)
-                    .expect("positive rate")
-                    .sample(&mut self.rng)
+                Exp::new(1.0 / mean).expect("positive rate").sample(rng)
             }
             Distribution::LogNormal { mean, sd } => {
                 let (m, s) = (mean.as_secs_f64(), sd.as_secs_f64());
@@ -243,7 +259,7 @@ impl Sim<'_> {
                 let mu = m.ln() - sigma2 / 2.0;
                 LogNormal::new(mu, sigma2.sqrt())
                     .expect("finite parameters")
-                    .sample(&mut self.rng)
+                    .sample(rng)
             }
         };
         Duration::from_secs_f64(seconds.clamp(0.0, 30.0 * 24.0 * 3600.0))
@@ -261,7 +277,7 @@ impl Sim<'_> {
             if rate > 0.0 {
                 let gap: f64 = Exp::new(rate / 3600.0)
                     .expect("positive rate")
-                    .sample(&mut self.rng);
+                    .sample(&mut self.caller_rngs[call_type as usize]);
                 let at = t + Duration::from_secs_f64(gap);
                 if at < change {
                     self.push(at, SimEvent::Arrival { call_type });
@@ -378,7 +394,10 @@ impl Sim<'_> {
         let t = &self.scenario.call_types[call_type as usize];
         let weights = &self.cumulative_weights[call_type as usize];
         let total = *weights.last().expect("validated: a segment");
-        let draw = self.rng.random::<f64>() * total;
+        let rng = &mut self.caller_rngs[call_type as usize];
+        let draw = rng.random::<f64>() * total;
+        let talk = Self::sample(rng, t.handle_time);
+        let patience = t.patience.map(|p| Self::sample(rng, p));
         let segment = weights
             .partition_point(|&w| w <= draw)
             .min(weights.len() - 1);
@@ -395,7 +414,6 @@ impl Sim<'_> {
             enqueued_at: None,
             placement: Placement::ByPriority,
         };
-        let patience = t.patience;
         let kind = t.kind;
         self.segments[call_type as usize][segment].offered += 1;
         self.live.insert(
@@ -404,6 +422,7 @@ impl Sim<'_> {
                 call_type,
                 segment: segment as u32,
                 patient: patience.is_some() && kind != ContactKind::Callback,
+                talk,
                 estimate: None,
             },
         );
@@ -421,8 +440,7 @@ impl Sim<'_> {
         }
         if let Some(patience) = patience {
             if kind != ContactKind::Callback && self.live.contains_key(&id) {
-                let wait = self.sample(patience);
-                self.push(now + wait, SimEvent::Patience { contact: id });
+                self.push(now + patience, SimEvent::Patience { contact: id });
             }
         }
     }
@@ -453,6 +471,7 @@ impl Sim<'_> {
             Event::CallbackPromised { contact, .. } => {
                 if let Some(live) = self.live.get_mut(&contact) {
                     live.patient = false;
+                    self.segments[live.call_type as usize][live.segment as usize].callbacks += 1;
                 }
             }
             Event::CallbackDialRequested { contact, .. } => {
@@ -477,6 +496,12 @@ impl Sim<'_> {
                 };
                 let stats = &mut self.segments[live.call_type as usize][live.segment as usize];
                 match outcome {
+                    Outcome::Answered if kind == ContactKind::Callback => {
+                        stats.callbacks_connected += 1;
+                        if let Some(agent) = agent {
+                            self.push(now + live.talk, SimEvent::TalkEnd { agent, contact });
+                        }
+                    }
                     Outcome::Answered => {
                         stats.answered += 1;
                         let ms = waited.as_millis() as u64;
@@ -494,10 +519,7 @@ impl Sim<'_> {
                             }
                         }
                         if let Some(agent) = agent {
-                            let handle =
-                                self.scenario.call_types[live.call_type as usize].handle_time;
-                            let talk = self.sample(handle);
-                            self.push(now + talk, SimEvent::TalkEnd { agent, contact });
+                            self.push(now + live.talk, SimEvent::TalkEnd { agent, contact });
                         }
                     }
                     Outcome::Abandoned | Outcome::Cancelled => stats.abandoned += 1,

@@ -13,7 +13,7 @@ use hotline_routing::*;
 use hotline_sim::erlang::{erlang_a, erlang_c, Traffic};
 use hotline_sim::*;
 
-const REPLICATIONS: u64 = 40;
+const REPLICATIONS: u64 = 60;
 
 fn mmc_day(rate_per_hour: f64, aht: Duration, agents: u32, patience: Option<Duration>) -> Scenario {
     let mut routing = RoutingConfig {

@@ -1,0 +1,365 @@
+//! `hotline bench`: the speed figures recorded in BENCHMARKS.md. Run with `--release`.
+//!
+//! - `routing`: routing decisions with 10,000 agents, 200 skills and 50,000 waiting contacts;
+//! - `sim`: a simulated day of a 1,000-agent center (wall time and peak memory);
+//! - `eventlog`: events appended to SQLite per second, durable on commit.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hotline_routing::*;
+
+/// Arguments of `hotline bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: Which,
+}
+
+/// Which benchmark.
+#[derive(clap::Subcommand, Debug)]
+pub enum Which {
+    /// Routing decisions in a large center.
+    Routing {
+        /// Agents.
+        #[arg(long, default_value_t = 10_000)]
+        agents: u32,
+        /// Skills.
+        #[arg(long, default_value_t = 200)]
+        skills: u16,
+        /// Queues.
+        #[arg(long, default_value_t = 100)]
+        queues: u32,
+        /// Contacts kept waiting during the measurement.
+        #[arg(long, default_value_t = 50_000)]
+        waiting: u32,
+        /// Measured decisions of each kind.
+        #[arg(long, default_value_t = 200_000)]
+        decisions: u32,
+    },
+    /// A simulated day from a scenario file.
+    Sim {
+        /// The scenario.
+        #[arg(default_value = "examples/center-1000-agents.toml")]
+        scenario: PathBuf,
+    },
+    /// Appends to the SQLite event log.
+    Eventlog {
+        /// Events to append.
+        #[arg(long, default_value_t = 500_000)]
+        events: u64,
+        /// Largest batch (group commit) size.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+        /// Concurrent producers, each waiting for its event to be durable before the next
+        /// (like call flows do).
+        #[arg(long, default_value_t = 1_000)]
+        producers: usize,
+    },
+}
+
+/// Runs `hotline bench`.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: a debug build; run `cargo run --release -- bench ...` for real figures"
+        );
+    }
+    match &args.which {
+        Which::Routing {
+            agents,
+            skills,
+            queues,
+            waiting,
+            decisions,
+        } => bench_routing(*agents, *skills, *queues, *waiting, *decisions),
+        Which::Sim { scenario } => bench_sim(scenario),
+        Which::Eventlog {
+            events,
+            batch,
+            producers,
+        } => bench_eventlog(*events, *batch, *producers),
+    }
+}
+
+/// A small, seeded generator; the benchmark must not depend on a random crate's versions.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A large center: each queue needs its own primary skill at proficiency 2; every agent has
+/// four skills and serves up to three queues it qualifies for, at priorities 1 to 3.
+fn large_center(agents: u32, skills: u16, queues: u32, rng: &mut SplitMix) -> RoutingConfig {
+    let mut config = RoutingConfig {
+        skills: (0..skills).map(|s| format!("skill-{s}")).collect(),
+        ..RoutingConfig::default()
+    };
+    config.priority.tiers.push(TierPriority {
+        name: "vip".into(),
+        class: 1,
+        bonus: Duration::ZERO,
+    });
+    for q in 0..queues {
+        let mut queue = QueueConfig::new(
+            format!("queue-{q}"),
+            vec![SkillRequirement {
+                skill: SkillId((q % u32::from(skills)) as u16),
+                min_proficiency: 2,
+            }],
+        );
+        queue.max_waiting = 1_000_000;
+        config.queues.push(queue);
+    }
+    for a in 0..agents {
+        let mut agent_skills: Vec<(SkillId, u8)> = Vec::new();
+        let mut profile = Vec::new();
+        while profile.len() < 3 {
+            let q = rng.below(u64::from(queues)) as u32;
+            if profile.iter().any(|p: &ProfileEntry| p.queue.0 == q) {
+                continue;
+            }
+            let skill = SkillId((q % u32::from(skills)) as u16);
+            agent_skills.push((skill, 2 + rng.below(4) as u8));
+            profile.push(ProfileEntry {
+                queue: QueueId(q),
+                priority: profile.len() as u8 + 1,
+                delay: Duration::ZERO,
+            });
+        }
+        while agent_skills.len() < 4 {
+            let skill = SkillId(rng.below(u64::from(skills)) as u16);
+            if !agent_skills.iter().any(|(s, _)| *s == skill) {
+                agent_skills.push((skill, 1 + rng.below(5) as u8));
+            }
+        }
+        config.agents.push(AgentConfig {
+            name: format!("agent-{a}"),
+            skills: agent_skills,
+            profile,
+            chat_capacity: 0,
+        });
+    }
+    config
+}
+
+struct Latencies(Vec<u64>);
+
+impl Latencies {
+    fn summary(&mut self) -> (Duration, Duration, Duration) {
+        self.0.sort_unstable();
+        let at = |q: f64| {
+            let i = ((self.0.len() as f64 * q) as usize).min(self.0.len() - 1);
+            Duration::from_nanos(self.0[i])
+        };
+        (at(0.5), at(0.99), at(1.0))
+    }
+}
+
+fn bench_routing(
+    agents: u32,
+    skills: u16,
+    queues: u32,
+    waiting: u32,
+    decisions: u32,
+) -> anyhow::Result<()> {
+    let mut rng = SplitMix(7);
+    let config = large_center(agents, skills, queues, &mut rng);
+    let mut router = Router::new(config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut now = Time::from_secs(1);
+    let mut next_contact = 0u64;
+    // Who talks to whom, to free agents later.
+    let mut talking: Vec<Option<ContactId>> = vec![None; agents as usize];
+    let mut busy: Vec<AgentId> = Vec::new();
+    let mut events = 0u64;
+    let drain = |router: &mut Router,
+                 now: Time,
+                 talking: &mut Vec<Option<ContactId>>,
+                 busy: &mut Vec<AgentId>,
+                 events: &mut u64| {
+        let mut offers = Vec::new();
+        while let Some((_, e)) = router.poll_event() {
+            *events += 1;
+            if let Event::OfferCreated { contact, agent, .. } = e {
+                offers.push((agent, contact));
+            }
+        }
+        for (agent, contact) in offers {
+            router
+                .handle(now, Input::Accept { agent, contact })
+                .expect("accept");
+            while router.poll_event().is_some() {
+                *events += 1;
+            }
+            talking[agent.index()] = Some(contact);
+            busy.push(agent);
+        }
+    };
+    let setup = Instant::now();
+    for a in 0..agents {
+        router.handle(now, Input::Login { agent: AgentId(a) })?;
+        router.handle(now, Input::Ready { agent: AgentId(a) })?;
+    }
+    drain(&mut router, now, &mut talking, &mut busy, &mut events);
+    let spec = |id: u64, rng: &mut SplitMix| {
+        let mut s = ContactSpec::call(ContactId(id), QueueId(rng.below(u64::from(queues)) as u32));
+        s.attributes.tier = (rng.below(10) == 0) as u8;
+        s
+    };
+    // Fill: every agent busy, then `waiting` contacts queued.
+    while (router.contact_count() as u32) < waiting {
+        now = now + Duration::from_millis(10);
+        next_contact += 1;
+        router.handle(now, Input::Arrive(spec(next_contact, &mut rng)))?;
+        drain(&mut router, now, &mut talking, &mut busy, &mut events);
+    }
+    eprintln!(
+        "setup: {} agents, {} skills, {} queues, {} waiting, {} agents busy, in {:.1} s",
+        agents,
+        skills,
+        queues,
+        router.contact_count(),
+        busy.len(),
+        setup.elapsed().as_secs_f64()
+    );
+    let mut frees = Latencies(Vec::with_capacity(decisions as usize));
+    let mut arrivals = Latencies(Vec::with_capacity(decisions as usize));
+    let mut inputs = 0u64;
+    events = 0;
+    let started = Instant::now();
+    let mut cursor = 0usize;
+    for _ in 0..decisions {
+        now = now + Duration::from_millis(5);
+        // An agent frees up: the router picks its next contact.
+        cursor = (cursor + 1 + rng.below(7) as usize) % busy.len();
+        let agent = busy.swap_remove(cursor);
+        let contact = talking[agent.index()].take().expect("busy agents talk");
+        let t = Instant::now();
+        router.handle(now, Input::Complete { agent, contact })?;
+        let mut offer = None;
+        while let Some((_, e)) = router.poll_event() {
+            events += 1;
+            if let Event::OfferCreated { contact, agent, .. } = e {
+                offer = Some((agent, contact));
+            }
+        }
+        frees.0.push(t.elapsed().as_nanos() as u64);
+        inputs += 1;
+        if let Some((agent, contact)) = offer {
+            router.handle(now, Input::Accept { agent, contact })?;
+            while router.poll_event().is_some() {
+                events += 1;
+            }
+            inputs += 1;
+            talking[agent.index()] = Some(contact);
+            busy.push(agent);
+        } else {
+            // No contact for this agent: it stays ready; keep the center busy.
+            busy.push(agent);
+            router.handle(
+                now,
+                Input::NotReady {
+                    agent,
+                    reason: ReasonCode::LOGGED_IN,
+                },
+            )?;
+            router.handle(now, Input::Ready { agent })?;
+            while router.poll_event().is_some() {}
+            busy.pop();
+        }
+        // A contact arrives: no agent is free, so it is queued in its place.
+        next_contact += 1;
+        let s = spec(next_contact, &mut rng);
+        let t = Instant::now();
+        router.handle(now, Input::Arrive(s))?;
+        let mut offer = None;
+        while let Some((_, e)) = router.poll_event() {
+            events += 1;
+            if let Event::OfferCreated { contact, agent, .. } = e {
+                offer = Some((agent, contact));
+            }
+        }
+        arrivals.0.push(t.elapsed().as_nanos() as u64);
+        inputs += 1;
+        if let Some((agent, contact)) = offer {
+            router.handle(now, Input::Accept { agent, contact })?;
+            while router.poll_event().is_some() {}
+            talking[agent.index()] = Some(contact);
+            busy.push(agent);
+        }
+    }
+    let elapsed = started.elapsed();
+    let (f50, f99, fmax) = frees.summary();
+    let (a50, a99, amax) = arrivals.summary();
+    println!("routing: {agents} agents, {skills} skills, {queues} queues, {} contacts waiting at the end", router.contact_count());
+    println!("  agent frees up, picks next contact: median {f50:?}  p99 {f99:?}  max {fmax:?}");
+    println!("  contact arrives, queued:            median {a50:?}  p99 {a99:?}  max {amax:?}");
+    println!(
+        "  throughput: {:.0} inputs/s ({:.0} events/s) on one core, accepts included",
+        inputs as f64 / elapsed.as_secs_f64(),
+        events as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn bench_sim(path: &std::path::Path) -> anyhow::Result<()> {
+    let scenario = hotline_config::load_scenario(path)
+        .map_err(|d| anyhow::anyhow!("{}: invalid scenario\n{d}", path.display()))?;
+    let started = Instant::now();
+    let report = hotline_sim::simulate(&scenario, scenario.seed, &mut |_| {})
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let elapsed = started.elapsed();
+    println!(
+        "sim: {} ({} agents): {} arrivals, {} routing events in {:.2} s ({:.0} calls/s); peak memory {}",
+        scenario.name,
+        scenario.routing.agents.len(),
+        report.arrivals,
+        report.router_events,
+        elapsed.as_secs_f64(),
+        report.arrivals as f64 / elapsed.as_secs_f64(),
+        peak_memory_mib().map_or("unknown".into(), |m| format!("{m:.0} MiB")),
+    );
+    Ok(())
+}
+
+fn bench_eventlog(events: u64, batch: usize, producers: usize) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("hotline-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("events.db");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(hotline_store::bench_append_with(
+        &path,
+        hotline_store::BenchConfig {
+            total_events: events,
+            producers,
+            max_batch_events: batch,
+        },
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = report?;
+    println!(
+        "eventlog: {} events in {:.2} s: {:.0} events/s appended to SQLite (WAL, synchronous=FULL), {producers} producers, batches up to {batch}, {} commits",
+        report.events, report.seconds, report.events_per_second, report.commits
+    );
+    Ok(())
+}
