@@ -1,1 +1,57 @@
-//! hotline-store
+//! The store of hotline. For now it holds the event log: the append-only record of every state
+//! change of the contact center, from which metrics, the live wall, CDRs and reports are
+//! projected.
+//!
+//! The principal types:
+//! - [`EventLog`], the trait every database implements (SQLite now, PostgreSQL later):
+//!   atomic, durable appends that return contiguous seqs, and bounded reads by seq or by time.
+//! - [`SqliteEventLog`], the log in one SQLite file (WAL, `synchronous = FULL`), or in memory
+//!   for tests.
+//! - [`EventWriter`], the front that many concurrent producers share: it gathers their events
+//!   into one transaction per disk flush (group commit) and answers each with its seq after the
+//!   commit. Its channel is bounded; [`EventWriter::try_append`] answers [`StoreError::Full`]
+//!   instead of waiting.
+//! - [`NewEvent`] and [`StoredEvent`], the generic rows, limited by [`MAX_KIND_LEN`],
+//!   [`MAX_NAME_LEN`] and [`MAX_DATA_BYTES`]; this crate knows no domain crate.
+//!
+//! ```
+//! use hotline_store::{EventLog, EventWriter, NewEvent, SqliteEventLog, WriterConfig};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let log = SqliteEventLog::open_in_memory().await?;
+//! let writer = EventWriter::spawn(log.clone(), WriterConfig::default())?;
+//! let event = NewEvent::new(1_767_225_600_000, "contact.queued")
+//!     .with_contact(42)
+//!     .with_queue("support")
+//!     .with_data(serde_json::json!({ "caller": "+8613800138000" }));
+//! let seq = writer.append(event).await?;
+//! writer.shutdown().await;
+//! let events = log.read_from(0, 100).await?;
+//! assert_eq!(events[0].seq, seq);
+//! # Ok::<(), hotline_store::StoreError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! SQL is spoken here and nowhere else in hotline.
+
+#![warn(missing_docs)]
+
+mod bench;
+mod error;
+mod event;
+mod log;
+mod sqlite;
+mod writer;
+
+pub use bench::{bench_append, bench_append_with, BenchConfig, BenchReport, BENCH_PRODUCERS};
+pub use error::StoreError;
+pub use event::{
+    AppendReceipt, EventRejection, NewEvent, RangeCursor, RangeQuery, StoredEvent, MAX_DATA_BYTES,
+    MAX_EVENTS_PER_APPEND, MAX_KIND_LEN, MAX_NAME_LEN, MAX_READ_LIMIT,
+};
+pub use log::EventLog;
+pub use sqlite::{
+    SqliteEventLog, APPEND_ONLY_MESSAGE, BUSY_TIMEOUT, MAX_READ_CONNECTIONS, ROWS_PER_INSERT,
+    SQLITE_MAX_BOUND_PARAMETERS,
+};
+pub use writer::{EventWriter, WriterConfig, WriterStats, MAX_CHANNEL_CAPACITY};
