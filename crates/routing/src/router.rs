@@ -356,6 +356,7 @@ struct WorkItem {
 struct Offer {
     slot: u32,
     contact: ContactId,
+    offered_at: Time,
     deadline: Time,
 }
 
@@ -407,6 +408,8 @@ struct Queue {
     /// waiting caller hangs up.
     recent_abandons: f64,
     recent_waiting_ms: f64,
+    /// Moving average of the time from offer to answer.
+    ring_time_ms: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -459,7 +462,7 @@ pub struct Router {
     now: Time,
     sequence: u64,
     staffing_version: u64,
-    staffing_cache: HashMap<(u32, u32, u8), (u64, u32)>,
+    staffing_cache: HashMap<(u32, u32, u8), (u64, u32, f64)>,
 }
 
 impl Router {
@@ -660,15 +663,17 @@ impl Router {
     }
 
     /// Position and expected wait of a waiting contact, from its place among the contacts of
-    /// its queue and channel (`ahead`), the number `s` of logged-in ready agents that could
-    /// take it, the queue's moving average of handle time (`1/μ`) and its recent hang-up rate
-    /// `θ` (hang-ups ÷ total waiting time):
+    /// its queue and channel (`ahead`), the logged-in ready agents that could take it (`s`,
+    /// each weighted by its share of time for this queue: see `staffed_agents`), the queue's
+    /// moving average of handle time (`1/μ`) and its recent hang-up rate `θ` (hang-ups ÷
+    /// total waiting time):
     ///
     /// `Σ_{i=0}^{ahead} 1 / (sμ + iθ)`
     ///
     /// the expected time to reach an agent when all are busy and each caller ahead may hang
-    /// up (the M/M/s+M queue; with `θ = 0` it is `(ahead + 1) / sμ`). It ignores contacts of
-    /// a higher class that arrive later.
+    /// up (the M/M/s+M queue; with `θ = 0` it is `(ahead + 1) / sμ`), plus the queue's moving
+    /// average of ring time (offer to answer). It ignores contacts of a higher class that
+    /// arrive later.
     ///
     /// `None` for a contact that is not waiting.
     pub fn estimate(&mut self, contact: ContactId) -> Option<WaitEstimate> {
@@ -684,10 +689,10 @@ impl Router {
             .range(group_range(channel))
             .map(|(_, set)| set.range(..key).count())
             .sum();
-        let agents = self.staffed_agents(queue, requirements, step);
+        let (agents, capacity) = self.staffed_agents(queue, requirements, step);
         let q = &self.queues[queue.index()];
         let expected_wait = (agents > 0).then(|| {
-            let service_rate = f64::from(agents) / q.handle_time_ms.max(1.0); // per ms
+            let service_rate = capacity / q.handle_time_ms.max(1.0); // per ms
             let hang_up_rate = if q.recent_waiting_ms > 0.0 {
                 q.recent_abandons / q.recent_waiting_ms
             } else {
@@ -703,7 +708,7 @@ impl Router {
                 sum += (ahead - terms) as f64 / (service_rate + terms as f64 * hang_up_rate);
                 sum
             };
-            Duration::from_millis(ms as u64)
+            Duration::from_millis((ms + q.ring_time_ms) as u64)
         });
         Some(WaitEstimate {
             position: ahead as u32 + 1,
@@ -1264,6 +1269,7 @@ impl Router {
         a.offer = Some(Offer {
             slot,
             contact: id,
+            offered_at: now,
             deadline,
         });
         if let Some(p) = a.profile.iter_mut().find(|p| p.queue == queue) {
@@ -1526,6 +1532,11 @@ impl Router {
             let c = self.contact(slot);
             (c.kind, c.queue)
         };
+        if kind != ContactKind::Callback {
+            let ring = duration_millis(now.saturating_since(offer.offered_at)) as f64;
+            let q = &mut self.queues[queue.index()];
+            q.ring_time_ms += (ring - q.ring_time_ms) * HANDLE_TIME_SMOOTHING;
+        }
         let channel = kind.channel();
         if kind == ContactKind::Callback {
             let c = self.contact_mut(slot);
@@ -1902,24 +1913,45 @@ impl Router {
     }
 
     /// Logged-in agents with presence ready that could take a contact with these requirements
-    /// at this step, cached until an agent's presence changes.
-    fn staffed_agents(&mut self, queue: QueueId, requirements: u32, step: u8) -> u32 {
+    /// at this step, and their capacity for this queue: an agent counts as `1/k` where `k` is
+    /// the number of queues it serves at the same or a higher profile priority (an agent
+    /// shared by three queues gives each about a third of its time), and a borrowed agent
+    /// (through a widened pool) as `1/(queues + 1)`, since it serves its own first. Cached
+    /// until an agent's presence changes.
+    fn staffed_agents(&mut self, queue: QueueId, requirements: u32, step: u8) -> (u32, f64) {
         let cache_key = (queue.0, requirements, step);
-        if let Some(&(version, n)) = self.staffing_cache.get(&cache_key) {
+        if let Some(&(version, n, capacity)) = self.staffing_cache.get(&cache_key) {
             if version == self.staffing_version {
-                return n;
+                return (n, capacity);
             }
         }
         let pools = &self.queues[queue.index()].pools[step as usize];
         let mut seen = HashSet::new();
-        let mut n = 0u32;
+        let (mut n, mut capacity) = (0u32, 0.0f64);
         for pool in pools {
             for &a in &self.queues[pool.index()].agents {
-                if self.agents[a.index()].presence == Presence::Ready
+                let agent = &self.agents[a.index()];
+                if agent.presence == Presence::Ready
                     && self.qualifies(a, requirements)
                     && (pools.len() == 1 || seen.insert(a))
                 {
                     n += 1;
+                    let share = if *pool == queue {
+                        let priority = agent
+                            .profile
+                            .iter()
+                            .find(|p| p.queue == queue)
+                            .map_or(u8::MAX, |p| p.priority);
+                        let k = agent
+                            .profile
+                            .iter()
+                            .filter(|p| p.priority <= priority)
+                            .count();
+                        1.0 / k.max(1) as f64
+                    } else {
+                        1.0 / (agent.profile.len() + 1) as f64
+                    };
+                    capacity += share;
                 }
             }
         }
@@ -1927,8 +1959,8 @@ impl Router {
             self.staffing_cache.clear();
         }
         self.staffing_cache
-            .insert(cache_key, (self.staffing_version, n));
-        n
+            .insert(cache_key, (self.staffing_version, n, capacity));
+        (n, capacity)
     }
 
     // ----- helpers -----
