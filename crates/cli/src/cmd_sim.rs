@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use hotline_routing::metrics::Counters;
 use hotline_routing::QueueId;
-use hotline_sim::{simulate, Report};
+use hotline_sim::{simulate_with_events, Report};
 use serde_json::json;
 
 /// Arguments of `hotline sim`.
@@ -32,6 +32,9 @@ pub struct SimArgs {
     /// Leave out the per-interval table.
     #[arg(long)]
     pub totals_only: bool,
+    /// Write every routing event of the day to this SQLite event log (one scenario only).
+    #[arg(long, value_name = "FILE.db")]
+    pub event_log: Option<PathBuf>,
 }
 
 /// Runs `hotline sim`.
@@ -47,6 +50,16 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             ),
         }
     }
+    if args.event_log.is_some() && scenarios.len() != 1 {
+        bail!(
+            "--event-log takes one scenario; {} were given",
+            scenarios.len()
+        );
+    }
+    let mut event_log = match &args.event_log {
+        Some(path) => Some(EventLogSink::open(path)?),
+        None => None,
+    };
     let mut reports = Vec::new();
     let show_progress = std::io::stderr().is_terminal();
     for scenario in &scenarios {
@@ -62,10 +75,22 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
                 );
             }
         };
-        let report = simulate(scenario, seed, &mut progress).map_err(|errors| {
-            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            anyhow::anyhow!("scenario {name:?} cannot run:\n{}", lines.join("\n"))
-        })?;
+        let routing = &scenario.routing;
+        let mut on_event = |at: hotline_routing::Time, event: &hotline_routing::Event| {
+            if let Some(sink) = event_log.as_mut() {
+                sink.push(hotline_store::routing_log::encode(routing, at, event));
+            }
+        };
+        let report = simulate_with_events(scenario, seed, &mut progress, &mut on_event).map_err(
+            |errors| {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                anyhow::anyhow!("scenario {name:?} cannot run:\n{}", lines.join("\n"))
+            },
+        )?;
+        if let Some(sink) = event_log.take() {
+            let (path, written) = sink.finish()?;
+            eprintln!("wrote {written} events to {}", path.display());
+        }
         if show_progress {
             eprint!("\r{:60}\r", "");
         }
@@ -101,6 +126,72 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Streams events into a SQLite event log in large transactions while the day runs.
+struct EventLogSink {
+    path: PathBuf,
+    runtime: tokio::runtime::Runtime,
+    log: hotline_store::SqliteEventLog,
+    buffer: Vec<hotline_store::NewEvent>,
+    written: u64,
+    error: Option<anyhow::Error>,
+}
+
+impl EventLogSink {
+    fn open(path: &std::path::Path) -> anyhow::Result<EventLogSink> {
+        if path.exists() {
+            bail!(
+                "{} exists already; the event log is never overwritten",
+                path.display()
+            );
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let log = runtime
+            .block_on(hotline_store::SqliteEventLog::open(path))
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(EventLogSink {
+            path: path.to_path_buf(),
+            runtime,
+            log,
+            buffer: Vec::with_capacity(hotline_store::MAX_EVENTS_PER_APPEND),
+            written: 0,
+            error: None,
+        })
+    }
+
+    fn push(&mut self, row: hotline_store::NewEvent) {
+        self.buffer.push(row);
+        if self.buffer.len() >= hotline_store::MAX_EVENTS_PER_APPEND {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.buffer.is_empty() || self.error.is_some() {
+            self.buffer.clear();
+            return;
+        }
+        match self
+            .runtime
+            .block_on(hotline_store::EventLog::append(&self.log, &self.buffer))
+        {
+            Ok(_) => self.written += self.buffer.len() as u64,
+            Err(e) => self.error = Some(anyhow::Error::new(e).context("writing the event log")),
+        }
+        self.buffer.clear();
+    }
+
+    fn finish(mut self) -> anyhow::Result<(PathBuf, u64)> {
+        self.flush();
+        self.runtime.block_on(self.log.close());
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok((self.path.clone(), self.written)),
+        }
+    }
 }
 
 /// `HH:MM` for an offset into the day.

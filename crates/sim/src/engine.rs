@@ -86,6 +86,9 @@ pub struct Report {
     pub arrivals: u64,
     /// Router events processed.
     pub router_events: u64,
+    /// When the books were closed (the end of the day, or later if contacts were still
+    /// held): the time the metrics' agent time runs to.
+    pub finished_at: Time,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -129,6 +132,7 @@ struct Sim<'a> {
     arrivals: u64,
     router_events: u64,
     end: Time,
+    finished_at: Time,
 }
 
 /// Runs one simulated day with this seed. `progress` is called now and then with the
@@ -137,6 +141,17 @@ pub fn simulate(
     scenario: &Scenario,
     seed: u64,
     progress: &mut dyn FnMut(Duration),
+) -> Result<Report, Vec<ScenarioError>> {
+    simulate_with_events(scenario, seed, progress, &mut |_, _| {})
+}
+
+/// [`simulate`], handing every routing event to `on_event` as well (to write the day's event
+/// log, for example).
+pub fn simulate_with_events(
+    scenario: &Scenario,
+    seed: u64,
+    progress: &mut dyn FnMut(Duration),
+    on_event: &mut dyn FnMut(Time, &Event),
 ) -> Result<Report, Vec<ScenarioError>> {
     scenario.validate()?;
     let router = Router::new(scenario.routing.clone()).map_err(|errors| {
@@ -206,8 +221,9 @@ pub fn simulate(
         arrivals: 0,
         router_events: 0,
         end: Time::ZERO + scenario.duration,
+        finished_at: Time::ZERO,
     };
-    sim.run(progress);
+    sim.run(progress, on_event);
     let (n, ours, asterisk, ours_bias, asterisk_bias) = sim.estimate_errors;
     let mean = |sum: f64| if n > 0 { sum / n as f64 } else { 0.0 };
     Ok(Report {
@@ -231,6 +247,7 @@ pub fn simulate(
         },
         arrivals: sim.arrivals,
         router_events: sim.router_events,
+        finished_at: sim.finished_at,
     })
 }
 
@@ -288,7 +305,7 @@ impl Sim<'_> {
         }
     }
 
-    fn run(&mut self, progress: &mut dyn FnMut(Duration)) {
+    fn run(&mut self, progress: &mut dyn FnMut(Duration), on_event: &mut dyn FnMut(Time, &Event)) {
         for call_type in 0..self.scenario.call_types.len() as u32 {
             self.schedule_arrival(call_type, Time::ZERO);
         }
@@ -329,9 +346,9 @@ impl Sim<'_> {
                 self.router.handle_timeout(t);
             } else {
                 let Reverse((at, _, event)) = self.heap.pop().expect("peeked");
-                self.handle(at, event);
+                self.handle(at, event, on_event);
             }
-            self.drain(t);
+            self.drain(t, on_event);
             steps += 1;
             if steps % 65_536 == 0 {
                 progress(t.saturating_since(Time::ZERO));
@@ -339,6 +356,7 @@ impl Sim<'_> {
         }
         let last = self.router_time().max(self.end);
         self.metrics.finish(last);
+        self.finished_at = last;
     }
 
     fn router_time(&self) -> Time {
@@ -354,10 +372,10 @@ impl Sim<'_> {
         let _ = self.router.handle(now, input);
     }
 
-    fn handle(&mut self, now: Time, event: SimEvent) {
+    fn handle(&mut self, now: Time, event: SimEvent, on_event: &mut dyn FnMut(Time, &Event)) {
         match event {
             SimEvent::Arrival { call_type } => {
-                self.arrive(now, call_type);
+                self.arrive(now, call_type, on_event);
                 self.schedule_arrival(call_type, now);
             }
             SimEvent::Patience { contact } => {
@@ -387,7 +405,7 @@ impl Sim<'_> {
         }
     }
 
-    fn arrive(&mut self, now: Time, call_type: u32) {
+    fn arrive(&mut self, now: Time, call_type: u32, on_event: &mut dyn FnMut(Time, &Event)) {
         self.arrivals += 1;
         self.next_contact += 1;
         let id = ContactId(self.next_contact);
@@ -427,7 +445,7 @@ impl Sim<'_> {
             },
         );
         self.input(now, Input::Arrive(spec));
-        self.drain(now);
+        self.drain(now, on_event);
         // The estimates a caller would hear on arrival.
         if let Some(ours) = self.router.estimate(id).and_then(|e| e.expected_wait) {
             let asterisk = self
@@ -445,10 +463,11 @@ impl Sim<'_> {
         }
     }
 
-    fn drain(&mut self, now: Time) {
+    fn drain(&mut self, now: Time, on_event: &mut dyn FnMut(Time, &Event)) {
         while let Some((at, event)) = self.router.poll_event() {
             self.router_events += 1;
             self.metrics.observe(at, &event);
+            on_event(at, &event);
             self.react(now.max(at), &event);
         }
     }

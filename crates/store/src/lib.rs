@@ -12,7 +12,10 @@
 //!   commit. Its channel is bounded; [`EventWriter::try_append`] answers [`StoreError::Full`]
 //!   instead of waiting.
 //! - [`NewEvent`] and [`StoredEvent`], the generic rows, limited by [`MAX_KIND_LEN`],
-//!   [`MAX_NAME_LEN`] and [`MAX_DATA_BYTES`]; this crate knows no domain crate.
+//!   [`MAX_NAME_LEN`] and [`MAX_DATA_BYTES`].
+//! - [`routing_log`], the codec between the routing core's events and rows: metrics are
+//!   projected from the rows read back ([`routing_log::decode`] then
+//!   `hotline_routing::metrics::Projection`).
 //!
 //! ```
 //! use hotline_store::{EventLog, EventWriter, NewEvent, SqliteEventLog, WriterConfig};
@@ -40,6 +43,7 @@ mod bench;
 mod error;
 mod event;
 mod log;
+pub mod routing_log;
 mod sqlite;
 mod writer;
 
