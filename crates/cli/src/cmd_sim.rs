@@ -650,7 +650,7 @@ mod tests {
     #[test]
     fn tables_align() {
         let t = table(&["a", "bb"], &[vec!["xyz".into(), "1".into()]]);
-        assert_eq!(t, "a     bb\nxyz    1\n");
+        assert_eq!(t, "a    bb\nxyz   1\n");
     }
 
     #[test]
