@@ -22,20 +22,20 @@ pub struct BenchArgs {
 pub enum Which {
     /// Routing decisions in a large center.
     Routing {
-        /// Agents.
-        #[arg(long, default_value_t = 10_000)]
+        /// Agents (at least 10 per queue, so every queue is served).
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
         agents: u32,
         /// Skills.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=4_096))]
         skills: u16,
         /// Queues.
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         queues: u32,
         /// Contacts kept waiting during the measurement.
-        #[arg(long, default_value_t = 50_000)]
+        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
         waiting: u32,
         /// Measured decisions of each kind.
-        #[arg(long, default_value_t = 200_000)]
+        #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u32).range(1..))]
         decisions: u32,
     },
     /// A simulated day from a scenario file.
@@ -125,8 +125,13 @@ fn large_center(agents: u32, skills: u16, queues: u32, rng: &mut SplitMix) -> Ro
     for a in 0..agents {
         let mut agent_skills: Vec<(SkillId, u8)> = Vec::new();
         let mut profile = Vec::new();
-        while profile.len() < 3 {
-            let q = rng.below(u64::from(queues)) as u32;
+        while profile.len() < 3.min(queues as usize) {
+            // The first queue goes round, so every queue has agents.
+            let q = if profile.is_empty() {
+                a % queues
+            } else {
+                rng.below(u64::from(queues)) as u32
+            };
             if profile.iter().any(|p: &ProfileEntry| p.queue.0 == q) {
                 continue;
             }
@@ -174,9 +179,18 @@ fn bench_routing(
     waiting: u32,
     decisions: u32,
 ) -> anyhow::Result<()> {
+    if agents < queues * 10 {
+        anyhow::bail!(
+            "--agents must be at least 10 per queue ({} for {queues} queues)",
+            queues * 10
+        );
+    }
     let mut rng = SplitMix(7);
     let config = large_center(agents, skills, queues, &mut rng);
-    let mut router = Router::new(config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut router = Router::new(config).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        anyhow::anyhow!("the generated center is not valid:\n{}", lines.join("\n"))
+    })?;
     let mut now = Time::from_secs(1);
     let mut next_contact = 0u64;
     // Who talks to whom, to free agents later.
@@ -324,8 +338,11 @@ fn bench_sim(path: &std::path::Path) -> anyhow::Result<()> {
     let scenario = hotline_config::load_scenario(path)
         .map_err(|d| anyhow::anyhow!("{}: invalid scenario\n{d}", path.display()))?;
     let started = Instant::now();
-    let report = hotline_sim::simulate(&scenario, scenario.seed, &mut |_| {})
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let report =
+        hotline_sim::simulate(&scenario, scenario.seed, &mut |_| {}).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("{}: cannot run:\n{}", path.display(), lines.join("\n"))
+        })?;
     let elapsed = started.elapsed();
     println!(
         "sim: {} ({} agents): {} arrivals, {} routing events in {:.2} s ({:.0} calls/s); peak memory {}",

@@ -1,0 +1,168 @@
+//! The `hotline` binary end to end: the README's command, its JSON and SVG, the event log,
+//! and clear one-line errors for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hotline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("runs")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const BASELINE: &str = "examples/bank-payday-baseline.toml";
+const VIP: &str = "examples/bank-payday-vip.toml";
+
+#[test]
+fn the_readme_command_compares_the_payday_scenarios() {
+    let out = hotline(&["sim", BASELINE, VIP]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "== payday: baseline",
+        "== payday: VIP",
+        "interval",
+        "09:30",
+        "comparison",
+        "average wait (ASA)",
+        "wait estimate at arrival",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+#[test]
+fn vip_routing_cuts_waits_on_the_same_callers() {
+    let out = hotline(&["sim", BASELINE, VIP, "--json", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (base, vip) = (&reports[0], &reports[1]);
+    assert_eq!(
+        base["arrivals"], vip["arrivals"],
+        "both days face the same callers"
+    );
+    let asa = |r: &serde_json::Value| r["total"]["asa_seconds"].as_f64().unwrap();
+    let abandonment = |r: &serde_json::Value| r["total"]["abandonment_rate"].as_f64().unwrap();
+    assert!(
+        asa(vip) < 0.6 * asa(base),
+        "ASA {} vs {}",
+        asa(vip),
+        asa(base)
+    );
+    assert!(abandonment(vip) < abandonment(base));
+    for segment in vip["segments"].as_array().unwrap() {
+        if segment["segment"] == "vip" {
+            let wait = segment["average_wait_seconds"].as_f64().unwrap();
+            assert!(
+                wait < 60.0,
+                "VIP callers answered within a minute on average: {segment}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_prints_the_same_day() {
+    let a = hotline(&["sim", VIP, "--seed", "5", "--json", "-"]);
+    let b = hotline(&["sim", VIP, "--seed", "5", "--json", "-"]);
+    let c = hotline(&["sim", VIP, "--seed", "6", "--json", "-"]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    assert_ne!(a.stdout, c.stdout);
+}
+
+#[test]
+fn svg_and_event_log_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("day.svg");
+    let db = dir.path().join("day.db");
+    let out = hotline(&[
+        "sim",
+        VIP,
+        "--totals-only",
+        "--svg",
+        svg.to_str().unwrap(),
+        "--event-log",
+        db.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg") && picture.matches("<polyline").count() >= 2);
+    assert!(stderr(&out).contains("events to"), "{}", stderr(&out));
+    assert!(std::fs::metadata(&db).unwrap().len() > 100_000);
+    // An existing log is never overwritten.
+    let again = hotline(&["sim", VIP, "--event-log", db.to_str().unwrap()]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("exists already"));
+}
+
+#[test]
+fn a_bad_scenario_names_file_line_and_field_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(repo().join(VIP)).unwrap().replace(
+        "name = \"cards\"\nskills = [\"cards:3\"]",
+        "name = \"cards\"\nskills = [\"cards:3\"]\nselection = \"fastest\"",
+    );
+    std::fs::write(&bad, text).unwrap();
+    let out = hotline(&["sim", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(stdout(&out).is_empty(), "nothing ran");
+    let line = err
+        .lines()
+        .find(|l| l.contains("selection"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(line.contains("bad.toml:"), "{line}");
+    assert!(line.contains("routing.queues[1].selection"), "{line}");
+    assert!(
+        line.contains("longest_idle"),
+        "says what is expected: {line}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn bad_command_line_values_get_one_line() {
+    for args in [
+        vec!["sim", VIP, "--seed", "abc"],
+        vec!["erlang", "--rate", "fast", "--aht", "180", "--sl", "80/20"],
+        vec!["bench", "routing", "--queues", "0"],
+    ] {
+        let out = hotline(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.starts_with("error: invalid value"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+    let out = hotline(&["sim", "missing.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("missing.toml") && !stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn erlang_json_gives_the_textbook_answer() {
+    let out = hotline(&[
+        "erlang", "--rate", "200/h", "--aht", "180", "--sl", "80/20", "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["agents_required"], 14);
+    assert!((v["service_level"].as_f64().unwrap() - 0.888).abs() < 0.001);
+    assert!((v["asa_seconds"].as_f64().unwrap() - 7.8).abs() < 0.05);
+    assert!((v["occupancy"].as_f64().unwrap() - 10.0 / 14.0).abs() < 1e-9);
+}
