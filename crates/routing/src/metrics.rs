@@ -6,7 +6,9 @@
 //! A contact counts in the interval in which it arrived at the queue, and in the queue where
 //! its routing ended (a contact that overflows from A to B counts as offered and overflowed in
 //! A, and as offered in B). Calls and chats are counted apart from callbacks: a call that
-//! becomes a callback leaves the call figures and joins the callback figures.
+//! becomes a callback leaves the call figures and joins the callback figures. Waits are
+//! measured from the contact's first arrival in the center, as the caller lived them, also in
+//! a queue it overflowed into.
 //!
 //! - **offered**: calls and chats that arrived (refused ones included).
 //! - **answered**: offered contacts an agent took. **abandoned**: callers that hung up after

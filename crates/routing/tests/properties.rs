@@ -143,6 +143,7 @@ enum Op {
     Complete(u8),
     EndWrapUp(u8),
     DialResult(u8, u8),
+    Estimate(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -164,6 +165,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..6).prop_map(Op::Complete),
         1 => (0u8..6).prop_map(Op::EndWrapUp),
         2 => (any::<u8>(), 0u8..5).prop_map(|(c, o)| Op::DialResult(c, o)),
+        1 => any::<u8>().prop_map(Op::Estimate),
     ]
 }
 
@@ -385,6 +387,19 @@ impl Run {
                         agent: agent(a),
                         contact,
                     })?;
+                }
+            }
+            Op::Estimate(n) => {
+                if let Some(contact) = self.pick_alive(n) {
+                    if let Some(e) = self.router.estimate(contact) {
+                        prop_assert!(e.position >= 1);
+                        prop_assert!(e.position as usize <= self.router.contact_count());
+                        if let Some(wait) = e.expected_wait {
+                            prop_assert!(e.eligible_agents > 0);
+                            prop_assert!(wait < Duration::from_secs(365 * 24 * 3600));
+                        }
+                    }
+                    let _ = self.router.asterisk_estimate(self.now, contact);
                 }
             }
             Op::DialResult(n, o) => {
