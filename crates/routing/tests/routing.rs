@@ -778,3 +778,31 @@ fn estimate_counts_callers_ahead_who_hang_up() {
     );
     assert!(got < 3.0 * 180.0, "shorter than ignoring hang-ups");
 }
+
+#[test]
+fn queue_estimates_list_every_waiting_contact_in_order_like_estimate() {
+    let mut c = one_queue(&["a", "b"]);
+    c.at(0.0).ready("a").ready("b");
+    c.arrive(1, "general")
+        .arrive(2, "general")
+        .accept("a", 1)
+        .accept("b", 2);
+    for id in 3..=40 {
+        c.at(id as f64).arrive(id, "general");
+    }
+    c.at(50.0).ok(Input::Abandon {
+        contact: ContactId(10),
+    });
+    let queue = c.queue("general");
+    let all = c.router.queue_estimates(queue);
+    assert_eq!(all.len(), 37);
+    for (i, (contact, estimate)) in all.iter().enumerate() {
+        assert_eq!(estimate.position, i as u32 + 1);
+        assert_eq!(Some(*estimate), c.router.estimate(*contact), "{contact:?}");
+    }
+    let waits: Vec<_> = all.iter().map(|(_, e)| e.expected_wait.unwrap()).collect();
+    assert!(
+        waits.windows(2).all(|w| w[0] < w[1]),
+        "later callers wait longer"
+    );
+}
