@@ -21,6 +21,8 @@ pub const MAX_PROFILE_ENTRIES: usize = 64;
 pub const MAX_PROFICIENCY: u8 = 5;
 /// The most chats one agent may hold at once.
 pub const MAX_CHAT_CAPACITY: u8 = 16;
+/// The largest priority bonus of any one kind (a tier's, urgency's per level, …).
+pub const MAX_PRIORITY_BONUS: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Everything the routing core needs to know about the center.
 #[derive(Clone, Debug, Default)]
@@ -57,7 +59,8 @@ pub struct QueueConfig {
     pub steps: Vec<Step>,
     /// What happens to a caller who waits too long.
     pub max_wait: Option<MaxWait>,
-    /// How many contacts the queue may hold at once; further arrivals are refused.
+    /// How many contacts the queue may hold at once (waiting, ringing an agent, being dialled
+    /// or between callback dials); further arrivals are refused.
     pub max_waiting: u32,
     /// After-call work time given to an agent after each contact of this queue.
     pub wrap_up: Duration,
@@ -118,7 +121,8 @@ pub struct Step {
     pub relax_proficiency: u8,
     /// Skills no longer required.
     pub drop_skills: Vec<SkillId>,
-    /// Skills required from now on (or with a new least proficiency).
+    /// Skills required from now on; for a skill already required, the stricter level holds
+    /// (use `relax_proficiency` to loosen).
     pub add_skills: Vec<SkillRequirement>,
     /// Agents of these queues may take the contact too (another group, or an overflow queue's
     /// "temporary lines").
@@ -213,15 +217,18 @@ impl PriorityPolicy {
             .get(attributes.tier as usize)
             .or_else(|| self.tiers.first());
         let (class, mut bonus) = tier.map_or((0, Duration::ZERO), |t| (t.class, t.bonus));
-        bonus += self.urgency_bonus * u32::from(attributes.urgency);
+        bonus = bonus.saturating_add(
+            self.urgency_bonus
+                .saturating_mul(u32::from(attributes.urgency)),
+        );
         if attributes.prefer_human {
-            bonus += self.prefer_human_bonus;
+            bonus = bonus.saturating_add(self.prefer_human_bonus);
         }
         if self
             .high_value_threshold
             .is_some_and(|threshold| attributes.value_score >= threshold)
         {
-            bonus += self.high_value_bonus;
+            bonus = bonus.saturating_add(self.high_value_bonus);
         }
         Priority { class, bonus }
     }
@@ -243,7 +250,7 @@ pub struct TierPriority {
 pub struct OfferPolicy {
     /// An offer not accepted within this time is withdrawn and counts as missed.
     pub offer_timeout: Duration,
-    /// After this many missed offers in a row the agent is made not ready.
+    /// After this many missed offers in a row the agent is made not ready; 0: never.
     pub max_missed_offers: u32,
     /// An agent that rejected or missed a contact is not offered it again for this long.
     pub reoffer_after: Duration,
@@ -383,6 +390,42 @@ impl RoutingConfig {
                 "must be longer than zero",
             ));
         }
+        if self.offers.reoffer_after.is_zero() {
+            errors.push(err(
+                "offers.reoffer_after".into(),
+                "must be longer than zero, or a contact bounces straight back to the agent that declined it",
+            ));
+        }
+        let bonuses = [
+            (
+                "priority.urgency_bonus".to_string(),
+                self.priority.urgency_bonus,
+            ),
+            (
+                "priority.prefer_human_bonus".to_string(),
+                self.priority.prefer_human_bonus,
+            ),
+            (
+                "priority.high_value_bonus".to_string(),
+                self.priority.high_value_bonus,
+            ),
+        ]
+        .into_iter()
+        .chain(
+            self.priority
+                .tiers
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("priority.tiers[{i}].bonus"), t.bonus)),
+        );
+        for (path, bonus) in bonuses {
+            if bonus > MAX_PRIORITY_BONUS {
+                errors.push(err(
+                    path,
+                    format!("at most {} days", MAX_PRIORITY_BONUS.as_secs() / 86_400),
+                ));
+            }
+        }
         if crate::types::ReasonCode::BUILT_IN.len() + self.extra_reasons.len() > u16::MAX as usize {
             errors.push(err("reasons".into(), "too many not-ready reasons"));
         }
@@ -464,6 +507,12 @@ impl RoutingConfig {
                     }
                 }
             }
+            if queue.max_wait.as_ref().is_some_and(|m| m.after.is_zero()) {
+                errors.push(err(
+                    format!("{path}.max_wait.after"),
+                    "must be longer than zero",
+                ));
+            }
             if let Some(MaxWait {
                 action: MaxWaitAction::Overflow(target),
                 ..
@@ -485,6 +534,9 @@ impl RoutingConfig {
             }
             for (i, (skill, level)) in agent.skills.iter().enumerate() {
                 check_skill(&mut errors, format!("{path}.skills[{i}]"), *skill);
+                if agent.skills[..i].iter().any(|(s, _)| s == skill) {
+                    errors.push(err(format!("{path}.skills[{i}]"), "a skill appears twice"));
+                }
                 if !(1..=MAX_PROFICIENCY).contains(level) {
                     errors.push(err(
                         format!("{path}.skills[{i}]"),
@@ -520,6 +572,20 @@ impl RoutingConfig {
         }
         if errors.is_empty() {
             // Only meaningful once every reference is known to be good.
+            if let Some(cycle) = self.overflow_cycle() {
+                errors.push(err(
+                    format!("queues[{}].max_wait.action", cycle[0].0),
+                    format!(
+                        "overflow goes round in a circle: {}",
+                        cycle
+                            .iter()
+                            .map(|q| self.queues[q.index()].name.as_str())
+                            .chain(std::iter::once(self.queues[cycle[0].index()].name.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(" → ")
+                    ),
+                ));
+            }
             for (qi, queue) in self.queues.iter().enumerate() {
                 if !self.some_agent_serves(QueueId(qi as u32)) {
                     errors.push(err(
@@ -538,6 +604,37 @@ impl RoutingConfig {
         } else {
             Err(errors)
         }
+    }
+
+    /// A chain of queue-to-queue overflows that comes back to where it started, if any.
+    fn overflow_cycle(&self) -> Option<Vec<QueueId>> {
+        let next = |q: QueueId| match &self.queues[q.index()].max_wait {
+            Some(MaxWait {
+                action: MaxWaitAction::Overflow(to),
+                ..
+            }) => Some(*to),
+            _ => None,
+        };
+        // Each queue has at most one overflow target: follow the chain from every queue.
+        let mut done = vec![false; self.queues.len()];
+        for start in 0..self.queues.len() {
+            let mut chain: Vec<QueueId> = Vec::new();
+            let mut at = Some(QueueId(start as u32));
+            while let Some(q) = at {
+                if done[q.index()] {
+                    break;
+                }
+                if let Some(i) = chain.iter().position(|c| *c == q) {
+                    return Some(chain[i..].to_vec());
+                }
+                chain.push(q);
+                at = next(q);
+            }
+            for q in chain {
+                done[q.index()] = true;
+            }
+        }
+        None
     }
 
     /// Whether some agent has `queue` in its profile and the queue's base skills, or could take

@@ -32,13 +32,16 @@ pub const MAX_DECLINED_PER_CONTACT: usize = 8;
 pub const MAX_CONTACT_SKILLS: usize = 32;
 /// The most contacts one agent works on at once (one call, or chats up to the chat capacity).
 pub const MAX_WORK_ITEMS: usize = 1 + MAX_CHAT_CAPACITY as usize;
-/// The most distinct requirement sets the core interns before refusing new contacts that would
-/// need another.
-pub const MAX_REQUIREMENT_SETS: usize = 1 << 20;
 /// Weight of the newest handle time in a queue's moving average of handle time.
 const HANDLE_TIME_SMOOTHING: f64 = 1.0 / 32.0;
+/// How long a contact whose overflow queue was full waits before trying it again.
+const OVERFLOW_RETRY: Duration = Duration::from_secs(15);
+/// The most queue-to-queue overflows one contact makes at one instant.
+const MAX_OVERFLOWS_PER_INSTANT: usize = 8;
 /// Weight kept by the older history of hang-ups and waiting time at each ended wait.
 const PATIENCE_SMOOTHING: f64 = 1.0 - 1.0 / 512.0;
+/// A contact's requirement set before it has one.
+const NO_REQUIREMENTS: u32 = u32::MAX;
 /// Arrival sequence numbers are spaced this far apart so an explicit placement fits between.
 const TIEBREAK_SPACING: u64 = 1 << 16;
 
@@ -316,6 +319,8 @@ struct Contact {
     preferred: Option<(AgentId, Time)>,
     declined: Vec<(AgentId, Time)>,
     max_wait_done: bool,
+    /// Not before this time: the overflow queue was full.
+    max_wait_retry_at: Time,
     attempts: u32,
     retry_at: Time,
     timer_generation: u32,
@@ -452,14 +457,21 @@ pub struct Router {
     contacts: Vec<Option<Contact>>,
     free_slots: Vec<u32>,
     index: HashMap<ContactId, u32>,
+    /// Interned requirement sets, shared by the contacts that need the same skills. Each is
+    /// counted by the contacts using it and freed with the last one, so there are never more
+    /// than there are contacts.
     requirement_sets: Vec<Vec<SkillRequirement>>,
     requirement_ids: HashMap<Vec<SkillRequirement>, u32>,
+    requirement_users: Vec<u32>,
+    /// Bumped when a set's id is freed, so cached figures for the old set are not reused.
+    requirement_generation: Vec<u32>,
+    free_requirement_ids: Vec<u32>,
     timers: BinaryHeap<Reverse<(Time, TimerRef)>>,
     events: VecDeque<(Time, Event)>,
     now: Time,
     sequence: u64,
     staffing_version: u64,
-    staffing_cache: HashMap<(u32, u32, u8), (u64, u32, f64)>,
+    staffing_cache: HashMap<(u32, u32, u32, u8), (u64, u32, f64)>,
 }
 
 impl Router {
@@ -545,6 +557,9 @@ impl Router {
             index: HashMap::new(),
             requirement_sets: Vec::new(),
             requirement_ids: HashMap::new(),
+            requirement_users: Vec::new(),
+            requirement_generation: Vec::new(),
+            free_requirement_ids: Vec::new(),
             timers: BinaryHeap::new(),
             events: VecDeque::new(),
             now: Time::ZERO,
@@ -601,9 +616,12 @@ impl Router {
         self.compact_timers();
     }
 
-    /// Applies one input at `now` (clamped to the latest time the router has seen).
+    /// Applies one input at `now` (clamped to the latest time the router has seen), after
+    /// firing the timers due by then.
     pub fn handle(&mut self, now: Time, input: Input) -> Result<(), InputError> {
-        self.now = self.now.max(now);
+        // Whatever fell due first (an offer timing out, a step) happens before the input, so
+        // the input meets the state it would have met with a punctual driver.
+        self.handle_timeout(now);
         let now = self.now;
         match input {
             Input::Arrive(spec) => self.arrive(now, spec),
@@ -765,8 +783,7 @@ impl Router {
             return Err(InputError::EnqueuedInFuture);
         }
         let full = self.index.len() >= self.config.limits.max_contacts
-            || self.queues[qi].held >= self.config.queues[qi].max_waiting
-            || self.requirement_sets.len() >= MAX_REQUIREMENT_SETS;
+            || self.queues[qi].held >= self.config.queues[qi].max_waiting;
         if full {
             self.emit(
                 now,
@@ -806,7 +823,7 @@ impl Router {
             enqueued_at,
             queue_entered_at: now,
             step: 0,
-            requirements: 0,
+            requirements: NO_REQUIREMENTS,
             key: priority_key(
                 priority,
                 enqueued_at,
@@ -817,6 +834,7 @@ impl Router {
             preferred,
             declined: Vec::new(),
             max_wait_done: false,
+            max_wait_retry_at: Time::ZERO,
             attempts: 0,
             retry_at: Time::ZERO,
             // Distinct from any stale timer left by the slot's previous contact. A stale
@@ -1139,83 +1157,84 @@ impl Router {
 
     /// Returns `false` when the contact left the center.
     fn apply_max_wait(&mut self, now: Time, slot: u32) -> bool {
-        let c = self.contact(slot);
-        let Some(max_wait) = &self.config.queues[c.queue.index()].max_wait else {
-            return true;
-        };
-        if c.max_wait_done
-            || c.kind == ContactKind::Callback
-            || now.saturating_since(c.queue_entered_at) < max_wait.after
-        {
-            return true;
-        }
-        let (id, from) = (c.id, c.queue);
-        match max_wait.action.clone() {
-            MaxWaitAction::Overflow(to) => {
-                let target = &self.queues[to.index()];
-                if target.held >= self.config.queues[to.index()].max_waiting {
-                    // The overflow queue is full: stay, keeping the place.
-                    self.contact_mut(slot).max_wait_done = true;
+        // Validation keeps every maximum wait above zero, so a contact that just moved to a
+        // new queue is not due there at the same instant; the bound is a second guard.
+        for _ in 0..MAX_OVERFLOWS_PER_INSTANT {
+            let c = self.contact(slot);
+            let Some(max_wait) = &self.config.queues[c.queue.index()].max_wait else {
+                return true;
+            };
+            if c.max_wait_done
+                || c.kind == ContactKind::Callback
+                || now.saturating_since(c.queue_entered_at) < max_wait.after
+                || now < c.max_wait_retry_at
+            {
+                return true;
+            }
+            let (id, from) = (c.id, c.queue);
+            match max_wait.action.clone() {
+                MaxWaitAction::Overflow(to) => {
+                    if self.queues[to.index()].held >= self.config.queues[to.index()].max_waiting {
+                        // The overflow queue is full: stay, keeping the place, and try again.
+                        self.contact_mut(slot).max_wait_retry_at = now + OVERFLOW_RETRY;
+                        return true;
+                    }
+                    self.take_out(slot);
+                    self.queues[from.index()].held -= 1;
+                    self.queues[to.index()].held += 1;
+                    let c = self.contact_mut(slot);
+                    c.queue = to;
+                    c.queue_entered_at = now;
+                    c.max_wait_retry_at = Time::ZERO;
+                    c.step = 0;
+                    c.declined.clear();
+                    c.preferred = None;
+                    c.state = ContactState::Waiting;
+                    self.refresh_requirements(slot);
+                    self.emit(
+                        now,
+                        Event::ContactOverflowed {
+                            contact: id,
+                            from,
+                            to: Some(to),
+                        },
+                    );
+                    self.put_back(now, slot);
+                    self.apply_due_steps(now, slot);
+                }
+                MaxWaitAction::Leave(_) => {
+                    self.take_out(slot);
+                    self.emit(
+                        now,
+                        Event::ContactOverflowed {
+                            contact: id,
+                            from,
+                            to: None,
+                        },
+                    );
+                    self.end_contact(now, slot, Outcome::Overflowed, None);
+                    return false;
+                }
+                MaxWaitAction::Callback => {
+                    let c = self.contact_mut(slot);
+                    c.max_wait_done = true;
+                    if c.kind != ContactKind::Call {
+                        return true; // only a caller can be called back; a chat keeps waiting
+                    }
+                    c.kind = ContactKind::Callback;
+                    self.emit(
+                        now,
+                        Event::CallbackPromised {
+                            contact: id,
+                            queue: from,
+                            chosen: false,
+                        },
+                    );
                     return true;
                 }
-                self.take_out(slot);
-                self.queues[from.index()].held -= 1;
-                self.queues[to.index()].held += 1;
-                let c = self.contact_mut(slot);
-                c.queue = to;
-                c.queue_entered_at = now;
-                c.step = 0;
-                c.declined.clear();
-                if let Some((agent, _)) = c.preferred.take() {
-                    debug_assert!(matches!(c.state, ContactState::Preferred(a) if a == agent));
-                }
-                c.state = ContactState::Waiting;
-                self.refresh_requirements(slot);
-                self.emit(
-                    now,
-                    Event::ContactOverflowed {
-                        contact: id,
-                        from,
-                        to: Some(to),
-                    },
-                );
-                self.put_back(now, slot);
-                self.apply_due_steps(now, slot);
-                // The new queue may have a maximum wait of its own; validation keeps it above
-                // zero, so this recursion ends.
-                self.apply_max_wait(now, slot)
-            }
-            MaxWaitAction::Leave(_) => {
-                self.take_out(slot);
-                self.emit(
-                    now,
-                    Event::ContactOverflowed {
-                        contact: id,
-                        from,
-                        to: None,
-                    },
-                );
-                self.end_contact(now, slot, Outcome::Overflowed, None);
-                false
-            }
-            MaxWaitAction::Callback => {
-                let c = self.contact_mut(slot);
-                c.max_wait_done = true;
-                if c.kind != ContactKind::Call {
-                    return true; // only a caller can be called back; a chat keeps waiting
-                }
-                c.kind = ContactKind::Callback;
-                self.emit(
-                    now,
-                    Event::CallbackPromised {
-                        contact: id,
-                        queue: from,
-                        chosen: false,
-                    },
-                );
-                true
             }
         }
+        true
     }
 
     /// Offers a waiting contact to the best available agent that may take it, if any.
@@ -1233,7 +1252,7 @@ impl Router {
                     self.queues[pool.index()].ready[channel as usize]
                         .iter()
                         .map(|k| AgentId(k.agent))
-                        .find(|&a| self.eligible(c, a, pool, now))
+                        .find(|&a| self.available(a, channel) && self.eligible(c, a, pool, now))
                 }),
             _ => None,
         };
@@ -1298,6 +1317,7 @@ impl Router {
 
     fn end_contact(&mut self, now: Time, slot: u32, outcome: Outcome, agent: Option<AgentId>) {
         let c = self.contacts[slot as usize].take().expect("live contact");
+        self.release_requirements(c.requirements);
         self.index.remove(&c.id);
         self.free_slots.push(slot);
         let q = &mut self.queues[c.queue.index()];
@@ -1411,7 +1431,7 @@ impl Router {
         }
         if let Some(max_wait) = &qc.max_wait {
             if !c.max_wait_done && c.kind != ContactKind::Callback {
-                next = next.min(entered + max_wait.after);
+                next = next.min((entered + max_wait.after).max(c.max_wait_retry_at));
             }
         }
         if let Some((_, until)) = c.preferred {
@@ -1434,6 +1454,8 @@ impl Router {
     fn login(&mut self, now: Time, agent: AgentId) -> Result<(), InputError> {
         self.check_agent(agent)?;
         if self.agents[agent.index()].presence == Presence::LoggedOut {
+            // Least occupied counts handle time since login.
+            self.agents[agent.index()].busy_ms = 0;
             self.set_presence(agent, Presence::NotReady(ReasonCode::LOGGED_IN));
             self.agent_changed(now, agent);
         }
@@ -1446,6 +1468,8 @@ impl Router {
             return Ok(());
         }
         self.set_presence(agent, Presence::LoggedOut);
+        // Out of the ready sets before anything is re-routed below.
+        self.agent_changed(now, agent);
         if self.agents[agent.index()].offer.is_some() {
             self.end_offer(now, agent, OfferEndReason::AgentUnavailable);
         }
@@ -1498,6 +1522,7 @@ impl Router {
             return Err(InputError::WrongState("the agent is logged out"));
         }
         self.set_presence(agent, Presence::NotReady(reason));
+        self.agent_changed(now, agent);
         if self.agents[agent.index()].offer.is_some() {
             self.end_offer(now, agent, OfferEndReason::AgentUnavailable);
         }
@@ -1593,6 +1618,11 @@ impl Router {
             OfferEndReason::Rejected | OfferEndReason::TimedOut | OfferEndReason::Unreachable => {
                 let until = now + self.config.offers.reoffer_after;
                 let c = self.contact_mut(slot);
+                // A preferred agent that declines or misses its customer hands it to the
+                // queue rather than keep it waiting for itself alone.
+                if c.preferred.is_some_and(|(p, _)| p == agent) {
+                    c.preferred = None;
+                }
                 c.declined.retain(|&(a, _)| a != agent);
                 if c.declined.len() >= MAX_DECLINED_PER_CONTACT {
                     let oldest = (0..c.declined.len())
@@ -1773,18 +1803,26 @@ impl Router {
         for channel in Channel::ALL {
             let want = self.available(agent, channel);
             let ch = channel as usize;
-            if want == self.agents[agent.index()].in_ready[ch] {
+            let have = self.agents[agent.index()].in_ready[ch];
+            if !want && !have {
                 continue;
             }
+            // Also when it stays available (a chat agent finishing one of its chats): its
+            // place in the selection order may have moved.
             let mut profile = std::mem::take(&mut self.agents[agent.index()].profile);
             for p in &mut profile {
-                if want {
-                    let key = self.ready_key(agent, p);
-                    self.queues[p.queue.index()].ready[ch].insert(key);
-                    p.ready_key[ch] = Some(key);
-                } else if let Some(key) = p.ready_key[ch].take() {
-                    self.queues[p.queue.index()].ready[ch].remove(&key);
+                let old = p.ready_key[ch].take();
+                let new = want.then(|| self.ready_key(agent, p));
+                if old != new {
+                    let ready = &mut self.queues[p.queue.index()].ready[ch];
+                    if let Some(key) = old {
+                        ready.remove(&key);
+                    }
+                    if let Some(key) = new {
+                        ready.insert(key);
+                    }
                 }
+                p.ready_key[ch] = new;
             }
             let a = &mut self.agents[agent.index()];
             a.profile = profile;
@@ -1928,7 +1966,8 @@ impl Router {
     /// (through a widened pool) as `1/(queues + 1)`, since it serves its own first. Cached
     /// until an agent's presence changes.
     fn staffed_agents(&mut self, queue: QueueId, requirements: u32, step: u8) -> (u32, f64) {
-        let cache_key = (queue.0, requirements, step);
+        let generation = self.requirement_generation[requirements as usize];
+        let cache_key = (queue.0, requirements, generation, step);
         if let Some(&(version, n, capacity)) = self.staffing_cache.get(&cache_key) {
             if version == self.staffing_version {
                 return (n, capacity);
@@ -1989,13 +2028,40 @@ impl Router {
         let id = match self.requirement_ids.get(&requirements) {
             Some(&id) => id,
             None => {
-                let id = self.requirement_sets.len() as u32;
-                self.requirement_sets.push(requirements.clone());
+                let id = match self.free_requirement_ids.pop() {
+                    Some(id) => {
+                        self.requirement_sets[id as usize] = requirements.clone();
+                        id
+                    }
+                    None => {
+                        self.requirement_sets.push(requirements.clone());
+                        self.requirement_users.push(0);
+                        self.requirement_generation.push(0);
+                        (self.requirement_sets.len() - 1) as u32
+                    }
+                };
                 self.requirement_ids.insert(requirements, id);
                 id
             }
         };
-        self.contact_mut(slot).requirements = id;
+        self.requirement_users[id as usize] += 1;
+        let old = std::mem::replace(&mut self.contact_mut(slot).requirements, id);
+        self.release_requirements(old);
+    }
+
+    /// One contact fewer uses this requirement set; the last one frees it.
+    fn release_requirements(&mut self, id: u32) {
+        if id == NO_REQUIREMENTS {
+            return;
+        }
+        let users = &mut self.requirement_users[id as usize];
+        *users -= 1;
+        if *users == 0 {
+            let set = std::mem::take(&mut self.requirement_sets[id as usize]);
+            self.requirement_ids.remove(&set);
+            self.requirement_generation[id as usize] += 1;
+            self.free_requirement_ids.push(id);
+        }
     }
 
     fn slot_of(&self, id: ContactId) -> Result<u32, InputError> {
@@ -2234,7 +2300,8 @@ fn group_range(channel: u8) -> std::ops::RangeInclusive<GroupKey> {
 fn priority_key(priority: Priority, enqueued_at: Time, tiebreak: u64, slot: u32) -> OrderKey {
     OrderKey {
         inverse_class: u8::MAX - priority.class,
-        adjusted_ms: enqueued_at.as_millis() as i64 - duration_millis(priority.bonus) as i64,
+        adjusted_ms: enqueued_at.as_millis().min(i64::MAX as u64 / 2) as i64
+            - duration_millis(priority.bonus).min(i64::MAX as u64 / 2) as i64,
         tiebreak,
         slot,
     }

@@ -806,3 +806,206 @@ fn queue_estimates_list_every_waiting_contact_in_order_like_estimate() {
         "later callers wait longer"
     );
 }
+
+// ----- fixtures of fixed bugs (from the first review of the routing core) -----
+
+#[test]
+fn overflow_loops_and_zero_maximum_waits_are_refused_by_validation() {
+    // Before: a→b→a with a zero maximum wait recursed until the stack overflowed.
+    let mut b = Builder::new(&["s"])
+        .queue("a", &[("s", 1)])
+        .queue("b", &[("s", 1)])
+        .agent("x", &[("s", 3)], &[("a", 1, 0), ("b", 1, 0)]);
+    b.config.queues[0].max_wait = Some(MaxWait {
+        after: Duration::ZERO,
+        action: MaxWaitAction::Overflow(QueueId(1)),
+    });
+    b.config.queues[1].max_wait = Some(MaxWait {
+        after: Duration::from_secs(60),
+        action: MaxWaitAction::Overflow(QueueId(0)),
+    });
+    let errors = Router::new(b.config.clone()).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.path == "queues[0].max_wait.after"),
+        "{errors:?}"
+    );
+    b.config.queues[0].max_wait.as_mut().unwrap().after = Duration::from_secs(60);
+    let errors = Router::new(b.config).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.message.contains("a → b → a")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn logout_never_leaves_an_offer_ringing() {
+    // Before: contacts re-routed during logout could be offered to the agent logging out.
+    let mut c = one_queue(&["a"]);
+    let a = c.agent("a");
+    c.at(0.0).ready("a");
+    c.arrive_with(1, "general", |s| {
+        s.preferred_agent = Some(PreferredAgent {
+            agent: a,
+            wait: Duration::from_secs(60),
+        })
+    });
+    c.reject("a", 1);
+    c.take();
+    // The driver is late with its timers: the decline expires at 30 s, logout comes at 31 s.
+    c.now = Time::from_secs(31);
+    c.ok(Input::Logout { agent: a });
+    assert_eq!(c.state("a"), AgentState::LoggedOut);
+    let events = c.take();
+    let last_offer = events
+        .iter()
+        .rposition(|e| matches!(e, Event::OfferCreated { .. }));
+    let last_end = events
+        .iter()
+        .rposition(|e| matches!(e, Event::OfferEnded { .. }));
+    assert!(last_offer.is_none() || last_end > last_offer, "{events:?}");
+}
+
+#[test]
+fn inputs_meet_the_state_after_the_timers_due_by_then() {
+    let mut c = one_queue(&["a", "b"]);
+    c.at(0.0).ready("a").arrive(1, "general");
+    // 25 s later, without a timeout call, the agent accepts: its offer timed out at 20 s.
+    c.now = Time::from_secs(25);
+    let agent = c.agent("a");
+    assert_eq!(
+        c.input(Input::Accept {
+            agent,
+            contact: ContactId(1)
+        }),
+        Err(InputError::WrongState(
+            "no such offer is ringing for this agent"
+        ))
+    );
+    assert!(c.take().iter().any(|e| matches!(
+        e,
+        Event::OfferEnded {
+            reason: OfferEndReason::TimedOut,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_full_overflow_queue_is_tried_again() {
+    // Before: the contact gave up on overflowing for good, silently.
+    let mut b = Builder::new(&["s"])
+        .queue("main", &[("s", 1)])
+        .queue("backup", &[("s", 1)])
+        .agent("x", &[("s", 3)], &[("main", 1, 0)])
+        .agent("y", &[("s", 3)], &[("backup", 1, 0)]);
+    b.config.queues[0].max_wait = Some(MaxWait {
+        after: Duration::from_secs(60),
+        action: MaxWaitAction::Overflow(QueueId(1)),
+    });
+    b.config.queues[1].max_waiting = 1;
+    let mut c = b.build();
+    c.at(0.0).arrive(1, "backup"); // fills the backup queue
+    c.arrive(2, "main");
+    c.at(60.0);
+    assert!(!c
+        .take()
+        .iter()
+        .any(|e| matches!(e, Event::ContactOverflowed { .. })));
+    c.ok(Input::Abandon {
+        contact: ContactId(1),
+    }); // room again
+    c.at(75.0);
+    assert!(c.take().iter().any(|e| matches!(
+        e,
+        Event::ContactOverflowed {
+            contact: ContactId(2),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn least_occupied_counts_handle_time_since_login() {
+    let mut c = one_queue(&["veteran", "fresh"]);
+    let mut config = c.router.config().clone();
+    config.queues[0].selection = AgentSelection::LeastOccupied;
+    c.router = Router::new(config).unwrap();
+    c.at(0.0)
+        .ready("veteran")
+        .arrive(1, "general")
+        .accept("veteran", 1);
+    c.at(1000.0).complete("veteran", 1);
+    let veteran = c.agent("veteran");
+    c.ok(Input::Logout { agent: veteran });
+    c.at(1100.0)
+        .ready("fresh")
+        .arrive(2, "general")
+        .accept("fresh", 2);
+    c.at(1110.0).complete("fresh", 2); // fresh: 10 s handled
+    c.ready("veteran"); // logged in again: 0 s handled since
+    c.take();
+    c.arrive(3, "general");
+    assert_eq!(c.offers(), vec![(3, "veteran".to_string())]);
+}
+
+#[test]
+fn a_preferred_agent_that_declines_hands_the_customer_to_the_queue() {
+    let mut c = one_queue(&["vipdesk", "other"]);
+    let vip = c.agent("vipdesk");
+    c.at(0.0).ready("vipdesk").ready("other");
+    c.take();
+    c.arrive_with(1, "general", |s| {
+        s.preferred_agent = Some(PreferredAgent {
+            agent: vip,
+            wait: Duration::MAX,
+        })
+    });
+    assert_eq!(c.offers(), vec![(1, "vipdesk".to_string())]);
+    c.reject("vipdesk", 1);
+    assert_eq!(
+        c.offers(),
+        vec![(1, "other".to_string())],
+        "not kept waiting for the agent that declined"
+    );
+}
+
+#[test]
+fn huge_priority_bonuses_saturate_instead_of_panicking() {
+    let policy = PriorityPolicy {
+        urgency_bonus: Duration::from_secs(u64::MAX / 100),
+        ..PriorityPolicy::default()
+    };
+    let attributes = ContactAttributes {
+        urgency: 200,
+        prefer_human: true,
+        ..Default::default()
+    };
+    assert_eq!(policy.priority_for(&attributes).bonus, Duration::MAX);
+    let mut b =
+        Builder::new(&["s"])
+            .queue("q", &[("s", 1)])
+            .agent("a", &[("s", 3)], &[("q", 1, 0)]);
+    b.config.priority.urgency_bonus = Duration::from_secs(u64::MAX / 100);
+    let errors = Router::new(b.config).unwrap_err();
+    assert_eq!(errors[0].path, "priority.urgency_bonus");
+}
+
+#[test]
+fn requirement_sets_are_freed_with_their_last_contact() {
+    // Before: every distinct set ever seen was kept, and past a million every arrival was
+    // refused. `check_invariants` (run after every step by the harness) now counts them.
+    let skills: Vec<String> = (0..40).map(|i| format!("tag{i}")).collect();
+    let names: Vec<&str> = skills.iter().map(String::as_str).collect();
+    let mut c = Builder::new(&names)
+        .queue("q", &[])
+        .agent("a", &[("tag0", 3)], &[("q", 1, 0)])
+        .build();
+    for id in 0..200u64 {
+        let skill = c.skill(&format!("tag{}", id % 40), 1);
+        c.arrive_with(id, "q", |s| s.skills.push(skill));
+        c.ok(Input::Abandon {
+            contact: ContactId(id),
+        });
+    }
+    assert_eq!(c.router.contact_count(), 0);
+}

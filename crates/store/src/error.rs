@@ -59,7 +59,8 @@ pub enum StoreError {
         /// Why it could not be decoded.
         reason: String,
     },
-    /// The database broke a guarantee the store relies on; the operation was abandoned.
+    /// The database broke a guarantee the store relies on (for example, an insert reported
+    /// other seqs than it must have). Whether the append was written is unknown.
     #[error("store invariant broken: {0}")]
     Invariant(String),
     /// The directory of the database file could not be created.

@@ -42,10 +42,16 @@ pub const ROWS_PER_INSERT: usize = 1_024;
 
 const _: () = assert!(ROWS_PER_INSERT * PARAMETERS_PER_EVENT <= SQLITE_MAX_BOUND_PARAMETERS);
 
-/// The prepared statements the write connection keeps. Each append size is its own SQL text, and
-/// a compiled 1,024-row INSERT takes most of a megabyte, so the cache is kept small; a miss costs
-/// a compile of about 0.3 µs per row, a fraction of the insert itself.
-const WRITE_STATEMENT_CACHE_CAPACITY: usize = 16;
+/// The largest INSERT that the write connection keeps compiled. Each append size is its own SQL
+/// text; group commit makes small sizes frequent, and keeping them all costs at most a few
+/// megabytes (about 800 bytes per row of a compiled statement). Larger statements, up to most
+/// of a megabyte each, are compiled for each use, which costs about 0.3 µs per row, a fraction
+/// of the insert itself.
+const CACHED_INSERT_ROWS_MAX: usize = 128;
+
+/// The prepared statements the write connection keeps: one INSERT per size up to
+/// [`CACHED_INSERT_ROWS_MAX`], and a few reads for an in-memory database.
+const WRITE_STATEMENT_CACHE_CAPACITY: usize = CACHED_INSERT_ROWS_MAX + 16;
 
 /// The error message of the append-only triggers.
 pub const APPEND_ONLY_MESSAGE: &str = "events are append-only";
@@ -350,7 +356,11 @@ async fn insert_chunk(
             .push_bind(event.queue.as_deref())
             .push_bind(data.as_str());
     });
-    let result = insert.build().execute(connection).await?;
+    let result = insert
+        .build()
+        .persistent(events.len() <= CACHED_INSERT_ROWS_MAX)
+        .execute(connection)
+        .await?;
     let rows = events.len();
     let last_seq = result.last_insert_rowid();
     let first_seq = last_seq - rows as i64 + 1;
