@@ -40,6 +40,11 @@ const OVERFLOW_RETRY: Duration = Duration::from_secs(15);
 const MAX_OVERFLOWS_PER_INSTANT: usize = 8;
 /// Weight kept by the older history of hang-ups and waiting time at each ended wait.
 const PATIENCE_SMOOTHING: f64 = 1.0 - 1.0 / 512.0;
+/// Cache key of `staffed_agents`: queue, requirement set and its generation, step.
+type StaffingKey = (u32, u32, u32, u8);
+/// Cached `staffed_agents`: staffing version, agents, capacity.
+type Staffing = (u64, u32, f64);
+
 /// A contact's requirement set before it has one.
 const NO_REQUIREMENTS: u32 = u32::MAX;
 /// Arrival sequence numbers are spaced this far apart so an explicit placement fits between.
@@ -471,7 +476,7 @@ pub struct Router {
     now: Time,
     sequence: u64,
     staffing_version: u64,
-    staffing_cache: HashMap<(u32, u32, u32, u8), (u64, u32, f64)>,
+    staffing_cache: HashMap<StaffingKey, Staffing>,
 }
 
 impl Router {
