@@ -127,7 +127,7 @@ pub enum Event {
         /// Time from answer to the end of the conversation.
         talk: Duration,
     },
-    /// The agent finished the after-call work of a contact.
+    /// The agent finished the after-call work of a contact: the contact is handled.
     WrapUpEnded {
         /// The contact.
         contact: ContactId,
@@ -135,6 +135,8 @@ pub enum Event {
         agent: AgentId,
         /// The contact's queue.
         queue: QueueId,
+        /// Time from answer to the end of the conversation (as in [`Event::ContactCompleted`]).
+        talk: Duration,
         /// Time spent in wrap-up.
         wrap_up: Duration,
     },

@@ -19,8 +19,8 @@
 //! - **abandonment rate** = abandoned ÷ (answered + abandoned).
 //! - **connect rate** = (answered + callbacks connected) ÷ (offered + callbacks requested):
 //!   how many of the people who wanted an agent got one.
-//! - **AHT** (average handle time) = (talk + wrap-up) ÷ contacts handled, counted when the
-//!   wrap-up ends.
+//! - **AHT** (average handle time) = (talk + wrap-up) ÷ contacts handled, all three counted
+//!   in the interval in which the wrap-up ends.
 //! - **occupancy** = agent time on contacts and in wrap-up ÷ that time plus time ready or
 //!   ringing (not-ready time excluded).
 //! - **longest wait**: the longest time from arrival to the end of routing among the interval's
@@ -36,8 +36,12 @@ use crate::config::RoutingConfig;
 use crate::event::{AgentState, Event, Outcome};
 use crate::types::{duration_millis, AgentId, ContactId, ContactKind, QueueId, Time};
 
-/// The most intervals a projection keeps; later events count in the last one.
+/// The most intervals a projection keeps; later events count in the last one. Intervals are
+/// kept densely from [`MetricsConfig::origin`]: a long-running driver sets the origin near
+/// its start (and rolls projections over), rather than leaving it at the clock's zero.
 pub const MAX_INTERVALS: usize = 20_000;
+/// The shortest interval; shorter ones are lengthened to it.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How a projection cuts time.
 #[derive(Clone, Copy, Debug)]
@@ -207,6 +211,8 @@ impl Counters {
 #[derive(Clone, Copy, Debug)]
 struct Live {
     queue: QueueId,
+    /// First arrival in the center (for a callback request: when it was requested).
+    first_arrival: Time,
     /// Arrival at the current queue.
     queue_since: Time,
     kind: ContactKind,
@@ -234,7 +240,8 @@ pub struct Projection {
 
 impl Projection {
     /// An empty projection for this configuration's queues and agents.
-    pub fn new(routing: &RoutingConfig, config: MetricsConfig) -> Projection {
+    pub fn new(routing: &RoutingConfig, mut config: MetricsConfig) -> Projection {
+        config.interval = config.interval.max(MIN_INTERVAL);
         Projection {
             config,
             thresholds: routing
@@ -350,36 +357,68 @@ impl Projection {
         c.held_peak = c.held_peak.max(total);
     }
 
-    /// Counts promises that fell due undialled up to `now` as late.
+    /// Counts promises that fell due undialled before `now` as late (a dial exactly at the
+    /// deadline is on time).
     fn expire_promises(&mut self, now: Time) {
         while let Some(&(deadline, contact)) = self.promises.first() {
-            if deadline > now {
+            if deadline >= now {
                 break;
             }
             self.promises.pop_first();
             if let Some(live) = self.live.get_mut(&contact) {
-                if let Some(promised) = live.promised_at.take() {
-                    let queue = live.queue;
-                    self.queue_counters(promised, queue).callbacks_late += 1;
-                    self.center_counters(promised).callbacks_late += 1;
+                if live.promised_at.take().is_some() {
+                    let live = *live;
+                    self.both(&live, |c| c.callbacks_late += 1);
                 }
             }
         }
     }
 
+    /// Applies `f` to the counters a contact counts in: its queue's, in the interval it
+    /// arrived at that queue, and the center's, in the interval of its first arrival.
+    fn both(&mut self, live: &Live, f: impl Fn(&mut Counters)) {
+        f(self.queue_counters(live.queue_since, live.queue));
+        f(self.center_counters(live.first_arrival));
+    }
+
     fn promise(&mut self, at: Time, contact: ContactId) {
         if let Some(live) = self.live.get_mut(&contact) {
             live.promised_at = Some(at);
-            let queue = live.queue;
+            let live = *live;
             self.promises
                 .insert((at + self.config.callback_promise, contact));
-            self.queue_counters(at, queue).callbacks_requested += 1;
-            self.center_counters(at).callbacks_requested += 1;
+            self.both(&live, |c| c.callbacks_requested += 1);
         }
     }
 
-    /// Takes one event, which happened at `at`. Events must come in time order.
+    fn known_queue(&self, queue: QueueId) -> bool {
+        queue.index() < self.thresholds.len()
+    }
+
+    /// Takes one event, which happened at `at`. Events must come in time order. Events that
+    /// name a queue or agent this configuration does not have (a log replayed after the
+    /// configuration changed) are passed over.
     pub fn observe(&mut self, at: Time, event: &Event) {
+        let queue_ok = match *event {
+            Event::ContactQueued { queue, .. }
+            | Event::StepReached { queue, .. }
+            | Event::CallbackOffered { queue, .. }
+            | Event::CallbackPromised { queue, .. }
+            | Event::OfferCreated { queue, .. }
+            | Event::ContactEnded { queue, .. }
+            | Event::ContactCompleted { queue, .. }
+            | Event::WrapUpEnded { queue, .. } => self.known_queue(queue),
+            Event::ContactOverflowed { from, to, .. } => {
+                self.known_queue(from) && to.is_none_or(|to| self.known_queue(to))
+            }
+            Event::OfferEnded { .. }
+            | Event::CallbackDialRequested { .. }
+            | Event::CallbackAttemptFailed { .. }
+            | Event::AgentStateChanged { .. } => true,
+        };
+        if !queue_ok {
+            return;
+        }
         self.advance(at);
         self.expire_promises(at);
         match *event {
@@ -389,47 +428,45 @@ impl Projection {
                 kind,
                 enqueued_at,
             } => {
-                self.live.insert(
-                    contact,
-                    Live {
-                        queue,
-                        queue_since: at,
-                        kind,
-                        promised_at: None,
-                    },
-                );
+                let live = Live {
+                    queue,
+                    first_arrival: enqueued_at.min(at),
+                    queue_since: at,
+                    kind,
+                    promised_at: None,
+                };
+                self.live.insert(contact, live);
                 self.change_held(queue, true);
                 if kind == ContactKind::Callback {
-                    // A callback request keeps its original time: the promise runs from it.
-                    self.live.get_mut(&contact).expect("inserted").promised_at = None;
-                    self.promise(enqueued_at.min(at), contact);
+                    // A callback request's promise runs from when it was requested.
+                    self.promise(live.first_arrival, contact);
                 } else {
-                    self.queue_counters(at, queue).offered += 1;
-                    self.center_counters(at).offered += 1;
+                    self.both(&live, |c| c.offered += 1);
                 }
             }
             Event::CallbackPromised { contact, .. } => {
                 if let Some(live) = self.live.get_mut(&contact) {
-                    live.kind = ContactKind::Callback;
-                    // The call left the call figures: it was offered as a call but will end
-                    // as a callback.
-                    let (queue, since) = (live.queue, live.queue_since);
-                    let q = self.queue_counters(since, queue);
-                    q.offered = q.offered.saturating_sub(1);
-                    let c = self.center_counters(since);
-                    c.offered = c.offered.saturating_sub(1);
-                    self.promise(at, contact);
+                    if live.kind != ContactKind::Callback {
+                        // The call leaves the call figures and joins the callback figures.
+                        live.kind = ContactKind::Callback;
+                        let live = *live;
+                        self.both(&live, |c| c.offered = c.offered.saturating_sub(1));
+                        self.promise(at, contact);
+                    }
                 }
             }
             Event::ContactOverflowed { contact, from, to } => {
-                if let Some(live) = self.live.get(&contact).copied() {
-                    if live.kind != ContactKind::Callback {
-                        let c = self.queue_counters(live.queue_since, from);
-                        c.overflowed += 1;
-                        let waited = duration_millis(at.saturating_since(live.queue_since));
-                        c.longest_wait_ms = c.longest_wait_ms.max(waited);
-                    }
-                    if let Some(to) = to {
+                let Some(live) = self.live.get(&contact).copied() else {
+                    return;
+                };
+                let waited = duration_millis(at.saturating_since(live.first_arrival));
+                if live.kind != ContactKind::Callback {
+                    let q = self.queue_counters(live.queue_since, from);
+                    q.overflowed += 1;
+                    q.longest_wait_ms = q.longest_wait_ms.max(waited);
+                }
+                match to {
+                    Some(to) => {
                         self.change_held(from, false);
                         self.change_held(to, true);
                         let live = self.live.get_mut(&contact).expect("live");
@@ -438,34 +475,29 @@ impl Projection {
                         if live.kind != ContactKind::Callback {
                             self.queue_counters(at, to).offered += 1;
                         }
-                    } else {
-                        let c = self.center_counters(live.queue_since);
+                    }
+                    None => {
+                        // Left the center: the center counts it once, here.
+                        let c = self.center_counters(live.first_arrival);
                         c.overflowed += 1;
+                        c.longest_wait_ms = c.longest_wait_ms.max(waited);
                     }
                 }
             }
             Event::CallbackDialRequested { contact, .. } => {
-                if let Some(live) = self.live.get_mut(&contact) {
-                    let queue = live.queue;
-                    let first = live.promised_at.take();
-                    self.queue_counters(at, queue).callback_dials += 1;
-                    self.center_counters(at).callback_dials += 1;
-                    if let Some(promised) = first {
-                        self.promises
-                            .remove(&(promised + self.config.callback_promise, contact));
-                        let on_time = at.saturating_since(promised) <= self.config.callback_promise;
-                        let q = self.queue_counters(promised, queue);
-                        if on_time {
-                            q.callbacks_on_time += 1;
-                        } else {
-                            q.callbacks_late += 1;
-                        }
-                        let c = self.center_counters(promised);
-                        if on_time {
-                            c.callbacks_on_time += 1;
-                        } else {
-                            c.callbacks_late += 1;
-                        }
+                let Some(live) = self.live.get_mut(&contact) else {
+                    return;
+                };
+                let first = live.promised_at.take();
+                let live = *live;
+                self.both(&live, |c| c.callback_dials += 1);
+                if let Some(promised) = first {
+                    let deadline = promised + self.config.callback_promise;
+                    self.promises.remove(&(deadline, contact));
+                    if at <= deadline {
+                        self.both(&live, |c| c.callbacks_on_time += 1);
+                    } else {
+                        self.both(&live, |c| c.callbacks_late += 1);
                     }
                 }
             }
@@ -479,16 +511,21 @@ impl Projection {
             } => {
                 let live = self.live.remove(&contact);
                 if outcome == Outcome::Refused {
-                    if kind == ContactKind::Callback {
-                        self.queue_counters(at, queue).callbacks_requested += 1;
-                        self.center_counters(at).callbacks_requested += 1;
-                    } else {
-                        self.queue_counters(at, queue).offered += 1;
-                        self.center_counters(at).offered += 1;
-                    }
-                    let q = self.queue_counters(at, queue);
-                    q.refused += 1;
-                    self.center_counters(at).refused += 1;
+                    let refused = Live {
+                        queue,
+                        first_arrival: at,
+                        queue_since: at,
+                        kind,
+                        promised_at: None,
+                    };
+                    self.both(&refused, |c| {
+                        if kind == ContactKind::Callback {
+                            c.callbacks_requested += 1;
+                        } else {
+                            c.offered += 1;
+                        }
+                        c.refused += 1;
+                    });
                     return;
                 }
                 let Some(live) = live else { return };
@@ -499,15 +536,7 @@ impl Projection {
                 }
                 let waited_ms = duration_millis(waited);
                 let (threshold, short) = self.thresholds[queue.index()];
-                let since = live.queue_since;
-                // Center figures count from the first arrival, queue figures from this queue.
-                let first_arrival = at - waited;
-                for center in [false, true] {
-                    let c = if center {
-                        self.center_counters(first_arrival)
-                    } else {
-                        self.queue_counters(since, queue)
-                    };
+                self.both(&live, |c| {
                     if kind == ContactKind::Callback {
                         match outcome {
                             Outcome::Answered => c.callbacks_connected += 1,
@@ -515,7 +544,7 @@ impl Projection {
                             Outcome::Cancelled | Outcome::Abandoned => c.callbacks_cancelled += 1,
                             Outcome::Overflowed | Outcome::Refused => {}
                         }
-                        continue;
+                        return;
                     }
                     c.longest_wait_ms = c.longest_wait_ms.max(waited_ms);
                     match outcome {
@@ -534,37 +563,31 @@ impl Projection {
                                 c.abandoned_wait_ms += waited_ms;
                             }
                         }
-                        Outcome::Overflowed => {
-                            if !center {
-                                c.overflowed += 1;
-                            }
-                        }
-                        Outcome::Refused | Outcome::CallbackFailed => {}
+                        // Counted when it left (`ContactOverflowed`).
+                        Outcome::Overflowed | Outcome::Refused | Outcome::CallbackFailed => {}
                     }
-                }
+                });
             }
-            Event::CallbackAttemptFailed { .. } => {}
             Event::WrapUpEnded {
-                agent: _,
                 queue,
+                talk,
                 wrap_up,
                 ..
             } => {
-                let ms = duration_millis(wrap_up);
-                let q = self.queue_counters(at, queue);
-                q.handled += 1;
-                q.wrap_up_ms += ms;
-                let c = self.center_counters(at);
-                c.handled += 1;
-                c.wrap_up_ms += ms;
-            }
-            Event::ContactCompleted { queue, talk, .. } => {
-                let ms = duration_millis(talk);
-                self.queue_counters(at, queue).talk_ms += ms;
-                self.center_counters(at).talk_ms += ms;
+                // Handle time counts once, when the work ends: talk and wrap-up together.
+                let (talk, wrap) = (duration_millis(talk), duration_millis(wrap_up));
+                let add = |c: &mut Counters| {
+                    c.handled += 1;
+                    c.talk_ms += talk;
+                    c.wrap_up_ms += wrap;
+                };
+                add(self.queue_counters(at, queue));
+                add(self.center_counters(at));
             }
             Event::AgentStateChanged { agent, state } => self.agent_state(at, agent, state),
-            Event::StepReached { .. }
+            Event::ContactCompleted { .. }
+            | Event::CallbackAttemptFailed { .. }
+            | Event::StepReached { .. }
             | Event::CallbackOffered { .. }
             | Event::OfferCreated { .. }
             | Event::OfferEnded { .. } => {}

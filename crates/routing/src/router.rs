@@ -1746,6 +1746,7 @@ impl Router {
                 contact: w.contact,
                 agent,
                 queue: w.queue,
+                talk,
                 wrap_up,
             },
         );

@@ -187,3 +187,117 @@ fn refused_contacts_count_as_offered_and_refused() {
     assert_eq!((total.offered, total.refused), (2, 1));
     assert_eq!(total.held_peak, 1);
 }
+
+// ----- fixtures of fixed bugs (from the first review of the metrics) -----
+
+#[test]
+fn a_caller_sent_out_of_the_center_counts_once_as_overflowed() {
+    let mut b = Builder::new(&["s"]).queue("night", &[("s", 1)]).agent(
+        "a",
+        &[("s", 3)],
+        &[("night", 1, 0)],
+    );
+    b.config.queues[0].max_wait = Some(MaxWait {
+        after: Duration::from_secs(30),
+        action: MaxWaitAction::Leave("voicemail".into()),
+    });
+    let mut c = b.build();
+    c.at(0.0).arrive(1, "night");
+    c.at(30.0);
+    let p = project(&c, 60.0);
+    assert_eq!(
+        p.queue_total(QueueId(0)).overflowed,
+        1,
+        "before: 2 in the queue"
+    );
+    assert_eq!(p.center_total().overflowed, 1);
+    assert_eq!(p.center_total().longest_wait_ms, 30_000);
+}
+
+#[test]
+fn a_call_that_overflows_then_becomes_a_callback_leaves_the_interval_it_arrived_in() {
+    let mut c = center();
+    c.at(800.0).arrive(1, "main"); // interval 0 (15-minute intervals)
+    c.at(1100.0); // overflows to backup: interval 1
+    c.at(1200.0).ok(Input::AcceptCallback {
+        contact: ContactId(1),
+    });
+    let p = project(&c, 1300.0);
+    assert_eq!(p.center(0).offered, 0, "before: still 1 here");
+    assert_eq!(p.center(1).offered, 0);
+    assert_eq!(p.center(0).callbacks_requested, 1);
+}
+
+#[test]
+fn a_callback_dialled_exactly_at_its_promise_is_on_time() {
+    let mut c = center();
+    c.at(0.0)
+        .arrive_with(1, "main", |s| s.kind = ContactKind::Callback);
+    c.at(600.0).ready("a").accept("a", 1); // the promise is 600 s
+    let total = project(&c, 700.0).center_total();
+    assert_eq!((total.callbacks_on_time, total.callbacks_late), (1, 0));
+}
+
+#[test]
+fn talk_and_wrap_up_count_in_the_interval_the_work_ends() {
+    let mut c = center();
+    let mut config = c.router.config().clone();
+    config.queues[0].wrap_up = Duration::from_secs(100);
+    c.router = Router::new(config).unwrap();
+    c.at(0.0).ready("a").arrive(1, "main").accept("a", 1);
+    c.at(850.0).complete("a", 1); // wrap-up ends at 950 s, in interval 1
+    c.at(960.0);
+    let p = project(&c, 1000.0);
+    assert_eq!(
+        (p.center(0).talk_ms, p.center(0).handled),
+        (0, 0),
+        "before: talk here, handled later"
+    );
+    assert_eq!(p.center(1).aht(), Some(Duration::from_secs(950)));
+}
+
+#[test]
+fn events_of_unknown_queues_and_agents_are_passed_over() {
+    let c = center();
+    let mut p = Projection::new(c.router.config(), MetricsConfig::default());
+    p.observe(
+        Time::ZERO,
+        &Event::ContactQueued {
+            contact: ContactId(1),
+            queue: QueueId(99),
+            kind: ContactKind::Call,
+            enqueued_at: Time::ZERO,
+        },
+    );
+    p.observe(
+        Time::ZERO,
+        &Event::AgentStateChanged {
+            agent: AgentId(99),
+            state: AgentState::Ready,
+        },
+    );
+    p.finish(Time::from_secs(10));
+    assert_eq!(p.center_total().offered, 0);
+}
+
+#[test]
+fn a_zero_interval_is_lengthened_instead_of_looping_forever() {
+    let c = center();
+    let mut p = Projection::new(
+        c.router.config(),
+        MetricsConfig {
+            interval: Duration::ZERO,
+            ..MetricsConfig::default()
+        },
+    );
+    p.observe(
+        Time::from_secs(5),
+        &Event::AgentStateChanged {
+            agent: AgentId(0),
+            state: AgentState::Ready,
+        },
+    );
+    p.finish(Time::from_secs(10));
+    assert_eq!(p.interval(), Duration::from_secs(1));
+    assert_eq!(p.center_total().agent_available_ms, 5_000);
+}

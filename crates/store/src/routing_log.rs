@@ -198,12 +198,13 @@ pub fn encode(config: &RoutingConfig, at: Time, event: &Event) -> NewEvent {
             contact,
             agent,
             queue,
+            talk,
             wrap_up,
         } => row("wrapup.ended")
             .with_contact(contact.0 as i64)
             .with_agent(agent_name(agent))
             .with_queue(queue_name(queue))
-            .with_data(json!({"wrap_up_ms": ms(wrap_up)})),
+            .with_data(json!({"talk_ms": ms(talk), "wrap_up_ms": ms(wrap_up)})),
         Event::AgentStateChanged { agent, state } => {
             let (name, reason) = match state {
                 AgentState::LoggedOut => ("logged_out", None),
@@ -373,6 +374,7 @@ pub fn decode(
             contact: contact()?,
             agent: agent()?,
             queue: queue()?,
+            talk: Duration::from_millis(number("talk_ms")?),
             wrap_up: Duration::from_millis(number("wrap_up_ms")?),
         },
         "agent.state" => Event::AgentStateChanged {
