@@ -106,6 +106,8 @@ fn large_center(agents: u32, skills: u16, queues: u32, rng: &mut SplitMix) -> Ro
         skills: (0..skills).map(|s| format!("skill-{s}")).collect(),
         ..RoutingConfig::default()
     };
+    // A language no agent speaks, for contacts that nobody ready can take.
+    config.skills.push("rare-language".into());
     config.priority.tiers.push(TierPriority {
         name: "vip".into(),
         class: 1,
@@ -314,6 +316,7 @@ fn bench_routing(
         }
     }
     let elapsed = started.elapsed();
+    let rare = bench_rare_arrivals(agents, skills, queues, decisions.min(20_000))?;
     let (f50, f99, fmax) = frees.summary();
     let (a50, a99, amax) = arrivals.summary();
     println!("routing: {agents} agents, {skills} skills, {queues} queues, {} contacts waiting at the end", router.contact_count());
@@ -324,7 +327,45 @@ fn bench_routing(
         inputs as f64 / elapsed.as_secs_f64(),
         events as f64 / elapsed.as_secs_f64()
     );
+    println!("{rare}");
     Ok(())
+}
+
+/// Every agent ready and idle, and contacts arrive that need a language no agent speaks: the
+/// worst case for a contact's search for an agent.
+fn bench_rare_arrivals(
+    agents: u32,
+    skills: u16,
+    queues: u32,
+    arrivals: u32,
+) -> anyhow::Result<String> {
+    let mut rng = SplitMix(11);
+    let config = large_center(agents, skills, queues, &mut rng);
+    let rare = SkillRequirement {
+        skill: SkillId(skills),
+        min_proficiency: 1,
+    };
+    let mut router = Router::new(config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let now = Time::from_secs(1);
+    for a in 0..agents {
+        router.handle(now, Input::Login { agent: AgentId(a) })?;
+        router.handle(now, Input::Ready { agent: AgentId(a) })?;
+    }
+    while router.poll_event().is_some() {}
+    let mut latencies = Latencies(Vec::with_capacity(arrivals as usize));
+    for id in 0..u64::from(arrivals) {
+        let mut spec =
+            ContactSpec::call(ContactId(id), QueueId(rng.below(u64::from(queues)) as u32));
+        spec.skills.push(rare);
+        let t = Instant::now();
+        router.handle(now, Input::Arrive(spec))?;
+        while router.poll_event().is_some() {}
+        latencies.0.push(t.elapsed().as_nanos() as u64);
+    }
+    let (p50, p99, max) = latencies.summary();
+    Ok(format!(
+        "  contact no ready agent can take, {agents} agents ready: median {p50:?}  p99 {p99:?}  max {max:?}"
+    ))
 }
 
 fn peak_memory_mib() -> Option<f64> {

@@ -112,7 +112,8 @@ pub enum AgentSelection {
 }
 
 /// A time step ("bullseye" ring): once a contact has waited `after` in the queue, its
-/// requirements and its pool of agents change.
+/// requirements and its pool of agents change. Relaxing and dropping apply to every required
+/// skill, the queue's and the contact's own (a language, a need tag) alike.
 #[derive(Clone, Debug, Default)]
 pub struct Step {
     /// Time in the queue after which the step applies.

@@ -231,7 +231,9 @@ pub struct Projection {
     live: HashMap<ContactId, Live>,
     /// Callbacks not yet dialled, by promise deadline, so a promise falling due counts late.
     promises: BTreeSet<(Time, ContactId)>,
-    held: Vec<u64>,
+    /// Per queue: contacts held now, and since when that number holds (integrated lazily,
+    /// when it changes, so an event costs the same with 10 queues or 10,000).
+    held: Vec<(u64, Time)>,
     held_total: u64,
     held_since: Time,
     agents: Vec<(AgentState, Time)>,
@@ -253,7 +255,7 @@ impl Projection {
             center: Vec::new(),
             live: HashMap::new(),
             promises: BTreeSet::new(),
-            held: vec![0; routing.queues.len()],
+            held: vec![(0, config.origin); routing.queues.len()],
             held_total: 0,
             held_since: config.origin,
             agents: vec![(AgentState::LoggedOut, config.origin); routing.agents.len()],
@@ -291,30 +293,40 @@ impl Projection {
         &mut self.center[i]
     }
 
-    /// Spreads time-weighted quantities (contacts held, agent states) up to `now`.
+    /// Spreads the center's contacts held up to `now`.
     fn advance(&mut self, now: Time) {
         if now <= self.last {
             return;
         }
-        // Contacts held: integrate per interval.
-        let mut t = self.held_since;
-        while t < now {
+        let (from, n) = (self.held_since, self.held_total);
+        self.integrate_held(None, n, from, now);
+        self.held_since = now;
+        self.last = now;
+    }
+
+    /// Adds `n` contacts held from `from` to `to` to a queue's (or, with `None`, the
+    /// center's) integral, interval by interval.
+    fn integrate_held(&mut self, queue: Option<QueueId>, n: u64, from: Time, to: Time) {
+        if n == 0 {
+            return;
+        }
+        let mut t = from;
+        while t < to {
             let i = self.index(t);
             let end = if i == MAX_INTERVALS - 1 {
-                now
+                to
             } else {
-                self.interval_start(i + 1).min(now)
+                self.interval_start(i + 1).min(to)
             };
             let ms = u128::from(duration_millis(end.saturating_since(t)));
             self.grow(i);
-            for (q, &n) in self.held.iter().enumerate() {
-                self.queues[i][q].held_contact_ms += u128::from(n) * ms;
-            }
-            self.center[i].held_contact_ms += u128::from(self.held_total) * ms;
+            let c = match queue {
+                Some(q) => &mut self.queues[i][q.index()],
+                None => &mut self.center[i],
+            };
+            c.held_contact_ms += u128::from(n) * ms;
             t = end;
         }
-        self.held_since = now;
-        self.last = now;
     }
 
     fn add_agent_time(&mut self, state: AgentState, from: Time, to: Time) {
@@ -341,18 +353,19 @@ impl Projection {
     }
 
     fn change_held(&mut self, queue: QueueId, up: bool) {
-        let q = &mut self.held[queue.index()];
+        let at = self.last;
+        let (n, since) = self.held[queue.index()];
+        self.integrate_held(Some(queue), n, since, at);
+        let n = if up { n + 1 } else { n.saturating_sub(1) };
+        self.held[queue.index()] = (n, at);
         if up {
-            *q += 1;
             self.held_total += 1;
         } else {
-            *q = q.saturating_sub(1);
             self.held_total = self.held_total.saturating_sub(1);
         }
-        let (q_now, total) = (self.held[queue.index()], self.held_total);
-        let at = self.last;
+        let total = self.held_total;
         let c = self.queue_counters(at, queue);
-        c.held_peak = c.held_peak.max(q_now);
+        c.held_peak = c.held_peak.max(n);
         let c = self.center_counters(at);
         c.held_peak = c.held_peak.max(total);
     }
@@ -605,6 +618,11 @@ impl Projection {
     /// Closes the books at `now`: agent time and held contacts up to now, and promises due.
     pub fn finish(&mut self, now: Time) {
         self.advance(now);
+        for q in 0..self.held.len() {
+            let (n, since) = self.held[q];
+            self.integrate_held(Some(QueueId(q as u32)), n, since, now);
+            self.held[q] = (n, now);
+        }
         self.expire_promises(now);
         for i in 0..self.agents.len() {
             let (state, since) = self.agents[i];
@@ -664,6 +682,6 @@ impl Projection {
 
     /// Contacts held now, per queue.
     pub fn held_now(&self, queue: QueueId) -> u64 {
-        self.held.get(queue.index()).copied().unwrap_or(0)
+        self.held.get(queue.index()).map_or(0, |&(n, _)| n)
     }
 }
