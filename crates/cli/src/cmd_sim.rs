@@ -224,18 +224,23 @@ fn opt_human(d: Option<Duration>) -> String {
     d.map_or("-".into(), human)
 }
 
+/// Columns a text takes in a terminal: a Chinese character takes two.
+fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
 /// A plain text table: the first column left-aligned, the others right-aligned.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(width(cell));
         }
     }
     let line = |cells: Vec<&str>| {
         let mut s = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i] - cell.chars().count();
+            let pad = widths[i] - width(cell);
             if i == 0 {
                 s.push_str(cell);
                 s.push_str(&" ".repeat(pad));
@@ -651,6 +656,21 @@ mod tests {
     fn tables_align() {
         let t = table(&["a", "bb"], &[vec!["xyz".into(), "1".into()]]);
         assert_eq!(t, "a    bb\nxyz   1\n");
+    }
+
+    #[test]
+    fn chinese_names_keep_the_columns_aligned() {
+        let t = table(
+            &["segment", "n"],
+            &[
+                vec!["售前/会员".into(), "12".into()],
+                vec!["ab".into(), "3".into()],
+            ],
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        // Every line ends at the same terminal column.
+        let ends: Vec<usize> = lines.iter().map(|l| width(l)).collect();
+        assert!(ends.windows(2).all(|w| w[0] == w[1]), "{t}");
     }
 
     #[test]

@@ -166,3 +166,18 @@ fn erlang_json_gives_the_textbook_answer() {
     assert!((v["asa_seconds"].as_f64().unwrap() - 7.8).abs() < 0.05);
     assert!((v["occupancy"].as_f64().unwrap() - 10.0 / 14.0).abs() < 1e-9);
 }
+
+#[test]
+fn chinese_names_run_and_print() {
+    let out = hotline(&["sim", "examples/ecommerce-618-zh.toml", "--totals-only"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "== 618 购物节",
+        "售前咨询",
+        "售后/老年客户",
+        "物流/英语客户",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}

@@ -46,8 +46,11 @@ pub struct SegmentStats {
     pub offered: u64,
     /// Calls and chats answered by an agent while waiting (callbacks not included).
     pub answered: u64,
-    /// Hung up while waiting.
+    /// Hung up while waiting, after the queue's short-abandon threshold.
     pub abandoned: u64,
+    /// Hung up within the short-abandon threshold (as in the queue figures, not counted as
+    /// abandoned).
+    pub short_abandoned: u64,
     /// Became callbacks (chosen or at the maximum wait).
     pub callbacks: u64,
     /// Callbacks that connected.
@@ -504,11 +507,11 @@ impl Sim<'_> {
             }
             Event::ContactEnded {
                 contact,
+                queue,
                 outcome,
                 waited,
                 agent,
                 kind,
-                ..
             } => {
                 let Some(live) = self.live.remove(&contact) else {
                     return;
@@ -541,7 +544,14 @@ impl Sim<'_> {
                             self.push(now + live.talk, SimEvent::TalkEnd { agent, contact });
                         }
                     }
-                    Outcome::Abandoned | Outcome::Cancelled => stats.abandoned += 1,
+                    Outcome::Abandoned | Outcome::Cancelled => {
+                        let short = self.scenario.routing.queues[queue.index()].short_abandon;
+                        if waited <= short && kind != ContactKind::Callback {
+                            stats.short_abandoned += 1;
+                        } else {
+                            stats.abandoned += 1;
+                        }
+                    }
                     Outcome::Overflowed | Outcome::Refused | Outcome::CallbackFailed => {}
                 }
             }
