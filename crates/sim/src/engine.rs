@@ -16,7 +16,8 @@ use rand_distr::{Distribution as _, Exp, LogNormal};
 
 use crate::scenario::{Distribution, Scenario, ScenarioError};
 
-/// After the day ends no one arrives; contacts still held are followed for at most this long.
+/// After the day ends no one arrives; what is still going on (callers waiting, conversations,
+/// wrap-ups, callbacks) is followed for at most this long.
 pub const MAX_DRAIN: Duration = Duration::from_secs(4 * 3600);
 
 /// How well an estimate of the wait, given at arrival, matched the real wait.
@@ -327,24 +328,28 @@ impl Sim<'_> {
                 SimEvent::ShiftEnd { agent: shift.agent },
             );
         }
+        // An agent with no shift works all day and stays until the last caller is served.
         for (i, has_shift) in shifted.iter().enumerate() {
             if !has_shift {
                 let agent = AgentId(i as u32);
                 self.push(Time::ZERO, SimEvent::ShiftStart { agent });
-                self.push(self.end, SimEvent::ShiftEnd { agent });
             }
         }
+        // The day ends when nothing is left to happen: no caller, conversation, wrap-up or
+        // timer (arrivals stop at the end of the day); at most MAX_DRAIN after it.
         let stop = self.end + MAX_DRAIN;
         let mut steps = 0u64;
+        let mut last = self.end;
         loop {
             let next_sim = self.heap.peek().map(|Reverse((t, _, _))| *t);
             let next_router = self.router.poll_timeout();
             let Some(t) = [next_sim, next_router].into_iter().flatten().min() else {
                 break;
             };
-            if t > stop || (t > self.end && self.live.is_empty()) {
+            if t > stop {
                 break;
             }
+            last = last.max(t);
             if next_router.is_some_and(|r| Some(r) <= next_sim || next_sim.is_none()) {
                 self.router.handle_timeout(t);
             } else {
@@ -357,16 +362,8 @@ impl Sim<'_> {
                 progress(t.saturating_since(Time::ZERO));
             }
         }
-        let last = self.router_time().max(self.end);
         self.metrics.finish(last);
         self.finished_at = last;
-    }
-
-    fn router_time(&self) -> Time {
-        self.heap
-            .peek()
-            .map_or(self.end, |Reverse((t, _, _))| *t)
-            .min(self.end + MAX_DRAIN)
     }
 
     fn input(&mut self, now: Time, input: Input) {
