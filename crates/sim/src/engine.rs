@@ -137,6 +137,7 @@ struct Sim<'a> {
     router_events: u64,
     end: Time,
     finished_at: Time,
+    last_activity: Time,
 }
 
 /// Runs one simulated day with this seed. `progress` is called now and then with the
@@ -226,6 +227,7 @@ pub fn simulate_with_events(
         router_events: 0,
         end: Time::ZERO + scenario.duration,
         finished_at: Time::ZERO,
+        last_activity: Time::ZERO,
     };
     sim.run(progress, on_event);
     let (n, ours, asterisk, ours_bias, asterisk_bias) = sim.estimate_errors;
@@ -339,7 +341,6 @@ impl Sim<'_> {
         // timer (arrivals stop at the end of the day); at most MAX_DRAIN after it.
         let stop = self.end + MAX_DRAIN;
         let mut steps = 0u64;
-        let mut last = self.end;
         loop {
             let next_sim = self.heap.peek().map(|Reverse((t, _, _))| *t);
             let next_router = self.router.poll_timeout();
@@ -349,11 +350,11 @@ impl Sim<'_> {
             if t > stop {
                 break;
             }
-            last = last.max(t);
             if next_router.is_some_and(|r| Some(r) <= next_sim || next_sim.is_none()) {
                 self.router.handle_timeout(t);
             } else {
                 let Reverse((at, _, event)) = self.heap.pop().expect("peeked");
+                self.last_activity = self.last_activity.max(at);
                 self.handle(at, event, on_event);
             }
             self.drain(t, on_event);
@@ -362,6 +363,9 @@ impl Sim<'_> {
                 progress(t.saturating_since(Time::ZERO));
             }
         }
+        // The books close at the last thing that happened: a cancelled timer left in the
+        // router's heap is no activity and must not stretch the agents' idle time.
+        let last = self.last_activity.max(self.end);
         self.metrics.finish(last);
         self.finished_at = last;
     }
@@ -466,6 +470,7 @@ impl Sim<'_> {
     fn drain(&mut self, now: Time, on_event: &mut dyn FnMut(Time, &Event)) {
         while let Some((at, event)) = self.router.poll_event() {
             self.router_events += 1;
+            self.last_activity = self.last_activity.max(at);
             self.metrics.observe(at, &event);
             on_event(at, &event);
             self.react(now.max(at), &event);
