@@ -26,7 +26,7 @@ pub enum Which {
         #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=200_000))]
         agents: u32,
         /// Skills.
-        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=4_096))]
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=4_095))]
         skills: u16,
         /// Queues.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -138,14 +138,18 @@ fn large_center(agents: u32, skills: u16, queues: u32, rng: &mut SplitMix) -> Ro
                 continue;
             }
             let skill = SkillId((q % u32::from(skills)) as u16);
-            agent_skills.push((skill, 2 + rng.below(4) as u8));
+            let level = 2 + rng.below(4) as u8;
+            match agent_skills.iter_mut().find(|(s, _)| *s == skill) {
+                Some(existing) => existing.1 = existing.1.max(level),
+                None => agent_skills.push((skill, level)),
+            }
             profile.push(ProfileEntry {
                 queue: QueueId(q),
                 priority: profile.len() as u8 + 1,
                 delay: Duration::ZERO,
             });
         }
-        while agent_skills.len() < 4 {
+        while agent_skills.len() < 4.min(usize::from(skills)) {
             let skill = SkillId(rng.below(u64::from(skills)) as u16);
             if !agent_skills.iter().any(|(s, _)| *s == skill) {
                 agent_skills.push((skill, 1 + rng.below(5) as u8));

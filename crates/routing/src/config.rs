@@ -587,8 +587,15 @@ impl RoutingConfig {
                     ),
                 ));
             }
+            // Agents by queue in their profile, so each queue looks only at its own.
+            let mut agents_of: Vec<Vec<&AgentConfig>> = vec![Vec::new(); self.queues.len()];
+            for agent in &self.agents {
+                for entry in &agent.profile {
+                    agents_of[entry.queue.index()].push(agent);
+                }
+            }
             for (qi, queue) in self.queues.iter().enumerate() {
-                if !self.some_agent_serves(QueueId(qi as u32)) {
+                if !self.some_agent_serves(QueueId(qi as u32), &agents_of) {
                     errors.push(err(
                         format!("queues[{qi}]"),
                         format!(
@@ -640,7 +647,7 @@ impl RoutingConfig {
 
     /// Whether some agent has `queue` in its profile and the queue's base skills, or could take
     /// its contacts after a step relaxes or widens them.
-    fn some_agent_serves(&self, queue: QueueId) -> bool {
+    fn some_agent_serves(&self, queue: QueueId, agents_of: &[Vec<&AgentConfig>]) -> bool {
         let q = &self.queues[queue.index()];
         // Requirements and pools at each step (step 0 = before any).
         let mut requirements: Vec<SkillRequirement> = q.skills.clone();
@@ -652,14 +659,15 @@ impl RoutingConfig {
             stages.push((requirements.clone(), pools.clone()));
         }
         stages.iter().any(|(requirements, pools)| {
-            self.agents.iter().any(|agent| {
-                agent.profile.iter().any(|e| pools.contains(&e.queue))
-                    && requirements.iter().all(|r| {
+            pools.iter().any(|pool| {
+                agents_of[pool.index()].iter().any(|agent| {
+                    requirements.iter().all(|r| {
                         agent
                             .skills
                             .iter()
                             .any(|(s, level)| *s == r.skill && *level >= r.min_proficiency)
                     })
+                })
             })
         })
     }

@@ -506,8 +506,10 @@ enum TimerRef {
 pub struct Router {
     config: RoutingConfig,
     n_skills: usize,
-    /// Proficiency of agent `a` in skill `s` at `a * n_skills + s`; 0 when it lacks the skill.
-    agent_skill: Vec<u8>,
+    /// Each agent's skills with proficiency, sorted by skill: agents have a handful, so a
+    /// merge with a (sorted) requirement set is as quick as a dense agents × skills matrix,
+    /// which would take 800 MB at the configuration's limits.
+    agent_skills: Vec<Box<[(SkillId, u8)]>>,
     agents: Vec<Agent>,
     queues: Vec<Queue>,
     contacts: Vec<Option<Contact>>,
@@ -535,7 +537,15 @@ impl Router {
     pub fn new(config: RoutingConfig) -> Result<Router, Vec<ConfigError>> {
         config.validate()?;
         let n_skills = config.skills.len();
-        let mut agent_skill = vec![0u8; config.agents.len() * n_skills];
+        let agent_skills: Vec<Box<[(SkillId, u8)]>> = config
+            .agents
+            .iter()
+            .map(|a| {
+                let mut skills = a.skills.clone();
+                skills.sort_unstable();
+                skills.into_boxed_slice()
+            })
+            .collect();
         let mut queues: Vec<Queue> = config
             .queues
             .iter()
@@ -546,9 +556,6 @@ impl Router {
             .collect();
         let mut agents = Vec::with_capacity(config.agents.len());
         for (ai, a) in config.agents.iter().enumerate() {
-            for &(skill, level) in &a.skills {
-                agent_skill[ai * n_skills + skill.index()] = level;
-            }
             let mut profile: Vec<ProfileSlot> = a
                 .profile
                 .iter()
@@ -623,7 +630,7 @@ impl Router {
         Ok(Router {
             config,
             n_skills,
-            agent_skill,
+            agent_skills,
             agents,
             queues,
             contacts: Vec::new(),
@@ -1369,10 +1376,25 @@ impl Router {
     }
 
     fn qualifies(&self, a: AgentId, requirements: u32) -> bool {
-        let skills = &self.agent_skill[a.index() * self.n_skills..(a.index() + 1) * self.n_skills];
+        // Both lists are sorted by skill: one merge.
+        let skills = &self.agent_skills[a.index()];
+        let mut i = 0;
         self.requirement_sets[requirements as usize]
             .iter()
-            .all(|r| skills[r.skill.index()] >= r.min_proficiency)
+            .all(|r| {
+                while i < skills.len() && skills[i].0 < r.skill {
+                    i += 1;
+                }
+                i < skills.len() && skills[i].0 == r.skill && skills[i].1 >= r.min_proficiency
+            })
+    }
+
+    /// An agent's proficiency in a skill; 0 when it lacks it.
+    fn proficiency(&self, a: AgentId, skill: SkillId) -> u8 {
+        let skills = &self.agent_skills[a.index()];
+        skills
+            .binary_search_by_key(&skill, |&(s, _)| s)
+            .map_or(0, |i| skills[i].1)
     }
 
     fn offer(&mut self, now: Time, slot: u32, agent: AgentId) {
@@ -1964,9 +1986,7 @@ impl Router {
             AgentSelection::LongestIdle => (idle, 0),
             AgentSelection::BestProficiency => {
                 let primary_skill = self.config.queues[p.queue.index()].skills.first();
-                let level = primary_skill.map_or(0, |r| {
-                    self.agent_skill[agent.index() * self.n_skills + r.skill.index()]
-                });
+                let level = primary_skill.map_or(0, |r| self.proficiency(agent, r.skill));
                 (
                     u64::from(MAX_PROFICIENCY - level.min(MAX_PROFICIENCY)),
                     idle,
@@ -2314,8 +2334,7 @@ impl Router {
                         }) && self.requirement_sets[c.requirements as usize]
                             .iter()
                             .all(|r| {
-                                self.agent_skill[ai * self.n_skills + r.skill.index()]
-                                    >= r.min_proficiency
+                                self.proficiency(AgentId(ai as u32), r.skill) >= r.min_proficiency
                             })
                     }
                     _ => false,
