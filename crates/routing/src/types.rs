@@ -95,7 +95,8 @@ id_type!(
     SkillId(u16)
 );
 id_type!(
-    /// A not-ready reason: its index in [`RoutingConfig::reasons`](crate::RoutingConfig::reasons).
+    /// A not-ready reason: an index into [`ReasonCode::BUILT_IN`] followed by
+    /// [`RoutingConfig::extra_reasons`](crate::RoutingConfig::extra_reasons).
     ReasonCode(u16)
 );
 
