@@ -264,13 +264,11 @@ impl Projection {
     }
 
     fn index(&self, at: Time) -> usize {
-        let offset = duration_millis(at.saturating_since(self.config.origin));
-        let len = duration_millis(self.config.interval).max(1);
-        ((offset / len) as usize).min(MAX_INTERVALS - 1)
+        interval_index(self.config, at)
     }
 
     fn interval_start(&self, index: usize) -> Time {
-        self.config.origin + self.config.interval * index as u32
+        interval_start(self.config, index)
     }
 
     fn grow(&mut self, index: usize) {
@@ -310,35 +308,18 @@ impl Projection {
         if n == 0 {
             return;
         }
-        let mut t = from;
-        while t < to {
-            let i = self.index(t);
-            let end = if i == MAX_INTERVALS - 1 {
-                to
-            } else {
-                self.interval_start(i + 1).min(to)
-            };
-            let ms = u128::from(duration_millis(end.saturating_since(t)));
+        for (i, ms) in pieces(self.config, from, to) {
             self.grow(i);
             let c = match queue {
                 Some(q) => &mut self.queues[i][q.index()],
                 None => &mut self.center[i],
             };
-            c.held_contact_ms += u128::from(n) * ms;
-            t = end;
+            c.held_contact_ms += u128::from(n) * u128::from(ms);
         }
     }
 
     fn add_agent_time(&mut self, state: AgentState, from: Time, to: Time) {
-        let mut t = from;
-        while t < to {
-            let i = self.index(t);
-            let end = if i == MAX_INTERVALS - 1 {
-                to
-            } else {
-                self.interval_start(i + 1).min(to)
-            };
-            let ms = duration_millis(end.saturating_since(t));
+        for (i, ms) in pieces(self.config, from, to) {
             self.grow(i);
             let c = &mut self.center[i];
             match state {
@@ -348,7 +329,6 @@ impl Projection {
                 AgentState::OnContact => c.agent_on_contact_ms += ms,
                 AgentState::WrapUp => c.agent_wrap_up_ms += ms,
             }
-            t = end;
         }
     }
 
@@ -684,4 +664,33 @@ impl Projection {
     pub fn held_now(&self, queue: QueueId) -> u64 {
         self.held.get(queue.index()).map_or(0, |&(n, _)| n)
     }
+}
+
+fn interval_index(config: MetricsConfig, at: Time) -> usize {
+    let offset = duration_millis(at.saturating_since(config.origin));
+    let len = duration_millis(config.interval).max(1);
+    ((offset / len) as usize).min(MAX_INTERVALS - 1)
+}
+
+fn interval_start(config: MetricsConfig, index: usize) -> Time {
+    config.origin + config.interval * index as u32
+}
+
+/// The pieces of the span `[from, to)` in each interval: (interval index, milliseconds).
+fn pieces(config: MetricsConfig, from: Time, to: Time) -> impl Iterator<Item = (usize, u64)> {
+    let mut t = from;
+    std::iter::from_fn(move || {
+        if t >= to {
+            return None;
+        }
+        let i = interval_index(config, t);
+        let end = if i == MAX_INTERVALS - 1 {
+            to
+        } else {
+            interval_start(config, i + 1).min(to)
+        };
+        let ms = duration_millis(end.saturating_since(t));
+        t = end;
+        Some((i, ms))
+    })
 }
