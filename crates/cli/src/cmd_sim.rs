@@ -390,6 +390,19 @@ fn render_report(report: &Report, intervals: bool) -> String {
         "\nwait estimate at arrival, over {} answered calls that queued:\n  routing core    mean absolute error {:.1} s (bias {:+.1} s)\n  Asterisk's mean mean absolute error {:.1} s (bias {:+.1} s)\n",
         e.samples, e.ours_mae_seconds, e.ours_bias_seconds, e.asterisk_mae_seconds, e.asterisk_bias_seconds
     ));
+    let logged_in = (total.agent_on_contact_ms
+        + total.agent_wrap_up_ms
+        + total.agent_available_ms
+        + total.agent_not_ready_ms)
+        .max(1) as f64;
+    let share = |ms: u64| format!("{:.1}%", ms as f64 / logged_in * 100.0);
+    out.push_str(&format!(
+        "agent time: {} on contacts, {} wrap-up, {} ready or ringing, {} not ready\n",
+        share(total.agent_on_contact_ms),
+        share(total.agent_wrap_up_ms),
+        share(total.agent_available_ms),
+        share(total.agent_not_ready_ms)
+    ));
     out.push_str(&format!(
         "connect rate {}, {} arrivals, {} routing events\n",
         percent(total.connect_rate()),
@@ -461,6 +474,10 @@ fn counters_json(c: &Counters, span: Duration) -> serde_json::Value {
         "average_waiting": c.average_held(span),
         "peak_waiting": c.held_peak,
         "agents_staffed": c.average_staffed(span),
+        "agent_on_contact_seconds": c.agent_on_contact_ms as f64 / 1000.0,
+        "agent_wrap_up_seconds": c.agent_wrap_up_ms as f64 / 1000.0,
+        "agent_available_seconds": c.agent_available_ms as f64 / 1000.0,
+        "agent_not_ready_seconds": c.agent_not_ready_ms as f64 / 1000.0,
         "callbacks_requested": c.callbacks_requested,
         "callbacks_connected": c.callbacks_connected,
         "callbacks_failed": c.callbacks_failed,

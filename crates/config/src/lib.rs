@@ -146,6 +146,7 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `answer_delay` | `"2s"` | time from an offer to the simulated agent answering |
+//! | `breaks` | none | `{ every = "2h", length = "15m", reason = "break" }`: each logged-in agent goes not ready with that reason (one of `routing.reasons`) for `length` every `every`, staggered across agents; a conversation in progress is finished first |
 //!
 //! ### `[[shifts]]`: agents with no shift work the whole day
 //!

@@ -3,9 +3,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use hotline_routing::{AgentId, ContactAttributes, ContactKind};
+use hotline_routing::{AgentId, ContactAttributes, ContactKind, ReasonCode};
 use hotline_sim::{
-    AgentBehaviour, ArrivalPattern, CallType, Distribution, Scenario, Segment, Shift,
+    AgentBehaviour, ArrivalPattern, Breaks, CallType, Distribution, Scenario, Segment, Shift,
 };
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -60,6 +60,15 @@ struct RawScenario {
 #[serde(deny_unknown_fields)]
 struct RawBehaviour {
     answer_delay: Option<Dur>,
+    breaks: Option<Spanned<RawBreaks>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBreaks {
+    every: Dur,
+    length: Dur,
+    reason: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -233,6 +242,14 @@ fn resolve(src: &Source<'_>, r: &mut ResolvedRouting, raw: RawScenario) -> Scena
     for (i, shift) in raw.shifts.into_iter().enumerate() {
         resolve_shift(src, r, i, shift, &mut shifts);
     }
+    let behaviour = raw.agent_behaviour;
+    let answer_delay = behaviour
+        .as_ref()
+        .and_then(|b| b.answer_delay)
+        .map_or(AgentBehaviour::default().answer_delay, |d| d.0);
+    let breaks = behaviour
+        .and_then(|b| b.breaks)
+        .and_then(|breaks| resolve_breaks(src, r, breaks));
     let file_stem = std::path::Path::new(src.file)
         .file_stem()
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
@@ -245,11 +262,49 @@ fn resolve(src: &Source<'_>, r: &mut ResolvedRouting, raw: RawScenario) -> Scena
         call_types,
         shifts,
         agents: AgentBehaviour {
-            answer_delay: raw
-                .agent_behaviour
-                .and_then(|b| b.answer_delay)
-                .map_or(AgentBehaviour::default().answer_delay, |d| d.0),
+            answer_delay,
+            breaks,
         },
+    }
+}
+
+/// Breaks name one of the configuration's own not-ready reasons.
+fn resolve_breaks(
+    src: &Source<'_>,
+    r: &mut ResolvedRouting,
+    breaks: Spanned<RawBreaks>,
+) -> Option<Breaks> {
+    r.locations.table(
+        "agent_behaviour.breaks",
+        breaks.span(),
+        "agent_behaviour.breaks",
+    );
+    let breaks = breaks.into_inner();
+    let name = breaks.reason.get_ref();
+    match r
+        .config
+        .extra_reasons
+        .iter()
+        .position(|known| known == name)
+    {
+        Some(i) => Some(Breaks {
+            every: breaks.every.0,
+            length: breaks.length.0,
+            reason: ReasonCode((ReasonCode::BUILT_IN.len() + i) as u16),
+        }),
+        None => {
+            let known = if r.config.extra_reasons.is_empty() {
+                "none: add it to routing.reasons".to_string()
+            } else {
+                r.config.extra_reasons.join(", ")
+            };
+            r.diagnostics.push(src.at(
+                breaks.reason.span(),
+                "agent_behaviour.breaks.reason",
+                format!("unknown not-ready reason {name:?}; known reasons: {known}"),
+            ));
+            None
+        }
     }
 }
 

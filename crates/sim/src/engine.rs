@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use hotline_routing::metrics::{MetricsConfig, Projection};
 use hotline_routing::{
-    AgentId, ContactId, ContactKind, ContactSpec, DialOutcome, Event, Input, Outcome, Placement,
-    PreferredAgent, Router, Time,
+    AgentId, AgentState, ContactId, ContactKind, ContactSpec, DialOutcome, Event, Input, Outcome,
+    Placement, PreferredAgent, Router, Time,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -97,13 +97,39 @@ pub struct Report {
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum SimEvent {
-    Arrival { call_type: u32 },
-    Patience { contact: ContactId },
-    Answer { agent: AgentId, contact: ContactId },
-    TalkEnd { agent: AgentId, contact: ContactId },
-    DialResult { contact: ContactId, connected: bool },
-    ShiftStart { agent: AgentId },
-    ShiftEnd { agent: AgentId },
+    Arrival {
+        call_type: u32,
+    },
+    Patience {
+        contact: ContactId,
+    },
+    Answer {
+        agent: AgentId,
+        contact: ContactId,
+    },
+    TalkEnd {
+        agent: AgentId,
+        contact: ContactId,
+    },
+    DialResult {
+        contact: ContactId,
+        connected: bool,
+    },
+    ShiftStart {
+        agent: AgentId,
+    },
+    ShiftEnd {
+        agent: AgentId,
+    },
+    /// `generation` ties a break to the shift it was planned in.
+    BreakStart {
+        agent: AgentId,
+        generation: u32,
+    },
+    BreakEnd {
+        agent: AgentId,
+        generation: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -138,6 +164,11 @@ struct Sim<'a> {
     end: Time,
     finished_at: Time,
     last_activity: Time,
+    /// Per agent: bumped at every shift start, so breaks planned in an earlier shift lapse.
+    shift_generation: Vec<u32>,
+    /// Per agent: a break asked for whose agent is still finishing a contact; the break's
+    /// time starts when the agent is actually not ready.
+    break_pending: Vec<Option<u32>>,
 }
 
 /// Runs one simulated day with this seed. `progress` is called now and then with the
@@ -228,6 +259,8 @@ pub fn simulate_with_events(
         end: Time::ZERO + scenario.duration,
         finished_at: Time::ZERO,
         last_activity: Time::ZERO,
+        shift_generation: vec![0; scenario.routing.agents.len()],
+        break_pending: vec![None; scenario.routing.agents.len()],
     };
     sim.run(progress, on_event);
     let (n, ours, asterisk, ours_bias, asterisk_bias) = sim.estimate_errors;
@@ -404,8 +437,47 @@ impl Sim<'_> {
             SimEvent::ShiftStart { agent } => {
                 self.input(now, Input::Login { agent });
                 self.input(now, Input::Ready { agent });
+                let generation = &mut self.shift_generation[agent.index()];
+                *generation += 1;
+                let generation = *generation;
+                if let Some(breaks) = self.scenario.agents.breaks {
+                    // Staggered over the period by the golden ratio, so any team spreads out.
+                    let phase = (agent.0 as f64 * 0.618_033_988_75).fract();
+                    let first = now + breaks.every.mul_f64(phase.max(0.05));
+                    self.push(first, SimEvent::BreakStart { agent, generation });
+                }
             }
-            SimEvent::ShiftEnd { agent } => self.input(now, Input::Logout { agent }),
+            SimEvent::ShiftEnd { agent } => {
+                self.shift_generation[agent.index()] += 1;
+                self.break_pending[agent.index()] = None;
+                self.input(now, Input::Logout { agent });
+            }
+            SimEvent::BreakStart { agent, generation } => {
+                let Some(breaks) = self.scenario.agents.breaks else {
+                    return;
+                };
+                if generation == self.shift_generation[agent.index()] {
+                    // The break's length runs from when the agent is actually not ready
+                    // (see `react`): one on a call finishes it first.
+                    self.break_pending[agent.index()] = Some(generation);
+                    let reason = breaks.reason;
+                    self.input(now, Input::NotReady { agent, reason });
+                }
+            }
+            SimEvent::BreakEnd { agent, generation } => {
+                let Some(breaks) = self.scenario.agents.breaks else {
+                    return;
+                };
+                if generation == self.shift_generation[agent.index()] {
+                    self.input(now, Input::Ready { agent });
+                    let next = now + (breaks.every - breaks.length);
+                    // No break planned past the end of the day (agents without a shift stay
+                    // on until the work is done).
+                    if next < self.end {
+                        self.push(next, SimEvent::BreakStart { agent, generation });
+                    }
+                }
+            }
         }
     }
 
@@ -479,6 +551,22 @@ impl Sim<'_> {
 
     fn react(&mut self, now: Time, event: &Event) {
         match *event {
+            Event::AgentStateChanged {
+                agent,
+                state: AgentState::NotReady(reason),
+            } => {
+                let Some(breaks) = self.scenario.agents.breaks else {
+                    return;
+                };
+                if reason == breaks.reason {
+                    if let Some(generation) = self.break_pending[agent.index()].take() {
+                        self.push(
+                            now + breaks.length,
+                            SimEvent::BreakEnd { agent, generation },
+                        );
+                    }
+                }
+            }
             Event::OfferCreated { contact, agent, .. } => {
                 let delay = self.scenario.agents.answer_delay;
                 self.push(now + delay, SimEvent::Answer { agent, contact });

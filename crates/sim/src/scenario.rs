@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use hotline_routing::{
-    AgentId, ContactAttributes, ContactKind, QueueId, RoutingConfig, SkillRequirement,
+    AgentId, ContactAttributes, ContactKind, QueueId, ReasonCode, RoutingConfig, SkillRequirement,
 };
 
 /// The longest day a scenario may simulate.
@@ -169,14 +169,30 @@ pub struct Shift {
 pub struct AgentBehaviour {
     /// Time from an offer to the agent answering.
     pub answer_delay: Duration,
+    /// Breaks during a shift (shrinkage), if any.
+    pub breaks: Option<Breaks>,
 }
 
 impl Default for AgentBehaviour {
     fn default() -> AgentBehaviour {
         AgentBehaviour {
             answer_delay: Duration::from_secs(2),
+            breaks: None,
         }
     }
+}
+
+/// Every agent takes a break of `length` every `every` while logged in, going not ready with
+/// `reason` (a conversation in progress is finished first). The breaks of different agents
+/// are staggered over the `every` period, so a team does not leave all at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Breaks {
+    /// Time from the start of one break to the start of the next.
+    pub every: Duration,
+    /// Length of a break.
+    pub length: Duration,
+    /// The not-ready reason given.
+    pub reason: ReasonCode,
 }
 
 /// A scenario that cannot run, with the field at fault.
@@ -309,6 +325,21 @@ impl Scenario {
                 "call_types".into(),
                 format!("about {expected:.0} arrivals expected; at most {MAX_ARRIVALS} per run"),
             );
+        }
+        if let Some(b) = self.agents.breaks {
+            if b.length.is_zero() || b.every <= b.length {
+                e(
+                    "agent_behaviour.breaks".into(),
+                    "a break must last longer than zero and less than `every`".into(),
+                );
+            }
+            let reasons = ReasonCode::BUILT_IN.len() + self.routing.extra_reasons.len();
+            if b.reason.index() < ReasonCode::BUILT_IN.len() || b.reason.index() >= reasons {
+                e(
+                    "agent_behaviour.breaks.reason".into(),
+                    "must be one of the configuration's own not-ready reasons".into(),
+                );
+            }
         }
         for (i, s) in self.shifts.iter().enumerate() {
             if s.agent.index() >= self.routing.agents.len() {

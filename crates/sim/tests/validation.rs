@@ -69,6 +69,7 @@ fn mmc_day(rate_per_hour: f64, aht: Duration, agents: u32, patience: Option<Dura
         shifts: vec![],
         agents: AgentBehaviour {
             answer_delay: Duration::ZERO,
+            breaks: None,
         },
     }
 }
@@ -195,4 +196,58 @@ fn the_same_seed_gives_the_same_day() {
     assert_eq!(a.metrics.center_total(), b.metrics.center_total());
     assert_eq!(a.router_events, b.router_events);
     assert_ne!(a.metrics.center_total(), c.metrics.center_total());
+}
+
+#[test]
+fn breaks_take_their_share_of_the_agents_time() {
+    let mut scenario = mmc_day(
+        150.0,
+        Duration::from_secs(180),
+        12,
+        Some(Duration::from_secs(300)),
+    );
+    scenario.routing.extra_reasons = vec!["break".into()];
+    let reason = ReasonCode(ReasonCode::BUILT_IN.len() as u16);
+    scenario.agents.breaks = Some(Breaks {
+        every: Duration::from_secs(2 * 3600),
+        length: Duration::from_secs(15 * 60),
+        reason,
+    });
+    let mut breaks_started = 0;
+    let report = simulate_with_events(&scenario, 9, &mut |_| {}, &mut |_, e| {
+        if *e
+            == (Event::AgentStateChanged {
+                agent: AgentId(0),
+                state: AgentState::NotReady(reason),
+            })
+        {
+            breaks_started += 1;
+        }
+    })
+    .unwrap();
+    // Over the day itself (the first 24 hourly intervals): 15 minutes in every 2 hours.
+    let mut day = hotline_routing::metrics::Counters::default();
+    for i in 0..24 {
+        day.add(&report.metrics.center(i));
+    }
+    let logged_in = day.agent_on_contact_ms
+        + day.agent_wrap_up_ms
+        + day.agent_available_ms
+        + day.agent_not_ready_ms;
+    let share = day.agent_not_ready_ms as f64 / logged_in as f64;
+    assert!((share - 0.125).abs() < 0.01, "not-ready share {share:.3}");
+    assert!(
+        (11..=13).contains(&breaks_started),
+        "agent 0 took {breaks_started} breaks"
+    );
+    // Fewer agents on the phones: a worse day than without breaks, on the same callers.
+    let mut no_breaks = scenario.clone();
+    no_breaks.agents.breaks = None;
+    let without = simulate(&no_breaks, 9, &mut |_| {})
+        .unwrap()
+        .metrics
+        .center_total();
+    assert!(
+        report.metrics.center_total().service_level().unwrap() < without.service_level().unwrap()
+    );
 }
