@@ -119,14 +119,30 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message, ParseError> {
         kind: ErrorKind::Header,
         message: "no blank line after the headers".into(),
     })?;
+    let first_line_end = bytes[..head_end]
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(head_end);
+    if std::str::from_utf8(&bytes[..first_line_end]).is_err() {
+        return fail(ErrorKind::StartLine, "the start line is not text (UTF-8)");
+    }
     let head = std::str::from_utf8(&bytes[..head_end]).map_err(|_| ParseError {
         kind: ErrorKind::Header,
-        message: "the start line and headers are not UTF-8".into(),
+        message: "the headers are not UTF-8".into(),
     })?;
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let start = lines.next().unwrap_or("");
     let headers = parse_headers(lines)?;
     let available = &bytes[body_start..];
+    let lengths = headers.get_all("Content-Length");
+    if lengths.len() > 1 && lengths.iter().any(|l| l.trim() != lengths[0].trim()) {
+        // Two framings of one message: which one a peer believes decides where the next
+        // message starts (request smuggling). Refuse.
+        return fail(
+            ErrorKind::Header,
+            format!("Content-Length given twice: {lengths:?}"),
+        );
+    }
     let body = match headers.get("Content-Length") {
         Some(v) => {
             let len: usize = v.trim().parse().map_err(|_| ParseError {
@@ -165,25 +181,33 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message, ParseError> {
 }
 
 fn parse_request_line(line: &str) -> Result<(Method, Uri), ParseError> {
-    let parts: Vec<&str> = line.split(' ').collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
-        return fail(
+    // METHOD SP Request-URI SP SIP-Version, each SP exactly one: the method ends at the first
+    // space, the version starts after the last; a space inside the URI is the URI's fault.
+    let shape = || {
+        fail(
             ErrorKind::StartLine,
             format!("a request line is METHOD SP Request-URI SP SIP/2.0, not {line:?}"),
-        );
+        )
+    };
+    let (Some((method, rest)), Some((_, version))) = (line.split_once(' '), line.rsplit_once(' '))
+    else {
+        return shape();
+    };
+    let Some(uri) = rest.strip_suffix(version).and_then(|r| r.strip_suffix(' ')) else {
+        return shape();
+    };
+    if uri.is_empty() || uri.starts_with(' ') || uri.ends_with(' ') || version.is_empty() {
+        return shape();
     }
-    if !is_token(parts[0]) {
-        return fail(
-            ErrorKind::StartLine,
-            format!("{:?} is not a method", parts[0]),
-        );
+    if !is_token(method) {
+        return fail(ErrorKind::StartLine, format!("{method:?} is not a method"));
     }
-    check_version(parts[2])?;
-    let uri = Uri::parse(parts[1]).map_err(|e| ParseError {
+    check_version(version)?;
+    let uri = Uri::parse(uri).map_err(|e| ParseError {
         kind: ErrorKind::Uri,
         message: e.0,
     })?;
-    Ok((Method::from_token(parts[0]), uri))
+    Ok((Method::from_token(method), uri))
 }
 
 fn check_version(version: &str) -> Result<(), ParseError> {

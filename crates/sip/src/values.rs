@@ -403,7 +403,15 @@ pub struct Via {
 impl Via {
     /// Reads one Via value.
     pub fn parse(text: &str) -> Option<Via> {
-        let text = text.trim();
+        // The grammar allows whitespace around the slashes of `SIP / 2.0 / UDP`.
+        let mut text = text.trim().to_string();
+        while let Some(i) = text
+            .find(" /")
+            .or_else(|| text.find("/ "))
+            .or_else(|| text.find("\t/"))
+        {
+            text.replace_range(i..i + 2, "/");
+        }
         let (protocol, rest) = text.split_once(|c: char| c.is_whitespace())?;
         let mut parts = protocol.split('/').map(str::trim);
         let (name, version, transport) = (parts.next()?, parts.next()?, parts.next()?);
