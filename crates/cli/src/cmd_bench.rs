@@ -2,7 +2,8 @@
 //!
 //! - `routing`: routing decisions with 10,000 agents, 200 skills and 50,000 waiting contacts;
 //! - `sim`: a simulated day of a 1,000-agent center (wall time and peak memory);
-//! - `eventlog`: events appended to SQLite per second, durable on commit.
+//! - `eventlog`: events appended to SQLite per second, durable on commit;
+//! - `sip`: SIP messages parsed and printed per second.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -44,6 +45,12 @@ pub enum Which {
         #[arg(default_value = "examples/center-1000-agents.toml")]
         scenario: PathBuf,
     },
+    /// Parses and prints SIP messages (an INVITE with SDP, and a message with many oddities).
+    Sip {
+        /// Messages parsed per sample message.
+        #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u32).range(1..))]
+        messages: u32,
+    },
     /// Appends to the SQLite event log.
     Eventlog {
         /// Events to append.
@@ -75,6 +82,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             decisions,
         } => bench_routing(*agents, *skills, *queues, *waiting, *decisions),
         Which::Sim { scenario } => bench_sim(scenario),
+        Which::Sip { messages } => bench_sip(*messages),
         Which::Eventlog {
             events,
             batch,
@@ -399,6 +407,41 @@ fn bench_sim(path: &std::path::Path) -> anyhow::Result<()> {
         report.arrivals as f64 / elapsed.as_secs_f64(),
         peak_memory_mib().map_or("unknown".into(), |m| format!("{m:.0} MiB")),
     );
+    Ok(())
+}
+
+fn bench_sip(messages: u32) -> anyhow::Result<()> {
+    let samples: [(&str, &[u8]); 2] = [
+        (
+            "INVITE with SDP",
+            include_bytes!("../../sip/tests/fixtures/valid/invite-sdp.sip"),
+        ),
+        (
+            "kitchen-sink request",
+            include_bytes!("../../sip/tests/fixtures/valid/kitchen-sink-request.sip"),
+        ),
+    ];
+    for (name, bytes) in samples {
+        let message = hotline_sip::parse_message(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let started = Instant::now();
+        let mut checksum = 0usize;
+        for _ in 0..messages {
+            let m = hotline_sip::parse_message(std::hint::black_box(bytes)).expect("parses");
+            checksum += m.headers().0.len();
+        }
+        let parse = started.elapsed() / messages;
+        let started = Instant::now();
+        for _ in 0..messages {
+            checksum += std::hint::black_box(&message).to_bytes().len();
+        }
+        let print = started.elapsed() / messages;
+        std::hint::black_box(checksum);
+        println!(
+            "sip: {name} ({} bytes): parse {parse:?} ({:.0} messages/s), print {print:?}",
+            bytes.len(),
+            1.0 / parse.as_secs_f64()
+        );
+    }
     Ok(())
 }
 
