@@ -130,11 +130,7 @@ impl fmt::Display for Params {
                 {
                     write!(f, ";{name}={v}")?
                 }
-                Some(v) => write!(
-                    f,
-                    ";{name}=\"{}\"",
-                    v.replace('\\', "\\\\").replace('"', "\\\"")
-                )?,
+                Some(v) => write!(f, ";{name}={}", quote(v))?,
                 None => write!(f, ";{name}")?,
             }
         }
@@ -336,12 +332,11 @@ fn escape_user(text: &str) -> String {
     out
 }
 
-/// Splits on `sep` outside double quotes and angle brackets.
-pub(crate) fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut quoted, mut escaped, mut angle) = (false, false, 0u32);
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
+/// The characters of `text` outside double-quoted strings (RFC 3261 `quoted-string`, with
+/// `\` escapes), with their byte offsets; the quotes themselves are left out.
+fn unquoted_chars(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut quoted, mut escaped) = (false, false);
+    text.char_indices().filter(move |&(_, c)| {
         if quoted {
             match c {
                 _ if escaped => escaped = false,
@@ -349,10 +344,22 @@ pub(crate) fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
                 '"' => quoted = false,
                 _ => {}
             }
-            continue;
+            false
+        } else if c == '"' {
+            quoted = true;
+            false
+        } else {
+            true
         }
+    })
+}
+
+/// Splits on `sep` outside double quotes and angle brackets.
+pub(crate) fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut angle, mut start) = (0u32, 0);
+    for (i, c) in unquoted_chars(text) {
         match c {
-            '"' => quoted = true,
             '<' => angle += 1,
             '>' => angle = angle.saturating_sub(1),
             c if c == sep && angle == 0 => {
@@ -364,6 +371,11 @@ pub(crate) fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
     }
     parts.push(&text[start..]);
     parts
+}
+
+/// `text` as a quoted string, with `\` and `"` escaped.
+fn quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// Removes surrounding quotes and resolves `\x` escapes.
@@ -519,29 +531,16 @@ impl NameAddr {
 impl fmt::Display for NameAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(d) = &self.display {
-            write!(f, "\"{}\" ", d.replace('\\', "\\\\").replace('"', "\\\""))?;
+            write!(f, "{} ", quote(d))?;
         }
         write!(f, "<{}>{}", self.uri, self.params)
     }
 }
 
 fn find_outside_quotes(text: &str, wanted: char) -> Option<usize> {
-    let (mut quoted, mut escaped) = (false, false);
-    for (i, c) in text.char_indices() {
-        if quoted {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => quoted = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            quoted = true;
-        } else if c == wanted {
-            return Some(i);
-        }
-    }
-    None
+    unquoted_chars(text)
+        .find(|&(_, c)| c == wanted)
+        .map(|(i, _)| i)
 }
 
 /// `CSeq: 314159 INVITE`.
