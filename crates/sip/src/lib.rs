@@ -1,10 +1,12 @@
 //! hotline's SIP core (RFC 3261), sans-IO. This first part is the message layer: the model
 //! ([`Message`], [`Request`], [`Response`], [`Headers`]), the parser ([`parse_message`],
 //! strict where safety needs it and tolerant where real devices deviate), the printer
-//! ([`Message::to_bytes`]) and the stream framer for TCP ([`frame`]).
+//! ([`Message::to_bytes`]) and the stream framer for TCP ([`frame`]). On top of it: the
+//! registrar ([`Registrar`], RFC 3261 §10) and server-side digest authentication
+//! ([`Authenticator`], RFC 3261 §22 with RFC 7616 and RFC 8760's SHA-256).
 //!
-//! Not here yet (the telephony issue goes on): transactions and their timers, dialogs, the
-//! registrar with digest authentication, transports. Nothing in this crate reads a clock or
+//! Not here yet (the telephony issue goes on): transactions and their timers, dialogs,
+//! transports. Nothing in this crate reads a clock or
 //! touches a socket.
 //!
 //! ```
@@ -24,10 +26,17 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 mod message;
+pub mod netsim;
 mod parse;
+mod registrar;
+mod transaction;
 mod values;
 
+pub use auth::*;
 pub use message::*;
 pub use parse::*;
+pub use registrar::*;
+pub use transaction::*;
 pub use values::*;

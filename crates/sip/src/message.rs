@@ -220,6 +220,36 @@ pub struct Request {
     pub body: Vec<u8>,
 }
 
+/// The headers a response copies from its request (RFC 3261 §8.2.6.2), in the order they
+/// are written.
+const COPIED_TO_RESPONSE: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
+
+impl Request {
+    /// A response to this request as RFC 3261 §8.2.6.2 builds it: every Via in order, From,
+    /// To, Call-ID and CSeq copied as written, no body. The To tag is left to the caller,
+    /// because only the caller knows whether the response needs one (not on 100 Trying) and
+    /// which tag a dialog or a retransmission must carry.
+    pub fn response(&self, status: u16, reason: &str) -> Response {
+        let copied = self
+            .headers
+            .0
+            .iter()
+            .filter(|h| {
+                COPIED_TO_RESPONSE
+                    .iter()
+                    .any(|name| h.name.eq_ignore_ascii_case(name))
+            })
+            .cloned()
+            .collect();
+        Response {
+            status,
+            reason: reason.to_string(),
+            headers: Headers(copied),
+            body: Vec::new(),
+        }
+    }
+}
+
 /// A response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {

@@ -105,6 +105,20 @@ impl Params {
             .map(|(_, v)| v.as_deref())
     }
 
+    /// Sets a parameter, replacing its value if present (names compared case-insensitively),
+    /// appending it otherwise.
+    pub fn set(&mut self, name: &str, value: Option<&str>) {
+        let value = value.map(str::to_string);
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name.to_string(), value)),
+        }
+    }
+
     fn parse(text: &str) -> Params {
         Params(
             split_outside_quotes(text, ';')
