@@ -6,8 +6,7 @@
 //! ([`Authenticator`], RFC 3261 §22 with RFC 7616 and RFC 8760's SHA-256).
 //!
 //! Not here yet (the telephony issue goes on): transactions and their timers, dialogs,
-//! transports. Nothing in this crate reads a clock or
-//! touches a socket.
+//! transports. Nothing in this crate reads a clock or touches a socket.
 //!
 //! ```
 //! let bytes = b"OPTIONS sip:bob@example.com SIP/2.0\r\n\
@@ -27,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod dialog;
 mod message;
 pub mod netsim;
 mod parse;
@@ -35,6 +35,7 @@ mod transaction;
 mod values;
 
 pub use auth::*;
+pub use dialog::*;
 pub use message::*;
 pub use parse::*;
 pub use registrar::*;

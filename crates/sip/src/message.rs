@@ -263,6 +263,25 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+impl Response {
+    /// Adds `;tag=TAG` to the To header unless it has a tag already: a UAS's responses
+    /// other than 100 carry one (RFC 3261 §8.2.6.2), and a dialog is named by it.
+    pub fn add_to_tag(&mut self, tag: &str) {
+        if let Some(to) = self
+            .headers
+            .0
+            .iter_mut()
+            .find(|h| h.name.eq_ignore_ascii_case("To"))
+        {
+            let tagged = NameAddr::parse(&to.value).is_some_and(|n| n.tag().is_some());
+            if !tagged {
+                to.value.push_str(";tag=");
+                to.value.push_str(tag);
+            }
+        }
+    }
+}
+
 /// A SIP message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {

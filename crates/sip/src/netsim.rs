@@ -95,13 +95,8 @@ impl LossyNetwork {
         }
     }
 
-    /// SplitMix64: small, fast and good enough for choosing fates of datagrams.
     fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        crate::transaction::splitmix64(&mut self.state)
     }
 
     fn chance(&mut self, p: f64) -> bool {

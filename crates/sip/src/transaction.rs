@@ -655,7 +655,7 @@ impl Transactions {
         if self.transactions.len() >= self.config.max_transactions {
             self.stats.refused_full += 1;
             let mut response = request.response(503, "Service Unavailable");
-            add_to_tag(&mut response.headers, "hl-full");
+            response.add_to_tag("hl-full");
             response
                 .headers
                 .push("Retry-After", self.config.retry_after_s.to_string());
@@ -919,7 +919,7 @@ impl Transactions {
             })
             .flatten()
             .map(|mut response| {
-                add_to_tag(&mut response.headers, &format!("hl{}", id.0));
+                response.add_to_tag(&format!("hl{}", id.0));
                 response
             });
         if let Some(timeout) = timeout {
@@ -1059,20 +1059,14 @@ impl Transactions {
     }
 }
 
-/// Adds a tag to the To header unless it has one (a final response from a UAS needs one,
-/// §8.2.6.2).
-fn add_to_tag(headers: &mut Headers, tag: &str) {
-    if let Some(to) = headers
-        .0
-        .iter_mut()
-        .find(|h| h.name.eq_ignore_ascii_case("To"))
-    {
-        let tagged = crate::values::NameAddr::parse(&to.value).is_some_and(|n| n.tag().is_some());
-        if !tagged {
-            to.value.push_str(";tag=");
-            to.value.push_str(tag);
-        }
-    }
+/// SplitMix64: a small, fast generator for the identifiers a user agent makes (tags,
+/// Call-IDs, branches) from a seed, so runs replay exactly. Not for secrets.
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// A fresh branch for a new client transaction, from 64 random bits the caller provides.

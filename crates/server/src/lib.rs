@@ -1,0 +1,12 @@
+//! hotline's server: the runtime that drives the sans-IO cores with real sockets and time,
+//! and the call control that joins them.
+//!
+//! - [`switch`]: the [`Switch`](switch::Switch), a back-to-back user agent over the SIP
+//!   transaction layer, the registrar and the routing core; sans-IO like the cores, so tests
+//!   drive whole calls on a virtual clock.
+//! - [`phone`]: a scripted SIP phone on hotline's own SIP core, for tests and the demo.
+
+#![warn(missing_docs)]
+
+pub mod phone;
+pub mod switch;

@@ -1,0 +1,1278 @@
+//! The switch: hotline's call control, a back-to-back user agent (B2BUA) over the SIP
+//! transaction layer and the routing core, sans-IO.
+//!
+//! [`Switch`] takes datagrams and time in ([`Switch::handle_datagram`],
+//! [`Switch::handle_timeout`]) and gives datagrams ([`Switch::poll_transmit`]), log records
+//! ([`Switch::poll_record`]) and its next deadline ([`Switch::poll_timeout`]) out. It never
+//! reads a clock or touches a socket, so tests run whole call centres on a virtual clock and a
+//! lossy in-memory network ([`hotline_sip::netsim`]), and the runtime only moves bytes.
+//!
+//! What happens to a call (signalling only: the media flows between the caller and the
+//! agent's phone; announcements and music on hold need the media core, still to come):
+//!
+//! 1. A trunk (an address on a trunk's allow-list) sends INVITE. The dialled number picks the
+//!    queue; the caller hears ringing (180) while the routing core queues the contact.
+//! 2. The routing core offers the contact to an agent: the switch INVITEs every contact the
+//!    agent's phone registered... the first one (forking is not done yet), with the caller's
+//!    SDP, from the caller's number, so the phone shows who is calling.
+//! 3. The agent answers (2xx): the offer is accepted, the agent's leg ACKed and the caller
+//!    answered with the agent's SDP. Either side's BYE ends both legs and starts wrap-up.
+//! 4. The agent rejects (486/603/4xx-6xx) or does not answer before the offer times out: the
+//!    contact keeps its place and goes to the next agent; the ringing leg is cancelled.
+//! 5. The caller hangs up (CANCEL) while queued or while an agent rings: 487 to the caller,
+//!    CANCEL to the agent's leg, the contact is abandoned. No leg outlives its call.
+//!
+//! Agents are SIP users: registering (with digest authentication) logs the agent in and makes
+//! it ready; the last binding lapsing or being removed logs it out.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+
+use hotline_routing::{
+    AgentId, ContactId, ContactSpec, Event as RoutingEvent, Input, OfferEndReason, Outcome,
+    QueueId, Router, RoutingConfig, Time,
+};
+use hotline_sip::{
+    new_branch, AuthConfig, AuthOutcome, Authenticator, Credentials, Dialog, DialogId, Message,
+    Method, Millis, Peer, Registrar, RegistrarConfig, Request, Response, TransactionConfig,
+    TransactionEvent, TransactionId, Transactions, Transmit, Transport, Uri,
+};
+
+/// The default most calls at once; beyond it new INVITEs get 503.
+pub const DEFAULT_MAX_CALLS: usize = 10_000;
+/// The most log records waiting for the runtime; the runtime drains after every input.
+pub const MAX_PENDING_RECORDS: usize = 100_000;
+
+/// A SIP account for a routing agent: the agent's name is its SIP user name.
+#[derive(Clone, Debug)]
+pub struct SipAgent {
+    /// The routing agent's name, also its SIP user.
+    pub name: String,
+    /// Its password or HA1.
+    pub credentials: Credentials,
+}
+
+/// An IPv4 or IPv6 network (`10.0.0.0/8`, `::1/128`, or a plain address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    /// The network's address.
+    pub addr: IpAddr,
+    /// The prefix length.
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// Reads `ADDR` or `ADDR/PREFIX`.
+    pub fn parse(text: &str) -> Option<IpNet> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (text.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    /// Whether `ip` lies in the network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A carrier or PBX that may send calls in.
+#[derive(Clone, Debug)]
+pub struct Trunk {
+    /// Its name, in the log.
+    pub name: String,
+    /// The addresses its INVITEs may come from.
+    pub allow: Vec<IpNet>,
+}
+
+/// Which queue a dialled number (the Request-URI's user part) goes to.
+#[derive(Clone, Debug)]
+pub struct NumberRoute {
+    /// The number as dialled.
+    pub number: String,
+    /// The queue.
+    pub queue: QueueId,
+}
+
+/// The switch's settings (the routing core's are separate: [`RoutingConfig`]).
+#[derive(Clone, Debug)]
+pub struct SwitchConfig {
+    /// The address in our Via and Contact headers.
+    pub local: SocketAddr,
+    /// The digest realm, and the host of agents' addresses.
+    pub realm: String,
+    /// The key that signs nonces; random at start unless configured.
+    pub secret: [u8; 32],
+    /// SIP accounts of the agents.
+    pub agents: Vec<SipAgent>,
+    /// Dialled numbers to queues.
+    pub numbers: Vec<NumberRoute>,
+    /// The queue for numbers not listed; `None` answers them 404.
+    pub default_queue: Option<QueueId>,
+    /// Who may send calls in.
+    pub trunks: Vec<Trunk>,
+    /// Seeds tags, Call-IDs, branches and nonces.
+    pub seed: u64,
+    /// The transaction layer's settings.
+    pub transactions: TransactionConfig,
+    /// The most calls at once.
+    pub max_calls: usize,
+    /// The first contact id; ids must be unique for the life of the event log.
+    pub first_contact_id: u64,
+}
+
+/// Who ended a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// The caller.
+    Caller,
+    /// The agent.
+    Agent,
+    /// hotline (queue rules, limits, failures).
+    System,
+}
+
+/// A call-level fact for the event log (the routing core's events come separately).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallEvent {
+    /// A call came in from a trunk and was queued.
+    Arrived {
+        /// The contact.
+        contact: ContactId,
+        /// The trunk.
+        trunk: String,
+        /// The caller's number (From user).
+        from: String,
+        /// The dialled number.
+        to: String,
+        /// The queue.
+        queue: QueueId,
+    },
+    /// A call was refused before queueing.
+    Refused {
+        /// The status sent.
+        status: u16,
+        /// Why.
+        reason: String,
+        /// Where it came from.
+        source: SocketAddr,
+    },
+    /// An agent's phone is being rung.
+    AgentRinging {
+        /// The contact.
+        contact: ContactId,
+        /// The agent.
+        agent: AgentId,
+    },
+    /// An agent's leg failed before answering (status, or 408 for no response).
+    AgentLegFailed {
+        /// The contact.
+        contact: ContactId,
+        /// The agent.
+        agent: AgentId,
+        /// The status.
+        status: u16,
+    },
+    /// Caller and agent are connected.
+    Connected {
+        /// The contact.
+        contact: ContactId,
+        /// The agent.
+        agent: AgentId,
+    },
+    /// The call is over.
+    Ended {
+        /// The contact.
+        contact: ContactId,
+        /// Who ended it.
+        by: Party,
+    },
+    /// An agent's phone registered (or refreshed) a contact.
+    Registered {
+        /// The agent.
+        agent: AgentId,
+        /// The contact URI.
+        contact: String,
+    },
+    /// An agent's last binding went away.
+    Unregistered {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// Credentials were refused.
+    AuthFailed {
+        /// Where from.
+        source: SocketAddr,
+        /// What the log should know (never the password).
+        reason: String,
+    },
+}
+
+/// One output record for the event log.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    /// From the routing core.
+    Routing(Time, RoutingEvent),
+    /// From the switch.
+    Call(Millis, CallEvent),
+}
+
+/// Counters for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SwitchStats {
+    /// Calls taken in.
+    pub calls_in: u64,
+    /// Calls connected to an agent.
+    pub connected: u64,
+    /// Calls refused (limits, unknown numbers, not a trunk).
+    pub refused: u64,
+    /// Routing inputs the core refused (races, normal in small numbers).
+    pub routing_refusals: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AgentLegState {
+    Ringing,
+    Cancelling,
+    Connected,
+}
+
+struct AgentLeg {
+    agent: AgentId,
+    txn: TransactionId,
+    invite: Request,
+    peer: Peer,
+    state: AgentLegState,
+    dialog: Option<Dialog>,
+}
+
+struct Call {
+    caller_txn: TransactionId,
+    caller_invite: Request,
+    caller_peer: Peer,
+    caller_tag: String,
+    caller_dialog: Option<Dialog>,
+    agent: Option<AgentLeg>,
+    /// Agent legs cancelled or being torn down after the call moved on; kept until they end.
+    leftover: Vec<AgentLeg>,
+}
+
+/// Which leg a dialog belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Caller,
+    Agent,
+}
+
+/// The switch. See the module documentation.
+pub struct Switch {
+    config: SwitchConfig,
+    transactions: Transactions,
+    router: Router,
+    registrar: Registrar,
+    auth: Authenticator,
+    rng: u64,
+    next_contact: u64,
+    calls: HashMap<ContactId, Call>,
+    by_caller_txn: HashMap<TransactionId, ContactId>,
+    by_agent_txn: HashMap<TransactionId, ContactId>,
+    by_dialog: HashMap<DialogId, (ContactId, Side)>,
+    /// Agents logged in because their phone registered.
+    registered: HashMap<AgentId, bool>,
+    records: VecDeque<Record>,
+    stats: SwitchStats,
+}
+
+/// Why the switch could not start.
+#[derive(Debug)]
+pub struct SwitchError(pub String);
+
+impl std::fmt::Display for SwitchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SwitchError {}
+
+impl Switch {
+    /// A switch for these settings and this routing configuration.
+    pub fn new(config: SwitchConfig, routing: RoutingConfig) -> Result<Switch, SwitchError> {
+        for agent in &config.agents {
+            if routing.agent_id(&agent.name).is_none() {
+                return Err(SwitchError(format!(
+                    "SIP account {:?} names no routing agent",
+                    agent.name
+                )));
+            }
+        }
+        let router = Router::new(routing).map_err(|errors| {
+            SwitchError(
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        let registrar = Registrar::new(RegistrarConfig::new(
+            config.agents.iter().map(|a| a.name.clone()),
+        ))
+        .map_err(|e| SwitchError(e.to_string()))?;
+        let auth = Authenticator::new(AuthConfig::new(config.realm.clone(), config.secret))
+            .map_err(|e| SwitchError(e.to_string()))?;
+        Ok(Switch {
+            transactions: Transactions::new(config.transactions.clone()),
+            router,
+            registrar,
+            auth,
+            rng: config.seed ^ 0x5851_f42d_4c95_7f2d,
+            next_contact: config.first_contact_id,
+            calls: HashMap::new(),
+            by_caller_txn: HashMap::new(),
+            by_agent_txn: HashMap::new(),
+            by_dialog: HashMap::new(),
+            registered: HashMap::new(),
+            records: VecDeque::new(),
+            stats: SwitchStats::default(),
+            config,
+        })
+    }
+
+    /// The routing core, for estimates and state queries.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> SwitchStats {
+        self.stats
+    }
+
+    /// The transaction layer's counters.
+    pub fn transaction_stats(&self) -> hotline_sip::TransactionStats {
+        self.transactions.stats()
+    }
+
+    /// Calls in progress.
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Transactions alive (for leak checks).
+    pub fn transactions(&self) -> usize {
+        self.transactions.len()
+    }
+
+    /// Takes in a datagram or a framed stream message.
+    pub fn handle_datagram(&mut self, now: Millis, source: Peer, bytes: &[u8]) {
+        self.router.handle_timeout(Time::from_millis(now));
+        self.drain_routing(now);
+        self.transactions.handle_datagram(now, source, bytes);
+        self.drain(now);
+    }
+
+    /// Fires everything due at `now`.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        self.transactions.handle_timeout(now);
+        self.drain(now);
+        self.router.handle_timeout(Time::from_millis(now));
+        self.drain_routing(now);
+        if self.registrar.next_expiry().is_some_and(|at| at <= now) {
+            for expired in self.registrar.expire(now) {
+                self.after_binding_change(now, &expired.user);
+            }
+        }
+        self.drain(now);
+    }
+
+    /// When to call [`Switch::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        [
+            self.transactions.poll_timeout(),
+            self.router.poll_timeout().map(Time::as_millis),
+            self.registrar.next_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transactions.poll_transmit()
+    }
+
+    /// The next record for the event log.
+    pub fn poll_record(&mut self) -> Option<Record> {
+        self.records.pop_front()
+    }
+
+    fn record(&mut self, record: Record) {
+        if self.records.len() < MAX_PENDING_RECORDS {
+            self.records.push_back(record);
+        }
+    }
+
+    fn call_event(&mut self, now: Millis, event: CallEvent) {
+        self.record(Record::Call(now, event));
+    }
+
+    fn random(&mut self) -> u64 {
+        hotline_sip::splitmix64(&mut self.rng)
+    }
+
+    fn random_bytes(&mut self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.random().to_le_bytes());
+        out[8..].copy_from_slice(&self.random().to_le_bytes());
+        out
+    }
+
+    fn tag(&mut self) -> String {
+        format!("hl{:012x}", self.random() >> 16)
+    }
+
+    fn via(&mut self, transport: Transport) -> String {
+        let branch = new_branch(self.random());
+        format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            transport.via_token(),
+            self.config.local
+        )
+    }
+
+    fn contact(&self) -> String {
+        format!("<sip:hotline@{}>", self.config.local)
+    }
+
+    /// Drains the transaction layer's events, acting on each.
+    fn drain(&mut self, now: Millis) {
+        while let Some(event) = self.transactions.poll_event() {
+            match event {
+                TransactionEvent::Request {
+                    id,
+                    request,
+                    source,
+                } => self.on_request(now, id, request, source),
+                TransactionEvent::Response { id, response } => self.on_response(now, id, response),
+                TransactionEvent::Timeout { id, .. } => self.on_timeout(now, id),
+                TransactionEvent::Ack { .. } => {}
+                TransactionEvent::StrayResponse { response, source } => {
+                    self.on_stray(response, source)
+                }
+                TransactionEvent::Terminated { id } => {
+                    self.by_caller_txn.remove(&id);
+                    self.by_agent_txn.remove(&id);
+                }
+            }
+        }
+    }
+
+    fn respond(&mut self, now: Millis, id: TransactionId, mut response: Response, tag: &str) {
+        if response.status > 100 {
+            response.add_to_tag(tag);
+        }
+        // Refused only when the transaction already ended: nothing is waiting any more.
+        let _ = self.transactions.send_response(now, id, response);
+    }
+
+    fn reply(
+        &mut self,
+        now: Millis,
+        id: TransactionId,
+        request: &Request,
+        status: u16,
+        reason: &str,
+    ) {
+        let tag = self.tag();
+        let response = request.response(status, reason);
+        self.respond(now, id, response, &tag);
+    }
+
+    fn on_request(&mut self, now: Millis, id: TransactionId, request: Request, source: Peer) {
+        if let Some(dialog) = DialogId::of_received(&request) {
+            self.in_dialog(now, id, request, dialog);
+            return;
+        }
+        match request.method {
+            Method::Invite => self.on_invite(now, id, request, source),
+            Method::Register => self.on_register(now, id, request, source),
+            Method::Cancel => self.on_cancel(now, id, request),
+            Method::Options => {
+                let tag = self.tag();
+                let mut response = request.response(200, "OK");
+                response
+                    .headers
+                    .push("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO");
+                response.headers.push("Accept", "application/sdp");
+                self.respond(now, id, response, &tag);
+            }
+            Method::Bye | Method::Info => {
+                self.reply(now, id, &request, 481, "Call/Transaction Does Not Exist")
+            }
+            _ => {
+                let tag = self.tag();
+                let mut response = request.response(405, "Method Not Allowed");
+                response
+                    .headers
+                    .push("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO");
+                self.respond(now, id, response, &tag);
+            }
+        }
+    }
+
+    fn on_register(&mut self, now: Millis, id: TransactionId, request: Request, source: Peer) {
+        let random = self.random_bytes();
+        let agents = &self.config.agents;
+        let outcome = self.auth.check(
+            &request,
+            |user| {
+                agents
+                    .iter()
+                    .find(|a| a.name == user)
+                    .map(|a| a.credentials.clone())
+            },
+            now,
+            random,
+        );
+        match outcome {
+            AuthOutcome::Authorized { user } => {
+                let response = self
+                    .registrar
+                    .handle_register(&request, source.addr, now, &user);
+                let ok = response.status == 200;
+                let _ = self.transactions.send_response(now, id, response);
+                if ok {
+                    if let Some(agent) = self.router.config().agent_id(&user) {
+                        for binding in self.registrar.lookup(&user, now) {
+                            self.call_event(
+                                now,
+                                CallEvent::Registered {
+                                    agent,
+                                    contact: binding.contact.to_string(),
+                                },
+                            );
+                        }
+                    }
+                    self.after_binding_change(now, &user);
+                }
+            }
+            AuthOutcome::Challenge(response) => {
+                let tag = self.tag();
+                self.respond(now, id, response, &tag);
+            }
+            AuthOutcome::Forbidden(refusal) => {
+                self.call_event(
+                    now,
+                    CallEvent::AuthFailed {
+                        source: source.addr,
+                        reason: refusal.to_string(),
+                    },
+                );
+                self.reply(now, id, &request, 403, refusal.reason_phrase());
+            }
+            AuthOutcome::BadRequest(reason) => {
+                self.reply(now, id, &request, 400, &reason);
+            }
+        }
+    }
+
+    /// Logs an agent in (and makes it ready) when its first binding appears, out when its
+    /// last one goes.
+    fn after_binding_change(&mut self, now: Millis, user: &str) {
+        let Some(agent) = self.router.config().agent_id(user) else {
+            return;
+        };
+        let live = !self.registrar.lookup(user, now).is_empty();
+        let was = self.registered.get(&agent).copied().unwrap_or(false);
+        if live && !was {
+            self.registered.insert(agent, true);
+            self.route(now, Input::Login { agent });
+            self.route(now, Input::Ready { agent });
+        } else if !live && was {
+            self.registered.insert(agent, false);
+            self.route(now, Input::Logout { agent });
+            self.call_event(now, CallEvent::Unregistered { agent });
+        }
+    }
+
+    fn trunk_for(&self, ip: IpAddr) -> Option<&Trunk> {
+        self.config
+            .trunks
+            .iter()
+            .find(|t| t.allow.iter().any(|net| net.contains(ip)))
+    }
+
+    fn refuse(
+        &mut self,
+        now: Millis,
+        id: TransactionId,
+        request: &Request,
+        source: Peer,
+        status: u16,
+        reason: &str,
+    ) {
+        self.stats.refused += 1;
+        self.call_event(
+            now,
+            CallEvent::Refused {
+                status,
+                reason: reason.to_string(),
+                source: source.addr,
+            },
+        );
+        self.reply(now, id, request, status, reason);
+    }
+
+    fn on_invite(&mut self, now: Millis, id: TransactionId, request: Request, source: Peer) {
+        let Some(trunk) = self.trunk_for(source.addr.ip()).map(|t| t.name.clone()) else {
+            self.refuse(now, id, &request, source, 403, "Forbidden (not a trunk)");
+            return;
+        };
+        if self.calls.len() >= self.config.max_calls {
+            let tag = self.tag();
+            let mut response = request.response(503, "Service Unavailable (call limit)");
+            response.headers.push(
+                "Retry-After",
+                self.config.transactions.retry_after_s.to_string(),
+            );
+            self.stats.refused += 1;
+            self.respond(now, id, response, &tag);
+            return;
+        }
+        let dialled = request.uri.user.clone().unwrap_or_default();
+        let queue = self
+            .config
+            .numbers
+            .iter()
+            .find(|n| n.number == dialled)
+            .map(|n| n.queue)
+            .or(self.config.default_queue);
+        let Some(queue) = queue else {
+            self.refuse(
+                now,
+                id,
+                &request,
+                source,
+                404,
+                "Not Found (no queue for this number)",
+            );
+            return;
+        };
+        let contact = ContactId(self.next_contact);
+        self.next_contact += 1;
+        let caller_tag = self.tag();
+        let from = request
+            .headers
+            .from()
+            .and_then(|f| f.uri.user.clone())
+            .unwrap_or_default();
+        self.stats.calls_in += 1;
+        self.calls.insert(
+            contact,
+            Call {
+                caller_txn: id,
+                caller_invite: request.clone(),
+                caller_peer: source,
+                caller_tag: caller_tag.clone(),
+                caller_dialog: None,
+                agent: None,
+                leftover: Vec::new(),
+            },
+        );
+        self.by_caller_txn.insert(id, contact);
+        self.call_event(
+            now,
+            CallEvent::Arrived {
+                contact,
+                trunk,
+                from,
+                to: dialled,
+                queue,
+            },
+        );
+        let mut ringing = request.response(180, "Ringing");
+        ringing.headers.push("Contact", self.contact());
+        self.respond(now, id, ringing, &caller_tag);
+        if let Err(error) = self.router.handle(
+            Time::from_millis(now),
+            Input::Arrive(ContactSpec::call(contact, queue)),
+        ) {
+            self.stats.routing_refusals += 1;
+            let reason = format!("Service Unavailable ({error:?})");
+            self.fail_caller(now, contact, 503, &reason);
+            return;
+        }
+        self.drain_routing(now);
+    }
+
+    fn on_cancel(&mut self, now: Millis, id: TransactionId, request: Request) {
+        let Some(invite_txn) = self.transactions.invite_for_cancel(&request) else {
+            self.reply(now, id, &request, 481, "Call/Transaction Does Not Exist");
+            return;
+        };
+        self.reply(now, id, &request, 200, "OK");
+        let Some(&contact) = self.by_caller_txn.get(&invite_txn) else {
+            return;
+        };
+        if !self.transactions.is_pending_invite(invite_txn) {
+            return;
+        }
+        self.fail_caller(now, contact, 487, "Request Terminated");
+        self.call_event(
+            now,
+            CallEvent::Ended {
+                contact,
+                by: Party::Caller,
+            },
+        );
+        self.route(now, Input::Abandon { contact });
+        self.finish_if_done(contact);
+    }
+
+    /// Answers the caller's INVITE with a failure and takes down any agent leg. The routing
+    /// core is told by the caller of this function.
+    fn fail_caller(&mut self, now: Millis, contact: ContactId, status: u16, reason: &str) {
+        let Some(call) = self.calls.get(&contact) else {
+            return;
+        };
+        let (txn, invite, tag) = (
+            call.caller_txn,
+            call.caller_invite.clone(),
+            call.caller_tag.clone(),
+        );
+        let response = invite.response(status, reason);
+        self.respond(now, txn, response, &tag);
+        self.drop_agent_leg(now, contact);
+        if let Some(call) = self.calls.get_mut(&contact) {
+            call.caller_dialog = None;
+        }
+    }
+
+    /// Cancels a ringing agent leg or hangs up a connected one.
+    fn drop_agent_leg(&mut self, now: Millis, contact: ContactId) {
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(mut leg) = call.agent.take() else {
+            return;
+        };
+        match leg.state {
+            AgentLegState::Ringing => {
+                leg.state = AgentLegState::Cancelling;
+                let _ = self.transactions.cancel(now, leg.txn);
+            }
+            AgentLegState::Cancelling => {}
+            AgentLegState::Connected => {
+                if let Some(dialog) = leg.dialog.as_mut() {
+                    let branch = new_branch(hotline_sip::splitmix64(&mut self.rng));
+                    let via = format!(
+                        "SIP/2.0/{} {};branch={branch};rport",
+                        leg.peer.transport.via_token(),
+                        self.config.local
+                    );
+                    let bye = dialog.request(Method::Bye, &via, "");
+                    self.by_dialog.remove(&dialog.id);
+                    let _ = self.transactions.send_request(now, bye, leg.peer);
+                }
+                return;
+            }
+        }
+        if let Some(call) = self.calls.get_mut(&contact) {
+            call.leftover.push(leg);
+        }
+    }
+
+    fn route(&mut self, now: Millis, input: Input) {
+        if self.router.handle(Time::from_millis(now), input).is_err() {
+            self.stats.routing_refusals += 1;
+        }
+        self.drain_routing(now);
+    }
+
+    fn drain_routing(&mut self, now: Millis) {
+        while let Some((at, event)) = self.router.poll_event() {
+            self.record(Record::Routing(at, event.clone()));
+            match event {
+                RoutingEvent::OfferCreated { contact, agent, .. } => {
+                    self.ring_agent(now, contact, agent)
+                }
+                RoutingEvent::OfferEnded {
+                    contact, reason, ..
+                } => {
+                    if matches!(
+                        reason,
+                        OfferEndReason::TimedOut
+                            | OfferEndReason::ContactGone
+                            | OfferEndReason::AgentUnavailable
+                    ) {
+                        let ringing = self.calls.get(&contact).is_some_and(|c| {
+                            c.agent
+                                .as_ref()
+                                .is_some_and(|l| l.state == AgentLegState::Ringing)
+                        });
+                        if ringing {
+                            self.drop_agent_leg(now, contact);
+                        }
+                    }
+                }
+                RoutingEvent::ContactEnded {
+                    contact, outcome, ..
+                } => {
+                    let unanswered = self
+                        .calls
+                        .get(&contact)
+                        .is_some_and(|c| c.caller_dialog.is_none());
+                    if unanswered && outcome != Outcome::Answered && outcome != Outcome::Abandoned {
+                        // The queue gave up on the caller (max wait with nowhere to go, or
+                        // refused): say so and end the call.
+                        self.fail_caller(now, contact, 480, "Temporarily Unavailable");
+                        self.call_event(
+                            now,
+                            CallEvent::Ended {
+                                contact,
+                                by: Party::System,
+                            },
+                        );
+                        self.finish_if_done(contact);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn ring_agent(&mut self, now: Millis, contact: ContactId, agent: AgentId) {
+        let name = self.router.config().agents[agent.index()].name.clone();
+        let binding = self.registrar.lookup(&name, now).into_iter().next();
+        let Some(call) = self.calls.get(&contact) else {
+            self.route(now, Input::Unreachable { agent, contact });
+            return;
+        };
+        let Some(binding) = binding else {
+            self.route(now, Input::Unreachable { agent, contact });
+            return;
+        };
+        let transport = match binding.contact.params.get("transport").flatten() {
+            Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
+            _ => Transport::Udp,
+        };
+        let peer = Peer {
+            addr: binding.source,
+            transport,
+        };
+        let caller = call.caller_invite.headers.from();
+        let caller_user = caller
+            .as_ref()
+            .and_then(|f| f.uri.user.clone())
+            .unwrap_or_else(|| "anonymous".into());
+        let display = caller
+            .as_ref()
+            .and_then(|f| f.display.clone())
+            .unwrap_or_else(|| caller_user.clone());
+        let body = call.caller_invite.body.clone();
+        let content_type = call
+            .caller_invite
+            .headers
+            .get("Content-Type")
+            .map(str::to_string);
+        let tag = self.tag();
+        let call_id = format!("{:016x}@hotline", self.random());
+        let via = self.via(transport);
+        let mut headers = hotline_sip::Headers::default();
+        headers.push("Via", via);
+        headers.push("Max-Forwards", "70");
+        headers.push(
+            "From",
+            format!(
+                "\"{}\" <sip:{}@{}>;tag={tag}",
+                display.replace(['"', '\\'], ""),
+                caller_user,
+                self.config.realm
+            ),
+        );
+        headers.push("To", format!("<sip:{}@{}>", name, self.config.realm));
+        headers.push("Call-ID", call_id);
+        headers.push("CSeq", "1 INVITE");
+        headers.push("Contact", self.contact());
+        headers.push("X-Hotline-Contact", contact.0.to_string());
+        if let Some(content_type) = content_type {
+            headers.push("Content-Type", content_type);
+        }
+        let invite = Request {
+            method: Method::Invite,
+            uri: binding.contact.clone(),
+            headers,
+            body,
+        };
+        match self.transactions.send_request(now, invite.clone(), peer) {
+            Ok(txn) => {
+                self.by_agent_txn.insert(txn, contact);
+                if let Some(call) = self.calls.get_mut(&contact) {
+                    call.agent = Some(AgentLeg {
+                        agent,
+                        txn,
+                        invite,
+                        peer,
+                        state: AgentLegState::Ringing,
+                        dialog: None,
+                    });
+                }
+                self.call_event(now, CallEvent::AgentRinging { contact, agent });
+            }
+            Err(_) => self.route(now, Input::Unreachable { agent, contact }),
+        }
+    }
+
+    fn on_response(&mut self, now: Millis, txn: TransactionId, response: Response) {
+        let Some(&contact) = self.by_agent_txn.get(&txn) else {
+            return;
+        };
+        let status = response.status;
+        if status < 200 {
+            return;
+        }
+        // The current leg, or one being cancelled.
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let current = call.agent.as_ref().is_some_and(|l| l.txn == txn);
+        if !current {
+            // A cancelled leg answered anyway (the CANCEL crossed the 200): ACK and BYE it.
+            let Some(position) = call.leftover.iter().position(|l| l.txn == txn) else {
+                return;
+            };
+            let leg = call.leftover.remove(position);
+            if (200..300).contains(&status) {
+                self.ack_and_bye(now, &leg, &response);
+            }
+            self.finish_if_done(contact);
+            return;
+        }
+        let agent = call.agent.as_ref().map(|l| l.agent).unwrap_or(AgentId(0));
+        if (200..300).contains(&status) {
+            self.agent_answered(now, contact, response);
+        } else {
+            if let Some(call) = self.calls.get_mut(&contact) {
+                call.agent = None;
+            }
+            self.call_event(
+                now,
+                CallEvent::AgentLegFailed {
+                    contact,
+                    agent,
+                    status,
+                },
+            );
+            let input = match status {
+                486 | 600 | 603 => Input::Reject { agent, contact },
+                _ => Input::Unreachable { agent, contact },
+            };
+            self.route(now, input);
+        }
+    }
+
+    fn ack_and_bye(&mut self, now: Millis, leg: &AgentLeg, response: &Response) {
+        let Ok(mut dialog) = Dialog::as_uac(&leg.invite, response) else {
+            return;
+        };
+        let via = self.via(leg.peer.transport);
+        let ack = dialog.ack(&via);
+        self.transactions
+            .send_stateless(&Message::Request(ack), leg.peer);
+        let via = self.via(leg.peer.transport);
+        let bye = dialog.request(Method::Bye, &via, "");
+        let _ = self.transactions.send_request(now, bye, leg.peer);
+    }
+
+    fn agent_answered(&mut self, now: Millis, contact: ContactId, response: Response) {
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(leg) = call.agent.as_mut() else {
+            return;
+        };
+        if leg.state == AgentLegState::Connected {
+            // A retransmitted 2xx: ACK it again.
+            if let Some(dialog) = leg.dialog.clone() {
+                let peer = leg.peer;
+                let via = self.via(peer.transport);
+                let ack = dialog.ack(&via);
+                self.transactions
+                    .send_stateless(&Message::Request(ack), peer);
+            }
+            return;
+        }
+        let agent = leg.agent;
+        let accepted = self
+            .router
+            .handle(Time::from_millis(now), Input::Accept { agent, contact })
+            .is_ok();
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(mut leg) = call.agent.take() else {
+            return;
+        };
+        if !accepted {
+            // The offer ended meanwhile (timed out): release the agent's phone.
+            self.stats.routing_refusals += 1;
+            self.ack_and_bye(now, &leg, &response);
+            self.drain_routing(now);
+            return;
+        }
+        let Ok(dialog) = Dialog::as_uac(&leg.invite, &response) else {
+            self.ack_and_bye(now, &leg, &response);
+            self.route(now, Input::Complete { agent, contact });
+            return;
+        };
+        let via = self.via(leg.peer.transport);
+        let ack = dialog.ack(&via);
+        self.transactions
+            .send_stateless(&Message::Request(ack), leg.peer);
+        self.by_dialog
+            .insert(dialog.id.clone(), (contact, Side::Agent));
+        leg.dialog = Some(dialog);
+        leg.state = AgentLegState::Connected;
+        // Answer the caller with the agent's media description.
+        let contact_header = self.contact();
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        call.agent = Some(leg);
+        let mut ok = call.caller_invite.response(200, "OK");
+        ok.add_to_tag(&call.caller_tag);
+        ok.headers.push("Contact", contact_header);
+        if let Some(content_type) = response.headers.get("Content-Type") {
+            ok.headers.push("Content-Type", content_type);
+        }
+        ok.body = response.body.clone();
+        let caller_dialog = Dialog::as_uas(&call.caller_invite, &ok).ok();
+        let txn = call.caller_txn;
+        if let Some(dialog) = &caller_dialog {
+            self.by_dialog
+                .insert(dialog.id.clone(), (contact, Side::Caller));
+        }
+        call.caller_dialog = caller_dialog;
+        let _ = self.transactions.send_response(now, txn, ok);
+        self.stats.connected += 1;
+        self.call_event(now, CallEvent::Connected { contact, agent });
+        self.drain_routing(now);
+    }
+
+    fn on_timeout(&mut self, now: Millis, txn: TransactionId) {
+        let Some(&contact) = self.by_agent_txn.get(&txn) else {
+            // A caller's 2xx never acknowledged, a BYE unanswered: the call is already over
+            // or ends by its other leg.
+            if let Some(&contact) = self.by_caller_txn.get(&txn) {
+                self.hang_up(now, contact, Side::Caller);
+            }
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        if call.agent.as_ref().is_some_and(|l| l.txn == txn) {
+            let leg = call.agent.take();
+            if let Some(leg) = leg {
+                self.call_event(
+                    now,
+                    CallEvent::AgentLegFailed {
+                        contact,
+                        agent: leg.agent,
+                        status: 408,
+                    },
+                );
+                self.route(
+                    now,
+                    Input::Unreachable {
+                        agent: leg.agent,
+                        contact,
+                    },
+                );
+            }
+        } else {
+            call.leftover.retain(|l| l.txn != txn);
+            self.finish_if_done(contact);
+        }
+    }
+
+    fn on_stray(&mut self, response: Response, source: Peer) {
+        // A 2xx to an agent INVITE retransmitted after its transaction ended: ACK it again
+        // if the dialog is known, so the phone stops.
+        if !(200..300).contains(&response.status) {
+            return;
+        }
+        let Some(id) = (|| {
+            Some(DialogId {
+                call_id: response.headers.call_id()?.to_string(),
+                local_tag: response.headers.from()?.tag()?.to_string(),
+                remote_tag: response.headers.to()?.tag()?.to_string(),
+            })
+        })() else {
+            return;
+        };
+        let Some(&(contact, Side::Agent)) = self.by_dialog.get(&id) else {
+            return;
+        };
+        let Some(dialog) = self
+            .calls
+            .get(&contact)
+            .and_then(|c| c.agent.as_ref())
+            .and_then(|l| l.dialog.clone())
+        else {
+            return;
+        };
+        let via = self.via(source.transport);
+        let ack = dialog.ack(&via);
+        self.transactions
+            .send_stateless(&Message::Request(ack), source);
+    }
+
+    fn in_dialog(&mut self, now: Millis, id: TransactionId, request: Request, dialog: DialogId) {
+        let Some(&(contact, side)) = self.by_dialog.get(&dialog) else {
+            self.reply(now, id, &request, 481, "Call/Transaction Does Not Exist");
+            return;
+        };
+        let tag = dialog.local_tag.clone();
+        let check = self.calls.get_mut(&contact).and_then(|call| {
+            let dialog = match side {
+                Side::Caller => call.caller_dialog.as_mut(),
+                Side::Agent => call.agent.as_mut().and_then(|l| l.dialog.as_mut()),
+            }?;
+            Some(dialog.check_remote(&request))
+        });
+        if let Some(Err(error)) = check {
+            let response = request.response(500, &format!("Server Internal Error ({error})"));
+            self.respond(now, id, response, &tag);
+            return;
+        }
+        match request.method {
+            Method::Bye => {
+                let response = request.response(200, "OK");
+                self.respond(now, id, response, &tag);
+                self.hang_up(now, contact, side);
+            }
+            Method::Invite => {
+                // A re-INVITE (hold, resume, session refresh): relaying it to the other leg
+                // is not done yet; answer with the description that leg gave, so the session
+                // stays up unchanged.
+                let body = self.calls.get(&contact).map(|call| match side {
+                    Side::Caller => call
+                        .agent
+                        .as_ref()
+                        .map(|_| call.caller_invite.body.clone())
+                        .unwrap_or_default(),
+                    Side::Agent => call.caller_invite.body.clone(),
+                });
+                let mut response = request.response(200, "OK");
+                response.headers.push("Contact", self.contact());
+                if let Some(body) = body.filter(|b| !b.is_empty()) {
+                    response.headers.push("Content-Type", "application/sdp");
+                    response.body = body;
+                }
+                self.respond(now, id, response, &tag);
+            }
+            _ => {
+                let response = request.response(200, "OK");
+                self.respond(now, id, response, &tag);
+            }
+        }
+    }
+
+    /// One side hung up a connected call: BYE the other side, end the contact's
+    /// conversation in the routing core (wrap-up starts).
+    fn hang_up(&mut self, now: Millis, contact: ContactId, side: Side) {
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let caller_dialog = call.caller_dialog.take();
+        let agent = call.agent.as_ref().map(|l| l.agent);
+        let caller_peer = call.caller_peer;
+        if let Some(dialog) = &caller_dialog {
+            self.by_dialog.remove(&dialog.id);
+        }
+        match side {
+            Side::Caller => self.drop_agent_leg(now, contact),
+            Side::Agent => {
+                if let Some(leg) = self.calls.get_mut(&contact).and_then(|c| c.agent.take()) {
+                    if let Some(d) = &leg.dialog {
+                        self.by_dialog.remove(&d.id);
+                    }
+                }
+                if let Some(mut dialog) = caller_dialog {
+                    let via = self.via(caller_peer.transport);
+                    let bye = dialog.request(Method::Bye, &via, "");
+                    let _ = self.transactions.send_request(now, bye, caller_peer);
+                }
+            }
+        }
+        let by = match side {
+            Side::Caller => Party::Caller,
+            Side::Agent => Party::Agent,
+        };
+        self.call_event(now, CallEvent::Ended { contact, by });
+        if let Some(agent) = agent {
+            self.route(now, Input::Complete { agent, contact });
+        }
+        if let Some(call) = self.calls.get_mut(&contact) {
+            call.agent = None;
+        }
+        self.finish_if_done(contact);
+    }
+
+    /// Forgets a call once nothing of it remains: no caller dialog, no agent leg, no leg
+    /// being torn down.
+    fn finish_if_done(&mut self, contact: ContactId) {
+        let done = self.calls.get(&contact).is_some_and(|c| {
+            c.caller_dialog.is_none()
+                && c.leftover.is_empty()
+                && c.agent.is_none()
+                && !self.transactions.is_pending_invite(c.caller_txn)
+        });
+        if done {
+            self.calls.remove(&contact);
+        }
+    }
+
+    /// Checks the switch's bookkeeping: every dialog index points at a live call, no call
+    /// outlives its legs for long. Panics with what is wrong. For tests.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) {
+        self.transactions.check_invariants();
+        for (id, (contact, _)) in &self.by_dialog {
+            assert!(
+                self.calls.contains_key(contact),
+                "dialog {id:?} indexes ended call {contact:?}"
+            );
+        }
+    }
+
+    /// Whether an agent is logged in through a registration.
+    pub fn is_registered(&self, agent: AgentId) -> bool {
+        self.registered.get(&agent).copied().unwrap_or(false)
+    }
+
+    /// The URI agents' phones are reached at, for a user name (tests and the demo).
+    pub fn agent_uri(&self, user: &str) -> Uri {
+        Uri::parse(&format!("sip:{user}@{}", self.config.realm)).expect("a valid URI")
+    }
+}

@@ -1,0 +1,477 @@
+//! The switch on a virtual clock: scripted phones (callers on a trunk, agents that register
+//! with digest) exchange real SIP with it over a seeded in-memory network.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use hotline_routing::{AgentId, AgentState, QueueId};
+use hotline_server::phone::{Answer, Phone, PhoneConfig, PhoneEvent};
+use hotline_server::switch::{
+    CallEvent, IpNet, NumberRoute, Party, Record, SipAgent, Switch, SwitchConfig, Trunk,
+};
+use hotline_sip::netsim::{LossyNetwork, NetConfig};
+use hotline_sip::{Credentials, Millis, Peer, TransactionConfig, Transport};
+
+const ROUTING: &str = r#"
+[routing]
+[routing.offers]
+offer_timeout = 8
+[[routing.queues]]
+name = "general"
+[[routing.agents]]
+name = "ann"
+queues = ["general"]
+[[routing.agents]]
+name = "bob"
+queues = ["general"]
+"#;
+
+fn udp(addr: SocketAddr) -> Peer {
+    Peer {
+        addr,
+        transport: Transport::Udp,
+    }
+}
+
+const SWITCH: &str = "127.0.0.1:5060";
+const TRUNK: &str = "127.0.0.2:5060";
+
+struct World {
+    now: Millis,
+    switch: Switch,
+    phones: BTreeMap<SocketAddr, Phone>,
+    network: LossyNetwork,
+    events: Vec<(Millis, SocketAddr, PhoneEvent)>,
+    records: Vec<Record>,
+}
+
+impl World {
+    fn new(net: NetConfig, seed: u64) -> World {
+        let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
+        let config = SwitchConfig {
+            local: SWITCH.parse().unwrap(),
+            realm: "hotline.test".into(),
+            secret: [7; 32],
+            agents: ["ann", "bob"]
+                .iter()
+                .map(|name| SipAgent {
+                    name: name.to_string(),
+                    credentials: Credentials::Password(format!("{name}-secret")),
+                })
+                .collect(),
+            numbers: vec![NumberRoute {
+                number: "95588".into(),
+                queue: QueueId(0),
+            }],
+            default_queue: None,
+            trunks: vec![Trunk {
+                name: "carrier".into(),
+                allow: vec![IpNet::parse("127.0.0.2").unwrap()],
+            }],
+            seed,
+            transactions: TransactionConfig::default(),
+            max_calls: 100,
+            first_contact_id: 1,
+        };
+        World {
+            now: 1_000,
+            switch: Switch::new(config, routing).unwrap(),
+            phones: BTreeMap::new(),
+            network: LossyNetwork::new(net, seed),
+            events: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
+    fn add_phone(&mut self, user: &str, addr: &str, answer: Answer, password: &str) -> SocketAddr {
+        let local: SocketAddr = addr.parse().unwrap();
+        let phone = Phone::new(PhoneConfig {
+            user: user.into(),
+            password: password.into(),
+            domain: "hotline.test".into(),
+            local,
+            server: udp(SWITCH.parse().unwrap()),
+            answer,
+            seed: local.port() as u64 * 31 + u64::from(local.ip().to_string().len() as u32),
+        });
+        self.phones.insert(local, phone);
+        local
+    }
+
+    fn agent(&mut self, user: &str, addr: &str, answer: Answer) -> SocketAddr {
+        let local = self.add_phone(user, addr, answer, &format!("{user}-secret"));
+        self.phones
+            .get_mut(&local)
+            .unwrap()
+            .register(self.now, 3600);
+        local
+    }
+
+    fn caller(&mut self) -> SocketAddr {
+        let addr: SocketAddr = TRUNK.parse().unwrap();
+        if !self.phones.contains_key(&addr) {
+            self.add_phone("13800138000", TRUNK, Answer::Never, "");
+        }
+        addr
+    }
+
+    fn phone(&mut self, addr: SocketAddr) -> &mut Phone {
+        self.phones.get_mut(&addr).unwrap()
+    }
+
+    /// Moves every output into the network.
+    fn flush(&mut self) {
+        let switch_addr: SocketAddr = SWITCH.parse().unwrap();
+        while let Some(t) = self.switch.poll_transmit() {
+            self.network.send(self.now, switch_addr, t.to.addr, t.bytes);
+        }
+        for (addr, phone) in self.phones.iter_mut() {
+            while let Some(t) = phone.poll_transmit() {
+                self.network.send(self.now, *addr, t.to.addr, t.bytes);
+            }
+            while let Some(event) = phone.poll_event() {
+                self.events.push((self.now, *addr, event));
+            }
+        }
+        while let Some(record) = self.switch.poll_record() {
+            self.records.push(record);
+        }
+    }
+
+    /// Runs until `end` (virtual milliseconds from now).
+    fn run_for(&mut self, duration: Millis) {
+        let end = self.now + duration;
+        loop {
+            self.flush();
+            let next = [self.switch.poll_timeout(), self.network.next_arrival()]
+                .into_iter()
+                .chain(self.phones.values().map(|p| p.poll_timeout()))
+                .flatten()
+                .min();
+            let Some(at) = next.filter(|&at| at <= end) else {
+                self.now = end;
+                self.switch.handle_timeout(end);
+                self.flush();
+                return;
+            };
+            self.now = at.max(self.now);
+            let switch_addr: SocketAddr = SWITCH.parse().unwrap();
+            while let Some(d) = self.network.poll_arrival(self.now) {
+                if d.to == switch_addr {
+                    self.switch.handle_datagram(self.now, udp(d.from), &d.bytes);
+                } else if let Some(phone) = self.phones.get_mut(&d.to) {
+                    phone.handle_datagram(self.now, udp(d.from), &d.bytes);
+                }
+            }
+            self.switch.handle_timeout(self.now);
+            for phone in self.phones.values_mut() {
+                phone.handle_timeout(self.now);
+            }
+            self.switch.check_invariants();
+        }
+    }
+
+    fn events_of(&self, addr: SocketAddr) -> Vec<PhoneEvent> {
+        self.events
+            .iter()
+            .filter(|(_, a, _)| *a == addr)
+            .map(|(_, _, e)| e.clone())
+            .collect()
+    }
+
+    fn call_events(&self) -> Vec<CallEvent> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Call(_, e) => Some(e.clone()),
+                Record::Routing(..) => None,
+            })
+            .collect()
+    }
+
+    fn state(&self, agent: u32) -> Option<AgentState> {
+        self.switch.router().agent_state(AgentId(agent))
+    }
+}
+
+fn registered(world: &World, addr: SocketAddr) -> bool {
+    world
+        .events_of(addr)
+        .iter()
+        .any(|e| matches!(e, PhoneEvent::Registered { .. }))
+}
+
+#[test]
+fn an_agent_registers_with_digest_and_becomes_ready() {
+    let mut world = World::new(NetConfig::perfect(2), 1);
+    let ann = world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 1_000,
+            talk_ms: None,
+        },
+    );
+    world.run_for(1_000);
+    assert!(registered(&world, ann), "{:?}", world.events_of(ann));
+    assert!(world.switch.is_registered(AgentId(0)));
+    assert_eq!(world.state(0), Some(AgentState::Ready));
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_the_agent_stays_logged_out() {
+    let mut world = World::new(NetConfig::perfect(2), 2);
+    let ann = world.add_phone("ann", "127.0.0.10:5060", Answer::Never, "guess");
+    let now = world.now;
+    world.phone(ann).register(now, 3600);
+    world.run_for(1_000);
+    assert_eq!(
+        world.events_of(ann),
+        vec![PhoneEvent::RegisterFailed { status: 403 }]
+    );
+    assert_eq!(world.state(0), Some(AgentState::LoggedOut));
+    assert!(world
+        .call_events()
+        .iter()
+        .any(|e| matches!(e, CallEvent::AuthFailed { .. })));
+}
+
+#[test]
+fn a_call_is_queued_rung_answered_and_both_legs_end_on_bye() {
+    let mut world = World::new(NetConfig::perfect(2), 3);
+    let ann = world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 2_000,
+            talk_ms: None,
+        },
+    );
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", Some(30_000), None);
+    world.run_for(60_000);
+    let caller_events = world.events_of(caller);
+    assert_eq!(
+        caller_events,
+        vec![
+            PhoneEvent::Answered { call: call.clone() },
+            PhoneEvent::Ended {
+                call,
+                status: 200,
+                by_remote: false
+            }
+        ]
+    );
+    let ann_events = world.events_of(ann);
+    assert!(matches!(&ann_events[1], PhoneEvent::Incoming { from, .. } if from == "13800138000"));
+    assert!(matches!(
+        &ann_events[2],
+        PhoneEvent::Ended {
+            status: 200,
+            by_remote: true,
+            ..
+        }
+    ));
+    assert!(world.call_events().contains(&CallEvent::Ended {
+        contact: hotline_routing::ContactId(1),
+        by: Party::Caller
+    }));
+    assert_eq!(world.switch.calls(), 0, "the call is forgotten");
+    world.run_for(120_000);
+    assert_eq!(world.switch.transactions(), 0, "no transaction leaks");
+    assert_eq!(world.state(0), Some(AgentState::Ready), "wrap-up over");
+}
+
+#[test]
+fn an_agent_who_does_not_answer_loses_the_call_to_the_next_agent() {
+    let mut world = World::new(NetConfig::perfect(2), 4);
+    let ann = world.agent("ann", "127.0.0.10:5060", Answer::Never);
+    world.run_for(500);
+    let bob = world.agent(
+        "bob",
+        "127.0.0.11:5060",
+        Answer::After {
+            ring_ms: 1_000,
+            talk_ms: Some(10_000),
+        },
+    );
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", None, None);
+    world.run_for(60_000);
+    // Ann rang first (longest idle), did not answer within the offer timeout, and her
+    // ringing was cancelled; Bob answered and hung up after 10 s.
+    let ann_events = world.events_of(ann);
+    assert!(
+        ann_events.iter().any(|e| matches!(
+            e,
+            PhoneEvent::Ended {
+                status: 487,
+                by_remote: true,
+                ..
+            }
+        )),
+        "{ann_events:?}"
+    );
+    assert!(world
+        .events_of(caller)
+        .contains(&PhoneEvent::Answered { call }));
+    assert!(world
+        .events_of(bob)
+        .iter()
+        .any(|e| matches!(e, PhoneEvent::Incoming { .. })));
+    assert_eq!(world.switch.calls(), 0);
+}
+
+#[test]
+fn an_agent_who_rejects_passes_the_call_on() {
+    let mut world = World::new(NetConfig::perfect(2), 5);
+    world.agent("ann", "127.0.0.10:5060", Answer::Reject { status: 486 });
+    world.run_for(500);
+    let bob = world.agent(
+        "bob",
+        "127.0.0.11:5060",
+        Answer::After {
+            ring_ms: 500,
+            talk_ms: Some(5_000),
+        },
+    );
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", None, None);
+    world.run_for(30_000);
+    assert!(world
+        .events_of(caller)
+        .contains(&PhoneEvent::Answered { call }));
+    assert!(world
+        .call_events()
+        .iter()
+        .any(|e| matches!(e, CallEvent::AgentLegFailed { status: 486, .. })));
+    assert!(world
+        .events_of(bob)
+        .iter()
+        .any(|e| matches!(e, PhoneEvent::Incoming { .. })));
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_the_agent_rings_leaves_no_zombie_leg() {
+    let mut world = World::new(NetConfig::perfect(2), 6);
+    let ann = world.agent("ann", "127.0.0.10:5060", Answer::Never);
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", None, Some(3_000));
+    world.run_for(60_000);
+    assert_eq!(
+        world.events_of(caller),
+        vec![PhoneEvent::Ended {
+            call,
+            status: 487,
+            by_remote: true
+        }]
+    );
+    assert!(world.events_of(ann).iter().any(|e| matches!(
+        e,
+        PhoneEvent::Ended {
+            status: 487,
+            by_remote: true,
+            ..
+        }
+    )));
+    assert_eq!(world.phone(ann).active_calls(), 0);
+    assert_eq!(world.switch.calls(), 0);
+    assert_eq!(world.state(0), Some(AgentState::Ready));
+}
+
+#[test]
+fn a_caller_who_hangs_up_in_the_queue_is_abandoned() {
+    let mut world = World::new(NetConfig::perfect(2), 7);
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", None, Some(5_000));
+    world.run_for(60_000);
+    assert_eq!(
+        world.events_of(caller),
+        vec![PhoneEvent::Ended {
+            call,
+            status: 487,
+            by_remote: true
+        }]
+    );
+    assert!(world.records.iter().any(|r| matches!(
+        r,
+        Record::Routing(
+            _,
+            hotline_routing::Event::ContactEnded {
+                outcome: hotline_routing::Outcome::Abandoned,
+                ..
+            }
+        )
+    )));
+    assert_eq!(world.switch.calls(), 0);
+}
+
+#[test]
+fn calls_from_outside_the_trunks_and_to_unknown_numbers_are_refused() {
+    let mut world = World::new(NetConfig::perfect(2), 8);
+    let stranger = world.add_phone("eve", "127.0.0.99:5060", Answer::Never, "");
+    let now = world.now;
+    world.phone(stranger).call(now, "95588", None, None);
+    let caller = world.caller();
+    world.phone(caller).call(now, "10086", None, None);
+    world.run_for(40_000);
+    assert!(matches!(
+        &world.events_of(stranger)[..],
+        [PhoneEvent::Ended { status: 403, .. }]
+    ));
+    assert!(matches!(
+        &world.events_of(caller)[..],
+        [PhoneEvent::Ended { status: 404, .. }]
+    ));
+    assert_eq!(world.switch.stats().refused, 2);
+}
+
+#[test]
+fn a_hundred_calls_over_a_lossy_network_all_connect_and_nothing_leaks() {
+    let net = NetConfig {
+        drop: 0.05,
+        duplicate: 0.05,
+        delay_min_ms: 1,
+        delay_max_ms: 40,
+    };
+    let mut world = World::new(net, 9);
+    for (name, addr) in [("ann", "127.0.0.10:5060"), ("bob", "127.0.0.11:5060")] {
+        world.agent(
+            name,
+            addr,
+            Answer::After {
+                ring_ms: 300,
+                talk_ms: Some(2_000),
+            },
+        );
+    }
+    world.run_for(5_000);
+    let caller = world.caller();
+    let mut calls = Vec::new();
+    for _ in 0..100 {
+        let now = world.now;
+        calls.push(world.phone(caller).call(now, "95588", Some(1_000), None));
+        world.run_for(2_000);
+    }
+    world.run_for(300_000);
+    let events = world.events_of(caller);
+    for call in &calls {
+        assert!(
+            events.contains(&PhoneEvent::Answered { call: call.clone() }),
+            "{call} was not answered"
+        );
+    }
+    assert_eq!(world.switch.stats().connected, 100);
+    assert_eq!(world.switch.calls(), 0, "calls leaked");
+    assert_eq!(world.switch.transactions(), 0, "transactions leaked");
+    assert!(world.network.dropped > 0);
+}
