@@ -4,9 +4,13 @@
 //! - [`switch`]: the [`Switch`](switch::Switch), a back-to-back user agent over the SIP
 //!   transaction layer, the registrar and the routing core; sans-IO like the cores, so tests
 //!   drive whole calls on a virtual clock.
+//! - [`runtime`]: tokio sockets (UDP, TCP) and timers around the switch; [`runtime::start`].
+//! - [`config`]: the configuration file and the demo configuration.
 //! - [`phone`]: a scripted SIP phone on hotline's own SIP core, for tests and the demo.
 
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod phone;
+pub mod runtime;
 pub mod switch;

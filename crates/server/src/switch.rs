@@ -33,9 +33,9 @@ use hotline_routing::{
     QueueId, Router, RoutingConfig, Time,
 };
 use hotline_sip::{
-    new_branch, AuthConfig, AuthOutcome, Authenticator, Credentials, Dialog, DialogId, Message,
-    Method, Millis, Peer, Registrar, RegistrarConfig, Request, Response, TransactionConfig,
-    TransactionEvent, TransactionId, Transactions, Transmit, Transport, Uri,
+    new_branch, Algorithm, AuthConfig, AuthOutcome, Authenticator, Credentials, Dialog, DialogId,
+    Message, Method, Millis, Peer, Registrar, RegistrarConfig, Request, Response,
+    TransactionConfig, TransactionEvent, TransactionId, Transactions, Transmit, Transport, Uri,
 };
 
 /// The default most calls at once; beyond it new INVITEs get 503.
@@ -120,6 +120,9 @@ pub struct SwitchConfig {
     pub realm: String,
     /// The key that signs nonces; random at start unless configured.
     pub secret: [u8; 32],
+    /// The digest algorithms offered, one challenge each, in this order (SHA-256 then MD5 by
+    /// default; phones that only know MD5 and read only the first challenge need MD5 alone).
+    pub digest_algorithms: Vec<Algorithm>,
     /// SIP accounts of the agents.
     pub agents: Vec<SipAgent>,
     /// Dialled numbers to queues.
@@ -336,8 +339,11 @@ impl Switch {
             config.agents.iter().map(|a| a.name.clone()),
         ))
         .map_err(|e| SwitchError(e.to_string()))?;
-        let auth = Authenticator::new(AuthConfig::new(config.realm.clone(), config.secret))
-            .map_err(|e| SwitchError(e.to_string()))?;
+        let mut auth_config = AuthConfig::new(config.realm.clone(), config.secret);
+        if !config.digest_algorithms.is_empty() {
+            auth_config.algorithms = config.digest_algorithms.clone();
+        }
+        let auth = Authenticator::new(auth_config).map_err(|e| SwitchError(e.to_string()))?;
         Ok(Switch {
             transactions: Transactions::new(config.transactions.clone()),
             router,
@@ -876,7 +882,7 @@ impl Switch {
             _ => Transport::Udp,
         };
         let peer = Peer {
-            addr: binding.source,
+            addr: reach(&binding.contact, binding.source),
             transport,
         };
         let caller = call.caller_invite.headers.from();
@@ -1274,5 +1280,62 @@ impl Switch {
     /// The URI agents' phones are reached at, for a user name (tests and the demo).
     pub fn agent_uri(&self, user: &str) -> Uri {
         Uri::parse(&format!("sip:{user}@{}", self.config.realm)).expect("a valid URI")
+    }
+}
+
+/// Where to send a request for a registered contact. The Contact's own address, unless it
+/// is a private address other than the one the REGISTER came from (the phone is behind NAT
+/// and wrote its inside address) or a host name (no DNS here): then the source of the
+/// REGISTER, through the NAT binding it opened.
+fn reach(contact: &Uri, source: SocketAddr) -> SocketAddr {
+    let host = contact.host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = host.parse::<IpAddr>() else {
+        return source;
+    };
+    let private = match ip {
+        IpAddr::V4(v4) => {
+            v4.is_private()
+                || v4.is_link_local()
+                || (v4.octets()[0] == 100 && v4.octets()[1] & 0xc0 == 64)
+        }
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    };
+    if private && ip != source.ip() {
+        return source;
+    }
+    SocketAddr::new(ip, contact.port.unwrap_or(5060))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(text: &str) -> Uri {
+        Uri::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_contact_is_reached_at_its_address_unless_it_hides_behind_nat() {
+        let source: SocketAddr = "203.0.113.7:40000".parse().unwrap();
+        assert_eq!(
+            reach(&uri("sip:ann@192.168.1.20:5060"), source),
+            source,
+            "private address behind NAT"
+        );
+        assert_eq!(
+            reach(&uri("sip:ann@198.51.100.9:5070"), source),
+            "198.51.100.9:5070".parse().unwrap()
+        );
+        let local: SocketAddr = "192.168.1.20:6000".parse().unwrap();
+        assert_eq!(
+            reach(&uri("sip:ann@192.168.1.20:5062"), local),
+            "192.168.1.20:5062".parse().unwrap(),
+            "same private address: no NAT between"
+        );
+        assert_eq!(reach(&uri("sip:ann@phone.example"), source), source);
+        assert_eq!(
+            reach(&uri("sip:ann@127.0.0.1"), "127.0.0.1:9".parse().unwrap()),
+            "127.0.0.1:5060".parse().unwrap()
+        );
     }
 }

@@ -52,6 +52,7 @@ impl World {
             local: SWITCH.parse().unwrap(),
             realm: "hotline.test".into(),
             secret: [7; 32],
+            digest_algorithms: Vec::new(),
             agents: ["ann", "bob"]
                 .iter()
                 .map(|name| SipAgent {

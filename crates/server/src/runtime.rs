@@ -1,0 +1,514 @@
+//! The runtime: real sockets and real time around the [`Switch`].
+//!
+//! One task owns the switch. It waits for whichever comes first: a UDP datagram, a message
+//! framed from a TCP connection, or the switch's next deadline; hands it in; then sends what
+//! the switch wants sent and passes its records to the event-log task. Each TCP connection
+//! has a reader task (framing with [`hotline_sip::frame`]) and a writer task fed by a bounded
+//! channel. Nothing in here decides anything about calls.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hotline_sip::{frame, Millis, Peer, Transport, MAX_MESSAGE_BYTES};
+use hotline_store::{EventWriter, NewEvent};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, watch};
+
+use crate::switch::{CallEvent, Party, Record, Switch, SwitchStats};
+
+/// The most framed TCP messages waiting for the switch task.
+pub const MAX_INBOUND_QUEUE: usize = 4_096;
+/// The most messages waiting to be written to one TCP connection; beyond it the connection
+/// is too slow to keep and is closed.
+pub const MAX_OUTBOUND_PER_CONNECTION: usize = 256;
+/// The most TCP connections at once; more are refused (closed at once).
+pub const MAX_TCP_CONNECTIONS: usize = 10_000;
+/// The most log records waiting for the event-log task; beyond it records are counted and
+/// dropped rather than stalling calls.
+pub const MAX_LOG_QUEUE: usize = 65_536;
+/// A TCP connection that sends nothing for this long is closed.
+pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(3_600);
+
+/// The switch's clock: Unix-epoch milliseconds at start plus monotonic time since.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: Instant,
+    start_unix_ms: u64,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn new() -> Clock {
+        let start_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Clock {
+            start: Instant::now(),
+            start_unix_ms,
+        }
+    }
+
+    /// Now, in milliseconds.
+    pub fn now(&self) -> Millis {
+        self.start_unix_ms + self.start.elapsed().as_millis() as u64
+    }
+
+    fn instant_at(&self, at: Millis) -> tokio::time::Instant {
+        let offset = at.saturating_sub(self.start_unix_ms);
+        tokio::time::Instant::from_std(self.start + Duration::from_millis(offset))
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// What the runtime counted, for the end-of-run summary and metrics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RuntimeStats {
+    /// The switch's counters.
+    pub switch: SwitchStats,
+    /// Datagrams and framed messages taken in.
+    pub received: u64,
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages that could not be sent (socket errors, full or closed connections).
+    pub send_failures: u64,
+    /// Log records dropped because the event-log task fell behind.
+    pub records_dropped: u64,
+}
+
+/// The bound sockets, before the loop starts (so a caller learns the real port of `:0`).
+pub struct Sockets {
+    udp: UdpSocket,
+    tcp: TcpListener,
+}
+
+impl Sockets {
+    /// Binds UDP and TCP on `listen`; with port 0 both get the same free port.
+    pub async fn bind(listen: SocketAddr) -> io::Result<Sockets> {
+        let mut last = None;
+        for _ in 0..16 {
+            let udp = UdpSocket::bind(listen).await?;
+            let local = udp.local_addr()?;
+            match TcpListener::bind(local).await {
+                Ok(tcp) => return Ok(Sockets { udp, tcp }),
+                Err(e) if listen.port() == 0 => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no free port")))
+    }
+
+    /// The address bound.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.udp.local_addr()
+    }
+}
+
+enum Inbound {
+    Message(Peer, Vec<u8>),
+    Connected(SocketAddr, mpsc::Sender<Vec<u8>>),
+    Closed(SocketAddr),
+}
+
+/// Runs the switch on `sockets` until `shutdown` turns true; records go to `log` if given.
+pub async fn run(
+    mut switch: Switch,
+    sockets: Sockets,
+    clock: Clock,
+    log: Option<EventWriter>,
+    routing: Arc<hotline_routing::RoutingConfig>,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<RuntimeStats> {
+    let Sockets { udp, tcp } = sockets;
+    let udp = Arc::new(udp);
+    let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(MAX_INBOUND_QUEUE);
+    let (log_tx, log_rx) = mpsc::channel::<NewEvent>(MAX_LOG_QUEUE);
+    let log_task = log.map(|writer| tokio::spawn(write_log(writer, log_rx)));
+    let accept_task = tokio::spawn(accept(tcp, inbound_tx.clone()));
+    let mut connections: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut stats = RuntimeStats::default();
+    let mut buffer = vec![0u8; MAX_MESSAGE_BYTES + 1];
+    loop {
+        let deadline = switch.poll_timeout().map(|at| clock.instant_at(at));
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            received = udp.recv_from(&mut buffer) => {
+                match received {
+                    Ok((n, from)) => {
+                        stats.received += 1;
+                        let peer = Peer { addr: from, transport: Transport::Udp };
+                        switch.handle_datagram(clock.now(), peer, &buffer[..n]);
+                    }
+                    // ICMP port-unreachable and the like surface here on some systems; the
+                    // transaction layer retransmits or times out on its own.
+                    Err(_) => continue,
+                }
+            }
+            Some(message) = inbound.recv() => {
+                match message {
+                    Inbound::Message(peer, bytes) => {
+                        stats.received += 1;
+                        switch.handle_datagram(clock.now(), peer, &bytes);
+                    }
+                    Inbound::Connected(addr, sender) => {
+                        connections.insert(addr, sender);
+                    }
+                    Inbound::Closed(addr) => {
+                        connections.remove(&addr);
+                    }
+                }
+            }
+            _ = sleep_until(deadline) => {
+                switch.handle_timeout(clock.now());
+            }
+        }
+        while let Some(transmit) = switch.poll_transmit() {
+            let sent = match transmit.to.transport {
+                Transport::Udp => udp.send_to(&transmit.bytes, transmit.to.addr).await.is_ok(),
+                Transport::Tcp => match connections.get(&transmit.to.addr) {
+                    Some(sender) => sender.try_send(transmit.bytes).is_ok(),
+                    None => {
+                        // No connection to that address: open one, as RFC 3261 §18.1.1 asks
+                        // of a client (the phone's listening port).
+                        let sender = connect(transmit.to.addr, inbound_tx.clone());
+                        let ok = sender.try_send(transmit.bytes).is_ok();
+                        connections.insert(transmit.to.addr, sender);
+                        ok
+                    }
+                },
+            };
+            if sent {
+                stats.sent += 1;
+            } else {
+                stats.send_failures += 1;
+            }
+        }
+        while let Some(record) = switch.poll_record() {
+            let event = encode(&routing, record);
+            if log_task.is_some() && log_tx.try_send(event).is_err() {
+                stats.records_dropped += 1;
+            }
+        }
+    }
+    accept_task.abort();
+    drop(log_tx);
+    if let Some(task) = log_task {
+        let _ = task.await;
+    }
+    stats.switch = switch.stats();
+    Ok(stats)
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write_log(writer: EventWriter, mut records: mpsc::Receiver<NewEvent>) {
+    let mut batch = Vec::new();
+    while let Some(first) = records.recv().await {
+        batch.push(first);
+        while batch.len() < 1_024 {
+            match records.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
+            }
+        }
+        // A failed write is the store's to report (it keeps its own error counters); the
+        // switch keeps switching.
+        let _ = writer.append_batch(std::mem::take(&mut batch)).await;
+    }
+    writer.shutdown().await;
+}
+
+async fn accept(listener: TcpListener, inbound: mpsc::Sender<Inbound>) {
+    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    loop {
+        let Ok((stream, addr)) = listener.accept().await else {
+            continue;
+        };
+        if open.load(std::sync::atomic::Ordering::Relaxed) >= MAX_TCP_CONNECTIONS {
+            drop(stream);
+            continue;
+        }
+        open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (sender, receiver) = mpsc::channel(MAX_OUTBOUND_PER_CONNECTION);
+        if inbound
+            .send(Inbound::Connected(addr, sender))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let inbound = inbound.clone();
+        let open = open.clone();
+        tokio::spawn(async move {
+            serve_connection(stream, addr, inbound, receiver).await;
+            open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+}
+
+fn connect(addr: SocketAddr, inbound: mpsc::Sender<Inbound>) -> mpsc::Sender<Vec<u8>> {
+    let (sender, receiver) = mpsc::channel(MAX_OUTBOUND_PER_CONNECTION);
+    tokio::spawn(async move {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => serve_connection(stream, addr, inbound, receiver).await,
+            Err(_) => {
+                let _ = inbound.send(Inbound::Closed(addr)).await;
+            }
+        }
+    });
+    sender
+}
+
+/// Reads framed messages from a connection and writes what the switch sends to it.
+async fn serve_connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    inbound: mpsc::Sender<Inbound>,
+    mut outbound: mpsc::Receiver<Vec<u8>>,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = tokio::spawn(async move {
+        while let Some(bytes) = outbound.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
+    let peer = Peer {
+        addr,
+        transport: Transport::Tcp,
+    };
+    let mut buffer: Vec<u8> = Vec::with_capacity(8 * 1024);
+    let mut chunk = vec![0u8; 16 * 1024];
+    'read: loop {
+        let read = tokio::time::timeout(TCP_IDLE_TIMEOUT, reader.read(&mut chunk)).await;
+        let n = match read {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => n,
+        };
+        buffer.extend_from_slice(&chunk[..n]);
+        loop {
+            match frame(&buffer) {
+                Ok(Some((skip, len))) => {
+                    let message = buffer[skip..skip + len].to_vec();
+                    buffer.drain(..skip + len);
+                    if inbound.send(Inbound::Message(peer, message)).await.is_err() {
+                        break 'read;
+                    }
+                }
+                Ok(None) => break,
+                // A stream that cannot be framed cannot be resynchronised: close it.
+                Err(_) => break 'read,
+            }
+        }
+    }
+    writing.abort();
+    let _ = inbound.send(Inbound::Closed(addr)).await;
+}
+
+/// A server started by [`start`].
+pub struct Running {
+    /// The address the switch listens on (UDP and TCP).
+    pub local: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<io::Result<RuntimeStats>>,
+}
+
+impl Running {
+    /// Stops the server (calls in progress are abandoned) and returns its counters.
+    pub async fn stop(self) -> io::Result<RuntimeStats> {
+        let _ = self.shutdown.send(true);
+        self.task.await.map_err(io::Error::other)?
+    }
+
+    /// Waits until the server stops by itself (it does not, unless its sockets fail).
+    pub async fn wait(self) -> io::Result<RuntimeStats> {
+        self.task.await.map_err(io::Error::other)?
+    }
+
+    /// A handle that stops the server when sent `true`.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Binds the sockets, opens the event log (SQLite at `event_log`, if given) and starts the
+/// switch on a task of its own.
+pub async fn start(
+    mut config: crate::config::ServerConfig,
+    event_log: Option<&std::path::Path>,
+) -> Result<Running, Box<dyn std::error::Error + Send + Sync>> {
+    let sockets = Sockets::bind(config.listen).await?;
+    let local = sockets.local_addr()?;
+    // Our Via and Contact must name an address others can reach: the configured one, or
+    // the bound one, or loopback when bound to every interface.
+    if config.switch.local.port() == 0 || config.switch.local.ip().is_unspecified() {
+        let ip = if local.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            local.ip()
+        };
+        let port = if config.switch.local.port() == 0 {
+            local.port()
+        } else {
+            config.switch.local.port()
+        };
+        config.switch.local = SocketAddr::new(
+            if config.switch.local.ip().is_unspecified() {
+                ip
+            } else {
+                config.switch.local.ip()
+            },
+            port,
+        );
+    }
+    let routing = Arc::new(config.routing.clone());
+    let switch = Switch::new(config.switch, config.routing)?;
+    let writer = match event_log {
+        Some(path) => {
+            let log = hotline_store::SqliteEventLog::open(path).await?;
+            Some(EventWriter::spawn(
+                log,
+                hotline_store::WriterConfig::default(),
+            )?)
+        }
+        None => None,
+    };
+    let (shutdown, receiver) = watch::channel(false);
+    let task = tokio::spawn(run(
+        switch,
+        sockets,
+        Clock::new(),
+        writer,
+        routing,
+        receiver,
+    ));
+    Ok(Running {
+        local,
+        shutdown,
+        task,
+    })
+}
+
+/// A record as an event-log row.
+pub fn encode(routing: &hotline_routing::RoutingConfig, record: Record) -> NewEvent {
+    match record {
+        Record::Routing(at, event) => hotline_store::routing_log::encode(routing, at, &event),
+        Record::Call(at, event) => encode_call(routing, at, event),
+    }
+}
+
+fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: CallEvent) -> NewEvent {
+    let agent_name =
+        |agent: hotline_routing::AgentId| routing.agents.get(agent.index()).map(|a| a.name.clone());
+    let queue_name =
+        |queue: hotline_routing::QueueId| routing.queues.get(queue.index()).map(|q| q.name.clone());
+    let (kind, contact, agent, queue, data) = match event {
+        CallEvent::Arrived {
+            contact,
+            trunk,
+            from,
+            to,
+            queue,
+        } => (
+            "call.arrived",
+            Some(contact),
+            None,
+            queue_name(queue),
+            serde_json::json!({ "trunk": trunk, "from": from, "to": to }),
+        ),
+        CallEvent::Refused {
+            status,
+            reason,
+            source,
+        } => (
+            "call.refused",
+            None,
+            None,
+            None,
+            serde_json::json!({ "status": status, "reason": reason, "source": source.to_string() }),
+        ),
+        CallEvent::AgentRinging { contact, agent } => (
+            "call.agent_ringing",
+            Some(contact),
+            agent_name(agent),
+            None,
+            serde_json::json!({}),
+        ),
+        CallEvent::AgentLegFailed {
+            contact,
+            agent,
+            status,
+        } => (
+            "call.agent_failed",
+            Some(contact),
+            agent_name(agent),
+            None,
+            serde_json::json!({ "status": status }),
+        ),
+        CallEvent::Connected { contact, agent } => (
+            "call.connected",
+            Some(contact),
+            agent_name(agent),
+            None,
+            serde_json::json!({}),
+        ),
+        CallEvent::Ended { contact, by } => (
+            "call.ended",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "by": match by {
+                Party::Caller => "caller",
+                Party::Agent => "agent",
+                Party::System => "system",
+            } }),
+        ),
+        CallEvent::Registered { agent, contact } => (
+            "agent.registered",
+            None,
+            agent_name(agent),
+            None,
+            serde_json::json!({ "contact": contact }),
+        ),
+        CallEvent::Unregistered { agent } => (
+            "agent.unregistered",
+            None,
+            agent_name(agent),
+            None,
+            serde_json::json!({}),
+        ),
+        CallEvent::AuthFailed { source, reason } => (
+            "sip.auth_failed",
+            None,
+            None,
+            None,
+            serde_json::json!({ "source": source.to_string(), "reason": reason }),
+        ),
+    };
+    NewEvent {
+        at_ms: at as i64,
+        kind: kind.to_string(),
+        contact_id: contact.map(|c| c.0 as i64),
+        agent,
+        queue,
+        data,
+    }
+}

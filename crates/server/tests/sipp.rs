@@ -1,0 +1,191 @@
+//! End to end through real sockets with sipp (Debian's `sip-tester`) as an independent peer:
+//! sipp registers an agent with digest authentication, sipp answers as the agent's phone, sipp
+//! calls in from the trunk. `scripts/test` installs sipp when it is missing.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+use hotline_server::config;
+use hotline_server::runtime::{self, Running};
+
+const CONFIG: &str = r#"
+[sip]
+listen = "127.0.0.1:0"
+realm = "hotline"
+# sipp answers only MD5 challenges, and only the first one it reads.
+digest = ["MD5"]
+default_queue = "general"
+[[sip.accounts]]
+agent = "ann"
+password = "ann-secret"
+[[sip.accounts]]
+agent = "bob"
+password = "bob-secret"
+[[sip.numbers]]
+number = "95588"
+queue = "general"
+[[sip.trunks]]
+name = "loopback"
+allow = ["127.0.0.0/8"]
+
+[routing]
+[routing.offers]
+offer_timeout = 4
+[[routing.queues]]
+name = "general"
+[[routing.agents]]
+name = "ann"
+queues = ["general"]
+[[routing.agents]]
+name = "bob"
+queues = ["general"]
+"#;
+
+fn sipp() -> Command {
+    let found = Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "sipp is not installed: run scripts/test (it installs Debian's sip-tester)"
+    );
+    let mut command = Command::new("sipp");
+    command
+        .args([
+            "-nostdin",
+            "-i",
+            "127.0.0.1",
+            "-timeout",
+            "60s",
+            "-timeout_error",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name)
+}
+
+async fn server() -> Running {
+    let config = config::parse("sipp-test.toml", CONFIG, 42, [9; 32]).unwrap();
+    runtime::start(config, None).await.unwrap()
+}
+
+/// A sipp instance answering as `agent`'s phone, registered with the switch.
+fn agent_phone(switch: SocketAddr, agent: &str, scenario_name: &str, calls: u32) -> Child {
+    let port = free_port();
+    let phone = sipp()
+        .arg("-sf")
+        .arg(scenario(scenario_name))
+        .args(["-p", &port.to_string(), "-m", &calls.to_string()])
+        .arg(switch.to_string())
+        .spawn()
+        .unwrap();
+    // sipp does not expand keywords inside [authentication …]: write the account in.
+    let template = std::fs::read_to_string(scenario("register.xml")).unwrap();
+    let file = std::env::temp_dir().join(format!("hotline-register-{agent}-{port}.xml"));
+    std::fs::write(
+        &file,
+        template
+            .replace("[agent]", agent)
+            .replace("[password]", &format!("{agent}-secret")),
+    )
+    .unwrap();
+    let registration = sipp()
+        .arg("-sf")
+        .arg(&file)
+        .args(["-key", "agent_port", &port.to_string()])
+        .args(["-p", &free_port().to_string(), "-m", "1"])
+        .arg(switch.to_string())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    check("registration", &registration);
+    phone
+}
+
+fn check(what: &str, output: &Output) {
+    assert!(
+        output.status.success(),
+        "{what}: sipp exited with {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        tail(&output.stdout),
+        tail(&output.stderr)
+    );
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Places `calls` calls from the trunk with sipp's built-in caller (`uac`).
+fn caller(switch: SocketAddr, calls: u32, rate: u32) -> Output {
+    sipp()
+        .args(["-sn", "uac", "-s", "95588", "-d", "500"])
+        .args(["-m", &calls.to_string(), "-r", &rate.to_string()])
+        .args(["-p", &free_port().to_string()])
+        .arg(switch.to_string())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sipp_caller_reaches_a_sipp_agent_registered_with_digest() {
+    let server = server().await;
+    let switch = server.local;
+    let result = tokio::task::spawn_blocking(move || {
+        let phone = agent_phone(switch, "ann", "agent_answers.xml", 1);
+        check("caller", &caller(switch, 1, 1));
+        phone.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    check("agent phone", &result);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.calls_in, 1);
+    assert_eq!(stats.switch.connected, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_sipp_calls_in_a_row_all_connect() {
+    let server = server().await;
+    let switch = server.local;
+    let result = tokio::task::spawn_blocking(move || {
+        // Two agents, each answering 50 calls; calls arrive 10 a second, each lasting 0.5 s.
+        let ann = agent_phone(switch, "ann", "agent_answers.xml", 50);
+        let bob = agent_phone(switch, "bob", "agent_answers.xml", 50);
+        let calls = caller(switch, 100, 10);
+        (
+            calls,
+            ann.wait_with_output().unwrap(),
+            bob.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("caller", &result.0);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.calls_in, 100);
+    assert_eq!(stats.switch.connected, 100, "{stats:?}");
+    check("ann's phone", &result.1);
+    check("bob's phone", &result.2);
+}
