@@ -1,7 +1,7 @@
 //! `hotline`: the contact-center platform's command line.
 //!
 //! Subcommands: `erlang` (staffing math), `sim` (a simulated day that drives the real routing
-//! core) and `bench` (speed figures for BENCHMARKS.md). Later: `serve` and `demo`.
+//! core), `bench` (speed figures for BENCHMARKS.md) and `serve` (the SIP switch). Later: `demo`.
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd_bench;
 mod cmd_erlang;
+mod cmd_serve;
 mod cmd_sim;
 
 /// hotline: an open-source contact center.
@@ -27,6 +28,8 @@ enum Command {
     Erlang(cmd_erlang::ErlangArgs),
     /// Speed benchmarks (routing decisions, a simulated day, the event log).
     Bench(cmd_bench::BenchArgs),
+    /// Run the SIP switch: queue trunk calls and connect them to registered agents.
+    Serve(cmd_serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => cmd_sim::run(args),
         Command::Erlang(args) => cmd_erlang::run(args),
         Command::Bench(args) => cmd_bench::run(args),
+        Command::Serve(args) => cmd_serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -74,6 +74,8 @@ impl Default for Clock {
 pub struct RuntimeStats {
     /// The switch's counters.
     pub switch: SwitchStats,
+    /// The transaction layer's counters (malformed messages, retransmissions, refusals).
+    pub transactions: hotline_sip::TransactionStats,
     /// Datagrams and framed messages taken in.
     pub received: u64,
     /// Messages sent.
@@ -208,6 +210,7 @@ pub async fn run(
         let _ = task.await;
     }
     stats.switch = switch.stats();
+    stats.transactions = switch.transaction_stats();
     Ok(stats)
 }
 

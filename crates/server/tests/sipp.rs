@@ -84,8 +84,12 @@ fn scenario(name: &str) -> PathBuf {
 }
 
 async fn server() -> Running {
+    server_with_log(None).await
+}
+
+async fn server_with_log(log: Option<&std::path::Path>) -> Running {
     let config = config::parse("sipp-test.toml", CONFIG, 42, [9; 32]).unwrap();
-    runtime::start(config, None).await.unwrap()
+    runtime::start(config, log).await.unwrap()
 }
 
 /// A sipp instance answering as `agent`'s phone, registered with the switch.
@@ -137,6 +141,18 @@ fn tail(bytes: &[u8]) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
+/// Places one call with a scenario file of ours.
+fn caller_scenario(switch: SocketAddr, name: &str) -> Output {
+    sipp()
+        .arg("-sf")
+        .arg(scenario(name))
+        .args(["-s", "95588", "-m", "1"])
+        .args(["-p", &free_port().to_string()])
+        .arg(switch.to_string())
+        .output()
+        .unwrap()
+}
+
 /// Places `calls` calls from the trunk with sipp's built-in caller (`uac`).
 fn caller(switch: SocketAddr, calls: u32, rate: u32) -> Output {
     sipp()
@@ -150,7 +166,9 @@ fn caller(switch: SocketAddr, calls: u32, rate: u32) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sipp_caller_reaches_a_sipp_agent_registered_with_digest() {
-    let server = server().await;
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let server = server_with_log(Some(&log_path)).await;
     let switch = server.local;
     let result = tokio::task::spawn_blocking(move || {
         let phone = agent_phone(switch, "ann", "agent_answers.xml", 1);
@@ -163,6 +181,122 @@ async fn a_sipp_caller_reaches_a_sipp_agent_registered_with_digest() {
     let stats = server.stop().await.unwrap();
     assert_eq!(stats.switch.calls_in, 1);
     assert_eq!(stats.switch.connected, 1);
+    // Every step is in the event log, in order.
+    use hotline_store::EventLog;
+    let log = hotline_store::SqliteEventLog::open(&log_path)
+        .await
+        .unwrap();
+    let kinds: Vec<String> = log
+        .read_from(0, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    let expected = [
+        "agent.registered",
+        "call.arrived",
+        "contact.queued",
+        "offer.created",
+        "call.agent_ringing",
+        "call.connected",
+        "contact.ended",
+        "call.ended",
+        "contact.completed",
+    ];
+    let mut position = 0;
+    for kind in expected {
+        match kinds[position..].iter().position(|k| k == kind) {
+            Some(i) => position += i + 1,
+            None => panic!("{kind} missing (in order) from {kinds:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_hangs_up_while_the_agent_rings_cancels_the_agent_leg() {
+    let server = server().await;
+    let switch = server.local;
+    let (call, phone) = tokio::task::spawn_blocking(move || {
+        let phone = agent_phone(switch, "ann", "agent_never_answers.xml", 1);
+        let call = caller_scenario(switch, "caller_hangs_up.xml");
+        (call, phone.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    check("caller", &call);
+    check("agent phone (must see the CANCEL)", &phone);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.connected, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_who_does_not_answer_loses_the_call_to_the_next() {
+    let server = server().await;
+    let switch = server.local;
+    let (call, ann, bob) = tokio::task::spawn_blocking(move || {
+        let ann = agent_phone(switch, "ann", "agent_never_answers.xml", 1);
+        let call = std::thread::spawn(move || caller(switch, 1, 1));
+        // Bob registers while Ann's phone rings, so Ann is offered the call first.
+        std::thread::sleep(std::time::Duration::from_millis(1_000));
+        let bob = agent_phone(switch, "bob", "agent_answers.xml", 1);
+        (
+            call.join().unwrap(),
+            ann.wait_with_output().unwrap(),
+            bob.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("caller", &call);
+    check("ann's phone (rings, then cancelled)", &ann);
+    check("bob's phone (answers)", &bob);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.connected, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_garbage_does_not_stop_a_call() {
+    let server = server().await;
+    let switch = server.local;
+    let (call, phone) = tokio::task::spawn_blocking(move || {
+        let phone = agent_phone(switch, "ann", "agent_answers.xml", 1);
+        let flood = std::thread::spawn(move || {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let broken = b"INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKf\r\n\
+                From: <sip:a@b>;tag=1\r\nTo: <sip:x@y>\r\nCall-ID: flood\r\nCSeq: x INVITE\r\n\r\n";
+            let mut state = 1u64;
+            for i in 0..5_000u32 {
+                let bytes: Vec<u8> = if i % 2 == 0 {
+                    (0..200).map(|_| (hotline_sip::splitmix64(&mut state) & 0xff) as u8).collect()
+                } else {
+                    broken.to_vec()
+                };
+                let _ = socket.send_to(&bytes, switch);
+                if i % 100 == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+        });
+        let call = caller(switch, 1, 1);
+        flood.join().unwrap();
+        (call, phone.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    check("caller during the flood", &call);
+    check("agent phone during the flood", &phone);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.connected, 1);
+    assert!(
+        stats.transactions.malformed >= 4_000,
+        "garbage is counted: {:?}",
+        stats.transactions
+    );
+    assert!(
+        stats.transactions.bad_request_responses > 0,
+        "broken requests get 400"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

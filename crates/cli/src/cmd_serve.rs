@@ -1,0 +1,89 @@
+//! `hotline serve`: the SIP switch with its event log, from a configuration file or, with
+//! none, as a demo center on loopback.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
+use hotline_server::{config, runtime};
+
+/// Arguments of `hotline serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Configuration file (TOML with [sip] and [routing]); without one a demo center runs:
+    /// one queue, agents 1001-1004 (passwords printed), calls accepted from loopback.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The data directory: the event log is DATA/events.db.
+    #[arg(long, default_value = "hotline-data")]
+    pub data: PathBuf,
+    /// Where the demo listens (a configuration file names its own with sip.listen).
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    pub listen: SocketAddr,
+    /// Stop after this many seconds (for scripted runs); otherwise run until Ctrl-C.
+    #[arg(long)]
+    pub seconds: Option<u64>,
+}
+
+/// Random bytes from the operating system, for the nonce key and the identifier seed.
+fn os_random<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    Ok(bytes)
+}
+
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let secret: [u8; 32] = os_random()?;
+    let seed = u64::from_le_bytes(os_random()?);
+    let config = match &args.config {
+        Some(path) => config::load(path, seed, secret).map_err(|d| anyhow!("{d}"))?,
+        None => config::demo(args.listen, seed, secret),
+    };
+    let demo_passwords = config.demo_passwords.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let log_path = args.data.join("events.db");
+        let running = runtime::start(config, Some(&log_path))
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        println!("hotline: SIP on {} (UDP and TCP)", running.local);
+        println!("hotline: event log {}", log_path.display());
+        if !demo_passwords.is_empty() {
+            println!("hotline: demo center, one queue \"general\"; agents register as:");
+            for (user, password) in &demo_passwords {
+                println!("  sip:{user}@{}  password {password}", running.local);
+            }
+            println!(
+                "hotline: call any number at sip:NUMBER@{} from this machine",
+                running.local
+            );
+        }
+        let shutdown = running.shutdown_handle();
+        let seconds = args.seconds;
+        tokio::spawn(async move {
+            match seconds {
+                Some(s) => tokio::time::sleep(std::time::Duration::from_secs(s)).await,
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+            let _ = shutdown.send(true);
+        });
+        let stats = running.wait().await.context("the switch stopped")?;
+        println!(
+            "hotline: stopped; {} calls in, {} connected, {} refused, {} messages in, {} out",
+            stats.switch.calls_in,
+            stats.switch.connected,
+            stats.switch.refused,
+            stats.received,
+            stats.sent
+        );
+        Ok(())
+    })
+}
