@@ -42,6 +42,13 @@ use hotline_sip::{
 pub const DEFAULT_MAX_CALLS: usize = 10_000;
 /// The most log records waiting for the runtime; the runtime drains after every input.
 pub const MAX_PENDING_RECORDS: usize = 100_000;
+/// Failed authentications from one address within [`AUTH_FAILURE_WINDOW_MS`] before that
+/// address is refused without its credentials being checked (password guessing).
+pub const MAX_AUTH_FAILURES: u32 = 10;
+/// The window over which failures are counted, and how long an address stays refused.
+pub const AUTH_FAILURE_WINDOW_MS: Millis = 60_000;
+/// The most addresses whose failures are tracked; beyond it the oldest windows are forgotten.
+pub const MAX_TRACKED_AUTH_SOURCES: usize = 10_000;
 
 /// A SIP account for a routing agent: the agent's name is its SIP user name.
 #[derive(Clone, Debug)]
@@ -248,6 +255,8 @@ pub struct SwitchStats {
     pub refused: u64,
     /// Routing inputs the core refused (races, normal in small numbers).
     pub routing_refusals: u64,
+    /// REGISTERs refused unchecked because their address failed too often.
+    pub auth_blocked: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,6 +308,8 @@ pub struct Switch {
     by_dialog: HashMap<DialogId, (ContactId, Side)>,
     /// Agents logged in because their phone registered.
     registered: HashMap<AgentId, bool>,
+    /// Failed authentications per source address: (window start, failures).
+    auth_failures: HashMap<IpAddr, (Millis, u32)>,
     records: VecDeque<Record>,
     stats: SwitchStats,
 }
@@ -356,6 +367,7 @@ impl Switch {
             by_agent_txn: HashMap::new(),
             by_dialog: HashMap::new(),
             registered: HashMap::new(),
+            auth_failures: HashMap::new(),
             records: VecDeque::new(),
             stats: SwitchStats::default(),
             config,
@@ -545,7 +557,43 @@ impl Switch {
         }
     }
 
+    /// Whether `ip` has failed authentication too often lately.
+    fn auth_blocked(&self, now: Millis, ip: IpAddr) -> bool {
+        self.auth_failures
+            .get(&ip)
+            .is_some_and(|&(start, failures)| {
+                failures >= MAX_AUTH_FAILURES && now < start + AUTH_FAILURE_WINDOW_MS
+            })
+    }
+
+    fn note_auth_failure(&mut self, now: Millis, ip: IpAddr) {
+        if self.auth_failures.len() >= MAX_TRACKED_AUTH_SOURCES
+            && !self.auth_failures.contains_key(&ip)
+        {
+            self.auth_failures
+                .retain(|_, (start, _)| now < *start + AUTH_FAILURE_WINDOW_MS);
+            if self.auth_failures.len() >= MAX_TRACKED_AUTH_SOURCES {
+                return;
+            }
+        }
+        let entry = self.auth_failures.entry(ip).or_insert((now, 0));
+        if now >= entry.0 + AUTH_FAILURE_WINDOW_MS {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+    }
+
     fn on_register(&mut self, now: Millis, id: TransactionId, request: Request, source: Peer) {
+        if self.auth_blocked(now, source.addr.ip()) {
+            self.stats.auth_blocked += 1;
+            let tag = self.tag();
+            let mut response = request.response(403, "Forbidden (too many failed attempts)");
+            response
+                .headers
+                .push("Retry-After", (AUTH_FAILURE_WINDOW_MS / 1000).to_string());
+            self.respond(now, id, response, &tag);
+            return;
+        }
         let random = self.random_bytes();
         let agents = &self.config.agents;
         let outcome = self.auth.check(
@@ -586,6 +634,7 @@ impl Switch {
                 self.respond(now, id, response, &tag);
             }
             AuthOutcome::Forbidden(refusal) => {
+                self.note_auth_failure(now, source.addr.ip());
                 self.call_event(
                     now,
                     CallEvent::AuthFailed {

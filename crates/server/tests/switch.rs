@@ -238,6 +238,39 @@ fn a_wrong_password_is_refused_and_the_agent_stays_logged_out() {
 }
 
 #[test]
+fn password_guessing_from_one_address_is_refused_unchecked_for_a_while() {
+    let mut world = World::new(NetConfig::perfect(2), 12);
+    let guesser = world.add_phone("ann", "127.0.0.50:5060", Answer::Never, "guess");
+    for _ in 0..12 {
+        let now = world.now;
+        world.phone(guesser).register(now, 3600);
+        world.run_for(1_000);
+    }
+    assert_eq!(
+        world.switch.stats().auth_blocked,
+        2,
+        "after 10 failures the rest are refused unchecked"
+    );
+    // The real phone at another address still registers.
+    let ann = world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 1_000,
+            talk_ms: None,
+        },
+    );
+    world.run_for(1_000);
+    assert!(registered(&world, ann));
+    // A minute later the guesser's address is checked again (and fails again).
+    world.run_for(60_000);
+    let now = world.now;
+    world.phone(guesser).register(now, 3600);
+    world.run_for(1_000);
+    assert_eq!(world.switch.stats().auth_blocked, 2);
+}
+
+#[test]
 fn a_call_is_queued_rung_answered_and_both_legs_end_on_bye() {
     let mut world = World::new(NetConfig::perfect(2), 3);
     let ann = world.agent(
