@@ -27,7 +27,7 @@ pub struct ServeArgs {
 }
 
 /// Random bytes from the operating system, for the nonce key and the identifier seed.
-fn os_random<const N: usize>() -> Result<[u8; N]> {
+pub fn os_random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))

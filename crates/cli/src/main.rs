@@ -1,13 +1,15 @@
 //! `hotline`: the contact-center platform's command line.
 //!
 //! Subcommands: `erlang` (staffing math), `sim` (a simulated day that drives the real routing
-//! core), `bench` (speed figures for BENCHMARKS.md) and `serve` (the SIP switch). Later: `demo`.
+//! core), `bench` (speed figures for BENCHMARKS.md) `serve` (the SIP switch)
+//! and `demo` (the switch with simulated callers and agents).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod cmd_bench;
+mod cmd_demo;
 mod cmd_erlang;
 mod cmd_serve;
 mod cmd_sim;
@@ -30,6 +32,8 @@ enum Command {
     Bench(cmd_bench::BenchArgs),
     /// Run the SIP switch: queue trunk calls and connect them to registered agents.
     Serve(cmd_serve::ServeArgs),
+    /// The demo center with simulated callers and agents making real SIP calls on loopback.
+    Demo(cmd_demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::Erlang(args) => cmd_erlang::run(args),
         Command::Bench(args) => cmd_bench::run(args),
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Demo(args) => cmd_demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -181,3 +181,66 @@ fn chinese_names_run_and_print() {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 }
+
+#[test]
+fn serve_runs_the_demo_center_and_stops_when_asked() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let out = hotline(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--seconds",
+        "1",
+        "--data",
+        data_dir,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("SIP on 127.0.0.1:"), "{stdout}");
+    assert!(
+        stdout.contains("sip:1001@"),
+        "the demo prints its accounts: {stdout}"
+    );
+    assert!(data.path().join("events.db").exists());
+}
+
+#[test]
+fn demo_callers_reach_demo_agents_through_the_switch() {
+    let data = tempfile::tempdir().unwrap();
+    let out = hotline(&[
+        "demo",
+        "--seconds",
+        "8",
+        "--rate",
+        "120",
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let summary = stdout.lines().last().unwrap_or("");
+    let connected: u64 = summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" connected"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(connected >= 1, "no call connected: {stdout}");
+}
+
+#[test]
+fn serve_refuses_a_configuration_with_an_unknown_queue_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[sip]\ndefault_queue = \"sales\"\n[routing]\n[[routing.queues]]\nname = \"general\"\n\
+         [[routing.agents]]\nname = \"ann\"\nqueues = [\"general\"]\n",
+    )
+    .unwrap();
+    let out = hotline(&["serve", "--config", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("sip.default_queue"), "{stderr}");
+    assert!(stderr.contains("sales"), "{stderr}");
+}

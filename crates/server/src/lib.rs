@@ -6,11 +6,13 @@
 //!   drive whole calls on a virtual clock.
 //! - [`runtime`]: tokio sockets (UDP, TCP) and timers around the switch; [`runtime::start`].
 //! - [`config`]: the configuration file and the demo configuration.
+//! - [`demo`]: simulated callers and agents on loopback for `hotline demo`.
 //! - [`phone`]: a scripted SIP phone on hotline's own SIP core, for tests and the demo.
 
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod demo;
 pub mod phone;
 pub mod runtime;
 pub mod switch;

@@ -1,0 +1,78 @@
+//! `hotline demo`: the demo center (as `hotline serve` runs it) with simulated callers and
+//! agents placing and answering real SIP calls on loopback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use hotline_server::{config, demo, runtime};
+
+/// Arguments of `hotline demo`.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Calls per minute from the simulated callers (Poisson arrivals).
+    #[arg(long, default_value_t = 12.0)]
+    pub rate: f64,
+    /// Where the switch listens (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// The data directory: the event log is DATA/events.db.
+    #[arg(long, default_value = "hotline-data")]
+    pub data: PathBuf,
+    /// Seeds the callers' arrivals and durations (and the demo's passwords).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn run(args: &DemoArgs) -> Result<()> {
+    let config = config::demo(args.listen, args.seed, crate::cmd_serve::os_random()?);
+    let agents = config.demo_passwords.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let log_path = args.data.join("events.db");
+        let running = runtime::start(config, Some(&log_path))
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        println!(
+            "hotline demo: switch on {} (event log {}); {} agents, about {} calls a minute, for {} s",
+            running.local,
+            log_path.display(),
+            agents.len(),
+            args.rate,
+            args.seconds
+        );
+        let totals = demo::run(
+            demo::DemoConfig {
+                switch: running.local,
+                agents,
+                calls_per_minute: args.rate,
+                talk_ms: (8_000, 30_000),
+                patience_ms: (15_000, 60_000),
+                ring_ms: 2_000,
+                duration: Duration::from_secs(args.seconds),
+                seed: args.seed,
+            },
+            true,
+        )
+        .await
+        .context("the simulated phones")?;
+        let stats = running.stop().await.context("the switch")?;
+        println!(
+            "hotline demo: {} calls placed, {} connected, {} abandoned, {} failed; the switch took {} calls in and connected {}",
+            totals.placed,
+            totals.connected,
+            totals.abandoned,
+            totals.failed,
+            stats.switch.calls_in,
+            stats.switch.connected
+        );
+        Ok(())
+    })
+}
