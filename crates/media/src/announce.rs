@@ -230,14 +230,14 @@ fn en_number(n: u32) -> Vec<&'static str> {
         out.push(id(&(n / 1000).to_string()));
         out.push(id("thousand"));
     }
-    if n / 100 % 10 > 0 {
+    if !(n / 100).is_multiple_of(10) {
         out.push(id(&(n / 100 % 10).to_string()));
         out.push(id("hundred"));
     }
     let rest = n % 100;
     if rest >= 20 {
         out.push(id(&(rest / 10 * 10).to_string()));
-        if rest % 10 > 0 {
+        if !rest.is_multiple_of(10) {
             out.push(id(&(rest % 10).to_string()));
         }
     } else if rest > 0 {

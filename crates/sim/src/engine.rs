@@ -392,7 +392,7 @@ impl Sim<'_> {
             }
             self.drain(t, on_event);
             steps += 1;
-            if steps % 65_536 == 0 {
+            if steps.is_multiple_of(65_536) {
                 progress(t.saturating_since(Time::ZERO));
             }
         }

@@ -537,7 +537,7 @@ fn simulate(net: NetConfig, seed: u64, calls: u32) -> (BTreeMap<String, CallReco
                     Method::Invite => {
                         let n: u32 = request.headers.call_id().unwrap()[4..].parse().unwrap();
                         due.push((now, id, answer(&request, 180, "s")));
-                        let status = if n % 2 == 0 { 200 } else { 486 };
+                        let status = if n.is_multiple_of(2) { 200 } else { 486 };
                         due.push((now + 300, id, answer(&request, status, "s")));
                     }
                     Method::Bye => due.push((now, id, answer(&request, 200, "s"))),
@@ -634,7 +634,7 @@ fn calls_over_a_perfect_network_complete_without_retransmissions() {
     assert_eq!(stats.absorbed, 0);
     for (call, record) in &records {
         let n: u32 = call[4..].parse().unwrap();
-        let expected = if n % 2 == 0 { 200 } else { 486 };
+        let expected = if n.is_multiple_of(2) { 200 } else { 486 };
         assert_eq!(record.finals, vec![expected], "{call}");
         assert!(!record.timed_out);
         assert_eq!(record.acks_received, u32::from(expected == 200));
@@ -657,7 +657,7 @@ fn calls_over_a_lossy_network_all_end_and_nothing_leaks() {
         assert!(stats.retransmissions > 0 && stats.absorbed > 0);
         for (call, record) in &records {
             let n: u32 = call[4..].parse().unwrap();
-            let expected = if n % 2 == 0 { 200 } else { 486 };
+            let expected = if n.is_multiple_of(2) { 200 } else { 486 };
             if record.timed_out {
                 timed_out += 1;
                 continue;

@@ -320,7 +320,7 @@ fn write_header(out: &mut Vec<u8>, count: usize, packet_type: u8) -> Result<usiz
 
 /// Pads the packet begun at `start` to 32 bits with zeros and fills in its length field.
 fn finish(out: &mut Vec<u8>, start: usize) {
-    while (out.len() - start) % 4 != 0 {
+    while !(out.len() - start).is_multiple_of(4) {
         out.push(0);
     }
     let words = ((out.len() - start) / 4 - 1) as u16;
@@ -376,7 +376,7 @@ impl RtcpPacket {
                     }
                     // The item list ends with at least one zero octet, then pads to 32 bits.
                     out.push(0);
-                    while (out.len() - chunk_start) % 4 != 0 {
+                    while !(out.len() - chunk_start).is_multiple_of(4) {
                         out.push(0);
                     }
                 }
