@@ -11,7 +11,7 @@ use hotline_server::{config, runtime};
 /// Arguments of `hotline serve`.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// Configuration file (TOML with [sip] and [routing]); without one a demo center runs:
+    /// Configuration file (TOML with the sip and routing tables); without one a demo center runs:
     /// one queue, agents 1001-1004 (passwords printed), calls accepted from loopback.
     #[arg(long)]
     pub config: Option<PathBuf>,
