@@ -111,6 +111,8 @@ struct PhoneCall {
     tag: String,
     talk_ms: Option<Millis>,
     ended: bool,
+    /// We cancelled it while it rang; a 2xx that crossed the CANCEL is hung up at once.
+    gave_up: bool,
 }
 
 /// The phone. See the module documentation.
@@ -271,6 +273,7 @@ impl Phone {
                         tag,
                         talk_ms,
                         ended: false,
+                        gave_up: false,
                     },
                 );
                 if let Some(after) = give_up_ms {
@@ -310,6 +313,7 @@ impl Phone {
                 by_remote: false,
             });
         } else if c.outgoing {
+            c.gave_up = true;
             let txn = c.txn;
             let _ = self.transactions.cancel(now, txn);
         }
@@ -434,6 +438,7 @@ impl Phone {
                         tag: tag.clone(),
                         talk_ms,
                         ended: false,
+                        gave_up: false,
                     },
                 );
                 match self.config.answer {
@@ -522,7 +527,7 @@ impl Phone {
                 c.dialog = Dialog::as_uac(&c.invite, &response).ok();
             }
             let dialog = c.dialog.clone();
-            let (ended, talk) = (c.ended, c.talk_ms);
+            let (gave_up, talk) = (c.gave_up, c.talk_ms);
             if let Some(dialog) = dialog {
                 let via = self.via();
                 let ack = dialog.ack(&via);
@@ -530,20 +535,13 @@ impl Phone {
                     .send_stateless(&Message::Request(ack), self.config.server);
             }
             if first {
-                if ended {
-                    // Answered after we gave up: hang up at once.
-                    if let Some(c) = self.calls.get_mut(&call) {
-                        c.ended = false;
-                    }
-                    self.events
-                        .push_back(PhoneEvent::Answered { call: call.clone() });
+                self.events
+                    .push_back(PhoneEvent::Answered { call: call.clone() });
+                if gave_up {
+                    // Answered after we cancelled (the 2xx crossed the CANCEL): hang up.
                     self.hang_up(now, &call);
-                } else {
-                    self.events
-                        .push_back(PhoneEvent::Answered { call: call.clone() });
-                    if let Some(talk) = talk {
-                        self.timers.insert((now + talk, Action::Hangup(call)));
-                    }
+                } else if let Some(talk) = talk {
+                    self.timers.insert((now + talk, Action::Hangup(call)));
                 }
             }
         } else {

@@ -259,10 +259,11 @@ pub struct SwitchStats {
     pub auth_blocked: u64,
 }
 
+/// An agent leg in `Call::agent` rings or is connected; one being cancelled has moved to
+/// `Call::leftover`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AgentLegState {
     Ringing,
-    Cancelling,
     Connected,
 }
 
@@ -832,27 +833,20 @@ impl Switch {
         };
         match leg.state {
             AgentLegState::Ringing => {
-                leg.state = AgentLegState::Cancelling;
+                // Kept in `leftover` until its 487 (or a 2xx that crossed the CANCEL).
                 let _ = self.transactions.cancel(now, leg.txn);
+                if let Some(call) = self.calls.get_mut(&contact) {
+                    call.leftover.push(leg);
+                }
             }
-            AgentLegState::Cancelling => {}
             AgentLegState::Connected => {
                 if let Some(dialog) = leg.dialog.as_mut() {
-                    let branch = new_branch(hotline_sip::splitmix64(&mut self.rng));
-                    let via = format!(
-                        "SIP/2.0/{} {};branch={branch};rport",
-                        leg.peer.transport.via_token(),
-                        self.config.local
-                    );
+                    let via = self.via(leg.peer.transport);
                     let bye = dialog.request(Method::Bye, &via, "");
                     self.by_dialog.remove(&dialog.id);
                     let _ = self.transactions.send_request(now, bye, leg.peer);
                 }
-                return;
             }
-        }
-        if let Some(call) = self.calls.get_mut(&contact) {
-            call.leftover.push(leg);
         }
     }
 
@@ -1324,11 +1318,6 @@ impl Switch {
     /// Whether an agent is logged in through a registration.
     pub fn is_registered(&self, agent: AgentId) -> bool {
         self.registered.get(&agent).copied().unwrap_or(false)
-    }
-
-    /// The URI agents' phones are reached at, for a user name (tests and the demo).
-    pub fn agent_uri(&self, user: &str) -> Uri {
-        Uri::parse(&format!("sip:{user}@{}", self.config.realm)).expect("a valid URI")
     }
 }
 
