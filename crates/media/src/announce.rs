@@ -1,8 +1,13 @@
 //! Queue announcements in Mandarin (zh-CN) and English: an [`Announcement`] (callers ahead,
 //! expected wait) becomes a list of prompt ids to play one after another
-//! ([`Announcement::prompts`]) and the sentence they speak ([`Announcement::text`]);
-//! [`prompt_texts`] lists every prompt id of a language with the words it must speak, which
-//! is what the prompt files are generated from (espeak-ng or a voice talent).
+//! ([`Announcement::prompts`]) and the sentence they speak ([`Announcement::text`]).
+//!
+//! [`prompt_texts`] lists every prompt id of a language with the words it must speak: the
+//! words queue announcements are composed from, and the system prompts the switch plays
+//! whole (IVR menu, invalid choice, please hold, callback offer and confirmation, goodbye,
+//! opening hours). The prompt files (`prompts/<id>.wav` in the repository, listed in
+//! `prompts/prompts.tsv`) are generated from these tables with espeak-ng by
+//! `scripts/make-prompts`, or recorded by a voice talent.
 //!
 //! ```
 //! use hotline_media::announce::{Announcement, Language};
@@ -86,6 +91,29 @@ const ZH: &[(&str, &str)] = &[
     ("zh/num/10", "十"),
     ("zh/num/100", "百"),
     ("zh/num/1000", "千"),
+    // System prompts, played whole.
+    (
+        "zh/welcome_menu",
+        "您好，欢迎致电客户服务热线。查询订单请按1，售后服务请按2，服务时间请按3。",
+    ),
+    ("zh/invalid_choice", "输入有误，请重新选择。"),
+    ("zh/please_hold", "正在为您转接客服，请稍候。"),
+    (
+        "zh/callback_offer",
+        "如需保留排队位置，由我们给您回电，请按1。",
+    ),
+    (
+        "zh/callback_confirmed",
+        "好的，轮到您时我们会给您回电，再见。",
+    ),
+    (
+        "zh/unavailable_goodbye",
+        "很抱歉，现在无法为您接通，请稍后再拨，再见。",
+    ),
+    (
+        "zh/opening_hours",
+        "我们的服务时间是每天上午八点到晚上十点。",
+    ),
 ];
 
 /// Every English prompt with its text.
@@ -132,6 +160,34 @@ const EN: &[(&str, &str)] = &[
     ("en/num/90", "ninety"),
     ("en/num/hundred", "hundred"),
     ("en/num/thousand", "thousand"),
+    // System prompts, played whole.
+    (
+        "en/welcome_menu",
+        "Welcome to customer service. For orders, press 1. For after-sales service, press 2. \
+         For our opening hours, press 3.",
+    ),
+    ("en/for_english", "For English, press 9."),
+    ("en/invalid_choice", "Sorry, that is not a valid choice."),
+    (
+        "en/please_hold",
+        "Please hold while we connect you to an agent.",
+    ),
+    (
+        "en/callback_offer",
+        "To keep your place in the queue and have us call you back, press 1.",
+    ),
+    (
+        "en/callback_confirmed",
+        "Thank you. We will call you back when it is your turn. Goodbye.",
+    ),
+    (
+        "en/unavailable_goodbye",
+        "Sorry, we cannot take your call now. Please call again later. Goodbye.",
+    ),
+    (
+        "en/opening_hours",
+        "We are open every day from eight in the morning to ten at night.",
+    ),
 ];
 
 fn table(language: Language) -> &'static [(&'static str, &'static str)] {

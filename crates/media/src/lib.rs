@@ -11,6 +11,8 @@
 //! - [`wav`]: reading prompts ([`wav::read_wav`]) and writing recordings
 //!   ([`wav::WavWriter`], [`wav::header`]).
 //! - [`playout`]: prompt playback in 20 ms frames ([`playout::PromptPlayer`]) and mixing.
+//! - [`call`]: one call's anchored RTP: latching, prompts, digits, relay and recording
+//!   ([`call::CallMedia`]).
 //! - [`announce`]: queue position and wait announcements in Mandarin and English
 //!   ([`announce::Announcement`]).
 //!
@@ -33,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod announce;
+pub mod call;
 pub mod dtmf;
 pub mod g711;
 pub mod goertzel;

@@ -24,14 +24,20 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use hotline_media::announce::Language;
+use hotline_routing::QueueId;
 
 use hotline_config::Diagnostics;
 use hotline_routing::RoutingConfig;
 use hotline_sip::{Credentials, TransactionConfig};
 use serde::Deserialize;
 
-use crate::switch::{IpNet, NumberRoute, SipAgent, SwitchConfig, Trunk, DEFAULT_MAX_CALLS};
+use crate::switch::{
+    IpNet, MediaSettings, Menu, MenuAction, NumberRoute, RecordMode, SipAgent, SwitchConfig,
+    Target, Trunk, DEFAULT_MAX_CALLS,
+};
 
 /// A whole server configuration.
 #[derive(Clone, Debug)]
@@ -42,6 +48,8 @@ pub struct ServerConfig {
     pub switch: SwitchConfig,
     /// Queues, agents, skills.
     pub routing: RoutingConfig,
+    /// A directory of prompt files replacing the built-in ones (`<id>.wav`).
+    pub prompts: Option<PathBuf>,
     /// Passwords of the demo's accounts, to print at start; empty for a configured server.
     pub demo_passwords: Vec<(String, String)>,
 }
@@ -52,6 +60,7 @@ struct SipSection {
     listen: Option<String>,
     realm: Option<String>,
     default_queue: Option<String>,
+    default_menu: Option<String>,
     #[serde(default)]
     accounts: Vec<AccountSection>,
     #[serde(default)]
@@ -75,7 +84,35 @@ struct AccountSection {
 #[serde(deny_unknown_fields)]
 struct NumberSection {
     number: String,
-    queue: String,
+    queue: Option<String>,
+    menu: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediaSection {
+    enabled: Option<bool>,
+    address: Option<String>,
+    prompts: Option<String>,
+    language: Option<String>,
+    announce_every: Option<u64>,
+    callback_digit: Option<String>,
+    record: Option<String>,
+    #[serde(default)]
+    menus: Vec<MenuSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MenuSection {
+    name: String,
+    language: Option<String>,
+    prompts: Vec<String>,
+    timeout: Option<u64>,
+    repeats: Option<u32>,
+    default: Option<String>,
+    #[serde(default)]
+    options: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +145,7 @@ pub fn parse(
     let mut document = hotline_config::parse_document(file, text)?;
     let routing_section = document.get_mut().remove("routing");
     let sip_section = document.get_mut().remove("sip");
+    let media_section = document.get_mut().remove("media");
     let Some(routing_section) = routing_section else {
         return Err(error(
             file,
@@ -133,10 +171,40 @@ pub fn parse(
             .queue_id(name)
             .ok_or_else(|| error(file, field, format!("no queue named {name:?} in [routing]")))
     };
-    let default_queue = match &sip.default_queue {
-        Some(name) => Some(queue("sip.default_queue", name)?),
-        None => None,
+    let media: MediaSection = match media_section {
+        Some(section) => hotline_config::deserialize_section(file, text, "media", section)?,
+        None => MediaSection {
+            enabled: None,
+            address: None,
+            prompts: None,
+            language: None,
+            announce_every: None,
+            callback_digit: None,
+            record: None,
+            menus: Vec::new(),
+        },
     };
+    let menu_names: Vec<&str> = media.menus.iter().map(|m| m.name.as_str()).collect();
+    let menu = |field: &str, name: &str| {
+        menu_names
+            .iter()
+            .position(|m| *m == name)
+            .ok_or_else(|| error(file, field, format!("no menu named {name:?} in [media]")))
+    };
+    let target = |field: &str, queue_name: &Option<String>, menu_name: &Option<String>| match (
+        queue_name, menu_name,
+    ) {
+        (Some(q), None) => Ok(Some(Target::Queue(queue(&format!("{field}queue"), q)?))),
+        (None, Some(m)) => Ok(Some(Target::Menu(menu(&format!("{field}menu"), m)?))),
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(error(
+            file,
+            field.trim_end_matches(['.', '_']),
+            "give a queue or a menu, not both".into(),
+        )),
+    };
+    let default_target = target("sip.default_", &sip.default_queue, &sip.default_menu)?;
+    let media_settings = media_settings(file, &media, &listen, &queue, &menu)?;
     let mut digest_algorithms = Vec::new();
     for (i, name) in sip.digest.iter().flatten().enumerate() {
         match hotline_sip::Algorithm::from_token(name) {
@@ -186,9 +254,13 @@ pub fn parse(
     }
     let mut numbers = Vec::new();
     for (i, n) in sip.numbers.iter().enumerate() {
+        let field = format!("sip.numbers[{i}]");
+        let Some(target) = target(&format!("{field}."), &n.queue, &n.menu)? else {
+            return Err(error(file, &field, "give a queue or a menu".into()));
+        };
         numbers.push(NumberRoute {
             number: n.number.clone(),
-            queue: queue(&format!("sip.numbers[{i}].queue"), &n.queue)?,
+            target,
         });
     }
     let mut trunks = Vec::new();
@@ -217,7 +289,8 @@ pub fn parse(
             digest_algorithms,
             agents,
             numbers,
-            default_queue,
+            default_target,
+            media: media_settings,
             trunks,
             seed,
             transactions: TransactionConfig::default(),
@@ -225,8 +298,140 @@ pub fn parse(
             first_contact_id: 1,
         },
         routing,
+        prompts: media.prompts.map(PathBuf::from),
         demo_passwords: Vec::new(),
     })
+}
+
+/// A language name: `zh-CN` (or `zh`) and `en`.
+fn language(file: &str, field: &str, name: &str) -> Result<Language, Diagnostics> {
+    match name {
+        "zh-CN" | "zh" | "zh-Hans" => Ok(Language::ZhCn),
+        "en" | "en-US" | "en-GB" => Ok(Language::En),
+        _ => Err(error(
+            file,
+            field,
+            format!("{name:?} is not a language (\"zh-CN\" or \"en\")"),
+        )),
+    }
+}
+
+type Lookup<'a> = &'a dyn Fn(&str, &str) -> Result<usize, Diagnostics>;
+
+fn media_settings(
+    file: &str,
+    media: &MediaSection,
+    listen: &SocketAddr,
+    queue: &dyn Fn(&str, &str) -> Result<QueueId, Diagnostics>,
+    menu: Lookup<'_>,
+) -> Result<MediaSettings, Diagnostics> {
+    let defaults = MediaSettings::default();
+    let address = match &media.address {
+        Some(text) => text.parse().map_err(|_| {
+            error(
+                file,
+                "media.address",
+                format!("{text:?} is not an IP address"),
+            )
+        })?,
+        // An unspecified listen address cannot go in SDP: loopback until configured.
+        None if listen.ip().is_unspecified() => defaults.address,
+        None => listen.ip(),
+    };
+    let record = match media.record.as_deref() {
+        None | Some("off") => None,
+        Some("mono") => Some(RecordMode::Mono),
+        Some("stereo") => Some(RecordMode::Stereo),
+        Some(other) => {
+            return Err(error(
+                file,
+                "media.record",
+                format!("{other:?} is not \"off\", \"mono\" or \"stereo\""),
+            ))
+        }
+    };
+    let callback_digit = match media.callback_digit.as_deref() {
+        None => defaults.callback_digit,
+        Some("") => None,
+        Some(key) => Some(digit(file, "media.callback_digit", key)?),
+    };
+    let action = |field: &str, text: &str| -> Result<MenuAction, Diagnostics> {
+        let (kind, value) = text.split_once(':').unwrap_or((text, ""));
+        match kind {
+            "queue" => Ok(MenuAction::Queue(queue(field, value)?)),
+            "menu" => Ok(MenuAction::Menu(menu(field, value)?)),
+            "play" if !value.is_empty() => Ok(MenuAction::Play(
+                value.split(',').map(|p| p.trim().to_string()).collect(),
+            )),
+            "hangup" => Ok(MenuAction::HangUp),
+            _ => Err(error(
+                file,
+                field,
+                format!(
+                    "{text:?} is not an action (\"queue:NAME\", \"menu:NAME\", \
+                     \"play:PROMPT,PROMPT\" or \"hangup\")"
+                ),
+            )),
+        }
+    };
+    let mut menus = Vec::new();
+    for (i, m) in media.menus.iter().enumerate() {
+        let field = format!("media.menus[{i}]");
+        let mut options = Vec::new();
+        for (key, text) in &m.options {
+            let option_field = format!("{field}.options.{key}");
+            options.push((
+                digit(file, &option_field, key)?,
+                action(&option_field, text)?,
+            ));
+        }
+        let language = match &m.language {
+            Some(name) => language(file, &format!("{field}.language"), name)?,
+            None => media
+                .language
+                .as_deref()
+                .map(|name| language(file, "media.language", name))
+                .transpose()?
+                .unwrap_or(defaults.language),
+        };
+        menus.push(Menu {
+            name: m.name.clone(),
+            language,
+            prompts: m.prompts.clone(),
+            options,
+            timeout_ms: m.timeout.unwrap_or(6) * 1000,
+            repeats: m.repeats.unwrap_or(2),
+            default: match &m.default {
+                Some(text) => action(&format!("{field}.default"), text)?,
+                None => MenuAction::HangUp,
+            },
+        });
+    }
+    Ok(MediaSettings {
+        enabled: media.enabled.unwrap_or(true),
+        address,
+        language: match &media.language {
+            Some(name) => language(file, "media.language", name)?,
+            None => defaults.language,
+        },
+        announce_every_ms: media.announce_every.unwrap_or(30) * 1000,
+        callback_digit,
+        record,
+        menus,
+    })
+}
+
+/// One key of a telephone keypad.
+fn digit(file: &str, field: &str, text: &str) -> Result<char, Diagnostics> {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c @ ('0'..='9' | '*' | '#' | 'A'..='D')), None) => Ok(c),
+        _ => Err(error(
+            file,
+            field,
+            format!("{text:?} is not a key (0-9, *, #, A-D)"),
+        )),
+    }
 }
 
 /// Reads a configuration file.
@@ -237,8 +442,30 @@ pub fn load(path: &Path, seed: u64, secret: [u8; 32]) -> Result<ServerConfig, Di
     parse(&file, &text, seed, secret)
 }
 
-/// The demo: one queue, four agents `1001`–`1004` with passwords made from `seed`, every
-/// number goes to the queue, calls accepted from loopback only.
+/// The demo's numbers: 95588 answers with the IVR menu (Mandarin, 9 for English), every other
+/// number goes straight to the queue.
+const DEMO_NUMBERS_AND_MENUS: &str = r#"[[sip.numbers]]
+number = "95588"
+menu = "main"
+[media]
+announce_every = 20
+[[media.menus]]
+name = "main"
+language = "zh-CN"
+prompts = ["zh/welcome_menu", "en/for_english"]
+default = "queue:general"
+options = { "1" = "queue:general", "2" = "queue:general", "3" = "play:zh/opening_hours", "9" = "menu:english" }
+[[media.menus]]
+name = "english"
+language = "en"
+prompts = ["en/welcome_menu"]
+default = "queue:general"
+options = { "1" = "queue:general", "2" = "queue:general", "3" = "play:en/opening_hours" }
+"#;
+
+/// The demo: one queue, four agents `1001`–`1004` with passwords made from `seed`; 95588
+/// answers with an IVR menu, every other number goes to the queue; calls accepted from
+/// loopback only.
 pub fn demo(listen: SocketAddr, seed: u64, secret: [u8; 32]) -> ServerConfig {
     let mut state = seed;
     let passwords: Vec<(String, String)> = (1001..=1004)
@@ -256,6 +483,7 @@ pub fn demo(listen: SocketAddr, seed: u64, secret: [u8; 32]) -> ServerConfig {
             "[[sip.accounts]]\nagent = \"{user}\"\npassword = \"{password}\"\n"
         ));
     }
+    text.push_str(DEMO_NUMBERS_AND_MENUS);
     text.push_str(
         "[routing]\n[routing.offers]\noffer_timeout = 15\n[[routing.queues]]\nname = \"general\"\n",
     );
@@ -280,7 +508,9 @@ mod tests {
         let config = demo("127.0.0.1:5060".parse().unwrap(), 1, [0; 32]);
         assert_eq!(config.switch.agents.len(), 4);
         assert_eq!(config.demo_passwords.len(), 4);
-        assert!(config.switch.default_queue.is_some());
+        assert!(config.switch.default_target.is_some());
+        assert!(config.switch.media.enabled);
+        assert_eq!(config.switch.media.menus.len(), 2);
     }
 
     #[test]

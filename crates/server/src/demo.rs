@@ -23,7 +23,8 @@ pub struct DemoConfig {
     pub agents: Vec<(String, String)>,
     /// Calls placed per minute on average (Poisson arrivals).
     pub calls_per_minute: f64,
-    /// How long callers talk once connected, at least and at most (uniform).
+    /// How long agents talk before hanging up, at least and at most (uniform, one length
+    /// per agent).
     pub talk_ms: (Millis, Millis),
     /// How long callers are willing to wait before hanging up, at least and at most.
     pub patience_ms: (Millis, Millis),
@@ -40,13 +41,16 @@ pub struct DemoConfig {
 pub struct DemoTotals {
     /// Calls placed.
     pub placed: u64,
-    /// Calls answered by an agent.
+    /// Calls an agent picked up.
     pub connected: u64,
     /// Calls the caller gave up on while waiting.
     pub abandoned: u64,
     /// Calls refused or failed.
     pub failed: u64,
 }
+
+/// The number the simulated callers dial: not a menu (they press no keys), so the queue.
+pub const DEMO_CALLED: &str = "10000";
 
 /// The most datagrams waiting for the phones' task.
 const MAX_DEMO_QUEUE: usize = 4_096;
@@ -73,13 +77,17 @@ pub async fn run(config: DemoConfig, report: bool) -> io::Result<DemoTotals> {
             String::new(),
             false,
         )));
+    let uniform = |rng: &mut u64, (low, high): (Millis, Millis)| {
+        low + splitmix64(rng) % (high.saturating_sub(low) + 1)
+    };
     for (index, (user, password, agent)) in people.enumerate() {
         let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
         let local = socket.local_addr()?;
+        // hotline answers callers itself (announcements, music), so agents end the calls.
         let answer = if agent {
             Answer::After {
                 ring_ms: config.ring_ms,
-                talk_ms: None,
+                talk_ms: Some(uniform(&mut rng, config.talk_ms)),
             }
         } else {
             Answer::Never
@@ -119,18 +127,21 @@ pub async fn run(config: DemoConfig, report: bool) -> io::Result<DemoTotals> {
     let mut next_call = start + 2_000;
     let mut next_report = start + 5_000;
     let mut totals = DemoTotals::default();
-    let uniform = |rng: &mut u64, (low, high): (Millis, Millis)| {
-        low + splitmix64(rng) % (high.saturating_sub(low) + 1)
-    };
     loop {
         let now = clock.now();
         if now >= end {
             break;
         }
         if now >= next_call {
-            let talk = uniform(&mut rng, config.talk_ms);
+            // The caller is answered by hotline at once and hangs up after its patience
+            // plus the longest talk, unless the agent ended the call first.
             let patience = uniform(&mut rng, config.patience_ms);
-            phones[caller].call(now, "95588", Some(talk), Some(patience));
+            phones[caller].call(
+                now,
+                DEMO_CALLED,
+                Some(patience + config.talk_ms.1),
+                Some(patience),
+            );
             totals.placed += 1;
             // Exponential gaps: Poisson arrivals at the configured rate.
             let u = (splitmix64(&mut rng) >> 11) as f64 / (1u64 << 53) as f64;
@@ -156,13 +167,20 @@ pub async fn run(config: DemoConfig, report: bool) -> io::Result<DemoTotals> {
                 let _ = sockets[index].send_to(&t.bytes, t.to.addr).await;
             }
             while let Some(event) = phone.poll_event() {
-                if index == caller {
-                    match event {
-                        PhoneEvent::Answered { .. } => totals.connected += 1,
-                        PhoneEvent::Ended { status: 487, .. } => totals.abandoned += 1,
-                        PhoneEvent::Ended { status, .. } if status >= 300 => totals.failed += 1,
-                        _ => {}
+                match event {
+                    PhoneEvent::Picked { .. } if index != caller => totals.connected += 1,
+                    PhoneEvent::Ended {
+                        status: 200,
+                        by_remote: false,
+                        ..
+                    } if index == caller => totals.abandoned += 1,
+                    PhoneEvent::Ended { status: 487, .. } if index == caller => {
+                        totals.abandoned += 1
                     }
+                    PhoneEvent::Ended { status, .. } if index == caller && status >= 300 => {
+                        totals.failed += 1
+                    }
+                    _ => {}
                 }
             }
         }

@@ -4,6 +4,8 @@
 //! - [`switch`]: the [`Switch`](switch::Switch), a back-to-back user agent over the SIP
 //!   transaction layer, the registrar and the routing core; sans-IO like the cores, so tests
 //!   drive whole calls on a virtual clock.
+//! - [`media_runtime`]: one task per call running the media core on its RTP sockets; the
+//!   built-in prompts.
 //! - [`runtime`]: tokio sockets (UDP, TCP) and timers around the switch; [`runtime::start`].
 //! - [`config`]: the configuration file and the demo configuration.
 //! - [`demo`]: simulated callers and agents on loopback for `hotline demo`.
@@ -13,6 +15,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod media_runtime;
 pub mod phone;
 pub mod runtime;
 pub mod switch;

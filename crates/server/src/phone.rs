@@ -75,6 +75,11 @@ pub enum PhoneEvent {
         /// The caller as the From header shows it (display name or user).
         from: String,
     },
+    /// This phone answered a call ringing here.
+    Picked {
+        /// The call.
+        call: String,
+    },
     /// A call this phone placed was answered.
     Answered {
         /// The call.
@@ -497,6 +502,9 @@ impl Phone {
         c.dialog = Dialog::as_uas(&c.invite, &ok).ok();
         let (txn, talk) = (c.txn, c.talk_ms);
         let _ = self.transactions.send_response(now, txn, ok);
+        self.events.push_back(PhoneEvent::Picked {
+            call: call.to_string(),
+        });
         if let Some(talk) = talk {
             self.timers
                 .insert((now + talk, Action::Hangup(call.to_string())));

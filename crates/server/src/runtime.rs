@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
+use crate::media_runtime::{MediaDriver, MediaStats};
 use crate::switch::{CallEvent, Party, Record, Switch, SwitchStats};
 
 /// The most framed TCP messages waiting for the switch task.
@@ -57,7 +58,8 @@ impl Clock {
         self.start_unix_ms + self.start.elapsed().as_millis() as u64
     }
 
-    fn instant_at(&self, at: Millis) -> tokio::time::Instant {
+    /// The instant of a time on this clock.
+    pub fn instant_at(&self, at: Millis) -> tokio::time::Instant {
         let offset = at.saturating_sub(self.start_unix_ms);
         tokio::time::Instant::from_std(self.start + Duration::from_millis(offset))
     }
@@ -84,6 +86,8 @@ pub struct RuntimeStats {
     pub send_failures: u64,
     /// Log records dropped because the event-log task fell behind.
     pub records_dropped: u64,
+    /// The media side's counters.
+    pub media: MediaStats,
 }
 
 /// The bound sockets, before the loop starts (so a caller learns the real port of `:0`).
@@ -120,15 +124,36 @@ enum Inbound {
     Closed(SocketAddr),
 }
 
+/// What [`run`] needs besides the switch and its sockets.
+pub struct RunParts {
+    /// The clock shared with the media tasks.
+    pub clock: Clock,
+    /// Where records go.
+    pub log: Option<EventWriter>,
+    /// For naming agents and queues in records.
+    pub routing: Arc<hotline_routing::RoutingConfig>,
+    /// Anchored media, and its events.
+    pub media: (
+        MediaDriver,
+        mpsc::Receiver<(hotline_routing::ContactId, hotline_media::call::MediaEvent)>,
+    ),
+    /// Stops the loop when it turns true.
+    pub shutdown: watch::Receiver<bool>,
+}
+
 /// Runs the switch on `sockets` until `shutdown` turns true; records go to `log` if given.
 pub async fn run(
     mut switch: Switch,
     sockets: Sockets,
-    clock: Clock,
-    log: Option<EventWriter>,
-    routing: Arc<hotline_routing::RoutingConfig>,
-    mut shutdown: watch::Receiver<bool>,
+    parts: RunParts,
 ) -> io::Result<RuntimeStats> {
+    let RunParts {
+        clock,
+        log,
+        routing,
+        media: (mut media, mut media_events),
+        mut shutdown,
+    } = parts;
     let Sockets { udp, tcp } = sockets;
     let udp = Arc::new(udp);
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(MAX_INBOUND_QUEUE);
@@ -172,10 +197,15 @@ pub async fn run(
                     }
                 }
             }
+            Some((contact, event)) = media_events.recv() => {
+                switch.media_event(clock.now(), contact, event);
+            }
             _ = sleep_until(deadline) => {
                 switch.handle_timeout(clock.now());
             }
         }
+        // Media first: a socket opened here lets the switch answer in the same turn.
+        media.apply(&mut switch);
         while let Some(transmit) = switch.poll_transmit() {
             let sent = match transmit.to.transport {
                 Transport::Udp => udp.send_to(&transmit.bytes, transmit.to.addr).await.is_ok(),
@@ -211,6 +241,7 @@ pub async fn run(
     }
     stats.switch = switch.stats();
     stats.transactions = switch.transaction_stats();
+    stats.media = media.stats();
     Ok(stats)
 }
 
@@ -383,7 +414,21 @@ pub async fn start(
         );
     }
     let routing = Arc::new(config.routing.clone());
+    let mut prompts = crate::media_runtime::Prompts::builtin();
+    if let Some(dir) = &config.prompts {
+        prompts
+            .load_dir(dir)
+            .map_err(|e| format!("prompts from {}: {e}", dir.display()))?;
+    }
+    check_prompts(&config.switch.media, &prompts)?;
+    let recordings = event_log
+        .and_then(|p| p.parent())
+        .map(|dir| dir.join("recordings"));
+    let clock = Clock::new();
+    let media_address = config.switch.media.address;
+    let seed = config.switch.seed;
     let switch = Switch::new(config.switch, config.routing)?;
+    let media = MediaDriver::new(Arc::new(prompts), media_address, recordings, clock, seed);
     let writer = match event_log {
         Some(path) => {
             let log = hotline_store::SqliteEventLog::open(path).await?;
@@ -398,16 +443,47 @@ pub async fn start(
     let task = tokio::spawn(run(
         switch,
         sockets,
-        Clock::new(),
-        writer,
-        routing,
-        receiver,
+        RunParts {
+            clock,
+            log: writer,
+            routing,
+            media,
+            shutdown: receiver,
+        },
     ));
     Ok(Running {
         local,
         shutdown,
         task,
     })
+}
+
+/// Every prompt the menus name must exist: a missing one is a configuration error at start,
+/// not silence in a caller's ear.
+fn check_prompts(
+    media: &crate::switch::MediaSettings,
+    prompts: &crate::media_runtime::Prompts,
+) -> Result<(), String> {
+    if !media.enabled {
+        return Ok(());
+    }
+    for menu in &media.menus {
+        let played = menu.options.iter().map(|(_, a)| a).chain([&menu.default]);
+        let ids = menu.prompts.iter().chain(played.flat_map(|a| match a {
+            crate::switch::MenuAction::Play(ids) => ids.as_slice(),
+            _ => &[],
+        }));
+        for id in ids {
+            if !prompts.contains(id) {
+                return Err(format!(
+                    "menu {:?} names prompt {id:?}, which is neither built in nor in the \
+                     prompts directory",
+                    menu.name
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A record as an event-log row.
@@ -429,13 +505,48 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             trunk,
             from,
             to,
-            queue,
         } => (
             "call.arrived",
             Some(contact),
             None,
-            queue_name(queue),
+            None,
             serde_json::json!({ "trunk": trunk, "from": from, "to": to }),
+        ),
+        CallEvent::MenuChoice {
+            contact,
+            menu,
+            digit,
+        } => (
+            "call.menu_choice",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "menu": menu, "digit": digit.to_string() }),
+        ),
+        CallEvent::Queued { contact, queue } => (
+            "call.queued",
+            Some(contact),
+            None,
+            queue_name(queue),
+            serde_json::json!({}),
+        ),
+        CallEvent::Announced {
+            contact,
+            position,
+            wait_seconds,
+        } => (
+            "call.announced",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "position": position, "wait_seconds": wait_seconds }),
+        ),
+        CallEvent::CallbackAccepted { contact } => (
+            "call.callback_accepted",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({}),
         ),
         CallEvent::Refused {
             status,

@@ -7,26 +7,49 @@
 //! reads a clock or touches a socket, so tests run whole call centres on a virtual clock and a
 //! lossy in-memory network ([`hotline_sip::netsim`]), and the runtime only moves bytes.
 //!
-//! What happens to a call (signalling only: the media flows between the caller and the
-//! agent's phone; announcements and music on hold need the media core, still to come):
+//! Media is **anchored** by default ([`MediaSettings::enabled`], module `media`): hotline
+//! answers the caller itself on an RTP socket of its own, so it can speak to the caller, and
+//! later relays between the caller's socket and the agent leg's.
 //!
-//! 1. A trunk (an address on a trunk's allow-list) sends INVITE. The dialled number picks the
-//!    queue; the caller hears ringing (180) while the routing core queues the contact.
-//! 2. The routing core offers the contact to an agent: the switch INVITEs every contact the
-//!    agent's phone registered... the first one (forking is not done yet), with the caller's
-//!    SDP, from the caller's number, so the phone shows who is calling.
-//! 3. The agent answers (2xx): the offer is accepted, the agent's leg ACKed and the caller
-//!    answered with the agent's SDP. Either side's BYE ends both legs and starts wrap-up.
-//! 4. The agent rejects (486/603/4xx-6xx) or does not answer before the offer times out: the
-//!    contact keeps its place and goes to the next agent; the ringing leg is cancelled.
-//! 5. The caller hangs up (CANCEL) while queued or while an agent rings: 487 to the caller,
-//!    CANCEL to the agent's leg, the contact is abandoned. No leg outlives its call.
+//! 1. A trunk (an address on a trunk's allow-list) sends INVITE with an SDP offer. An offer
+//!    without PCMU or PCMA is refused 488. The driver opens the caller leg's socket
+//!    ([`MediaCommand::Open`], [`Switch::media_opened`]) and the caller is answered (200 with
+//!    our SDP).
+//! 2. The dialled number leads to a queue or an IVR menu ([`Target`]). A menu is played; a
+//!    key ([`Switch::media_event`], RFC 4733 or in-band) picks a queue, another menu, or
+//!    information to hear; no key or a wrong one offers the menu again, then its default.
+//! 3. In the queue the caller hears its position and expected wait (from the routing core's
+//!    estimate; nothing is promised when no agent could take the call), the callback offer,
+//!    then music on hold, again every [`MediaSettings::announce_every_ms`]. The callback key
+//!    keeps the caller's place as a callback ([`hotline_routing::Input::AcceptCallback`]);
+//!    hotline says so and hangs up.
+//! 4. The routing core offers the contact to an agent: the switch opens the agent leg's
+//!    socket and INVITEs the first contact the agent's phone registered (forking is not done
+//!    yet) with our SDP, from the caller's number, so the phone shows who is calling.
+//! 5. The agent answers (2xx with usable SDP): the offer is accepted, the legs are bridged
+//!    (and recorded, if configured). Either side's BYE ends both legs and starts wrap-up.
+//! 6. The agent rejects (486/603/4xx-6xx) or does not answer before the offer times out: the
+//!    contact keeps its place (and its music) and goes to the next agent; the ringing leg is
+//!    cancelled. The caller hangs up while queued or while an agent rings: the agent leg is
+//!    cancelled and the contact abandoned. No leg outlives its call.
+//!
+//! With media off, the switch is signalling only: the caller hears ringing (180) until an
+//! agent answers, is answered with the agent's SDP, and the media flows phone to phone; a
+//! caller's CANCEL while queued or ringing gets 487. No menus or announcements then.
 //!
 //! Agents are SIP users: registering (with digest authentication) logs the agent in and makes
 //! it ready; the last binding lapsing or being removed logs it out.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+
+mod media;
+
+use media::MediaCall;
+pub use media::{
+    MediaCommand, MediaSettings, Menu, MenuAction, RecordMode, Target, MAX_MENUS, MAX_MENU_REPEATS,
+    MAX_PENDING_MEDIA, MAX_PROMPTS, MOH,
+};
 
 use hotline_routing::{
     AgentId, ContactId, ContactSpec, Event as RoutingEvent, Input, OfferEndReason, Outcome,
@@ -109,13 +132,13 @@ pub struct Trunk {
     pub allow: Vec<IpNet>,
 }
 
-/// Which queue a dialled number (the Request-URI's user part) goes to.
+/// Where a dialled number (the Request-URI's user part) goes.
 #[derive(Clone, Debug)]
 pub struct NumberRoute {
     /// The number as dialled.
     pub number: String,
-    /// The queue.
-    pub queue: QueueId,
+    /// A queue, or an IVR menu.
+    pub target: Target,
 }
 
 /// The switch's settings (the routing core's are separate: [`RoutingConfig`]).
@@ -132,10 +155,12 @@ pub struct SwitchConfig {
     pub digest_algorithms: Vec<Algorithm>,
     /// SIP accounts of the agents.
     pub agents: Vec<SipAgent>,
-    /// Dialled numbers to queues.
+    /// Dialled numbers to queues and menus.
     pub numbers: Vec<NumberRoute>,
-    /// The queue for numbers not listed; `None` answers them 404.
-    pub default_queue: Option<QueueId>,
+    /// Where numbers not listed go; `None` answers them 404.
+    pub default_target: Option<Target>,
+    /// Anchored media: answering, IVR, announcements, relay, recording.
+    pub media: MediaSettings,
     /// Who may send calls in.
     pub trunks: Vec<Trunk>,
     /// Seeds tags, Call-IDs, branches and nonces.
@@ -162,7 +187,7 @@ pub enum Party {
 /// A call-level fact for the event log (the routing core's events come separately).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallEvent {
-    /// A call came in from a trunk and was queued.
+    /// A call came in from a trunk.
     Arrived {
         /// The contact.
         contact: ContactId,
@@ -172,8 +197,36 @@ pub enum CallEvent {
         from: String,
         /// The dialled number.
         to: String,
+    },
+    /// The caller pressed a key in a menu.
+    MenuChoice {
+        /// The contact.
+        contact: ContactId,
+        /// The menu's name.
+        menu: String,
+        /// The key.
+        digit: char,
+    },
+    /// The call joined a queue.
+    Queued {
+        /// The contact.
+        contact: ContactId,
         /// The queue.
         queue: QueueId,
+    },
+    /// The caller heard its position and expected wait.
+    Announced {
+        /// The contact.
+        contact: ContactId,
+        /// 1 for the next to be served.
+        position: u32,
+        /// The expected wait announced, before rounding for speech.
+        wait_seconds: u64,
+    },
+    /// The caller chose to be called back; it keeps its place and its call ends.
+    CallbackAccepted {
+        /// The contact.
+        contact: ContactId,
     },
     /// A call was refused before queueing.
     Refused {
@@ -277,6 +330,9 @@ struct AgentLeg {
 }
 
 struct Call {
+    target: Target,
+    /// Anchored media, when on.
+    media: Option<MediaCall>,
     caller_txn: TransactionId,
     caller_invite: Request,
     caller_peer: Peer,
@@ -313,6 +369,9 @@ pub struct Switch {
     auth_failures: HashMap<IpAddr, (Millis, u32)>,
     records: VecDeque<Record>,
     stats: SwitchStats,
+    media_commands: VecDeque<MediaCommand>,
+    /// Media deadlines (menu time-outs, announcements), checked against the call's own.
+    timers: BTreeSet<(Millis, ContactId)>,
 }
 
 /// Why the switch could not start.
@@ -330,6 +389,7 @@ impl std::error::Error for SwitchError {}
 impl Switch {
     /// A switch for these settings and this routing configuration.
     pub fn new(config: SwitchConfig, routing: RoutingConfig) -> Result<Switch, SwitchError> {
+        check_media(&config, &routing)?;
         for agent in &config.agents {
             if routing.agent_id(&agent.name).is_none() {
                 return Err(SwitchError(format!(
@@ -371,6 +431,8 @@ impl Switch {
             auth_failures: HashMap::new(),
             records: VecDeque::new(),
             stats: SwitchStats::default(),
+            media_commands: VecDeque::new(),
+            timers: BTreeSet::new(),
             config,
         })
     }
@@ -378,6 +440,11 @@ impl Switch {
     /// The routing core, for estimates and state queries.
     pub fn router(&self) -> &Router {
         &self.router
+    }
+
+    /// Where a waiting contact stands and how long it may wait.
+    pub fn estimate(&mut self, contact: ContactId) -> Option<hotline_routing::WaitEstimate> {
+        self.router.estimate(contact)
     }
 
     /// Counters.
@@ -414,6 +481,7 @@ impl Switch {
         self.drain(now);
         self.router.handle_timeout(Time::from_millis(now));
         self.drain_routing(now);
+        self.media_timeouts(now);
         if self.registrar.next_expiry().is_some_and(|at| at <= now) {
             for expired in self.registrar.expire(now) {
                 self.after_binding_change(now, &expired.user);
@@ -428,6 +496,7 @@ impl Switch {
             self.transactions.poll_timeout(),
             self.router.poll_timeout().map(Time::as_millis),
             self.registrar.next_expiry(),
+            self.timers.first().map(|&(at, _)| at),
         ]
         .into_iter()
         .flatten()
@@ -715,25 +784,47 @@ impl Switch {
             return;
         }
         let dialled = request.uri.user.clone().unwrap_or_default();
-        let queue = self
+        let target = self
             .config
             .numbers
             .iter()
             .find(|n| n.number == dialled)
-            .map(|n| n.queue)
-            .or(self.config.default_queue);
-        let Some(queue) = queue else {
+            .map(|n| n.target.clone())
+            .or_else(|| self.config.default_target.clone());
+        let Some(target) = target else {
             self.refuse(
                 now,
                 id,
                 &request,
                 source,
                 404,
-                "Not Found (no queue for this number)",
+                "Not Found (nothing for this number)",
             );
             return;
         };
+        if self.media_commands.len() >= MAX_PENDING_MEDIA {
+            self.refuse(
+                now,
+                id,
+                &request,
+                source,
+                503,
+                "Service Unavailable (media busy)",
+            );
+            return;
+        }
         let contact = ContactId(self.next_contact);
+        let media = if self.config.media.enabled {
+            match self.media_admit(now, contact, &request) {
+                Ok(media) => Some(media),
+                Err(reason) => {
+                    self.refuse(now, id, &request, source, 488, reason);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
         self.next_contact += 1;
         let caller_tag = self.tag();
         let from = request
@@ -742,9 +833,12 @@ impl Switch {
             .and_then(|f| f.uri.user.clone())
             .unwrap_or_default();
         self.stats.calls_in += 1;
+        let signalling_only = media.is_none();
         self.calls.insert(
             contact,
             Call {
+                target: target.clone(),
+                media,
                 caller_txn: id,
                 caller_invite: request.clone(),
                 caller_peer: source,
@@ -762,12 +856,26 @@ impl Switch {
                 trunk,
                 from,
                 to: dialled,
-                queue,
             },
         );
+        if !signalling_only {
+            // Answered once the driver has opened the caller leg's socket.
+            return;
+        }
+        let Target::Queue(queue) = target else {
+            // Menus need media; `Switch::new` refuses such a configuration.
+            self.fail_caller(
+                now,
+                contact,
+                500,
+                "Server Internal Error (menu without media)",
+            );
+            return;
+        };
         let mut ringing = request.response(180, "Ringing");
         ringing.headers.push("Contact", self.contact());
         self.respond(now, id, ringing, &caller_tag);
+        self.call_event(now, CallEvent::Queued { contact, queue });
         if let Err(error) = self.router.handle(
             Time::from_millis(now),
             Input::Arrive(ContactSpec::call(contact, queue)),
@@ -823,6 +931,19 @@ impl Switch {
         }
     }
 
+    /// Ends a call hotline never answered, with a failure status.
+    fn end_unanswered(&mut self, now: Millis, contact: ContactId, status: u16, reason: &str) {
+        self.fail_caller(now, contact, status, reason);
+        self.call_event(
+            now,
+            CallEvent::Ended {
+                contact,
+                by: Party::System,
+            },
+        );
+        self.finish_if_done(contact);
+    }
+
     /// Cancels a ringing agent leg or hangs up a connected one.
     fn drop_agent_leg(&mut self, now: Millis, contact: ContactId) {
         let Some(call) = self.calls.get_mut(&contact) else {
@@ -867,6 +988,10 @@ impl Switch {
                 RoutingEvent::OfferEnded {
                     contact, reason, ..
                 } => {
+                    if let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut())
+                    {
+                        media.agent_waiting = None;
+                    }
                     if matches!(
                         reason,
                         OfferEndReason::TimedOut
@@ -886,6 +1011,13 @@ impl Switch {
                 RoutingEvent::ContactEnded {
                     contact, outcome, ..
                 } => {
+                    let with_media = self.calls.get(&contact).is_some_and(|c| c.media.is_some());
+                    if with_media {
+                        if outcome != Outcome::Answered && outcome != Outcome::Abandoned {
+                            self.media_unavailable(now, contact);
+                        }
+                        continue;
+                    }
                     let unanswered = self
                         .calls
                         .get(&contact)
@@ -893,15 +1025,7 @@ impl Switch {
                     if unanswered && outcome != Outcome::Answered && outcome != Outcome::Abandoned {
                         // The queue gave up on the caller (max wait with nowhere to go, or
                         // refused): say so and end the call.
-                        self.fail_caller(now, contact, 480, "Temporarily Unavailable");
-                        self.call_event(
-                            now,
-                            CallEvent::Ended {
-                                contact,
-                                by: Party::System,
-                            },
-                        );
-                        self.finish_if_done(contact);
+                        self.end_unanswered(now, contact, 480, "Temporarily Unavailable");
                     }
                 }
                 _ => {}
@@ -918,6 +1042,27 @@ impl Switch {
         };
         let Some(binding) = binding else {
             self.route(now, Input::Unreachable { agent, contact });
+            return;
+        };
+        let mut offer = None;
+        if call.media.is_some() {
+            match self.agent_offer(contact) {
+                Some(sdp) => offer = Some(sdp),
+                None => {
+                    // Ring once the agent leg's socket is open (`media_opened`).
+                    let media = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut());
+                    if let Some(media) = media {
+                        let first = media.agent_waiting.is_none();
+                        media.agent_waiting = Some(agent);
+                        if first {
+                            self.open_agent_leg(contact);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        let Some(call) = self.calls.get(&contact) else {
             return;
         };
         let transport = match binding.contact.params.get("transport").flatten() {
@@ -937,12 +1082,16 @@ impl Switch {
             .as_ref()
             .and_then(|f| f.display.clone())
             .unwrap_or_else(|| caller_user.clone());
-        let body = call.caller_invite.body.clone();
-        let content_type = call
-            .caller_invite
-            .headers
-            .get("Content-Type")
-            .map(str::to_string);
+        let (body, content_type) = match offer {
+            Some(sdp) => (sdp, Some("application/sdp".to_string())),
+            None => (
+                call.caller_invite.body.clone(),
+                call.caller_invite
+                    .headers
+                    .get("Content-Type")
+                    .map(str::to_string),
+            ),
+        };
         let tag = self.tag();
         let call_id = format!("{:016x}@hotline", self.random());
         let via = self.via(transport);
@@ -1071,6 +1220,23 @@ impl Switch {
             return;
         }
         let agent = leg.agent;
+        let with_media = call.media.is_some();
+        if with_media && !media::usable_answer(&response.body) {
+            // The phone answered with no audio we can relay: not reachable for this call.
+            if let Some(leg) = self.calls.get_mut(&contact).and_then(|c| c.agent.take()) {
+                self.ack_and_bye(now, &leg, &response);
+            }
+            self.call_event(
+                now,
+                CallEvent::AgentLegFailed {
+                    contact,
+                    agent,
+                    status: 488,
+                },
+            );
+            self.route(now, Input::Unreachable { agent, contact });
+            return;
+        }
         let accepted = self
             .router
             .handle(Time::from_millis(now), Input::Accept { agent, contact })
@@ -1101,6 +1267,16 @@ impl Switch {
             .insert(dialog.id.clone(), (contact, Side::Agent));
         leg.dialog = Some(dialog);
         leg.state = AgentLegState::Connected;
+        if with_media {
+            if let Some(call) = self.calls.get_mut(&contact) {
+                call.agent = Some(leg);
+            }
+            self.media_connect(contact, &response.body);
+            self.stats.connected += 1;
+            self.call_event(now, CallEvent::Connected { contact, agent });
+            self.drain_routing(now);
+            return;
+        }
         // Answer the caller with the agent's media description.
         let contact_header = self.contact();
         let Some(call) = self.calls.get_mut(&contact) else {
@@ -1220,6 +1396,21 @@ impl Switch {
                 self.respond(now, id, response, &tag);
                 self.hang_up(now, contact, side);
             }
+            Method::Invite if self.calls.get(&contact).is_some_and(|c| c.media.is_some()) => {
+                // Hold, resume, a new address: our side of this leg changes, the other leg
+                // does not need to know (the relay carries on).
+                let response = match self.media_reoffer(contact, side, &request.body) {
+                    Some(body) => {
+                        let mut ok = request.response(200, "OK");
+                        ok.headers.push("Contact", self.contact());
+                        ok.headers.push("Content-Type", "application/sdp");
+                        ok.body = body;
+                        ok
+                    }
+                    None => request.response(488, "Not Acceptable Here"),
+                };
+                self.respond(now, id, response, &tag);
+            }
             Method::Invite => {
                 // A re-INVITE (hold, resume, session refresh): relaying it to the other leg
                 // is not done yet; answer with the description that leg gave, so the session
@@ -1254,7 +1445,13 @@ impl Switch {
             return;
         };
         let caller_dialog = call.caller_dialog.take();
-        let agent = call.agent.as_ref().map(|l| l.agent);
+        let agent = call
+            .agent
+            .as_ref()
+            .filter(|l| l.state == AgentLegState::Connected)
+            .map(|l| l.agent);
+        // Queued or ringing with anchored media: the caller gave up waiting.
+        let abandoned = side == Side::Caller && call.media.as_ref().is_some_and(|m| m.routed);
         let caller_peer = call.caller_peer;
         if let Some(dialog) = &caller_dialog {
             self.by_dialog.remove(&dialog.id);
@@ -1281,6 +1478,8 @@ impl Switch {
         self.call_event(now, CallEvent::Ended { contact, by });
         if let Some(agent) = agent {
             self.route(now, Input::Complete { agent, contact });
+        } else if abandoned {
+            self.route(now, Input::Abandon { contact });
         }
         if let Some(call) = self.calls.get_mut(&contact) {
             call.agent = None;
@@ -1298,7 +1497,9 @@ impl Switch {
                 && !self.transactions.is_pending_invite(c.caller_txn)
         });
         if done {
-            self.calls.remove(&contact);
+            if let Some(call) = self.calls.remove(&contact) {
+                self.media_closed(contact, call.media.is_some());
+            }
         }
     }
 
@@ -1319,6 +1520,61 @@ impl Switch {
     pub fn is_registered(&self, agent: AgentId) -> bool {
         self.registered.get(&agent).copied().unwrap_or(false)
     }
+}
+
+/// Checks the media settings against the routing configuration.
+fn check_media(config: &SwitchConfig, routing: &RoutingConfig) -> Result<(), SwitchError> {
+    let media = &config.media;
+    let queues = routing.queues.len();
+    let menus = media.menus.len();
+    if menus > MAX_MENUS {
+        return Err(SwitchError(format!("{menus} menus; at most {MAX_MENUS}")));
+    }
+    let target_ok = |t: &Target| match t {
+        Target::Queue(q) => q.index() < queues,
+        Target::Menu(m) => *m < menus && media.enabled,
+    };
+    for n in &config.numbers {
+        if !target_ok(&n.target) {
+            return Err(SwitchError(format!(
+                "number {:?} leads to a menu without media, or to nothing",
+                n.number
+            )));
+        }
+    }
+    if config
+        .default_target
+        .as_ref()
+        .is_some_and(|t| !target_ok(t))
+    {
+        return Err(SwitchError(
+            "the default target is a menu without media, or nothing".into(),
+        ));
+    }
+    for menu in &media.menus {
+        if menu.repeats > MAX_MENU_REPEATS || menu.prompts.len() > MAX_PROMPTS {
+            return Err(SwitchError(format!(
+                "menu {:?}: at most {MAX_MENU_REPEATS} repeats and {MAX_PROMPTS} prompts",
+                menu.name
+            )));
+        }
+        let actions = menu.options.iter().map(|(_, a)| a).chain([&menu.default]);
+        for action in actions {
+            let ok = match action {
+                MenuAction::Queue(q) => q.index() < queues,
+                MenuAction::Menu(m) => *m < menus,
+                MenuAction::Play(p) => p.len() <= MAX_PROMPTS,
+                MenuAction::HangUp => true,
+            };
+            if !ok {
+                return Err(SwitchError(format!(
+                    "menu {:?} leads to a queue or menu that does not exist",
+                    menu.name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where to send a request for a registered contact. The Contact's own address, unless it

@@ -28,6 +28,10 @@ queue = "general"
 [[sip.trunks]]
 name = "loopback"
 allow = ["127.0.0.0/8"]
+# These tests are signalling only: the caller hears ringing until an agent answers and the
+# media flows phone to phone. tests/sipp_media.rs anchors the media.
+[media]
+enabled = false
 
 [routing]
 [routing.offers]
@@ -92,6 +96,43 @@ async fn server_with_log(log: Option<&std::path::Path>) -> Running {
     runtime::start(config, log).await.unwrap()
 }
 
+/// The same centre with anchored media: 95588 answers with a menu (1: the queue), calls are
+/// recorded (one channel per leg).
+async fn media_server(log: &std::path::Path) -> Running {
+    let text = CONFIG.replace("[media]\nenabled = false\n", MEDIA).replace(
+        "number = \"95588\"\nqueue = \"general\"",
+        "number = \"95588\"\nmenu = \"main\"",
+    );
+    assert!(text.contains("menu = \"main\""));
+    let config = config::parse("sipp-media.toml", &text, 42, [9; 32]).unwrap();
+    runtime::start(config, Some(log)).await.unwrap()
+}
+
+const MEDIA: &str = r#"[media]
+record = "stereo"
+[[media.menus]]
+name = "main"
+prompts = ["zh/welcome_menu"]
+options = { "1" = "queue:general" }
+default = "hangup"
+"#;
+
+async fn log_events(path: &std::path::Path) -> Vec<hotline_store::StoredEvent> {
+    use hotline_store::EventLog;
+    let log = hotline_store::SqliteEventLog::open(path).await.unwrap();
+    log.read_from(0, 1_000).await.unwrap()
+}
+
+fn assert_in_order(kinds: &[String], expected: &[&str]) {
+    let mut position = 0;
+    for kind in expected {
+        match kinds[position..].iter().position(|k| k == kind) {
+            Some(i) => position += i + 1,
+            None => panic!("{kind} missing (in order) from {kinds:?}"),
+        }
+    }
+}
+
 /// A sipp instance answering as `agent`'s phone, registered with the switch.
 fn agent_phone(switch: SocketAddr, agent: &str, scenario_name: &str, calls: u32) -> Child {
     let port = free_port();
@@ -99,6 +140,7 @@ fn agent_phone(switch: SocketAddr, agent: &str, scenario_name: &str, calls: u32)
         .arg("-sf")
         .arg(scenario(scenario_name))
         .args(["-p", &port.to_string(), "-m", &calls.to_string()])
+        .args(["-mp", &free_port().to_string()])
         .arg(switch.to_string())
         .spawn()
         .unwrap();
@@ -322,4 +364,105 @@ async fn a_hundred_sipp_calls_in_a_row_all_connect() {
     assert_eq!(stats.switch.connected, 100, "{stats:?}");
     check("ann's phone", &result.1);
     check("bob's phone", &result.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_media_a_sipp_caller_presses_1_is_bridged_to_the_agent_and_recorded() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let server = media_server(&log_path).await;
+    let switch = server.local;
+    let (call, phone) = tokio::task::spawn_blocking(move || {
+        let phone = agent_phone(switch, "ann", "agent_answers.xml", 1);
+        let call = sipp()
+            .arg("-sf")
+            .arg(scenario("caller_ivr.xml"))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .args(["-mp", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap();
+        (call, phone.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    check("caller", &call);
+    check("agent phone", &phone);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.connected, 1);
+    assert_eq!(stats.media.missing_prompts, 0);
+    let events = log_events(&log_path).await;
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    assert_in_order(
+        &kinds,
+        &[
+            "call.arrived",
+            "call.menu_choice",
+            "call.queued",
+            "offer.created",
+            "call.agent_ringing",
+            "call.connected",
+            "call.ended",
+        ],
+    );
+    let choice = events
+        .iter()
+        .find(|e| e.kind == "call.menu_choice")
+        .unwrap();
+    assert_eq!(
+        choice.data["digit"], "1",
+        "the RFC 4733 digit from the pcap"
+    );
+    // The recording: the caller's speech on the left, the (silent) agent on the right.
+    let contact = choice.contact_id.unwrap();
+    let path = data
+        .path()
+        .join("recordings")
+        .join(format!("{contact}.wav"));
+    let wav = hotline_media::wav::read_wav(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(wav.channels, 2);
+    let peak = |channel: usize| {
+        wav.channel(channel)
+            .iter()
+            .map(|s| s.unsigned_abs())
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(peak(0) > 1_000, "caller channel peak {}", peak(0));
+    assert!(peak(1) < 100, "agent channel peak {}", peak(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_media_a_caller_who_hangs_up_in_the_queue_is_an_abandon() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let server = media_server(&log_path).await;
+    let switch = server.local;
+    let call = tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario("caller_waits_and_hangs_up.xml"))
+            .args(["-s", "10000", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .args(["-mp", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    check("caller", &call);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.connected, 0);
+    let events = log_events(&log_path).await;
+    let ended = events
+        .iter()
+        .find(|e| e.kind == "contact.ended")
+        .expect("the contact ended");
+    assert_eq!(ended.data["outcome"], "abandoned", "{:?}", ended.data);
+    assert!(
+        events.iter().all(|e| e.kind != "call.announced"),
+        "no agent is logged in, so no wait is promised"
+    );
 }

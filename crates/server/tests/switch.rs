@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use hotline_routing::{AgentId, AgentState, QueueId};
 use hotline_server::phone::{Answer, Phone, PhoneConfig, PhoneEvent};
 use hotline_server::switch::{
-    CallEvent, IpNet, NumberRoute, Party, Record, SipAgent, Switch, SwitchConfig, Trunk,
+    CallEvent, IpNet, MediaCommand, MediaSettings, Menu, MenuAction, NumberRoute, Party, Record,
+    SipAgent, Switch, SwitchConfig, Target, Trunk,
 };
 use hotline_sip::netsim::{LossyNetwork, NetConfig};
 use hotline_sip::{Credentials, Millis, Peer, TransactionConfig, Transport};
@@ -43,37 +44,21 @@ struct World {
     network: LossyNetwork,
     events: Vec<(Millis, SocketAddr, PhoneEvent)>,
     records: Vec<Record>,
+    /// Media commands the switch gave (sockets are opened at once on ports from 30000).
+    media: Vec<(Millis, MediaCommand)>,
+    next_port: u16,
 }
 
 impl World {
     fn new(net: NetConfig, seed: u64) -> World {
+        World::with_media(net, seed, MediaSettings::default())
+    }
+
+    fn with_media(net: NetConfig, seed: u64, media: MediaSettings) -> World {
         let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
-        let config = SwitchConfig {
-            local: SWITCH.parse().unwrap(),
-            realm: "hotline.test".into(),
-            secret: [7; 32],
-            digest_algorithms: Vec::new(),
-            agents: ["ann", "bob"]
-                .iter()
-                .map(|name| SipAgent {
-                    name: name.to_string(),
-                    credentials: Credentials::Password(format!("{name}-secret")),
-                })
-                .collect(),
-            numbers: vec![NumberRoute {
-                number: "95588".into(),
-                queue: QueueId(0),
-            }],
-            default_queue: None,
-            trunks: vec![Trunk {
-                name: "carrier".into(),
-                allow: vec![IpNet::parse("127.0.0.2").unwrap()],
-            }],
-            seed,
-            transactions: TransactionConfig::default(),
-            max_calls: 100,
-            first_contact_id: 1,
-        };
+        let mut config = world_config(seed);
+        config.default_target = None;
+        config.media = media;
         World {
             now: 1_000,
             switch: Switch::new(config, routing).unwrap(),
@@ -81,6 +66,8 @@ impl World {
             network: LossyNetwork::new(net, seed),
             events: Vec::new(),
             records: Vec::new(),
+            media: Vec::new(),
+            next_port: 30_000,
         }
     }
 
@@ -122,6 +109,14 @@ impl World {
 
     /// Moves every output into the network.
     fn flush(&mut self) {
+        while let Some(command) = self.switch.poll_media() {
+            if let MediaCommand::Open { contact, leg } = command {
+                let port = self.next_port;
+                self.next_port += 2;
+                self.switch.media_opened(self.now, contact, leg, port);
+            }
+            self.media.push((self.now, command));
+        }
         let switch_addr: SocketAddr = SWITCH.parse().unwrap();
         while let Some(t) = self.switch.poll_transmit() {
             self.network.send(self.now, switch_addr, t.to.addr, t.bytes);
@@ -300,8 +295,9 @@ fn a_call_is_queued_rung_answered_and_both_legs_end_on_bye() {
     );
     let ann_events = world.events_of(ann);
     assert!(matches!(&ann_events[1], PhoneEvent::Incoming { from, .. } if from == "13800138000"));
+    assert!(matches!(&ann_events[2], PhoneEvent::Picked { .. }));
     assert!(matches!(
-        &ann_events[2],
+        &ann_events[3],
         PhoneEvent::Ended {
             status: 200,
             by_remote: true,
@@ -508,4 +504,356 @@ fn a_hundred_calls_over_a_lossy_network_all_connect_and_nothing_leaks() {
     assert_eq!(world.switch.calls(), 0, "calls leaked");
     assert_eq!(world.switch.transactions(), 0, "transactions leaked");
     assert!(world.network.dropped > 0);
+}
+
+// Anchored media: hotline answers the caller, plays menus and announcements, and bridges.
+
+const CALLER_CONTACT: hotline_routing::ContactId = hotline_routing::ContactId(1);
+
+fn media_settings() -> MediaSettings {
+    MediaSettings {
+        enabled: true,
+        address: "127.0.0.1".parse().unwrap(),
+        announce_every_ms: 20_000,
+        menus: vec![Menu {
+            name: "main".into(),
+            language: hotline_media::announce::Language::ZhCn,
+            prompts: vec!["zh/welcome_menu".into()],
+            options: vec![
+                ('1', MenuAction::Queue(QueueId(0))),
+                ('3', MenuAction::Play(vec!["zh/opening_hours".into()])),
+            ],
+            timeout_ms: 5_000,
+            repeats: 1,
+            default: MenuAction::HangUp,
+        }],
+        ..MediaSettings::default()
+    }
+}
+
+fn media_world(seed: u64) -> World {
+    let mut world = World::with_media(NetConfig::perfect(2), seed, media_settings());
+    // 95588 answers with the menu; other numbers go to the queue.
+    let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
+    let mut config = world_config(seed);
+    config.numbers[0].target = Target::Menu(0);
+    config.media = media_settings();
+    world.switch = Switch::new(config, routing).unwrap();
+    world
+}
+
+fn world_config(seed: u64) -> SwitchConfig {
+    SwitchConfig {
+        local: SWITCH.parse().unwrap(),
+        realm: "hotline.test".into(),
+        secret: [7; 32],
+        digest_algorithms: Vec::new(),
+        agents: ["ann", "bob"]
+            .iter()
+            .map(|name| SipAgent {
+                name: name.to_string(),
+                credentials: Credentials::Password(format!("{name}-secret")),
+            })
+            .collect(),
+        numbers: vec![NumberRoute {
+            number: "95588".into(),
+            target: Target::Queue(QueueId(0)),
+        }],
+        default_target: Some(Target::Queue(QueueId(0))),
+        media: MediaSettings::default(),
+        trunks: vec![Trunk {
+            name: "carrier".into(),
+            allow: vec![IpNet::parse("127.0.0.2").unwrap()],
+        }],
+        seed,
+        transactions: TransactionConfig::default(),
+        max_calls: 100,
+        first_contact_id: 1,
+    }
+}
+
+impl World {
+    fn plays(&self) -> Vec<Vec<String>> {
+        self.media
+            .iter()
+            .filter_map(|(_, c)| match c {
+                MediaCommand::Play { prompts, .. } => Some(prompts.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn media_event(&mut self, event: hotline_media::call::MediaEvent) {
+        let now = self.now;
+        self.switch.media_event(now, CALLER_CONTACT, event);
+    }
+
+    fn press(&mut self, digit: char) {
+        self.media_event(hotline_media::call::MediaEvent::Digit {
+            leg: hotline_media::call::LegId::Caller,
+            digit,
+        });
+    }
+
+    fn prompts_finished(&mut self) {
+        self.media_event(hotline_media::call::MediaEvent::PromptsFinished {
+            leg: hotline_media::call::LegId::Caller,
+        });
+    }
+}
+
+#[test]
+fn with_media_the_caller_is_answered_picks_from_the_menu_and_is_bridged_to_the_agent() {
+    let mut world = media_world(21);
+    let ann = world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 1_000,
+            talk_ms: None,
+        },
+    );
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", Some(30_000), None);
+    world.run_for(200);
+    // hotline answered at once, on a socket of its own, and speaks the menu.
+    assert_eq!(
+        world.events_of(caller),
+        vec![PhoneEvent::Answered { call: call.clone() }]
+    );
+    assert!(matches!(
+        world.media[0].1,
+        MediaCommand::Open {
+            leg: hotline_media::call::LegId::Caller,
+            ..
+        }
+    ));
+    assert_eq!(world.plays(), vec![vec!["zh/welcome_menu".to_string()]]);
+    assert!(
+        world.events_of(ann).len() == 1,
+        "no agent rings before a choice"
+    );
+    world.prompts_finished();
+    world.run_for(1_000);
+    world.press('1');
+    world.run_for(5_000);
+    let events = world.call_events();
+    assert!(events.contains(&CallEvent::MenuChoice {
+        contact: CALLER_CONTACT,
+        menu: "main".into(),
+        digit: '1'
+    }));
+    assert!(events.contains(&CallEvent::Queued {
+        contact: CALLER_CONTACT,
+        queue: QueueId(0)
+    }));
+    assert!(events.contains(&CallEvent::Connected {
+        contact: CALLER_CONTACT,
+        agent: AgentId(0)
+    }));
+    // The agent leg got a socket of its own, and the legs were bridged.
+    let opened_agent = world.media.iter().any(|(_, c)| {
+        matches!(
+            c,
+            MediaCommand::Open {
+                leg: hotline_media::call::LegId::Agent,
+                ..
+            }
+        )
+    });
+    assert!(opened_agent);
+    assert!(world
+        .media
+        .iter()
+        .any(|(_, c)| matches!(c, MediaCommand::Bridge { .. })));
+    world.run_for(60_000);
+    assert!(matches!(
+        world.events_of(ann).last(),
+        Some(PhoneEvent::Ended {
+            by_remote: true,
+            ..
+        })
+    ));
+    assert!(
+        matches!(world.media.last(), Some((_, MediaCommand::Close { .. }))),
+        "the media closes with the call"
+    );
+    assert_eq!(world.switch.calls(), 0);
+    world.run_for(120_000);
+    assert_eq!(world.switch.transactions(), 0);
+    assert_eq!(world.state(0), Some(AgentState::Ready));
+}
+
+#[test]
+fn with_media_no_key_replays_the_menu_then_takes_its_default() {
+    let mut world = media_world(22);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "95588", Some(600_000), None);
+    world.run_for(200);
+    world.prompts_finished();
+    world.run_for(5_500);
+    assert_eq!(
+        world.plays()[1],
+        vec!["zh/invalid_choice".to_string(), "zh/welcome_menu".into()],
+        "after the time-out the menu is offered again"
+    );
+    world.prompts_finished();
+    world.run_for(5_500);
+    // The repeats ran out: the default (hang up).
+    assert!(matches!(
+        world.events_of(caller).last(),
+        Some(PhoneEvent::Ended {
+            by_remote: true,
+            ..
+        })
+    ));
+    assert_eq!(world.switch.calls(), 0);
+}
+
+#[test]
+fn with_media_a_queued_caller_hears_position_and_wait_and_can_choose_a_callback() {
+    let mut world = media_world(23);
+    world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 500,
+            talk_ms: None,
+        },
+    );
+    world.run_for(500);
+    // A first caller (queue number 10000, the default) keeps ann busy.
+    let first = world.add_phone("13900139000", "127.0.0.2:5070", Answer::Never, "");
+    let now = world.now;
+    world.phone(first).call(now, "10000", Some(600_000), None);
+    world.run_for(5_000);
+    assert_eq!(world.switch.stats().connected, 1);
+    // The second waits: it hears where it stands, is offered a callback, then music.
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "10000", Some(600_000), None);
+    world.run_for(1_000);
+    let second = hotline_routing::ContactId(2);
+    let announced = world.call_events().into_iter().find_map(|e| match e {
+        CallEvent::Announced {
+            contact,
+            position,
+            wait_seconds,
+        } if contact == second => Some((position, wait_seconds)),
+        _ => None,
+    });
+    let (position, _) = announced.expect("an announcement");
+    assert_eq!(position, 1);
+    let last = world
+        .media
+        .iter()
+        .rev()
+        .find_map(|(_, c)| match c {
+            MediaCommand::Play { prompts, moh, .. } => Some((prompts.clone(), *moh)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(last.0.first().map(String::as_str), Some("zh/you_are_next"));
+    assert_eq!(last.0.last().map(String::as_str), Some("zh/callback_offer"));
+    assert!(last.1, "music on hold after the announcement");
+    // 20 s later it hears it again.
+    let plays_before = world.plays().len();
+    world.run_for(20_000);
+    assert_eq!(world.plays().len(), plays_before + 1);
+    // It presses 1: the callback keeps its place, and hotline says goodbye and hangs up.
+    let now = world.now;
+    world.switch.media_event(
+        now,
+        second,
+        hotline_media::call::MediaEvent::Digit {
+            leg: hotline_media::call::LegId::Caller,
+            digit: '1',
+        },
+    );
+    world.run_for(100);
+    assert!(world
+        .call_events()
+        .contains(&CallEvent::CallbackAccepted { contact: second }));
+    assert_eq!(
+        world.plays().last().unwrap(),
+        &vec!["zh/callback_confirmed".to_string()]
+    );
+    let now = world.now;
+    world.switch.media_event(
+        now,
+        second,
+        hotline_media::call::MediaEvent::PromptsFinished {
+            leg: hotline_media::call::LegId::Caller,
+        },
+    );
+    world.run_for(1_000);
+    assert!(matches!(
+        world.events_of(caller).last(),
+        Some(PhoneEvent::Ended {
+            by_remote: true,
+            ..
+        })
+    ));
+    assert!(
+        world.switch.estimate(second).is_some(),
+        "the callback is still in the queue"
+    );
+}
+
+#[test]
+fn with_media_a_caller_who_hangs_up_in_the_queue_is_an_abandon() {
+    let mut world = media_world(24);
+    let caller = world.caller();
+    let now = world.now;
+    // No agent: the caller waits, then hangs up after 10 s.
+    world.phone(caller).call(now, "10000", Some(10_000), None);
+    world.run_for(15_000);
+    let abandoned = world.records.iter().any(|r| {
+        matches!(
+            r,
+            Record::Routing(
+                _,
+                hotline_routing::Event::ContactEnded {
+                    outcome: hotline_routing::Outcome::Abandoned,
+                    ..
+                }
+            )
+        )
+    });
+    assert!(abandoned);
+    assert_eq!(world.switch.calls(), 0);
+}
+
+#[test]
+fn with_media_an_offer_without_g711_is_refused_488() {
+    let mut world = media_world(25);
+    let trunk: SocketAddr = TRUNK.parse().unwrap();
+    let body = "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n\
+                m=audio 4000 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n";
+    let invite = format!(
+        "INVITE sip:95588@127.0.0.1:5060 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bKopus1\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:138@carrier>;tag=a\r\nTo: <sip:95588@hotline>\r\n\
+         Call-ID: opus-only@test\r\nCSeq: 1 INVITE\r\nContact: <sip:138@127.0.0.2:5060>\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let now = world.now;
+    world
+        .switch
+        .handle_datagram(now, udp(trunk), invite.as_bytes());
+    let mut statuses = Vec::new();
+    while let Some(t) = world.switch.poll_transmit() {
+        let text = String::from_utf8_lossy(&t.bytes).to_string();
+        statuses.push(text.lines().next().unwrap_or_default().to_string());
+    }
+    assert!(
+        statuses.iter().any(|l| l.starts_with("SIP/2.0 488")),
+        "{statuses:?}"
+    );
+    assert_eq!(world.switch.calls(), 0);
+    assert!(world.switch.poll_media().is_none(), "no socket for it");
 }

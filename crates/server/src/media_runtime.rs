@@ -1,0 +1,420 @@
+//! Anchored media on real sockets: one tokio task per call runs a sans-IO
+//! [`CallMedia`] over the call's two RTP sockets, and [`MediaDriver`] turns the switch's
+//! [`MediaCommand`]s into sockets, prompts and tasks.
+//!
+//! Each call task waits for whichever comes first: a datagram on the caller leg's socket, one
+//! on the agent leg's, a command, or the media's next deadline (the next 20 ms frame while
+//! prompts play or a recording runs). Relaying is done on arrival, so a bridged call costs one
+//! receive and one send per packet and no timer. Events (digits, prompts finished) go back to
+//! the switch task over one bounded channel.
+
+use std::collections::HashMap;
+use std::io::{self, Seek, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hotline_media::call::{CallMedia, CallMediaConfig, LegId, LegSetup, MediaEvent};
+use hotline_media::wav;
+use hotline_routing::ContactId;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::runtime::Clock;
+use crate::switch::{MediaCommand, RecordMode, Switch, MOH};
+
+include!(concat!(env!("OUT_DIR"), "/prompts.rs"));
+
+/// Commands waiting for one call's task; a call whose task falls this far behind loses
+/// commands (counted), never the switch's time.
+pub const MAX_CALL_COMMANDS: usize = 64;
+/// Media events waiting for the switch task, from all calls.
+pub const MAX_MEDIA_EVENTS: usize = 16_384;
+/// The largest prompt file read.
+pub const MAX_PROMPT_BYTES: u64 = 16 * 1024 * 1024;
+/// The most prompts kept.
+pub const MAX_PROMPTS_LOADED: usize = 10_000;
+
+/// Prompts by id, decoded to 8 kHz samples.
+#[derive(Clone, Debug, Default)]
+pub struct Prompts {
+    map: HashMap<String, Arc<[i16]>>,
+}
+
+impl Prompts {
+    /// The prompts built into the binary (from `prompts/` at build time).
+    pub fn builtin() -> Prompts {
+        let mut prompts = Prompts::default();
+        for (id, bytes) in BUILTIN_PROMPTS {
+            let wav = wav::read_wav(bytes).expect("built-in prompts are valid WAV files");
+            prompts.map.insert(id.to_string(), wav.to_mono().into());
+        }
+        prompts
+    }
+
+    /// Reads `<dir>/<id>.wav` files (8 kHz mono or stereo, PCM16, A-law or µ-law) over the
+    /// built-in ones. Returns how many were read.
+    pub fn load_dir(&mut self, dir: &Path) -> io::Result<usize> {
+        let mut files = Vec::new();
+        collect_wavs(dir, dir, &mut files)?;
+        let count = files.len();
+        for (id, path) in files {
+            if self.map.len() >= MAX_PROMPTS_LOADED {
+                return Err(io::Error::other(format!(
+                    "more than {MAX_PROMPTS_LOADED} prompts in {}",
+                    dir.display()
+                )));
+            }
+            if std::fs::metadata(&path)?.len() > MAX_PROMPT_BYTES {
+                return Err(io::Error::other(format!(
+                    "{} is larger than {MAX_PROMPT_BYTES} bytes",
+                    path.display()
+                )));
+            }
+            let bytes = std::fs::read(&path)?;
+            let wav = wav::read_wav(&bytes)
+                .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+            self.map.insert(id, wav.to_mono().into());
+        }
+        Ok(count)
+    }
+
+    /// A prompt's samples.
+    pub fn get(&self, id: &str) -> Option<Arc<[i16]>> {
+        self.map.get(id).cloned()
+    }
+
+    /// Whether a prompt exists.
+    pub fn contains(&self, id: &str) -> bool {
+        self.map.contains_key(id)
+    }
+
+    /// How many prompts there are.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+fn collect_wavs(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_wavs(&path, root, out)?;
+        } else if path.extension().is_some_and(|e| e == "wav") {
+            let id = path
+                .strip_prefix(root)
+                .map_err(io::Error::other)?
+                .with_extension("")
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((id, path));
+        }
+    }
+    Ok(())
+}
+
+enum Command {
+    Socket(LegId, UdpSocket),
+    SetLeg(LegId, LegSetup),
+    Play(LegId, Vec<Arc<[i16]>>, Vec<Arc<[i16]>>),
+    Bridge(Option<RecordMode>),
+}
+
+/// Counters of the media side.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// Sockets opened.
+    pub sockets_opened: u64,
+    /// Sockets that could not be opened.
+    pub open_failures: u64,
+    /// Prompt ids asked for that do not exist (skipped).
+    pub missing_prompts: u64,
+    /// Commands lost because a call's task fell behind.
+    pub commands_dropped: u64,
+}
+
+/// Turns the switch's media commands into sockets and call tasks.
+pub struct MediaDriver {
+    calls: HashMap<ContactId, mpsc::Sender<Command>>,
+    prompts: Arc<Prompts>,
+    bind: IpAddr,
+    events: mpsc::Sender<(ContactId, MediaEvent)>,
+    recordings: Option<PathBuf>,
+    clock: Clock,
+    seed: u64,
+    stats: MediaStats,
+}
+
+impl MediaDriver {
+    /// A driver binding RTP sockets on the unspecified address of `address`'s family;
+    /// recordings go to `recordings` (created if need be). Events come out of the receiver.
+    pub fn new(
+        prompts: Arc<Prompts>,
+        address: IpAddr,
+        recordings: Option<PathBuf>,
+        clock: Clock,
+        seed: u64,
+    ) -> (MediaDriver, mpsc::Receiver<(ContactId, MediaEvent)>) {
+        let (events, receiver) = mpsc::channel(MAX_MEDIA_EVENTS);
+        let bind = match address {
+            IpAddr::V4(_) => IpAddr::from([0, 0, 0, 0]),
+            IpAddr::V6(_) => IpAddr::from([0u16; 8]),
+        };
+        let driver = MediaDriver {
+            calls: HashMap::new(),
+            prompts,
+            bind,
+            events,
+            recordings,
+            clock,
+            seed,
+            stats: MediaStats::default(),
+        };
+        (driver, receiver)
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> MediaStats {
+        self.stats
+    }
+
+    /// Calls with a media task.
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Carries out every command the switch has, answering socket requests at once.
+    pub fn apply(&mut self, switch: &mut Switch) {
+        while let Some(command) = switch.poll_media() {
+            match command {
+                MediaCommand::Open { contact, leg } => match self.open(contact, leg) {
+                    Ok(port) => switch.media_opened(self.clock.now(), contact, leg, port),
+                    Err(_) => {
+                        self.stats.open_failures += 1;
+                        switch.media_failed(self.clock.now(), contact, leg);
+                    }
+                },
+                MediaCommand::SetLeg {
+                    contact,
+                    leg,
+                    setup,
+                } => self.send(contact, Command::SetLeg(leg, setup)),
+                MediaCommand::Play {
+                    contact,
+                    leg,
+                    prompts,
+                    moh,
+                } => {
+                    let samples = self.resolve(prompts.iter().map(String::as_str));
+                    let then = if moh {
+                        self.resolve([MOH].into_iter())
+                    } else {
+                        Vec::new()
+                    };
+                    self.send(contact, Command::Play(leg, samples, then));
+                }
+                MediaCommand::Bridge { contact, record } => {
+                    self.send(contact, Command::Bridge(record))
+                }
+                MediaCommand::Close { contact } => {
+                    // Dropping the sender ends the task, which finishes its recording.
+                    self.calls.remove(&contact);
+                }
+            }
+        }
+    }
+
+    fn resolve<'a>(&mut self, ids: impl Iterator<Item = &'a str>) -> Vec<Arc<[i16]>> {
+        let mut samples = Vec::new();
+        for id in ids {
+            match self.prompts.get(id) {
+                Some(prompt) => samples.push(prompt),
+                None => self.stats.missing_prompts += 1,
+            }
+        }
+        samples
+    }
+
+    fn send(&mut self, contact: ContactId, command: Command) {
+        if let Some(sender) = self.calls.get(&contact) {
+            if sender.try_send(command).is_err() {
+                self.stats.commands_dropped += 1;
+            }
+        }
+    }
+
+    fn open(&mut self, contact: ContactId, leg: LegId) -> io::Result<u16> {
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(self.bind, 0))?;
+        socket.set_nonblocking(true)?;
+        let port = socket.local_addr()?.port();
+        let socket = UdpSocket::from_std(socket)?;
+        self.stats.sockets_opened += 1;
+        if !self.calls.contains_key(&contact) {
+            let (sender, receiver) = mpsc::channel(MAX_CALL_COMMANDS);
+            let config = CallMediaConfig {
+                seed: self.seed ^ contact.0.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                in_band_dtmf: true,
+            };
+            let recording = self
+                .recordings
+                .as_ref()
+                .map(|dir| dir.join(format!("{}.wav", contact.0)));
+            tokio::spawn(call_task(
+                contact,
+                config,
+                receiver,
+                self.events.clone(),
+                self.clock,
+                recording,
+            ));
+            self.calls.insert(contact, sender);
+        }
+        self.send(contact, Command::Socket(leg, socket));
+        Ok(port)
+    }
+}
+
+fn index(leg: LegId) -> usize {
+    match leg {
+        LegId::Caller => 0,
+        LegId::Agent => 1,
+    }
+}
+
+async fn recv_on(socket: &Option<UdpSocket>, buffer: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(socket) => socket.recv_from(buffer).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A WAV file written as the call goes; its header is completed when the call ends, and a
+/// file cut off by a crash still reads to its end (streaming header).
+struct Recorder {
+    file: io::BufWriter<std::fs::File>,
+    channels: u16,
+    data_bytes: u64,
+    samples: Vec<i16>,
+    bytes: Vec<u8>,
+}
+
+impl Recorder {
+    fn create(path: &Path, mode: RecordMode) -> io::Result<Recorder> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let channels = match mode {
+            RecordMode::Mono => 1,
+            RecordMode::Stereo => 2,
+        };
+        let mut file = io::BufWriter::new(std::fs::File::create(path)?);
+        file.write_all(&wav::streaming_header(channels).map_err(io::Error::other)?)?;
+        Ok(Recorder {
+            file,
+            channels,
+            data_bytes: 0,
+            samples: Vec::new(),
+            bytes: Vec::new(),
+        })
+    }
+
+    fn drain(&mut self, media: &mut CallMedia) -> io::Result<()> {
+        self.samples.clear();
+        media.poll_recording(&mut self.samples);
+        if self.samples.is_empty() {
+            return Ok(());
+        }
+        self.bytes.clear();
+        wav::encode_pcm16(&self.samples, &mut self.bytes);
+        self.data_bytes += self.bytes.len() as u64;
+        self.file.write_all(&self.bytes)
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        let data_bytes = u32::try_from(self.data_bytes).unwrap_or(u32::MAX);
+        let header = wav::header(self.channels, data_bytes).map_err(io::Error::other)?;
+        self.file.flush()?;
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.seek(io::SeekFrom::Start(0))?;
+        file.write_all(&header)?;
+        file.sync_all()
+    }
+}
+
+async fn call_task(
+    contact: ContactId,
+    config: CallMediaConfig,
+    mut commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<(ContactId, MediaEvent)>,
+    clock: Clock,
+    recording: Option<PathBuf>,
+) {
+    let mut media = CallMedia::new(config);
+    let mut sockets: [Option<UdpSocket>; 2] = [None, None];
+    let mut caller_buffer = vec![0u8; 2048];
+    let mut agent_buffer = vec![0u8; 2048];
+    let mut recorder: Option<Recorder> = None;
+    loop {
+        let deadline = media.poll_timeout().map(|at| clock.instant_at(at));
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => break,
+                Some(Command::Socket(leg, socket)) => sockets[index(leg)] = Some(socket),
+                Some(Command::SetLeg(leg, setup)) => media.set_leg(leg, setup),
+                Some(Command::Play(leg, prompts, then)) => media.play(leg, prompts, then),
+                Some(Command::Bridge(record)) => {
+                    media.bridge();
+                    if let (Some(mode), Some(path)) = (record, &recording) {
+                        if recorder.is_none() {
+                            recorder = Recorder::create(path, mode).ok();
+                            if recorder.is_some() {
+                                media.start_recording(mode == RecordMode::Stereo);
+                            }
+                        }
+                    }
+                }
+            },
+            received = recv_on(&sockets[0], &mut caller_buffer) => {
+                if let Ok((n, from)) = received {
+                    media.handle_packet(clock.now(), LegId::Caller, from, &caller_buffer[..n]);
+                }
+            }
+            received = recv_on(&sockets[1], &mut agent_buffer) => {
+                if let Ok((n, from)) = received {
+                    media.handle_packet(clock.now(), LegId::Agent, from, &agent_buffer[..n]);
+                }
+            }
+            _ = sleep_until(deadline) => media.handle_timeout(clock.now()),
+        }
+        while let Some(transmit) = media.poll_transmit() {
+            if let Some(socket) = &sockets[index(transmit.leg)] {
+                // UDP: a full socket buffer loses the packet, as the network would.
+                let _ = socket.try_send_to(&transmit.bytes, transmit.destination);
+            }
+        }
+        while let Some(event) = media.poll_event() {
+            let _ = events.try_send((contact, event));
+        }
+        if let Some(r) = recorder.as_mut() {
+            if r.drain(&mut media).is_err() {
+                recorder = None;
+            }
+        }
+    }
+    if let Some(mut r) = recorder {
+        let _ = r.drain(&mut media);
+        let _ = r.finish();
+    }
+}
