@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, watch};
 use crate::media_runtime::{MediaDriver, MediaStats};
 use crate::switch::{CallEvent, Party, Record, Switch, SwitchStats};
 
+/// The most UDP datagrams taken in at one wake-up before the switch's output is sent.
+pub const MAX_UDP_BURST: usize = 32;
 /// The most framed TCP messages waiting for the switch task.
 pub const MAX_INBOUND_QUEUE: usize = 4_096;
 /// The most messages waiting to be written to one TCP connection; beyond it the connection
@@ -175,8 +177,19 @@ pub async fn run(
                 match received {
                     Ok((n, from)) => {
                         stats.received += 1;
+                        let now = clock.now();
                         let peer = Peer { addr: from, transport: Transport::Udp };
-                        switch.handle_datagram(clock.now(), peer, &buffer[..n]);
+                        switch.handle_datagram(now, peer, &buffer[..n]);
+                        // Take what else is already waiting before sending anything: one
+                        // wake-up for a burst, not one per datagram.
+                        for _ in 1..MAX_UDP_BURST {
+                            let Ok((n, from)) = udp.try_recv_from(&mut buffer) else {
+                                break;
+                            };
+                            stats.received += 1;
+                            let peer = Peer { addr: from, transport: Transport::Udp };
+                            switch.handle_datagram(now, peer, &buffer[..n]);
+                        }
                     }
                     // ICMP port-unreachable and the like surface here on some systems; the
                     // transaction layer retransmits or times out on its own.
@@ -208,7 +221,14 @@ pub async fn run(
         media.apply(&mut switch);
         while let Some(transmit) = switch.poll_transmit() {
             let sent = match transmit.to.transport {
-                Transport::Udp => udp.send_to(&transmit.bytes, transmit.to.addr).await.is_ok(),
+                Transport::Udp => match udp.try_send_to(&transmit.bytes, transmit.to.addr) {
+                    Ok(_) => true,
+                    // The socket buffer is full: wait for room rather than lose it.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        udp.send_to(&transmit.bytes, transmit.to.addr).await.is_ok()
+                    }
+                    Err(_) => false,
+                },
                 Transport::Tcp => match connections.get(&transmit.to.addr) {
                     Some(sender) => sender.try_send(transmit.bytes).is_ok(),
                     None => {

@@ -214,8 +214,11 @@ fn check_version(version: &str) -> Result<(), ParseError> {
     if version.eq_ignore_ascii_case("SIP/2.0") {
         return Ok(());
     }
+    // `get`, not `[..4]`: byte 4 may fall inside a multi-byte character (`SIP／2.0`).
     let looks_like_sip = version.len() > 4
-        && version[..4].eq_ignore_ascii_case("SIP/")
+        && version
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"))
         && version[4..].chars().all(|c| c.is_ascii_digit() || c == '.');
     if looks_like_sip {
         fail(ErrorKind::Version, format!("{version} is not SIP/2.0"))
@@ -257,8 +260,15 @@ fn parse_headers<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Headers, Pa
             let Some(last) = headers.last_mut() else {
                 return fail(ErrorKind::Header, "a continuation line before any header");
             };
-            last.value.push(' ');
-            last.value.push_str(line.trim());
+            // The fold is one SP between the parts, and the value stays trimmed: a value that
+            // starts on the continuation line, or a blank continuation line, adds no space.
+            let more = line.trim();
+            if !more.is_empty() {
+                if !last.value.is_empty() {
+                    last.value.push(' ');
+                }
+                last.value.push_str(more);
+            }
             continue;
         }
         if line.is_empty() {
