@@ -60,7 +60,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 println!("  sip:{user}@{}  password {password}", running.local);
             }
             println!(
-                "hotline: call any number at sip:NUMBER@{} from this machine",
+                "hotline: call sip:95588@{} for the IVR menu (中文; 9 for English), any other \
+                 number for the queue, from this machine",
                 running.local
             );
         }

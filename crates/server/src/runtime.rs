@@ -561,6 +561,13 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             None,
             serde_json::json!({ "position": position, "wait_seconds": wait_seconds }),
         ),
+        CallEvent::CallbackNotDialled { contact, attempt } => (
+            "call.callback_not_dialled",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "attempt": attempt, "why": "dialling out is not built yet" }),
+        ),
         CallEvent::CallbackAccepted { contact } => (
             "call.callback_accepted",
             Some(contact),

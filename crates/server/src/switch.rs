@@ -52,8 +52,8 @@ pub use media::{
 };
 
 use hotline_routing::{
-    AgentId, ContactId, ContactSpec, Event as RoutingEvent, Input, OfferEndReason, Outcome,
-    QueueId, Router, RoutingConfig, Time,
+    AgentId, ContactId, ContactKind, ContactSpec, DialOutcome, Event as RoutingEvent, Input,
+    OfferEndReason, Outcome, QueueId, Router, RoutingConfig, Time,
 };
 use hotline_sip::{
     new_branch, Algorithm, AuthConfig, AuthOutcome, Authenticator, Credentials, Dialog, DialogId,
@@ -227,6 +227,14 @@ pub enum CallEvent {
     CallbackAccepted {
         /// The contact.
         contact: ContactId,
+    },
+    /// A callback's turn came but the customer was not dialled: dialling out is not built
+    /// yet (the outbound issue). Reported to the routing core as a failed dial.
+    CallbackNotDialled {
+        /// The contact.
+        contact: ContactId,
+        /// Which dial.
+        attempt: u32,
     },
     /// A call was refused before queueing.
     Refused {
@@ -982,6 +990,30 @@ impl Switch {
         while let Some((at, event)) = self.router.poll_event() {
             self.record(Record::Routing(at, event.clone()));
             match event {
+                RoutingEvent::OfferCreated {
+                    contact,
+                    agent,
+                    kind: ContactKind::Callback,
+                    ..
+                } if !self.calls.contains_key(&contact) => {
+                    // A callback whose caller has hung up: the agent would be reserved to
+                    // dial the customer, but dialling out is not built yet. Take the offer
+                    // (no phone rings) and report the dial failed below, so the agent is not
+                    // blamed as unreachable and the routing core's retry policy runs.
+                    self.route(now, Input::Accept { agent, contact });
+                }
+                RoutingEvent::CallbackDialRequested {
+                    contact, attempt, ..
+                } => {
+                    self.call_event(now, CallEvent::CallbackNotDialled { contact, attempt });
+                    self.route(
+                        now,
+                        Input::CallbackResult {
+                            contact,
+                            outcome: DialOutcome::Failed,
+                        },
+                    );
+                }
                 RoutingEvent::OfferCreated { contact, agent, .. } => {
                     self.ring_agent(now, contact, agent)
                 }

@@ -515,6 +515,7 @@ fn media_settings() -> MediaSettings {
         enabled: true,
         address: "127.0.0.1".parse().unwrap(),
         announce_every_ms: 20_000,
+        callback_digit: Some('1'),
         menus: vec![Menu {
             name: "main".into(),
             language: hotline_media::announce::Language::ZhCn,
@@ -801,6 +802,26 @@ fn with_media_a_queued_caller_hears_position_and_wait_and_can_choose_a_callback(
         world.switch.estimate(second).is_some(),
         "the callback is still in the queue"
     );
+    // When ann frees up the callback is hers, but nothing dials the customer yet: the dial
+    // is reported failed, and ann is not blamed for it (she stays ready, no phone rings).
+    let now = world.now;
+    let first_call = world
+        .events
+        .iter()
+        .find_map(|(_, a, e)| match e {
+            PhoneEvent::Answered { call } if *a == first => Some(call.clone()),
+            _ => None,
+        })
+        .unwrap();
+    world.phone(first).hang_up(now, &first_call);
+    world.run_for(5_000);
+    assert!(world
+        .call_events()
+        .contains(&CallEvent::CallbackNotDialled {
+            contact: second,
+            attempt: 1
+        }));
+    assert_eq!(world.state(0), Some(AgentState::Ready));
 }
 
 #[test]

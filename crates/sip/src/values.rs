@@ -264,7 +264,7 @@ impl fmt::Display for Uri {
                     "sip:"
                 })?;
                 if let Some(user) = &self.user {
-                    write!(f, "{}@", escape_user(user))?;
+                    write!(f, "{}@", escape_user(user, ";?"))?;
                 }
                 f.write_str(&self.host)?;
                 if let Some(port) = self.port {
@@ -278,8 +278,8 @@ impl fmt::Display for Uri {
                 f,
                 "{}{}={}",
                 if i == 0 { '?' } else { '&' },
-                escape_user(n),
-                escape_user(v)
+                escape_user(n, "&="),
+                escape_user(v, "&=")
             )?;
         }
         Ok(())
@@ -333,11 +333,15 @@ fn unescape(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn escape_user(text: &str) -> String {
+/// `text` with `%` escapes, also for `delimiters`: the characters [`Uri::parse`] splits that
+/// part at (`;` and `?` in the user part, `&` and `=` in a header), so that the printed URI
+/// reads back the same.
+fn escape_user(text: &str, delimiters: &str) -> String {
     let mut out = String::new();
     for b in text.bytes() {
         let c = b as char;
-        if c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c) {
+        if (c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c)) && !delimiters.contains(c)
+        {
             out.push(c);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -94,7 +94,8 @@ pub struct MediaSettings {
     pub language: Language,
     /// How often a queued caller hears its position and expected wait (0: once, on entry).
     pub announce_every_ms: Millis,
-    /// The key a queued caller presses to be called back, keeping its place.
+    /// The key a queued caller presses to be called back, keeping its place. Off by default:
+    /// the dial back is not built yet, so such callbacks end as failed dials.
     pub callback_digit: Option<char>,
     /// Record conversations.
     pub record: Option<RecordMode>,
@@ -109,7 +110,9 @@ impl Default for MediaSettings {
             address: IpAddr::from([127, 0, 0, 1]),
             language: Language::ZhCn,
             announce_every_ms: 30_000,
-            callback_digit: Some('1'),
+            // Off until callbacks are dialled (the outbound issue): promising a call back
+            // that never comes is worse than not offering it.
+            callback_digit: None,
             record: None,
             menus: Vec::new(),
         }
