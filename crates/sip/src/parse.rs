@@ -360,6 +360,9 @@ pub fn frame(buffer: &[u8]) -> Result<Option<(usize, usize)>, ParseError> {
     let length = head
         .split('\n')
         .skip(1)
+        // A folded continuation line belongs to the header above it, as the parser reads it,
+        // even when it looks like `Content-Length: 0`.
+        .filter(|l| !l.starts_with([' ', '\t']))
         .filter_map(|l| l.split_once(':'))
         .find(|(name, _)| canonical_name(name.trim()) == "Content-Length")
         .map(|(_, v)| v.trim().parse::<usize>());

@@ -207,6 +207,11 @@ impl Uri {
             Some((m, p)) => (m, Params::parse(p)),
             None => (rest, Params::default()),
         };
+        // The printer writes parameter names as they are, so a quote in one would change
+        // where the printed URI's parameters split; RFC 3261 allows none there.
+        if params.0.iter().any(|(name, _)| name.contains('"')) {
+            return Err(err("a quote in a parameter name"));
+        }
         let headers = headers
             .split('&')
             .filter(|h| !h.is_empty())
