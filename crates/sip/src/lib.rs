@@ -1,12 +1,13 @@
-//! hotline's SIP core (RFC 3261), sans-IO. This first part is the message layer: the model
-//! ([`Message`], [`Request`], [`Response`], [`Headers`]), the parser ([`parse_message`],
-//! strict where safety needs it and tolerant where real devices deviate), the printer
-//! ([`Message::to_bytes`]) and the stream framer for TCP ([`frame`]). On top of it: the
-//! registrar ([`Registrar`], RFC 3261 §10) and server-side digest authentication
-//! ([`Authenticator`], RFC 3261 §22 with RFC 7616 and RFC 8760's SHA-256).
+//! hotline's SIP core (RFC 3261), sans-IO. The message layer: the model ([`Message`],
+//! [`Request`], [`Response`], [`Headers`]), the parser ([`parse_message`], strict where safety
+//! needs it and tolerant where real devices deviate), the printer ([`Message::to_bytes`]) and
+//! the stream framer for TCP ([`frame`]); fuzzed by the targets in `fuzz/`. On top of it: the
+//! transaction layer ([`Transactions`], timers A–M), dialogs ([`Dialog`]), the registrar
+//! ([`Registrar`], RFC 3261 §10) and server-side digest authentication ([`Authenticator`],
+//! RFC 3261 §22 with RFC 7616 and RFC 8760's SHA-256).
 //!
-//! Not here yet (the telephony issue goes on): transactions and their timers, dialogs,
-//! transports. Nothing in this crate reads a clock or touches a socket.
+//! Transports are the driver's (the server's runtime: UDP and TCP). Nothing in this crate
+//! reads a clock or touches a socket.
 //!
 //! ```
 //! let bytes = b"OPTIONS sip:bob@example.com SIP/2.0\r\n\

@@ -207,10 +207,15 @@ impl Uri {
             Some((m, p)) => (m, Params::parse(p)),
             None => (rest, Params::default()),
         };
-        // The printer writes parameter names as they are, so a quote in one would change
-        // where the printed URI's parameters split; RFC 3261 allows none there.
-        if params.0.iter().any(|(name, _)| name.contains('"')) {
-            return Err(err("a quote in a parameter name"));
+        // The printer writes parameter names as they are, so a quote or an angle bracket in
+        // one would change where the printed URI's parameters split (values it quotes);
+        // RFC 3261 allows none of them unescaped in a URI.
+        if params
+            .0
+            .iter()
+            .any(|(name, _)| name.contains(['"', '<', '>']))
+        {
+            return Err(err("a quote or angle bracket in a parameter name"));
         }
         let headers = headers
             .split('&')
