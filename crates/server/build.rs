@@ -5,32 +5,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, root, out);
-        } else if path.extension().is_some_and(|e| e == "wav") {
-            let id = path
-                .strip_prefix(root)
-                .expect("under the root")
-                .with_extension("")
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.push((id, path));
-        }
-    }
-}
+#[path = "src/prompt_files.rs"]
+mod prompt_files;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
     println!("cargo:rerun-if-changed={}", root.display());
-    let mut prompts = Vec::new();
-    collect(&root, &root, &mut prompts);
-    prompts.sort();
+    let prompts = prompt_files::wav_files(&root).expect("the prompts directory");
     let mut code = String::from("/// Built-in prompts: (id, WAV file).\n");
     code.push_str("pub static BUILTIN_PROMPTS: &[(&str, &[u8])] = &[\n");
     for (id, path) in &prompts {

@@ -88,7 +88,7 @@ struct NumberSection {
     menu: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct MediaSection {
     enabled: Option<bool>,
@@ -173,16 +173,7 @@ pub fn parse(
     };
     let media: MediaSection = match media_section {
         Some(section) => hotline_config::deserialize_section(file, text, "media", section)?,
-        None => MediaSection {
-            enabled: None,
-            address: None,
-            prompts: None,
-            language: None,
-            announce_every: None,
-            callback_digit: None,
-            record: None,
-            menus: Vec::new(),
-        },
+        None => MediaSection::default(),
     };
     let menu_names: Vec<&str> = media.menus.iter().map(|m| m.name.as_str()).collect();
     let menu = |field: &str, name: &str| {

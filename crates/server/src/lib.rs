@@ -9,6 +9,7 @@
 //! - [`runtime`]: tokio sockets (UDP, TCP) and timers around the switch; [`runtime::start`].
 //! - [`config`]: the configuration file and the demo configuration.
 //! - [`demo`]: simulated callers and agents on loopback for `hotline demo`.
+//! - [`prompt_files`]: where prompt files are and what their ids are.
 //! - [`phone`]: a scripted SIP phone on hotline's own SIP core, for tests and the demo.
 
 #![warn(missing_docs)]
@@ -17,5 +18,6 @@ pub mod config;
 pub mod demo;
 pub mod media_runtime;
 pub mod phone;
+pub mod prompt_files;
 pub mod runtime;
 pub mod switch;

@@ -20,7 +20,7 @@ use hotline_routing::ContactId;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use crate::runtime::Clock;
+use crate::runtime::{sleep_until, Clock};
 use crate::switch::{MediaCommand, RecordMode, Switch, MOH};
 
 include!(concat!(env!("OUT_DIR"), "/prompts.rs"));
@@ -55,8 +55,7 @@ impl Prompts {
     /// Reads `<dir>/<id>.wav` files (8 kHz mono or stereo, PCM16, A-law or µ-law) over the
     /// built-in ones. Returns how many were read.
     pub fn load_dir(&mut self, dir: &Path) -> io::Result<usize> {
-        let mut files = Vec::new();
-        collect_wavs(dir, dir, &mut files)?;
+        let files = crate::prompt_files::wav_files(dir)?;
         let count = files.len();
         for (id, path) in files {
             if self.map.len() >= MAX_PROMPTS_LOADED {
@@ -98,24 +97,6 @@ impl Prompts {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
-}
-
-fn collect_wavs(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_wavs(&path, root, out)?;
-        } else if path.extension().is_some_and(|e| e == "wav") {
-            let id = path
-                .strip_prefix(root)
-                .map_err(io::Error::other)?
-                .with_extension("")
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.push((id, path));
-        }
-    }
-    Ok(())
 }
 
 enum Command {
@@ -289,13 +270,6 @@ fn index(leg: LegId) -> usize {
 async fn recv_on(socket: &Option<UdpSocket>, buffer: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
     match socket {
         Some(socket) => socket.recv_from(buffer).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }

@@ -823,7 +823,7 @@ impl Switch {
         }
         let contact = ContactId(self.next_contact);
         let media = if self.config.media.enabled {
-            match self.media_admit(now, contact, &request) {
+            match self.media_admit(contact, &request) {
                 Ok(media) => Some(media),
                 Err(reason) => {
                     self.refuse(now, id, &request, source, 488, reason);
@@ -1046,7 +1046,7 @@ impl Switch {
                     let with_media = self.calls.get(&contact).is_some_and(|c| c.media.is_some());
                     if with_media {
                         if outcome != Outcome::Answered && outcome != Outcome::Abandoned {
-                            self.media_unavailable(now, contact);
+                            self.media_unavailable(contact);
                         }
                         continue;
                     }
@@ -1253,7 +1253,12 @@ impl Switch {
         }
         let agent = leg.agent;
         let with_media = call.media.is_some();
-        if with_media && !media::usable_answer(&response.body) {
+        let audio = if with_media {
+            media::agent_audio(&response.body)
+        } else {
+            None
+        };
+        if with_media && audio.is_none() {
             // The phone answered with no audio we can relay: not reachable for this call.
             if let Some(leg) = self.calls.get_mut(&contact).and_then(|c| c.agent.take()) {
                 self.ack_and_bye(now, &leg, &response);
@@ -1299,11 +1304,11 @@ impl Switch {
             .insert(dialog.id.clone(), (contact, Side::Agent));
         leg.dialog = Some(dialog);
         leg.state = AgentLegState::Connected;
-        if with_media {
+        if let Some(audio) = audio {
             if let Some(call) = self.calls.get_mut(&contact) {
                 call.agent = Some(leg);
             }
-            self.media_connect(contact, &response.body);
+            self.media_connect(contact, &audio);
             self.stats.connected += 1;
             self.call_event(now, CallEvent::Connected { contact, agent });
             self.drain_routing(now);
@@ -1528,10 +1533,13 @@ impl Switch {
                 && c.agent.is_none()
                 && !self.transactions.is_pending_invite(c.caller_txn)
         });
-        if done {
-            if let Some(call) = self.calls.remove(&contact) {
-                self.media_closed(contact, call.media.is_some());
-            }
+        if done
+            && self
+                .calls
+                .remove(&contact)
+                .is_some_and(|c| c.media.is_some())
+        {
+            self.media_closed(contact);
         }
     }
 

@@ -185,8 +185,6 @@ pub(super) enum Phase {
 pub(super) struct MediaCall {
     pub(super) phase: Phase,
     pub(super) language: Language,
-    /// The caller's audio as negotiated from its offer.
-    caller_audio: NegotiatedAudio,
     caller_offer: SessionDescription,
     caller_port: Option<u16>,
     pub(super) agent_port: Option<u16>,
@@ -222,12 +220,11 @@ fn setup_of(audio: &NegotiatedAudio) -> LegSetup {
     }
 }
 
-/// Whether an agent's answer has audio we can relay.
-pub(super) fn usable_answer(body: &[u8]) -> bool {
+/// The audio an agent's answer negotiated, if we can relay it.
+pub(super) fn agent_audio(body: &[u8]) -> Option<NegotiatedAudio> {
     SessionDescription::parse_bytes(body)
         .ok()
         .and_then(|answer| accept_answer(&answer, &policy()))
-        .is_some()
 }
 
 impl Switch {
@@ -248,16 +245,13 @@ impl Switch {
         });
     }
 
-    /// Answers a trunk INVITE for anchored media: checks the caller's offer and asks for the
-    /// caller leg's socket. `false` when the offer is unusable (the caller has been answered
-    /// 488).
+    /// Takes a trunk INVITE for anchored media: checks the caller's offer and asks for the
+    /// caller leg's socket. The error is the reason for a 488 when the offer is unusable.
     pub(super) fn media_admit(
         &mut self,
-        now: Millis,
         contact: ContactId,
         request: &Request,
     ) -> Result<MediaCall, &'static str> {
-        let _ = now;
         let offer = SessionDescription::parse_bytes(&request.body)
             .map_err(|_| "Not Acceptable Here (no usable SDP offer)")?;
         let probe = LocalMedia {
@@ -266,7 +260,7 @@ impl Switch {
             session_id: 0,
             session_version: 0,
         };
-        let audio = build_answer(&offer, &probe, &policy())
+        build_answer(&offer, &probe, &policy())
             .audio
             .ok_or("Not Acceptable Here (no PCMU or PCMA audio offered)")?;
         let session_id = self.random() >> 1;
@@ -277,7 +271,6 @@ impl Switch {
         Ok(MediaCall {
             phase: Phase::Opening,
             language: self.config.media.language,
-            caller_audio: audio,
             caller_offer: offer,
             caller_port: None,
             agent_port: None,
@@ -349,7 +342,6 @@ impl Switch {
         let Some(audio) = answer.audio else {
             return;
         };
-        media.caller_audio = audio.clone();
         let mut ok = call.caller_invite.response(200, "OK");
         ok.add_to_tag(&call.caller_tag);
         ok.headers.push("Contact", contact_header);
@@ -371,7 +363,7 @@ impl Switch {
         });
         match target {
             super::Target::Queue(queue) => self.enqueue(now, contact, queue),
-            super::Target::Menu(menu) => self.offer_menu(now, contact, menu, 0),
+            super::Target::Menu(menu) => self.offer_menu(contact, menu, 0),
         }
     }
 
@@ -406,7 +398,7 @@ impl Switch {
         });
     }
 
-    fn offer_menu(&mut self, now: Millis, contact: ContactId, menu: usize, tries: u32) {
+    fn offer_menu(&mut self, contact: ContactId, menu: usize, tries: u32) {
         let Some(m) = self.config.media.menus.get(menu) else {
             return;
         };
@@ -423,13 +415,12 @@ impl Switch {
         // The key time-out starts when the prompts end (PromptsFinished).
         self.set_deadline(contact, None);
         self.play(contact, prompts, false);
-        let _ = now;
     }
 
     fn menu_action(&mut self, now: Millis, contact: ContactId, menu: usize, action: MenuAction) {
         match action {
             MenuAction::Queue(queue) => self.enqueue(now, contact, queue),
-            MenuAction::Menu(next) => self.offer_menu(now, contact, next, 0),
+            MenuAction::Menu(next) => self.offer_menu(contact, next, 0),
             MenuAction::Play(prompts) => {
                 self.set_phase(contact, Phase::Info { menu });
                 self.set_deadline(contact, None);
@@ -447,7 +438,7 @@ impl Switch {
         );
         if result.is_err() {
             self.stats.routing_refusals += 1;
-            self.say_goodbye(now, contact, "unavailable_goodbye");
+            self.say_goodbye(contact, "unavailable_goodbye");
             return;
         }
         if let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) {
@@ -506,7 +497,7 @@ impl Switch {
         self.set_deadline(contact, (every > 0).then_some(now + every));
     }
 
-    fn say_goodbye(&mut self, now: Millis, contact: ContactId, prompt: &str) {
+    fn say_goodbye(&mut self, contact: ContactId, prompt: &str) {
         let language = self
             .calls
             .get(&contact)
@@ -519,7 +510,6 @@ impl Switch {
             vec![format!("{}/{prompt}", language.prefix())],
             false,
         );
-        let _ = now;
     }
 
     /// A media event from the driver.
@@ -537,7 +527,7 @@ impl Switch {
                     let timeout = self.config.media.menus[menu].timeout_ms;
                     self.set_deadline(contact, Some(now + timeout));
                 }
-                Phase::Info { menu } => self.offer_menu(now, contact, menu, 0),
+                Phase::Info { menu } => self.offer_menu(contact, menu, 0),
                 Phase::Leaving => self.hang_up_caller(now, contact, Party::System),
                 _ => {}
             },
@@ -582,7 +572,7 @@ impl Switch {
                 if let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) {
                     media.routed = false;
                 }
-                self.say_goodbye(now, contact, "callback_confirmed");
+                self.say_goodbye(contact, "callback_confirmed");
             }
             _ => {}
         }
@@ -594,7 +584,7 @@ impl Switch {
             let action = m.default.clone();
             self.menu_action(now, contact, menu, action);
         } else {
-            self.offer_menu(now, contact, menu, tries + 1);
+            self.offer_menu(contact, menu, tries + 1);
         }
     }
 
@@ -640,14 +630,8 @@ impl Switch {
         Some(build_offer(&local, &policy()).to_bytes())
     }
 
-    /// The agent answered with `body`: bridge. `false` when its answer is unusable.
-    pub(super) fn media_connect(&mut self, contact: ContactId, body: &[u8]) -> bool {
-        let Some(audio) = SessionDescription::parse_bytes(body)
-            .ok()
-            .and_then(|answer| accept_answer(&answer, &policy()))
-        else {
-            return false;
-        };
+    /// The agent answered with `audio` ([`agent_audio`]): bridge.
+    pub(super) fn media_connect(&mut self, contact: ContactId, audio: &NegotiatedAudio) {
         if let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) {
             // From here the caller's hang-up completes the conversation.
             media.routed = false;
@@ -657,20 +641,19 @@ impl Switch {
         self.media(MediaCommand::SetLeg {
             contact,
             leg: LegId::Agent,
-            setup: setup_of(&audio),
+            setup: setup_of(audio),
         });
         let record = self.config.media.record;
         self.media(MediaCommand::Bridge { contact, record });
-        true
     }
 
     /// The routing core gave up on a caller that hotline answered: say so and hang up.
-    pub(super) fn media_unavailable(&mut self, now: Millis, contact: ContactId) {
+    pub(super) fn media_unavailable(&mut self, contact: ContactId) {
         if let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) {
             media.routed = false;
         }
         if self.phase_of(contact) == Some(Phase::Queued) {
-            self.say_goodbye(now, contact, "unavailable_goodbye");
+            self.say_goodbye(contact, "unavailable_goodbye");
         }
     }
 
@@ -732,9 +715,7 @@ impl Switch {
     }
 
     /// A call with media is forgotten: its sockets close.
-    pub(super) fn media_closed(&mut self, contact: ContactId, opened: bool) {
-        if opened {
-            self.media(MediaCommand::Close { contact });
-        }
+    pub(super) fn media_closed(&mut self, contact: ContactId) {
+        self.media(MediaCommand::Close { contact });
     }
 }
