@@ -110,6 +110,7 @@ const ZH: &[(&str, &str)] = &[
         "zh/unavailable_goodbye",
         "很抱歉，现在无法为您接通，请稍后再拨，再见。",
     ),
+    ("zh/callback_dialling", "正在为您回拨客户，请稍候。"),
     (
         "zh/opening_hours",
         "我们的服务时间是每天上午八点到晚上十点。",
@@ -183,6 +184,10 @@ const EN: &[(&str, &str)] = &[
     (
         "en/unavailable_goodbye",
         "Sorry, we cannot take your call now. Please call again later. Goodbye.",
+    ),
+    (
+        "en/callback_dialling",
+        "Calling the customer back for you. Please hold.",
     ),
     (
         "en/opening_hours",

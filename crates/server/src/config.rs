@@ -19,6 +19,7 @@
 //! [[sip.trunks]]                 # who may send calls in
 //! name = "carrier"
 //! allow = ["203.0.113.0/24"]
+//! address = "203.0.113.5:5060"   # where callbacks are dialled (UDP); omit: calls in only
 //!
 //! [routing]                      # queues, agents, skills: the format `hotline sim` reads
 //! ```
@@ -36,7 +37,7 @@ use serde::Deserialize;
 
 use crate::switch::{
     IpNet, MediaSettings, Menu, MenuAction, NumberRoute, RecordMode, SipAgent, SwitchConfig,
-    Target, Trunk, DEFAULT_MAX_CALLS,
+    Target, Trunk, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_CALLS,
 };
 
 /// A whole server configuration.
@@ -69,6 +70,8 @@ struct SipSection {
     trunks: Vec<TrunkSection>,
     max_calls: Option<usize>,
     digest: Option<Vec<String>>,
+    /// Seconds a customer's phone rings on a callback.
+    dial_timeout: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +123,7 @@ struct MenuSection {
 struct TrunkSection {
     name: String,
     allow: Vec<String>,
+    address: Option<String>,
 }
 
 /// The default SIP port.
@@ -266,9 +270,20 @@ pub fn parse(
                 )
             })?);
         }
+        let address = match &t.address {
+            None => None,
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                error(
+                    file,
+                    &format!("sip.trunks[{i}].address"),
+                    format!("{text:?} is not an address and port (such as 203.0.113.5:5060)"),
+                )
+            })?),
+        };
         trunks.push(Trunk {
             name: t.name.clone(),
             allow,
+            address,
         });
     }
     Ok(ServerConfig {
@@ -286,12 +301,28 @@ pub fn parse(
             seed,
             transactions: TransactionConfig::default(),
             max_calls: sip.max_calls.unwrap_or(DEFAULT_MAX_CALLS),
+            dial_timeout_ms: dial_timeout_ms(file, sip.dial_timeout)?,
             first_contact_id: 1,
         },
         routing,
         prompts: media.prompts.map(PathBuf::from),
         demo_passwords: Vec::new(),
     })
+}
+
+/// The longest a callback may ring the customer, in seconds.
+pub const MAX_DIAL_TIMEOUT_S: u64 = 300;
+
+fn dial_timeout_ms(file: &str, seconds: Option<u64>) -> Result<u64, Diagnostics> {
+    match seconds {
+        None => Ok(DEFAULT_DIAL_TIMEOUT_MS),
+        Some(s) if (1..=MAX_DIAL_TIMEOUT_S).contains(&s) => Ok(s * 1000),
+        Some(s) => Err(error(
+            file,
+            "sip.dial_timeout",
+            format!("{s} is not between 1 and {MAX_DIAL_TIMEOUT_S} seconds"),
+        )),
+    }
 }
 
 /// A language name: `zh-CN` (or `zh`) and `en`.
@@ -512,5 +543,29 @@ mod tests {
         let error = parse("x.toml", text, 1, [0; 32]).unwrap_err().to_string();
         assert!(error.contains("sip.numbers[0].queue"), "{error}");
         assert!(error.contains("nope"), "{error}");
+    }
+
+    const ONE_AGENT: &str = "[routing]\n[[routing.queues]]\nname = \"general\"\n\
+                             [[routing.agents]]\nname = \"ann\"\nqueues = [\"general\"]\n";
+
+    #[test]
+    fn a_trunk_dials_out_through_its_address_and_a_bad_one_names_its_field() {
+        let good = format!(
+            "[sip]\ndial_timeout = 45\n[[sip.trunks]]\nname = \"carrier\"\n\
+             allow = [\"203.0.113.0/24\"]\naddress = \"203.0.113.5:5060\"\n{ONE_AGENT}"
+        );
+        let config = parse("x.toml", &good, 1, [0; 32]).unwrap();
+        assert_eq!(
+            config.switch.trunks[0].address,
+            Some("203.0.113.5:5060".parse().unwrap())
+        );
+        assert_eq!(config.switch.dial_timeout_ms, 45_000);
+        assert_eq!(config.switch.media.callback_digit, Some('1'));
+        let bad = good.replace("203.0.113.5:5060", "carrier.example");
+        let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
+        assert!(error.contains("sip.trunks[0].address"), "{error}");
+        let slow = good.replace("dial_timeout = 45", "dial_timeout = 0");
+        let error = parse("x.toml", &slow, 1, [0; 32]).unwrap_err().to_string();
+        assert!(error.contains("sip.dial_timeout"), "{error}");
     }
 }

@@ -562,12 +562,40 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             None,
             serde_json::json!({ "position": position, "wait_seconds": wait_seconds }),
         ),
-        CallEvent::CallbackNotDialled { contact, attempt } => (
+        CallEvent::CallbackNotDialled {
+            contact,
+            attempt,
+            why,
+        } => (
             "call.callback_not_dialled",
             Some(contact),
             None,
             None,
-            serde_json::json!({ "attempt": attempt, "why": "dialling out is not built yet" }),
+            serde_json::json!({ "attempt": attempt, "why": why }),
+        ),
+        CallEvent::CallbackDialling {
+            contact,
+            agent,
+            attempt,
+            number,
+            trunk,
+        } => (
+            "call.callback_dialling",
+            Some(contact),
+            agent_name(agent),
+            None,
+            serde_json::json!({ "attempt": attempt, "number": number, "trunk": trunk }),
+        ),
+        CallEvent::CallbackDialFailed {
+            contact,
+            attempt,
+            status,
+        } => (
+            "call.callback_dial_failed",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "attempt": attempt, "status": status }),
         ),
         CallEvent::CallbackAccepted { contact } => (
             "call.callback_accepted",

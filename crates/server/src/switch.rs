@@ -22,7 +22,9 @@
 //!    estimate; nothing is promised when no agent could take the call), the callback offer,
 //!    then music on hold, again every [`MediaSettings::announce_every_ms`]. The callback key
 //!    keeps the caller's place as a callback ([`hotline_routing::Input::AcceptCallback`]);
-//!    hotline says so and hangs up.
+//!    hotline says so and hangs up. When its turn comes the agent's phone rings, and once the
+//!    agent answers hotline dials the customer through a trunk ([`Trunk::address`]) and
+//!    bridges them (module `callback`). The key is offered only when a trunk dials out.
 //! 4. The routing core offers the contact to an agent: the switch opens the agent leg's
 //!    socket and INVITEs the first contact the agent's phone registered (forking is not done
 //!    yet) with our SDP, from the caller's number, so the phone shows who is calling.
@@ -43,8 +45,10 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
+mod callback;
 mod media;
 
+use callback::{CallbackDial, CallbackTarget};
 use media::MediaCall;
 pub use media::{
     MediaCommand, MediaSettings, Menu, MenuAction, RecordMode, Target, MAX_MENUS, MAX_MENU_REPEATS,
@@ -61,6 +65,8 @@ use hotline_sip::{
     TransactionConfig, TransactionEvent, TransactionId, Transactions, Transmit, Transport, Uri,
 };
 
+/// How long a customer's phone rings on a callback by default.
+pub const DEFAULT_DIAL_TIMEOUT_MS: Millis = 30_000;
 /// The default most calls at once; beyond it new INVITEs get 503.
 pub const DEFAULT_MAX_CALLS: usize = 10_000;
 /// The most log records waiting for the runtime; the runtime drains after every input.
@@ -130,6 +136,9 @@ pub struct Trunk {
     pub name: String,
     /// The addresses its INVITEs may come from.
     pub allow: Vec<IpNet>,
+    /// Where hotline sends the calls it places through this trunk (callbacks), over UDP;
+    /// `None`: calls in only.
+    pub address: Option<SocketAddr>,
 }
 
 /// Where a dialled number (the Request-URI's user part) goes.
@@ -169,6 +178,9 @@ pub struct SwitchConfig {
     pub transactions: TransactionConfig,
     /// The most calls at once.
     pub max_calls: usize,
+    /// How long a customer's phone rings when hotline calls back before the dial counts as
+    /// not answered.
+    pub dial_timeout_ms: Millis,
     /// The first contact id; ids must be unique for the life of the event log.
     pub first_contact_id: u64,
 }
@@ -228,13 +240,38 @@ pub enum CallEvent {
         /// The contact.
         contact: ContactId,
     },
-    /// A callback's turn came but the customer was not dialled: dialling out is not built
-    /// yet (the outbound issue). Reported to the routing core as a failed dial.
+    /// A callback's turn came but the customer could not be dialled (no trunk dials out,
+    /// media is off, the number is unknown). Reported to the routing core as a failed dial.
     CallbackNotDialled {
         /// The contact.
         contact: ContactId,
         /// Which dial.
         attempt: u32,
+        /// Why.
+        why: String,
+    },
+    /// The agent took a callback and hotline dials the customer through a trunk.
+    CallbackDialling {
+        /// The contact.
+        contact: ContactId,
+        /// The agent, who waits on the line.
+        agent: AgentId,
+        /// 1 for the first dial.
+        attempt: u32,
+        /// The customer's number.
+        number: String,
+        /// The trunk.
+        trunk: String,
+    },
+    /// A callback dial did not reach the customer: the final status (408 when nothing
+    /// answered, 487 after hotline gave up ringing).
+    CallbackDialFailed {
+        /// The contact.
+        contact: ContactId,
+        /// Which dial.
+        attempt: u32,
+        /// The status.
+        status: u16,
     },
     /// A call was refused before queueing.
     Refused {
@@ -337,11 +374,19 @@ struct AgentLeg {
     dialog: Option<Dialog>,
 }
 
+/// One call: an inbound caller and the agent leg, or a callback (the agent leg first, then
+/// the customer dialled out in the caller's place).
 struct Call {
     target: Target,
+    /// The trunk it came in on, or goes out through (an index into the trunks).
+    trunk: usize,
     /// Anchored media, when on.
     media: Option<MediaCall>,
-    caller_txn: TransactionId,
+    /// A callback: the caller leg is the customer, dialled by hotline.
+    callback: Option<CallbackDial>,
+    /// The caller's INVITE (server transaction), or the customer's on a callback (client);
+    /// `None` until a callback dials.
+    caller_txn: Option<TransactionId>,
     caller_invite: Request,
     caller_peer: Peer,
     caller_tag: String,
@@ -380,6 +425,11 @@ pub struct Switch {
     media_commands: VecDeque<MediaCommand>,
     /// Media deadlines (menu time-outs, announcements), checked against the call's own.
     timers: BTreeSet<(Millis, ContactId)>,
+    /// Whom to dial for callbacks waiting in the routing core.
+    callback_targets: HashMap<ContactId, CallbackTarget>,
+    /// Callback offers waiting for the contact's first call to end (the caller still hears
+    /// the goodbye): the agent they reserve.
+    deferred_callbacks: HashMap<ContactId, (AgentId, QueueId)>,
 }
 
 /// Why the switch could not start.
@@ -441,6 +491,8 @@ impl Switch {
             stats: SwitchStats::default(),
             media_commands: VecDeque::new(),
             timers: BTreeSet::new(),
+            callback_targets: HashMap::new(),
+            deferred_callbacks: HashMap::new(),
             config,
         })
     }
@@ -747,11 +799,11 @@ impl Switch {
         }
     }
 
-    fn trunk_for(&self, ip: IpAddr) -> Option<&Trunk> {
+    fn trunk_for(&self, ip: IpAddr) -> Option<usize> {
         self.config
             .trunks
             .iter()
-            .find(|t| t.allow.iter().any(|net| net.contains(ip)))
+            .position(|t| t.allow.iter().any(|net| net.contains(ip)))
     }
 
     fn refuse(
@@ -776,7 +828,7 @@ impl Switch {
     }
 
     fn on_invite(&mut self, now: Millis, id: TransactionId, request: Request, source: Peer) {
-        let Some(trunk) = self.trunk_for(source.addr.ip()).map(|t| t.name.clone()) else {
+        let Some(trunk_index) = self.trunk_for(source.addr.ip()) else {
             self.refuse(now, id, &request, source, 403, "Forbidden (not a trunk)");
             return;
         };
@@ -791,6 +843,7 @@ impl Switch {
             self.respond(now, id, response, &tag);
             return;
         }
+        let trunk = self.config.trunks[trunk_index].name.clone();
         let dialled = request.uri.user.clone().unwrap_or_default();
         let target = self
             .config
@@ -846,8 +899,10 @@ impl Switch {
             contact,
             Call {
                 target: target.clone(),
+                trunk: trunk_index,
                 media,
-                caller_txn: id,
+                callback: None,
+                caller_txn: Some(id),
                 caller_invite: request.clone(),
                 caller_peer: source,
                 caller_tag: caller_tag.clone(),
@@ -917,7 +972,7 @@ impl Switch {
             },
         );
         self.route(now, Input::Abandon { contact });
-        self.finish_if_done(contact);
+        self.finish_if_done(now, contact);
     }
 
     /// Answers the caller's INVITE with a failure and takes down any agent leg. The routing
@@ -926,13 +981,13 @@ impl Switch {
         let Some(call) = self.calls.get(&contact) else {
             return;
         };
-        let (txn, invite, tag) = (
-            call.caller_txn,
-            call.caller_invite.clone(),
-            call.caller_tag.clone(),
-        );
-        let response = invite.response(status, reason);
-        self.respond(now, txn, response, &tag);
+        if call.callback.is_some() {
+            self.cancel_customer(now, contact);
+        } else if let Some(txn) = call.caller_txn {
+            let (invite, tag) = (call.caller_invite.clone(), call.caller_tag.clone());
+            let response = invite.response(status, reason);
+            self.respond(now, txn, response, &tag);
+        }
         self.drop_agent_leg(now, contact);
         if let Some(call) = self.calls.get_mut(&contact) {
             call.caller_dialog = None;
@@ -949,7 +1004,7 @@ impl Switch {
                 by: Party::System,
             },
         );
-        self.finish_if_done(contact);
+        self.finish_if_done(now, contact);
     }
 
     /// Cancels a ringing agent leg or hangs up a connected one.
@@ -993,27 +1048,15 @@ impl Switch {
                 RoutingEvent::OfferCreated {
                     contact,
                     agent,
+                    queue,
                     kind: ContactKind::Callback,
-                    ..
-                } if !self.calls.contains_key(&contact) => {
-                    // A callback whose caller has hung up: the agent would be reserved to
-                    // dial the customer, but dialling out is not built yet. Take the offer
-                    // (no phone rings) and report the dial failed below, so the agent is not
-                    // blamed as unreachable and the routing core's retry policy runs.
-                    self.route(now, Input::Accept { agent, contact });
-                }
+                } => self.start_callback(now, contact, agent, queue),
+                RoutingEvent::CallbackPromised {
+                    contact, chosen, ..
+                } => self.callback_promised(now, contact, chosen),
                 RoutingEvent::CallbackDialRequested {
                     contact, attempt, ..
-                } => {
-                    self.call_event(now, CallEvent::CallbackNotDialled { contact, attempt });
-                    self.route(
-                        now,
-                        Input::CallbackResult {
-                            contact,
-                            outcome: DialOutcome::Failed,
-                        },
-                    );
-                }
+                } => self.dial_customer(now, contact, attempt),
                 RoutingEvent::OfferCreated { contact, agent, .. } => {
                     self.ring_agent(now, contact, agent)
                 }
@@ -1039,10 +1082,20 @@ impl Switch {
                             self.drop_agent_leg(now, contact);
                         }
                     }
+                    self.deferred_callbacks.remove(&contact);
+                    if self
+                        .calls
+                        .get(&contact)
+                        .is_some_and(|c| c.callback.is_some())
+                    {
+                        // A callback whose agent did not take it: its sockets go.
+                        self.finish_if_done(now, contact);
+                    }
                 }
                 RoutingEvent::ContactEnded {
                     contact, outcome, ..
                 } => {
+                    self.callback_targets.remove(&contact);
                     let with_media = self.calls.get(&contact).is_some_and(|c| c.media.is_some());
                     if with_media {
                         if outcome != Outcome::Answered && outcome != Outcome::Abandoned {
@@ -1105,15 +1158,30 @@ impl Switch {
             addr: reach(&binding.contact, binding.source),
             transport,
         };
-        let caller = call.caller_invite.headers.from();
-        let caller_user = caller
-            .as_ref()
-            .and_then(|f| f.uri.user.clone())
-            .unwrap_or_else(|| "anonymous".into());
-        let display = caller
-            .as_ref()
-            .and_then(|f| f.display.clone())
-            .unwrap_or_else(|| caller_user.clone());
+        let (caller_user, display) = match &call.callback {
+            // The agent's phone shows whom it is about to call back.
+            Some(callback) => (
+                callback.number.clone(),
+                format!("回拨 callback {}", callback.number),
+            ),
+            None => {
+                let caller = call.caller_invite.headers.from();
+                let user = caller
+                    .as_ref()
+                    .and_then(|f| f.uri.user.clone())
+                    .unwrap_or_else(|| "anonymous".into());
+                let display = caller
+                    .as_ref()
+                    .and_then(|f| f.display.clone())
+                    .unwrap_or_else(|| user.clone());
+                (user, display)
+            }
+        };
+        let kind = if call.callback.is_some() {
+            "callback"
+        } else {
+            "call"
+        };
         let (body, content_type) = match offer {
             Some(sdp) => (sdp, Some("application/sdp".to_string())),
             None => (
@@ -1144,6 +1212,7 @@ impl Switch {
         headers.push("CSeq", "1 INVITE");
         headers.push("Contact", self.contact());
         headers.push("X-Hotline-Contact", contact.0.to_string());
+        headers.push("X-Hotline-Kind", kind);
         if let Some(content_type) = content_type {
             headers.push("Content-Type", content_type);
         }
@@ -1173,6 +1242,11 @@ impl Switch {
     }
 
     fn on_response(&mut self, now: Millis, txn: TransactionId, response: Response) {
+        if let Some(&contact) = self.by_caller_txn.get(&txn) {
+            // Only a callback's customer leg is a client INVITE on the caller's side.
+            self.customer_response(now, contact, response);
+            return;
+        }
         let Some(&contact) = self.by_agent_txn.get(&txn) else {
             return;
         };
@@ -1192,9 +1266,9 @@ impl Switch {
             };
             let leg = call.leftover.remove(position);
             if (200..300).contains(&status) {
-                self.ack_and_bye(now, &leg, &response);
+                self.ack_and_bye(now, &leg.invite, leg.peer, &response);
             }
-            self.finish_if_done(contact);
+            self.finish_if_done(now, contact);
             return;
         }
         let agent = call.agent.as_ref().map(|l| l.agent).unwrap_or(AgentId(0));
@@ -1220,17 +1294,18 @@ impl Switch {
         }
     }
 
-    fn ack_and_bye(&mut self, now: Millis, leg: &AgentLeg, response: &Response) {
-        let Ok(mut dialog) = Dialog::as_uac(&leg.invite, response) else {
+    /// Acknowledges a 2xx to an INVITE of ours that is no longer wanted, and hangs it up.
+    fn ack_and_bye(&mut self, now: Millis, invite: &Request, peer: Peer, response: &Response) {
+        let Ok(mut dialog) = Dialog::as_uac(invite, response) else {
             return;
         };
-        let via = self.via(leg.peer.transport);
+        let via = self.via(peer.transport);
         let ack = dialog.ack(&via);
         self.transactions
-            .send_stateless(&Message::Request(ack), leg.peer);
-        let via = self.via(leg.peer.transport);
+            .send_stateless(&Message::Request(ack), peer);
+        let via = self.via(peer.transport);
         let bye = dialog.request(Method::Bye, &via, "");
-        let _ = self.transactions.send_request(now, bye, leg.peer);
+        let _ = self.transactions.send_request(now, bye, peer);
     }
 
     fn agent_answered(&mut self, now: Millis, contact: ContactId, response: Response) {
@@ -1261,7 +1336,7 @@ impl Switch {
         if with_media && audio.is_none() {
             // The phone answered with no audio we can relay: not reachable for this call.
             if let Some(leg) = self.calls.get_mut(&contact).and_then(|c| c.agent.take()) {
-                self.ack_and_bye(now, &leg, &response);
+                self.ack_and_bye(now, &leg.invite, leg.peer, &response);
             }
             self.call_event(
                 now,
@@ -1287,12 +1362,12 @@ impl Switch {
         if !accepted {
             // The offer ended meanwhile (timed out): release the agent's phone.
             self.stats.routing_refusals += 1;
-            self.ack_and_bye(now, &leg, &response);
+            self.ack_and_bye(now, &leg.invite, leg.peer, &response);
             self.drain_routing(now);
             return;
         }
         let Ok(dialog) = Dialog::as_uac(&leg.invite, &response) else {
-            self.ack_and_bye(now, &leg, &response);
+            self.ack_and_bye(now, &leg.invite, leg.peer, &response);
             self.route(now, Input::Complete { agent, contact });
             return;
         };
@@ -1305,8 +1380,19 @@ impl Switch {
         leg.dialog = Some(dialog);
         leg.state = AgentLegState::Connected;
         if let Some(audio) = audio {
-            if let Some(call) = self.calls.get_mut(&contact) {
-                call.agent = Some(leg);
+            let callback = match self.calls.get_mut(&contact) {
+                Some(call) => {
+                    call.agent = Some(leg);
+                    call.callback.is_some()
+                }
+                None => false,
+            };
+            if callback {
+                // The agent waits on the line while the customer is dialled
+                // (`CallbackDialRequested`, drained below).
+                self.callback_agent_answered(contact, &audio);
+                self.drain_routing(now);
+                return;
             }
             self.media_connect(contact, &audio);
             self.stats.connected += 1;
@@ -1334,7 +1420,9 @@ impl Switch {
                 .insert(dialog.id.clone(), (contact, Side::Caller));
         }
         call.caller_dialog = caller_dialog;
-        let _ = self.transactions.send_response(now, txn, ok);
+        if let Some(txn) = txn {
+            let _ = self.transactions.send_response(now, txn, ok);
+        }
         self.stats.connected += 1;
         self.call_event(now, CallEvent::Connected { contact, agent });
         self.drain_routing(now);
@@ -1345,7 +1433,11 @@ impl Switch {
             // A caller's 2xx never acknowledged, a BYE unanswered: the call is already over
             // or ends by its other leg.
             if let Some(&contact) = self.by_caller_txn.get(&txn) {
-                self.hang_up(now, contact, Side::Caller);
+                if self.is_dialling_customer(contact) {
+                    self.customer_unreachable(now, contact);
+                } else {
+                    self.hang_up(now, contact, Side::Caller);
+                }
             }
             return;
         };
@@ -1373,7 +1465,7 @@ impl Switch {
             }
         } else {
             call.leftover.retain(|l| l.txn != txn);
-            self.finish_if_done(contact);
+            self.finish_if_done(now, contact);
         }
     }
 
@@ -1392,15 +1484,15 @@ impl Switch {
         })() else {
             return;
         };
-        let Some(&(contact, Side::Agent)) = self.by_dialog.get(&id) else {
+        let Some(&(contact, side)) = self.by_dialog.get(&id) else {
             return;
         };
-        let Some(dialog) = self
-            .calls
-            .get(&contact)
-            .and_then(|c| c.agent.as_ref())
-            .and_then(|l| l.dialog.clone())
-        else {
+        // Our INVITEs: agent legs, and the customer leg of a callback.
+        let Some(dialog) = self.calls.get(&contact).and_then(|c| match side {
+            Side::Agent => c.agent.as_ref().and_then(|l| l.dialog.clone()),
+            Side::Caller if c.callback.is_some() => c.caller_dialog.clone(),
+            Side::Caller => None,
+        }) else {
             return;
         };
         let via = self.via(source.transport);
@@ -1513,7 +1605,11 @@ impl Switch {
             Side::Agent => Party::Agent,
         };
         self.call_event(now, CallEvent::Ended { contact, by });
-        if let Some(agent) = agent {
+        if self.callback_unreported(contact) {
+            // The agent hung up before the customer answered: the dial failed.
+            self.cancel_customer(now, contact);
+            self.report_dial(now, contact, DialOutcome::Failed);
+        } else if let Some(agent) = agent {
             self.route(now, Input::Complete { agent, contact });
         } else if abandoned {
             self.route(now, Input::Abandon { contact });
@@ -1521,17 +1617,22 @@ impl Switch {
         if let Some(call) = self.calls.get_mut(&contact) {
             call.agent = None;
         }
-        self.finish_if_done(contact);
+        self.finish_if_done(now, contact);
     }
 
     /// Forgets a call once nothing of it remains: no caller dialog, no agent leg, no leg
     /// being torn down.
-    fn finish_if_done(&mut self, contact: ContactId) {
+    fn finish_if_done(&mut self, now: Millis, contact: ContactId) {
         let done = self.calls.get(&contact).is_some_and(|c| {
             c.caller_dialog.is_none()
                 && c.leftover.is_empty()
                 && c.agent.is_none()
-                && !self.transactions.is_pending_invite(c.caller_txn)
+                && !c
+                    .caller_txn
+                    .is_some_and(|txn| self.transactions.is_pending_invite(txn))
+                && !c.callback.as_ref().is_some_and(CallbackDial::is_busy)
+                && !(c.callback.is_some()
+                    && c.media.as_ref().is_some_and(|m| m.agent_waiting.is_some()))
         });
         if done
             && self
@@ -1540,6 +1641,12 @@ impl Switch {
                 .is_some_and(|c| c.media.is_some())
         {
             self.media_closed(contact);
+        }
+        if done {
+            // A callback offered while the caller still heard the goodbye starts now.
+            if let Some((agent, queue)) = self.deferred_callbacks.remove(&contact) {
+                self.start_callback(now, contact, agent, queue);
+            }
         }
     }
 

@@ -99,10 +99,22 @@ async fn server_with_log(log: Option<&std::path::Path>) -> Running {
 /// The same centre with anchored media: 95588 answers with a menu (1: the queue), calls are
 /// recorded (one channel per leg).
 async fn media_server(log: &std::path::Path) -> Running {
-    let text = CONFIG.replace("[media]\nenabled = false\n", MEDIA).replace(
+    media_server_dialling(log, None).await
+}
+
+/// [`media_server`] whose trunk takes the calls hotline places (callbacks) at `carrier`.
+async fn media_server_dialling(log: &std::path::Path, carrier: Option<SocketAddr>) -> Running {
+    let mut text = CONFIG.replace("[media]\nenabled = false\n", MEDIA).replace(
         "number = \"95588\"\nqueue = \"general\"",
         "number = \"95588\"\nmenu = \"main\"",
     );
+    if let Some(carrier) = carrier {
+        text = text.replace(
+            "allow = [\"127.0.0.0/8\"]",
+            &format!("allow = [\"127.0.0.0/8\"]\naddress = \"{carrier}\""),
+        );
+        assert!(text.contains("address ="));
+    }
     assert!(text.contains("menu = \"main\""));
     let config = config::parse("sipp-media.toml", &text, 42, [9; 32]).unwrap();
     runtime::start(config, Some(log)).await.unwrap()
@@ -465,4 +477,80 @@ async fn with_media_a_caller_who_hangs_up_in_the_queue_is_an_abandon() {
         events.iter().all(|e| e.kind != "call.announced"),
         "no agent is logged in, so no wait is promised"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_media_a_caller_presses_1_and_is_called_back_when_an_agent_is_free() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let carrier_port = free_port();
+    let carrier: SocketAddr = format!("127.0.0.1:{carrier_port}").parse().unwrap();
+    let server = media_server_dialling(&log_path, Some(carrier)).await;
+    let switch = server.local;
+    let (call, customer, phone) = tokio::task::spawn_blocking(move || {
+        // The customer's phone, behind the carrier.
+        let customer = sipp()
+            .arg("-sf")
+            .arg(scenario("customer_answers_and_hangs_up.xml"))
+            .args(["-p", &carrier_port.to_string(), "-m", "1"])
+            .args(["-mp", &free_port().to_string()])
+            .arg(switch.to_string())
+            .spawn()
+            .unwrap();
+        // No agent is logged in: the caller waits, presses 1, hears the promise, is let go.
+        let call = sipp()
+            .arg("-sf")
+            .arg(scenario("caller_callback.xml"))
+            .args(["-s", "10000", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .args(["-mp", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap();
+        // An agent logs in: the callback is hers; she answers, the customer is dialled.
+        let phone = agent_phone(switch, "ann", "agent_answers.xml", 1);
+        (
+            call,
+            customer.wait_with_output().unwrap(),
+            phone.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("caller", &call);
+    check("customer", &customer);
+    check("agent phone", &phone);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.connected, 1);
+    let events = log_events(&log_path).await;
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    assert_in_order(
+        &kinds,
+        &[
+            "call.arrived",
+            "call.queued",
+            "call.callback_accepted",
+            "call.ended",
+            "offer.created",
+            "call.agent_ringing",
+            "call.callback_dialling",
+            "call.connected",
+            "contact.ended",
+            "call.ended",
+        ],
+    );
+    let dialling = events
+        .iter()
+        .find(|e| e.kind == "call.callback_dialling")
+        .unwrap();
+    assert_eq!(dialling.data["number"], "13800138000");
+    let ended = events.iter().find(|e| e.kind == "contact.ended").unwrap();
+    assert_eq!(ended.data["outcome"], "answered", "{:?}", ended.data);
+    // The conversation is recorded like any other.
+    let contact = dialling.contact_id.unwrap();
+    assert!(data
+        .path()
+        .join("recordings")
+        .join(format!("{contact}.wav"))
+        .exists());
 }

@@ -509,6 +509,8 @@ fn a_hundred_calls_over_a_lossy_network_all_connect_and_nothing_leaks() {
 // Anchored media: hotline answers the caller, plays menus and announcements, and bridges.
 
 const CALLER_CONTACT: hotline_routing::ContactId = hotline_routing::ContactId(1);
+/// Where the carrier delivers the calls hotline places (callbacks).
+const CUSTOMER: &str = "127.0.0.2:5080";
 
 fn media_settings() -> MediaSettings {
     MediaSettings {
@@ -539,6 +541,8 @@ fn media_world(seed: u64) -> World {
     let mut config = world_config(seed);
     config.numbers[0].target = Target::Menu(0);
     config.media = media_settings();
+    // Callbacks go out through the carrier to the customer's phone at CUSTOMER.
+    config.trunks[0].address = Some(CUSTOMER.parse().unwrap());
     world.switch = Switch::new(config, routing).unwrap();
     world
 }
@@ -565,10 +569,12 @@ fn world_config(seed: u64) -> SwitchConfig {
         trunks: vec![Trunk {
             name: "carrier".into(),
             allow: vec![IpNet::parse("127.0.0.2").unwrap()],
+            address: None,
         }],
         seed,
         transactions: TransactionConfig::default(),
         max_calls: 100,
+        dial_timeout_ms: 30_000,
         first_contact_id: 1,
     }
 }
@@ -717,7 +723,7 @@ fn with_media_no_key_replays_the_menu_then_takes_its_default() {
 #[test]
 fn with_media_a_queued_caller_hears_position_and_wait_and_can_choose_a_callback() {
     let mut world = media_world(23);
-    world.agent(
+    let ann = world.agent(
         "ann",
         "127.0.0.10:5060",
         Answer::After {
@@ -802,8 +808,17 @@ fn with_media_a_queued_caller_hears_position_and_wait_and_can_choose_a_callback(
         world.switch.estimate(second).is_some(),
         "the callback is still in the queue"
     );
-    // When ann frees up the callback is hers, but nothing dials the customer yet: the dial
-    // is reported failed, and ann is not blamed for it (she stays ready, no phone rings).
+    // When ann frees up the callback is hers: her phone rings first, showing whom she will
+    // call; once she answers hotline dials the customer through the carrier and bridges.
+    let customer = world.add_phone(
+        "13800138000",
+        CUSTOMER,
+        Answer::After {
+            ring_ms: 3_000,
+            talk_ms: Some(20_000),
+        },
+        "",
+    );
     let now = world.now;
     let first_call = world
         .events
@@ -814,14 +829,357 @@ fn with_media_a_queued_caller_hears_position_and_wait_and_can_choose_a_callback(
         })
         .unwrap();
     world.phone(first).hang_up(now, &first_call);
+    world.run_for(300);
+    let ann_rings = world
+        .events_of(ann)
+        .into_iter()
+        .filter_map(|e| match e {
+            PhoneEvent::Incoming { from, .. } => Some(from),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(ann_rings.len(), 2, "ann's phone rang for the callback");
+    assert_eq!(ann_rings[1], "回拨 callback 13800138000");
+    assert!(
+        world.events_of(customer).is_empty(),
+        "the customer is not dialled before the agent answers"
+    );
+    world.run_for(2_700);
+    assert!(world.call_events().contains(&CallEvent::CallbackDialling {
+        contact: second,
+        agent: AgentId(0),
+        attempt: 1,
+        number: "13800138000".into(),
+        trunk: "carrier".into(),
+    }));
+    let to_ann = world
+        .media
+        .iter()
+        .rev()
+        .find_map(|(_, c)| match c {
+            MediaCommand::Play {
+                contact,
+                leg: hotline_media::call::LegId::Agent,
+                prompts,
+                ..
+            } if *contact == second => Some(prompts.clone()),
+            _ => None,
+        })
+        .expect("ann hears a prompt while the customer is dialled");
+    assert_eq!(to_ann, vec!["zh/callback_dialling".to_string()]);
+    assert!(matches!(
+        world.events_of(customer).first(),
+        Some(PhoneEvent::Incoming { from, .. }) if from == "10000"
+    ));
+    world.run_for(4_000);
+    assert!(world.call_events().contains(&CallEvent::Connected {
+        contact: second,
+        agent: AgentId(0)
+    }));
+    assert!(world
+        .media
+        .iter()
+        .any(|(_, c)| matches!(c, MediaCommand::Bridge { contact, .. } if *contact == second)));
+    // The customer hangs up after 20 s: ann's leg ends too, the call is forgotten.
+    world.run_for(25_000);
+    assert!(matches!(
+        world.events_of(ann).last(),
+        Some(PhoneEvent::Ended {
+            by_remote: true,
+            ..
+        })
+    ));
+    assert_eq!(world.switch.calls(), 0);
+    let answered = world.records.iter().any(|r| {
+        matches!(
+            r,
+            Record::Routing(
+                _,
+                hotline_routing::Event::ContactEnded {
+                    contact,
+                    outcome: hotline_routing::Outcome::Answered,
+                    ..
+                }
+            ) if *contact == second
+        )
+    });
+    assert!(answered, "the callback counts as answered");
+    world.run_for(120_000);
+    assert_eq!(world.switch.transactions(), 0);
+    assert_eq!(world.state(0), Some(AgentState::Ready));
+}
+
+/// A caller in queue 10000 who presses 1 and hangs up when told it will be called back,
+/// while `ann` talks to someone else. Returns the callback's contact and the first call's
+/// phone, still talking.
+fn callback_waiting(
+    world: &mut World,
+    customer: Answer,
+) -> (hotline_routing::ContactId, SocketAddr) {
+    world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 500,
+            talk_ms: None,
+        },
+    );
+    world.add_phone("13800138000", CUSTOMER, customer, "");
+    world.run_for(500);
+    let first = world.add_phone("13900139000", "127.0.0.2:5070", Answer::Never, "");
+    let now = world.now;
+    world.phone(first).call(now, "10000", Some(600_000), None);
+    world.run_for(5_000);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "10000", Some(600_000), None);
+    world.run_for(1_000);
+    let second = hotline_routing::ContactId(2);
+    let now = world.now;
+    world.switch.media_event(
+        now,
+        second,
+        hotline_media::call::MediaEvent::Digit {
+            leg: hotline_media::call::LegId::Caller,
+            digit: '1',
+        },
+    );
+    world.run_for(100);
+    let now = world.now;
+    world.switch.media_event(
+        now,
+        second,
+        hotline_media::call::MediaEvent::PromptsFinished {
+            leg: hotline_media::call::LegId::Caller,
+        },
+    );
+    world.run_for(1_000);
+    (second, first)
+}
+
+fn hang_up_first(world: &mut World, first: SocketAddr) {
+    let call = world
+        .events
+        .iter()
+        .find_map(|(_, a, e)| match e {
+            PhoneEvent::Answered { call } if *a == first => Some(call.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let now = world.now;
+    world.phone(first).hang_up(now, &call);
+}
+
+#[test]
+fn with_media_a_busy_customer_frees_the_agent_and_the_callback_is_retried_later() {
+    let mut world = media_world(25);
+    let (second, first) = callback_waiting(&mut world, Answer::Reject { status: 486 });
+    hang_up_first(&mut world, first);
     world.run_for(5_000);
     assert!(world
         .call_events()
-        .contains(&CallEvent::CallbackNotDialled {
+        .contains(&CallEvent::CallbackDialFailed {
             contact: second,
-            attempt: 1
+            attempt: 1,
+            status: 486
         }));
+    let ann: SocketAddr = "127.0.0.10:5060".parse().unwrap();
+    assert!(
+        matches!(
+            world.events_of(ann).last(),
+            Some(PhoneEvent::Ended {
+                by_remote: true,
+                ..
+            })
+        ),
+        "ann's phone is hung up"
+    );
+    assert_eq!(world.switch.calls(), 0);
+    assert_eq!(world.state(0), Some(AgentState::Ready), "ann is not blamed");
+    // The routing core retries after its busy delay (300 s by default).
+    world.run_for(300_000);
+    assert!(world
+        .call_events()
+        .contains(&CallEvent::CallbackDialFailed {
+            contact: second,
+            attempt: 2,
+            status: 486
+        }));
+    world.run_for(120_000);
+    assert_eq!(world.switch.transactions(), 0);
+}
+
+#[test]
+fn with_media_a_customer_who_never_answers_is_cancelled_after_the_dial_timeout() {
+    let mut world = media_world(26);
+    let (second, first) = callback_waiting(&mut world, Answer::Never);
+    hang_up_first(&mut world, first);
+    world.run_for(3_000);
+    let customer: SocketAddr = CUSTOMER.parse().unwrap();
+    assert!(matches!(
+        world.events_of(customer).first(),
+        Some(PhoneEvent::Incoming { .. })
+    ));
+    world.run_for(30_000);
+    assert!(world
+        .call_events()
+        .contains(&CallEvent::CallbackDialFailed {
+            contact: second,
+            attempt: 1,
+            status: 487
+        }));
+    let no_answer = world.records.iter().any(|r| {
+        matches!(
+            r,
+            Record::Routing(
+                _,
+                hotline_routing::Event::CallbackAttemptFailed {
+                    outcome: hotline_routing::DialOutcome::NoAnswer,
+                    ..
+                }
+            )
+        )
+    });
+    assert!(no_answer);
+    assert!(matches!(
+        world.events_of(customer).last(),
+        Some(PhoneEvent::Ended { status: 487, .. })
+    ));
+    assert_eq!(world.switch.calls(), 0);
     assert_eq!(world.state(0), Some(AgentState::Ready));
+}
+
+#[test]
+fn with_media_an_agent_who_hangs_up_while_the_customer_rings_cancels_the_dial() {
+    let mut world = media_world(27);
+    let (second, first) = callback_waiting(&mut world, Answer::Never);
+    hang_up_first(&mut world, first);
+    world.run_for(3_000);
+    let ann: SocketAddr = "127.0.0.10:5060".parse().unwrap();
+    let callback = world
+        .events_of(ann)
+        .into_iter()
+        .rev()
+        .find_map(|e| match e {
+            PhoneEvent::Picked { call } => Some(call),
+            _ => None,
+        })
+        .unwrap();
+    let now = world.now;
+    world.phone(ann).hang_up(now, &callback);
+    world.run_for(2_000);
+    let customer: SocketAddr = CUSTOMER.parse().unwrap();
+    assert!(matches!(
+        world.events_of(customer).last(),
+        Some(PhoneEvent::Ended { status: 487, .. })
+    ));
+    let failed = world.records.iter().any(|r| {
+        matches!(
+            r,
+            Record::Routing(
+                _,
+                hotline_routing::Event::CallbackAttemptFailed { contact, outcome: hotline_routing::DialOutcome::Failed, .. }
+            ) if *contact == second
+        )
+    });
+    assert!(failed, "the dial is reported failed once");
+    assert_eq!(world.switch.stats().routing_refusals, 0);
+    assert_eq!(world.switch.calls(), 0);
+}
+
+#[test]
+fn with_media_a_callback_offered_while_the_caller_hears_goodbye_starts_after_the_hang_up() {
+    let mut world = media_world(29);
+    world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 500,
+            talk_ms: None,
+        },
+    );
+    let customer = world.add_phone(
+        "13800138000",
+        CUSTOMER,
+        Answer::After {
+            ring_ms: 1_000,
+            talk_ms: Some(5_000),
+        },
+        "",
+    );
+    world.run_for(500);
+    let first = world.add_phone("13900139000", "127.0.0.2:5070", Answer::Never, "");
+    let now = world.now;
+    world.phone(first).call(now, "10000", Some(600_000), None);
+    world.run_for(5_000);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "10000", Some(600_000), None);
+    world.run_for(1_000);
+    let second = hotline_routing::ContactId(2);
+    let now = world.now;
+    world.switch.media_event(
+        now,
+        second,
+        hotline_media::call::MediaEvent::Digit {
+            leg: hotline_media::call::LegId::Caller,
+            digit: '1',
+        },
+    );
+    // ann frees up while the caller still hears "we will call you back".
+    hang_up_first(&mut world, first);
+    world.run_for(3_000);
+    assert!(
+        world.events_of(customer).is_empty(),
+        "nothing is dialled while the caller is on the line"
+    );
+    let now = world.now;
+    world.switch.media_event(
+        now,
+        second,
+        hotline_media::call::MediaEvent::PromptsFinished {
+            leg: hotline_media::call::LegId::Caller,
+        },
+    );
+    world.run_for(5_000);
+    assert!(matches!(
+        world.events_of(caller).last(),
+        Some(PhoneEvent::Ended {
+            by_remote: true,
+            ..
+        })
+    ));
+    assert!(world.call_events().contains(&CallEvent::Connected {
+        contact: second,
+        agent: AgentId(0)
+    }));
+    world.run_for(10_000);
+    assert_eq!(world.switch.calls(), 0);
+}
+
+#[test]
+fn with_media_no_callback_is_offered_when_no_trunk_dials_out() {
+    let mut world = media_world(28);
+    let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
+    let mut config = world_config(28);
+    config.media = media_settings();
+    world.switch = Switch::new(config, routing).unwrap();
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "10000", Some(600_000), None);
+    world.run_for(1_000);
+    assert!(
+        world
+            .plays()
+            .iter()
+            .all(|p| !p.iter().any(|id| id.ends_with("callback_offer"))),
+        "no promise hotline cannot keep"
+    );
+    world.press('1');
+    world.run_for(1_000);
+    assert!(!world.call_events().contains(&CallEvent::CallbackAccepted {
+        contact: CALLER_CONTACT
+    }));
 }
 
 #[test]

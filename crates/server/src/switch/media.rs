@@ -94,8 +94,8 @@ pub struct MediaSettings {
     pub language: Language,
     /// How often a queued caller hears its position and expected wait (0: once, on entry).
     pub announce_every_ms: Millis,
-    /// The key a queued caller presses to be called back, keeping its place. Off by default:
-    /// the dial back is not built yet, so such callbacks end as failed dials.
+    /// The key a queued caller presses to be called back, keeping its place (`1` by
+    /// default). Offered only when a trunk can dial out ([`super::Trunk::address`]).
     pub callback_digit: Option<char>,
     /// Record conversations.
     pub record: Option<RecordMode>,
@@ -110,9 +110,7 @@ impl Default for MediaSettings {
             address: IpAddr::from([127, 0, 0, 1]),
             language: Language::ZhCn,
             announce_every_ms: 30_000,
-            // Off until callbacks are dialled (the outbound issue): promising a call back
-            // that never comes is worse than not offering it.
-            callback_digit: None,
+            callback_digit: Some('1'),
             record: None,
             menus: Vec::new(),
         }
@@ -177,6 +175,8 @@ pub(super) enum Phase {
     Queued,
     /// Saying goodbye; hang up when the prompts end.
     Leaving,
+    /// A callback: the agent answered and the customer's phone rings.
+    Dialling,
     /// Talking to an agent.
     Connected,
 }
@@ -185,8 +185,9 @@ pub(super) enum Phase {
 pub(super) struct MediaCall {
     pub(super) phase: Phase,
     pub(super) language: Language,
-    caller_offer: SessionDescription,
-    caller_port: Option<u16>,
+    /// The caller's SDP offer; `None` on a callback, where hotline makes the offer.
+    caller_offer: Option<SessionDescription>,
+    pub(super) caller_port: Option<u16>,
     pub(super) agent_port: Option<u16>,
     /// The agent leg is waiting for its socket before ringing.
     pub(super) agent_waiting: Option<hotline_routing::AgentId>,
@@ -194,16 +195,38 @@ pub(super) struct MediaCall {
     pub(super) routed: bool,
     /// Menu time-out or next announcement; mirrored in `Switch::timers`.
     pub(super) deadline: Option<Millis>,
-    session_id: u64,
+    pub(super) session_id: u64,
     /// Our SDP's version, raised with every re-INVITE answered.
     version: u64,
 }
 
-fn policy() -> MediaPolicy {
+impl MediaCall {
+    /// A callback's media: both sockets to open, the agent to ring once its socket is open.
+    pub(super) fn for_callback(
+        language: Language,
+        agent: hotline_routing::AgentId,
+        session_id: u64,
+    ) -> MediaCall {
+        MediaCall {
+            phase: Phase::Opening,
+            language,
+            caller_offer: None,
+            caller_port: None,
+            agent_port: None,
+            agent_waiting: Some(agent),
+            routed: false,
+            deadline: None,
+            session_id,
+            version: 1,
+        }
+    }
+}
+
+pub(super) fn policy() -> MediaPolicy {
     MediaPolicy::default()
 }
 
-fn setup_of(audio: &NegotiatedAudio) -> LegSetup {
+pub(super) fn setup_of(audio: &NegotiatedAudio) -> LegSetup {
     let remote = audio
         .remote_address
         .parse::<IpAddr>()
@@ -233,7 +256,7 @@ impl Switch {
         self.media_commands.pop_front()
     }
 
-    fn media(&mut self, command: MediaCommand) {
+    pub(super) fn media(&mut self, command: MediaCommand) {
         self.media_commands.push_back(command);
     }
 
@@ -271,7 +294,7 @@ impl Switch {
         Ok(MediaCall {
             phase: Phase::Opening,
             language: self.config.media.language,
-            caller_offer: offer,
+            caller_offer: Some(offer),
             caller_port: None,
             agent_port: None,
             agent_waiting: None,
@@ -293,7 +316,13 @@ impl Switch {
                     return;
                 }
                 media.caller_port = Some(port);
-                self.answer_caller(now, contact, port);
+                let callback = self
+                    .calls
+                    .get(&contact)
+                    .is_some_and(|c| c.callback.is_some());
+                if !callback {
+                    self.answer_caller(now, contact, port);
+                }
             }
             LegId::Agent => {
                 media.agent_port = Some(port);
@@ -338,7 +367,10 @@ impl Switch {
             session_id: media.session_id,
             session_version: 1,
         };
-        let answer = build_answer(&media.caller_offer, &local, &policy());
+        let Some(offer) = media.caller_offer.as_ref() else {
+            return;
+        };
+        let answer = build_answer(offer, &local, &policy());
         let Some(audio) = answer.audio else {
             return;
         };
@@ -355,7 +387,9 @@ impl Switch {
         }
         call.caller_dialog = caller_dialog;
         let target = call.target.clone();
-        let _ = self.transactions.send_response(now, txn, ok);
+        if let Some(txn) = txn {
+            let _ = self.transactions.send_response(now, txn, ok);
+        }
         self.media(MediaCommand::SetLeg {
             contact,
             leg: LegId::Caller,
@@ -367,7 +401,7 @@ impl Switch {
         }
     }
 
-    fn set_deadline(&mut self, contact: ContactId, at: Option<Millis>) {
+    pub(super) fn set_deadline(&mut self, contact: ContactId, at: Option<Millis>) {
         if let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) {
             media.deadline = at;
             if let Some(at) = at {
@@ -376,14 +410,14 @@ impl Switch {
         }
     }
 
-    fn phase_of(&self, contact: ContactId) -> Option<Phase> {
+    pub(super) fn phase_of(&self, contact: ContactId) -> Option<Phase> {
         self.calls
             .get(&contact)
             .and_then(|c| c.media.as_ref())
             .map(|m| m.phase)
     }
 
-    fn set_phase(&mut self, contact: ContactId, phase: Phase) {
+    pub(super) fn set_phase(&mut self, contact: ContactId, phase: Phase) {
         if let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) {
             media.phase = phase;
         }
@@ -489,7 +523,7 @@ impl Switch {
                 );
             }
         }
-        if self.config.media.callback_digit.is_some() {
+        if self.offers_callbacks() {
             prompts.push(format!("{}/callback_offer", language.prefix()));
         }
         self.play(contact, prompts, true);
@@ -497,7 +531,7 @@ impl Switch {
         self.set_deadline(contact, (every > 0).then_some(now + every));
     }
 
-    fn say_goodbye(&mut self, contact: ContactId, prompt: &str) {
+    pub(super) fn say_goodbye(&mut self, contact: ContactId, prompt: &str) {
         let language = self
             .calls
             .get(&contact)
@@ -558,7 +592,9 @@ impl Switch {
                     None => self.menu_retry(now, contact, menu, tries),
                 }
             }
-            Phase::Queued if Some(digit) == self.config.media.callback_digit => {
+            Phase::Queued
+                if Some(digit) == self.config.media.callback_digit && self.offers_callbacks() =>
+            {
                 if self
                     .router
                     .handle(Time::from_millis(now), Input::AcceptCallback { contact })
@@ -611,6 +647,7 @@ impl Switch {
                     let every = self.config.media.announce_every_ms;
                     self.set_deadline(contact, (every > 0).then_some(now + every));
                 }
+                Some(Phase::Dialling) => self.customer_ring_timeout(now, contact),
                 _ => {}
             }
         }
@@ -636,13 +673,18 @@ impl Switch {
             // From here the caller's hang-up completes the conversation.
             media.routed = false;
         }
-        self.set_phase(contact, Phase::Connected);
-        self.set_deadline(contact, None);
         self.media(MediaCommand::SetLeg {
             contact,
             leg: LegId::Agent,
             setup: setup_of(audio),
         });
+        self.bridge(contact);
+    }
+
+    /// Connects the legs (recording if configured).
+    pub(super) fn bridge(&mut self, contact: ContactId) {
+        self.set_phase(contact, Phase::Connected);
+        self.set_deadline(contact, None);
         let record = self.config.media.record;
         self.media(MediaCommand::Bridge { contact, record });
     }
@@ -675,7 +717,7 @@ impl Switch {
         if routed {
             self.route(now, Input::Abandon { contact });
         }
-        self.finish_if_done(contact);
+        self.finish_if_done(now, contact);
     }
 
     /// A re-INVITE on a leg: the answer on our side of it, and the leg's new setup for the
