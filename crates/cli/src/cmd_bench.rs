@@ -3,7 +3,9 @@
 //! - `routing`: routing decisions with 10,000 agents, 200 skills and 50,000 waiting contacts;
 //! - `sim`: a simulated day of a 1,000-agent center (wall time and peak memory);
 //! - `eventlog`: events appended to SQLite per second, durable on commit;
-//! - `sip`: SIP messages parsed and printed per second.
+//! - `sip`: SIP messages parsed and printed per second;
+//! - `media`: concurrent anchored calls with RTP flowing through a `hotline serve` child
+//!   process (loss, transit, added jitter, memory and CPU per call).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -51,6 +53,22 @@ pub enum Which {
         #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u32).range(1..))]
         messages: u32,
     },
+    /// Concurrent anchored G.711 calls with RTP both ways through `hotline serve` (a child
+    /// process, so its memory and CPU are its own).
+    Media {
+        /// Calls held at once (one agent each).
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=5_000))]
+        calls: u32,
+        /// Seconds of RTP once every call is up.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+        seconds: u64,
+        /// Calls placed per second while setting up.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=2_000))]
+        rate: u32,
+        /// Read one receiving RTP socket in this many (1: all); see BENCHMARKS.md.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+        read_every: u32,
+    },
     /// Appends to the SQLite event log.
     Eventlog {
         /// Events to append.
@@ -83,6 +101,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         } => bench_routing(*agents, *skills, *queues, *waiting, *decisions),
         Which::Sim { scenario } => bench_sim(scenario),
         Which::Sip { messages } => bench_sip(*messages),
+        Which::Media {
+            calls,
+            seconds,
+            rate,
+            read_every,
+        } => bench_media(*calls as usize, *seconds, *rate, *read_every as usize),
         Which::Eventlog {
             events,
             batch,
@@ -465,6 +489,179 @@ fn bench_eventlog(events: u64, batch: usize, producers: usize) -> anyhow::Result
     println!(
         "eventlog: {} events in {:.2} s: {:.0} events/s appended to SQLite (WAL, synchronous=FULL), {producers} producers, batches up to {batch}, {} commits",
         report.events, report.seconds, report.events_per_second, report.commits
+    );
+    Ok(())
+}
+
+/// Memory and CPU of a process, from /proc.
+#[derive(Clone, Copy, Debug, Default)]
+struct ProcSample {
+    rss_kib: u64,
+    hwm_kib: u64,
+    /// User plus system time, in clock ticks (USER_HZ, 100 per second on Linux).
+    cpu_ticks: u64,
+    at: Option<Instant>,
+}
+
+fn proc_sample(pid: u32) -> ProcSample {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces, so split after its ')').
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    ProcSample {
+        rss_kib: field("VmRSS:"),
+        hwm_kib: field("VmHWM:"),
+        // utime and stime are fields 14 and 15 of stat; 12 and 13 after the name.
+        cpu_ticks: tick(11) + tick(12),
+        at: Some(Instant::now()),
+    }
+}
+
+fn bench_media(calls: usize, seconds: u64, rate: u32, read_every: usize) -> anyhow::Result<()> {
+    use hotline_server::media_bench::{self, quantile, MediaBenchConfig, Stage};
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("hotline-bench-media-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
+    let agents: Vec<(String, String)> = (0..calls)
+        .map(|i| (format!("a{i}"), format!("pw-{i}")))
+        .collect();
+    let mut config = format!(
+        "[sip]\nlisten = \"127.0.0.1:{port}\"\nrealm = \"hotline\"\ndefault_queue = \"general\"\n\
+         [[sip.trunks]]\nname = \"loopback\"\nallow = [\"127.0.0.0/8\"]\n"
+    );
+    for (user, password) in &agents {
+        config.push_str(&format!(
+            "[[sip.accounts]]\nagent = \"{user}\"\npassword = \"{password}\"\n"
+        ));
+    }
+    // One announcement on entry, no recording: the relay is what is measured.
+    config.push_str(
+        "[media]\nannounce_every = 0\n[routing]\n[routing.offers]\noffer_timeout = 60\n\
+         [[routing.queues]]\nname = \"general\"\n",
+    );
+    for (user, _) in &agents {
+        config.push_str(&format!(
+            "[[routing.agents]]\nname = \"{user}\"\nqueues = [\"general\"]\n"
+        ));
+    }
+    let config_path = dir.join("bench.toml");
+    std::fs::write(&config_path, config)?;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .arg("--config")
+        .arg(&config_path)
+        .arg("--data")
+        .arg(dir.join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .context("starting hotline serve")?;
+    let pid = child.id();
+    let stdout = child.stdout.take().context("the child's output")?;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("SIP on") {
+                let _ = ready_tx.send(());
+            }
+        }
+    });
+    let result = (|| -> anyhow::Result<_> {
+        ready_rx
+            .recv_timeout(Duration::from_secs(30))
+            .context("hotline serve did not start in 30 s")?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut samples = Vec::new();
+        let report = runtime.block_on(media_bench::run(
+            MediaBenchConfig {
+                switch: format!("127.0.0.1:{port}").parse()?,
+                agents,
+                number: "10000".into(),
+                setup_rate: rate,
+                media: Duration::from_secs(seconds),
+                read_every,
+                seed: 7,
+            },
+            |stage| samples.push((stage, proc_sample(pid))),
+        ))?;
+        Ok((report, samples))
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (report, samples) = result?;
+    let at = |stage: Stage| {
+        samples
+            .iter()
+            .find(|(s, _)| *s == stage)
+            .map(|(_, p)| *p)
+            .unwrap_or_default()
+    };
+    let (registered, started, done) = (
+        at(Stage::Registered),
+        at(Stage::MediaStarted),
+        at(Stage::MediaDone),
+    );
+    let established = report.established.max(1) as f64;
+    let per_call_kib = done.rss_kib.saturating_sub(registered.rss_kib) as f64 / established;
+    let peak_per_call_kib = done.hwm_kib.saturating_sub(registered.rss_kib) as f64 / established;
+    let media_wall = match (started.at, done.at) {
+        (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
+        _ => 0.0,
+    };
+    let cpu = done.cpu_ticks.saturating_sub(started.cpu_ticks) as f64 / 100.0;
+    let hotline_pps = 200.0 * report.established as f64;
+    println!(
+        "calls: {} placed, {} established in {:.1} s ({} calls/s asked)",
+        report.placed, report.established, report.setup_seconds, rate
+    );
+    println!(
+        "media: {:.0} s; sockets read: 1 in {read_every}: {} packets sent to them, {} received, {} lost ({:.4} %), {} reordered, {} refused by the generator's sockets",
+        report.media_seconds,
+        report.sent,
+        report.received,
+        report.sent.saturating_sub(report.received),
+        report.loss() * 100.0,
+        report.reordered,
+        report.send_failures
+    );
+    println!(
+        "transit through hotline: p50 {} µs, p99 {} µs, p99.9 {} µs, max {} µs",
+        quantile(&report.transit_us, 0.5),
+        quantile(&report.transit_us, 0.99),
+        quantile(&report.transit_us, 0.999),
+        report.transit_us.last().copied().unwrap_or(0)
+    );
+    println!(
+        "added jitter |D|: p50 {} µs, p99 {} µs, p99.9 {} µs, max {} µs (generator send lag max {} µs)",
+        quantile(&report.added_jitter_us, 0.5),
+        quantile(&report.added_jitter_us, 0.99),
+        quantile(&report.added_jitter_us, 0.999),
+        report.added_jitter_us.last().copied().unwrap_or(0),
+        report.max_send_lag_us
+    );
+    println!(
+        "hotline process: {:.1} KiB per established call ({} KiB → {} KiB RSS; peak {:.1} KiB per call), CPU {:.0} % of one core over {:.0} s ({:.0} packets/s in and out)",
+        per_call_kib,
+        registered.rss_kib,
+        done.rss_kib,
+        peak_per_call_kib,
+        100.0 * cpu / media_wall.max(0.001),
+        media_wall,
+        hotline_pps
     );
     Ok(())
 }

@@ -99,6 +99,8 @@ pub async fn run(config: DemoConfig, report: bool) -> io::Result<DemoTotals> {
             local,
             server,
             answer,
+            // Nothing listens there: the simulated people send and hear no audio.
+            rtp_port: 9,
             seed: splitmix64(&mut rng),
         });
         if agent {

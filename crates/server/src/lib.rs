@@ -9,6 +9,7 @@
 //! - [`runtime`]: tokio sockets (UDP, TCP) and timers around the switch; [`runtime::start`].
 //! - [`config`]: the configuration file and the demo configuration.
 //! - [`demo`]: simulated callers and agents on loopback for `hotline demo`.
+//! - [`media_bench`]: concurrent calls with RTP flowing, for `hotline bench media`.
 //! - [`prompt_files`]: where prompt files are and what their ids are.
 //! - [`phone`]: a scripted SIP phone on hotline's own SIP core, for tests and the demo.
 
@@ -16,6 +17,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod media_bench;
 pub mod media_runtime;
 pub mod phone;
 pub mod prompt_files;

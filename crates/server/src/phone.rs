@@ -5,7 +5,8 @@
 //! A [`Phone`] registers (answering digest challenges), places calls ([`Phone::call`]) that
 //! it may give up on (CANCEL) or hang up after a talk time, and answers incoming calls as its
 //! [`Answer`] script says: after some ringing, with a busy or decline, or never. It reports
-//! what happened as [`PhoneEvent`]s. Media is not sent: the SDP is a fixed description.
+//! what happened as [`PhoneEvent`]s. Media is not sent: the SDP names
+//! [`PhoneConfig::rtp_port`], where a driver may send and receive it ([`Phone::remote_media`]).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -51,6 +52,8 @@ pub struct PhoneConfig {
     pub server: Peer,
     /// How it answers.
     pub answer: Answer,
+    /// The RTP port its SDP names (on its SIP address); the phone itself sends no media.
+    pub rtp_port: u16,
     /// Seeds its tags, Call-IDs and branches.
     pub seed: u64,
 }
@@ -97,8 +100,30 @@ pub enum PhoneEvent {
     },
 }
 
-const SDP: &str = "v=0\r\no=hotline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
-t=0 0\r\nm=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+/// The phone's SDP: G.711 (A-law first) and telephone-event on `port` of `ip`.
+fn sdp(ip: std::net::IpAddr, port: u16) -> Vec<u8> {
+    let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
+    format!(
+        "v=0\r\no=hotline 1 1 IN {family} {ip}\r\ns=-\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\n"
+    )
+    .into_bytes()
+}
+
+/// The address the other side's SDP gives for audio.
+fn media_address(body: &[u8]) -> Option<SocketAddr> {
+    let description = hotline_media::sdp::SessionDescription::parse_bytes(body).ok()?;
+    let audio = description.media.iter().find(|m| m.media == "audio")?;
+    let ip = audio
+        .connection
+        .as_ref()
+        .or(description.connection.as_ref())?
+        .address
+        .parse()
+        .ok()?;
+    Some(SocketAddr::new(ip, audio.port))
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Action {
@@ -118,6 +143,8 @@ struct PhoneCall {
     ended: bool,
     /// We cancelled it while it rang; a 2xx that crossed the CANCEL is hung up at once.
     gave_up: bool,
+    /// Where the other side wants our audio (from its offer or answer).
+    remote_media: Option<SocketAddr>,
 }
 
 /// The phone. See the module documentation.
@@ -162,6 +189,15 @@ impl Phone {
     /// Its address.
     pub fn local(&self) -> SocketAddr {
         self.config.local
+    }
+
+    /// Where the other side of `call` receives audio, once known (its SDP).
+    pub fn remote_media(&self, call: &str) -> Option<SocketAddr> {
+        self.calls.get(call).and_then(|c| c.remote_media)
+    }
+
+    fn sdp(&self) -> Vec<u8> {
+        sdp(self.config.local.ip(), self.config.rtp_port)
     }
 
     /// Calls not yet ended.
@@ -260,7 +296,7 @@ impl Phone {
             method: Method::Invite,
             uri,
             headers,
-            body: SDP.as_bytes().to_vec(),
+            body: self.sdp(),
         };
         match self
             .transactions
@@ -279,6 +315,7 @@ impl Phone {
                         talk_ms,
                         ended: false,
                         gave_up: false,
+                        remote_media: None,
                     },
                 );
                 if let Some(after) = give_up_ms {
@@ -444,6 +481,7 @@ impl Phone {
                         talk_ms,
                         ended: false,
                         gave_up: false,
+                        remote_media: media_address(&request.body),
                     },
                 );
                 match self.config.answer {
@@ -489,6 +527,7 @@ impl Phone {
 
     fn answer(&mut self, now: Millis, call: &str) {
         let contact = self.contact();
+        let body = self.sdp();
         let Some(c) = self.calls.get_mut(call) else {
             return;
         };
@@ -498,7 +537,7 @@ impl Phone {
         let mut ok = tagged(c.invite.response(200, "OK"), &c.tag);
         ok.headers.push("Contact", contact);
         ok.headers.push("Content-Type", "application/sdp");
-        ok.body = SDP.as_bytes().to_vec();
+        ok.body = body;
         c.dialog = Dialog::as_uas(&c.invite, &ok).ok();
         let (txn, talk) = (c.txn, c.talk_ms);
         let _ = self.transactions.send_response(now, txn, ok);
@@ -533,6 +572,7 @@ impl Phone {
             let first = c.dialog.is_none();
             if first {
                 c.dialog = Dialog::as_uac(&c.invite, &response).ok();
+                c.remote_media = media_address(&response.body);
             }
             let dialog = c.dialog.clone();
             let (gave_up, talk) = (c.gave_up, c.talk_ms);

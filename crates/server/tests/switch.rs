@@ -80,6 +80,7 @@ impl World {
             local,
             server: udp(SWITCH.parse().unwrap()),
             answer,
+            rtp_port: 40_000,
             seed: local.port() as u64 * 31 + u64::from(local.ip().to_string().len() as u32),
         });
         self.phones.insert(local, phone);
