@@ -15,6 +15,15 @@
 //! [[sip.numbers]]
 //! number = "95588"
 //! queue = "general"
+//! hours = "office"               # optional: a calendar; outside its hours the call goes to
+//! closed_menu = "night"          # closed_menu or closed_queue (a menu saying the hours, say)
+//!
+//! [[calendars]]                  # business hours and holidays (crate hotline-calendar)
+//! name = "office"
+//! time_zone = "Asia/Shanghai"    # the default
+//! weekly = { mon = "08:00-20:00", tue = "08:00-20:00", wed = "08:00-20:00", thu = "08:00-20:00", fri = "08:00-20:00", sat = "09:00-17:00" }
+//! holidays = ["2026-10-01..2026-10-07"]
+//! workdays = [{ date = "2026-09-27", hours = "08:00-20:00" }]   # make-up working days (调休)
 //!
 //! [[sip.trunks]]                 # who may send calls in
 //! name = "carrier"
@@ -36,7 +45,7 @@ use hotline_sip::{Credentials, TransactionConfig};
 use serde::Deserialize;
 
 use crate::switch::{
-    IpNet, MediaSettings, Menu, MenuAction, NumberRoute, RecordMode, SipAgent, SwitchConfig,
+    Hours, IpNet, MediaSettings, Menu, MenuAction, NumberRoute, RecordMode, SipAgent, SwitchConfig,
     Target, Trunk, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_CALLS,
 };
 
@@ -89,6 +98,10 @@ struct NumberSection {
     number: String,
     queue: Option<String>,
     menu: Option<String>,
+    /// A calendar's name: outside its hours the call goes to `closed_queue` or `closed_menu`.
+    hours: Option<String>,
+    closed_queue: Option<String>,
+    closed_menu: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -150,6 +163,15 @@ pub fn parse(
     let routing_section = document.get_mut().remove("routing");
     let sip_section = document.get_mut().remove("sip");
     let media_section = document.get_mut().remove("media");
+    let calendars_section = document.get_mut().remove("calendars");
+    if let Some(unknown) = document.get_ref().keys().next() {
+        let unknown = unknown.get_ref().to_string();
+        return Err(error(
+            file,
+            &unknown,
+            format!("unknown table [{unknown}]; the tables are [sip], [media], [[calendars]] and [routing]"),
+        ));
+    }
     let Some(routing_section) = routing_section else {
         return Err(error(
             file,
@@ -199,6 +221,28 @@ pub fn parse(
         )),
     };
     let default_target = target("sip.default_", &sip.default_queue, &sip.default_menu)?;
+    let calendar_specs: Vec<hotline_calendar::CalendarSpec> = match calendars_section {
+        Some(section) => hotline_config::deserialize_section(file, text, "calendars", section)?,
+        None => Vec::new(),
+    };
+    let mut calendars: Vec<hotline_calendar::Calendar> = Vec::new();
+    for (i, spec) in calendar_specs.iter().enumerate() {
+        let calendar = hotline_calendar::Calendar::from_spec(spec).map_err(|e| {
+            error(
+                file,
+                &format!("calendars[{i}].{}", e.field()),
+                e.message().to_string(),
+            )
+        })?;
+        if calendars.iter().any(|c| c.name() == calendar.name()) {
+            return Err(error(
+                file,
+                &format!("calendars[{i}].name"),
+                format!("a second calendar named {:?}", calendar.name()),
+            ));
+        }
+        calendars.push(calendar);
+    }
     let media_settings = media_settings(file, &media, &listen, &queue, &menu)?;
     let mut digest_algorithms = Vec::new();
     for (i, name) in sip.digest.iter().flatten().enumerate() {
@@ -250,12 +294,45 @@ pub fn parse(
     let mut numbers = Vec::new();
     for (i, n) in sip.numbers.iter().enumerate() {
         let field = format!("sip.numbers[{i}]");
+        let closed = target(&format!("{field}.closed_"), &n.closed_queue, &n.closed_menu)?;
         let Some(target) = target(&format!("{field}."), &n.queue, &n.menu)? else {
             return Err(error(file, &field, "give a queue or a menu".into()));
+        };
+        let hours = match (&n.hours, closed) {
+            (None, None) => None,
+            (Some(name), Some(closed)) => {
+                let calendar =
+                    calendars
+                        .iter()
+                        .position(|c| c.name() == name)
+                        .ok_or_else(|| {
+                            error(
+                                file,
+                                &format!("{field}.hours"),
+                                format!("no calendar named {name:?} in [[calendars]]"),
+                            )
+                        })?;
+                Some(Hours { calendar, closed })
+            }
+            (Some(_), None) => {
+                return Err(error(
+                    file,
+                    &format!("{field}.hours"),
+                    "say where calls go when closed: closed_queue or closed_menu".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(error(
+                    file,
+                    &field,
+                    "closed_queue or closed_menu needs hours (a calendar's name)".into(),
+                ))
+            }
         };
         numbers.push(NumberRoute {
             number: n.number.clone(),
             target,
+            hours,
         });
     }
     let mut trunks = Vec::new();
@@ -296,6 +373,7 @@ pub fn parse(
             agents,
             numbers,
             default_target,
+            calendars,
             media: media_settings,
             trunks,
             seed,
@@ -543,6 +621,43 @@ mod tests {
         let error = parse("x.toml", text, 1, [0; 32]).unwrap_err().to_string();
         assert!(error.contains("sip.numbers[0].queue"), "{error}");
         assert!(error.contains("nope"), "{error}");
+    }
+
+    #[test]
+    fn a_number_with_hours_goes_to_its_closed_target_and_calendar_errors_name_their_field() {
+        let good = format!(
+            "[sip]\n[[sip.numbers]]\nnumber = \"95588\"\nqueue = \"general\"\n\
+             hours = \"office\"\nclosed_menu = \"night\"\n\
+             [[calendars]]\nname = \"office\"\nweekly = {{ mon = \"09:00-18:00\" }}\n\
+             holidays = [\"2026-10-01..2026-10-07\"]\n\
+             [media]\n[[media.menus]]\nname = \"night\"\nprompts = [\"zh/opening_hours\"]\n{ONE_AGENT}"
+        );
+        let config = parse("x.toml", &good, 1, [0; 32]).unwrap();
+        let hours = config.switch.numbers[0].hours.as_ref().unwrap();
+        assert_eq!(hours.calendar, 0);
+        assert_eq!(hours.closed, Target::Menu(0));
+        assert_eq!(config.switch.calendars[0].name(), "office");
+        let bad = good.replace("09:00-18:00", "09:00-25:00");
+        let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
+        assert!(error.contains("calendars[0].weekly.mon"), "{error}");
+        let unnamed = good.replace("hours = \"office\"", "hours = \"shop\"");
+        let error = parse("x.toml", &unnamed, 1, [0; 32])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("sip.numbers[0].hours"), "{error}");
+        assert!(error.contains("no calendar named \"shop\""), "{error}");
+        let nowhere = good.replace("closed_menu = \"night\"\n", "");
+        let error = parse("x.toml", &nowhere, 1, [0; 32])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("closed_queue or closed_menu"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_table_is_refused_by_name() {
+        let text = format!("[sip]\n[medai]\nenabled = false\n{ONE_AGENT}");
+        let error = parse("x.toml", &text, 1, [0; 32]).unwrap_err().to_string();
+        assert!(error.contains("unknown table [medai]"), "{error}");
     }
 
     const ONE_AGENT: &str = "[routing]\n[[routing.queues]]\nname = \"general\"\n\

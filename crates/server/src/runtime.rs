@@ -544,6 +544,13 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             None,
             serde_json::json!({ "menu": menu, "digit": digit.to_string() }),
         ),
+        CallEvent::OutOfHours { contact, calendar } => (
+            "call.out_of_hours",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "calendar": calendar }),
+        ),
         CallEvent::Queued { contact, queue } => (
             "call.queued",
             Some(contact),

@@ -49,6 +49,7 @@ mod callback;
 mod media;
 
 use callback::{CallbackDial, CallbackTarget};
+pub use hotline_calendar::Calendar;
 use media::MediaCall;
 pub use media::{
     MediaCommand, MediaSettings, Menu, MenuAction, RecordMode, Target, MAX_MENUS, MAX_MENU_REPEATS,
@@ -148,6 +149,18 @@ pub struct NumberRoute {
     pub number: String,
     /// A queue, or an IVR menu.
     pub target: Target,
+    /// Opening hours: outside them the call goes elsewhere.
+    pub hours: Option<Hours>,
+}
+
+/// A number's opening hours.
+#[derive(Clone, Debug)]
+pub struct Hours {
+    /// An index into [`SwitchConfig::calendars`].
+    pub calendar: usize,
+    /// Where calls go while the calendar says closed (a menu that says the hours, a queue
+    /// of the night shift).
+    pub closed: Target,
 }
 
 /// The switch's settings (the routing core's are separate: [`RoutingConfig`]).
@@ -168,6 +181,9 @@ pub struct SwitchConfig {
     pub numbers: Vec<NumberRoute>,
     /// Where numbers not listed go; `None` answers them 404.
     pub default_target: Option<Target>,
+    /// Business-hours calendars that numbers name ([`Hours`]); the switch's `now` is
+    /// milliseconds since the Unix epoch.
+    pub calendars: Vec<hotline_calendar::Calendar>,
     /// Anchored media: answering, IVR, announcements, relay, recording.
     pub media: MediaSettings,
     /// Who may send calls in.
@@ -209,6 +225,13 @@ pub enum CallEvent {
         from: String,
         /// The dialled number.
         to: String,
+    },
+    /// The dialled number's calendar says closed: the call goes to its closed target.
+    OutOfHours {
+        /// The contact.
+        contact: ContactId,
+        /// The calendar's name.
+        calendar: String,
     },
     /// The caller pressed a key in a menu.
     MenuChoice {
@@ -845,13 +868,18 @@ impl Switch {
         }
         let trunk = self.config.trunks[trunk_index].name.clone();
         let dialled = request.uri.user.clone().unwrap_or_default();
-        let target = self
-            .config
-            .numbers
-            .iter()
-            .find(|n| n.number == dialled)
-            .map(|n| n.target.clone())
-            .or_else(|| self.config.default_target.clone());
+        let route = self.config.numbers.iter().find(|n| n.number == dialled);
+        // Outside the number's hours: its closed target, and the calendar's name to log.
+        let closed = route.and_then(|n| n.hours.as_ref()).and_then(|hours| {
+            let calendar = self.config.calendars.get(hours.calendar)?;
+            (!calendar.is_open(now)).then(|| (hours.closed.clone(), calendar.name().to_string()))
+        });
+        let target = match &closed {
+            Some((target, _)) => Some(target.clone()),
+            None => route
+                .map(|n| n.target.clone())
+                .or_else(|| self.config.default_target.clone()),
+        };
         let Some(target) = target else {
             self.refuse(
                 now,
@@ -921,6 +949,9 @@ impl Switch {
                 to: dialled,
             },
         );
+        if let Some((_, calendar)) = closed {
+            self.call_event(now, CallEvent::OutOfHours { contact, calendar });
+        }
         if !signalling_only {
             // Answered once the driver has opened the caller leg's socket.
             return;
@@ -1682,9 +1713,19 @@ fn check_media(config: &SwitchConfig, routing: &RoutingConfig) -> Result<(), Swi
         Target::Menu(m) => *m < menus && media.enabled,
     };
     for n in &config.numbers {
-        if !target_ok(&n.target) {
+        let closed = n.hours.as_ref().map(|h| &h.closed);
+        if !target_ok(&n.target) || closed.is_some_and(|t| !target_ok(t)) {
             return Err(SwitchError(format!(
                 "number {:?} leads to a menu without media, or to nothing",
+                n.number
+            )));
+        }
+        if n.hours
+            .as_ref()
+            .is_some_and(|h| h.calendar >= config.calendars.len())
+        {
+            return Err(SwitchError(format!(
+                "number {:?} names a calendar that is not there",
                 n.number
             )));
         }

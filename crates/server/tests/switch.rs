@@ -564,8 +564,10 @@ fn world_config(seed: u64) -> SwitchConfig {
         numbers: vec![NumberRoute {
             number: "95588".into(),
             target: Target::Queue(QueueId(0)),
+            hours: None,
         }],
         default_target: Some(Target::Queue(QueueId(0))),
+        calendars: Vec::new(),
         media: MediaSettings::default(),
         trunks: vec![Trunk {
             name: "carrier".into(),
@@ -1236,4 +1238,65 @@ fn with_media_an_offer_without_g711_is_refused_488() {
     );
     assert_eq!(world.switch.calls(), 0);
     assert!(world.switch.poll_media().is_none(), "no socket for it");
+}
+
+#[test]
+fn with_media_a_call_outside_the_numbers_hours_goes_to_its_closed_target() {
+    let mut world = media_world(30);
+    let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
+    let mut config = world_config(30);
+    config.media = media_settings();
+    // 95588: the queue from 09:00 to 18:00 on weekdays (Asia/Shanghai), the menu otherwise.
+    let calendar = hotline_calendar::Calendar::from_spec(&hotline_calendar::CalendarSpec {
+        name: "office".into(),
+        time_zone: None,
+        weekly: hotline_calendar::WeeklySpec {
+            mon: Some("09:00-18:00".into()),
+            tue: Some("09:00-18:00".into()),
+            wed: Some("09:00-18:00".into()),
+            thu: Some("09:00-18:00".into()),
+            fri: Some("09:00-18:00".into()),
+            ..Default::default()
+        },
+        holidays: Vec::new(),
+        workdays: Vec::new(),
+    })
+    .unwrap();
+    config.calendars = vec![calendar];
+    config.numbers[0].hours = Some(hotline_server::switch::Hours {
+        calendar: 0,
+        closed: Target::Menu(0),
+    });
+    world.switch = Switch::new(config, routing).unwrap();
+    // The world starts at 1970-01-01 08:00:01 Shanghai, a Thursday: closed.
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", Some(1_000), None);
+    world.run_for(3_000);
+    assert!(world.call_events().contains(&CallEvent::OutOfHours {
+        contact: CALLER_CONTACT,
+        calendar: "office".into()
+    }));
+    assert_eq!(world.plays()[0], vec!["zh/welcome_menu".to_string()]);
+    assert!(world
+        .events_of(caller)
+        .contains(&PhoneEvent::Answered { call }));
+    // At 09:00 it opens: the next call goes straight to the queue.
+    world.run_for(3_600_000 - 4_000);
+    let before = world.plays().len();
+    let now = world.now;
+    world.phone(caller).call(now, "95588", Some(1_000), None);
+    world.run_for(3_000);
+    let second = hotline_routing::ContactId(2);
+    assert!(!world
+        .call_events()
+        .iter()
+        .any(|e| matches!(e, CallEvent::OutOfHours { contact, .. } if *contact == second)));
+    assert!(world.call_events().contains(&CallEvent::Queued {
+        contact: second,
+        queue: QueueId(0)
+    }));
+    assert!(world.plays()[before..]
+        .iter()
+        .all(|p| !p.contains(&"zh/welcome_menu".to_string())));
 }
