@@ -332,6 +332,25 @@ impl Phone {
         call_id
     }
 
+    /// Sends a key in an answered call by SIP INFO (`application/dtmf-relay`), as phones that
+    /// do not send RFC 4733 do.
+    pub fn send_info_digit(&mut self, now: Millis, call: &str, digit: char) {
+        let Some(mut dialog) = self.calls.get(call).and_then(|c| c.dialog.clone()) else {
+            return;
+        };
+        let via = self.via();
+        let contact = self.contact();
+        let mut info = dialog.request(Method::Info, &via, &contact);
+        info.headers.push("Content-Type", "application/dtmf-relay");
+        info.body = format!("Signal={digit}\r\nDuration=160\r\n").into_bytes();
+        let _ = self
+            .transactions
+            .send_request(now, info, self.config.server);
+        if let Some(c) = self.calls.get_mut(call) {
+            c.dialog = Some(dialog);
+        }
+    }
+
     /// Hangs up a call now (BYE if answered, CANCEL if ringing out).
     pub fn hang_up(&mut self, now: Millis, call: &str) {
         let Some(c) = self.calls.get_mut(call) else {

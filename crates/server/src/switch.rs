@@ -1591,6 +1591,22 @@ impl Switch {
                 }
                 self.respond(now, id, response, &tag);
             }
+            Method::Info => {
+                let digit = info_digit(&request);
+                let response = request.response(200, "OK");
+                self.respond(now, id, response, &tag);
+                // A key by SIP INFO counts as one by RFC 4733 or in-band tone.
+                if let (Some(digit), Side::Caller) = (digit, side) {
+                    self.media_event(
+                        now,
+                        contact,
+                        hotline_media::call::MediaEvent::Digit {
+                            leg: hotline_media::call::LegId::Caller,
+                            digit,
+                        },
+                    );
+                }
+            }
             _ => {
                 let response = request.response(200, "OK");
                 self.respond(now, id, response, &tag);
@@ -1769,6 +1785,40 @@ fn check_media(config: &SwitchConfig, routing: &RoutingConfig) -> Result<(), Swi
 /// is a private address other than the one the REGISTER came from (the phone is behind NAT
 /// and wrote its inside address) or a host name (no DNS here): then the source of the
 /// REGISTER, through the NAT binding it opened.
+/// The key an INFO carries: `application/dtmf-relay` (`Signal=5`, the de facto format) or
+/// `application/dtmf` (the key alone). `10` and `11` are read as `*` and `#`, as some phones
+/// send them.
+fn info_digit(request: &Request) -> Option<char> {
+    let content_type = request.headers.get("Content-Type")?;
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let body = std::str::from_utf8(&request.body).ok()?;
+    let value = match media_type.as_str() {
+        "application/dtmf-relay" => body.lines().find_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("signal")
+                .then(|| value.trim())
+        })?,
+        "application/dtmf" => body.trim(),
+        _ => return None,
+    };
+    match value {
+        "10" => Some('*'),
+        "11" => Some('#'),
+        _ => {
+            let mut chars = value.chars();
+            let digit = chars.next()?.to_ascii_uppercase();
+            (chars.next().is_none() && matches!(digit, '0'..='9' | '*' | '#' | 'A'..='D'))
+                .then_some(digit)
+        }
+    }
+}
+
 fn reach(contact: &Uri, source: SocketAddr) -> SocketAddr {
     let host = contact.host.trim_start_matches('[').trim_end_matches(']');
     let Ok(ip) = host.parse::<IpAddr>() else {
@@ -1796,6 +1846,40 @@ mod tests {
         Uri::parse(text).unwrap()
     }
 
+    fn info(content_type: &str, body: &str) -> Request {
+        let mut headers = hotline_sip::Headers::default();
+        headers.push("Content-Type", content_type);
+        Request {
+            method: Method::Info,
+            uri: uri("sip:hotline@127.0.0.1"),
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn keys_sent_by_info_are_read_in_both_usual_formats() {
+        let relay = "application/dtmf-relay";
+        assert_eq!(
+            info_digit(&info(relay, "Signal=5\r\nDuration=160\r\n")),
+            Some('5')
+        );
+        assert_eq!(info_digit(&info(relay, "signal = #\r\n")), Some('#'));
+        assert_eq!(info_digit(&info(relay, "Signal=10\r\n")), Some('*'));
+        assert_eq!(info_digit(&info(relay, "Signal=d\r\n")), Some('D'));
+        assert_eq!(info_digit(&info("application/dtmf", "7")), Some('7'));
+        assert_eq!(
+            info_digit(&info("Application/DTMF; x=1", " 9\r\n")),
+            Some('9')
+        );
+        // Not a key: nothing.
+        assert_eq!(info_digit(&info(relay, "Signal=55\r\n")), None);
+        assert_eq!(info_digit(&info(relay, "Duration=160\r\n")), None);
+        assert_eq!(info_digit(&info(relay, "Signal=E\r\n")), None);
+        assert_eq!(info_digit(&info("application/sdp", "Signal=5")), None);
+    }
+
+    #[test]
     #[test]
     fn a_contact_is_reached_at_its_address_unless_it_hides_behind_nat() {
         let source: SocketAddr = "203.0.113.7:40000".parse().unwrap();

@@ -1300,3 +1300,35 @@ fn with_media_a_call_outside_the_numbers_hours_goes_to_its_closed_target() {
         .iter()
         .all(|p| !p.contains(&"zh/welcome_menu".to_string())));
 }
+
+#[test]
+fn with_media_a_key_sent_by_sip_info_picks_from_the_menu() {
+    let mut world = media_world(31);
+    world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 500,
+            talk_ms: None,
+        },
+    );
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", Some(30_000), None);
+    world.run_for(200);
+    world.prompts_finished();
+    let now = world.now;
+    world.phone(caller).send_info_digit(now, &call, '1');
+    world.run_for(3_000);
+    let events = world.call_events();
+    assert!(events.contains(&CallEvent::MenuChoice {
+        contact: CALLER_CONTACT,
+        menu: "main".into(),
+        digit: '1'
+    }));
+    assert!(events.contains(&CallEvent::Connected {
+        contact: CALLER_CONTACT,
+        agent: AgentId(0)
+    }));
+}
