@@ -1880,7 +1880,6 @@ mod tests {
     }
 
     #[test]
-    #[test]
     fn a_contact_is_reached_at_its_address_unless_it_hides_behind_nat() {
         let source: SocketAddr = "203.0.113.7:40000".parse().unwrap();
         assert_eq!(
