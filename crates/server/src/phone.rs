@@ -145,6 +145,8 @@ struct PhoneCall {
     gave_up: bool,
     /// Where the other side wants our audio (from its offer or answer).
     remote_media: Option<SocketAddr>,
+    /// A re-INVITE of ours (hold, resume) waiting for its answer.
+    reinvite: Option<TransactionId>,
 }
 
 /// The phone. See the module documentation.
@@ -316,6 +318,7 @@ impl Phone {
                         ended: false,
                         gave_up: false,
                         remote_media: None,
+                        reinvite: None,
                     },
                 );
                 if let Some(after) = give_up_ms {
@@ -348,6 +351,37 @@ impl Phone {
             .send_request(now, info, self.config.server);
         if let Some(c) = self.calls.get_mut(call) {
             c.dialog = Some(dialog);
+        }
+    }
+
+    /// Puts an answered call on hold (a re-INVITE with `a=sendonly`) or takes it off
+    /// (`a=sendrecv`).
+    pub fn hold(&mut self, now: Millis, call: &str, on: bool) {
+        let Some(mut dialog) = self.calls.get(call).and_then(|c| c.dialog.clone()) else {
+            return;
+        };
+        let via = self.via();
+        let contact = self.contact();
+        let mut invite = dialog.request(Method::Invite, &via, &contact);
+        dialog.invite_seq = dialog.local_seq;
+        let mut body = self.sdp();
+        body.extend_from_slice(if on {
+            b"a=sendonly\r\n"
+        } else {
+            b"a=sendrecv\r\n"
+        });
+        invite.headers.push("Content-Type", "application/sdp");
+        invite.body = body;
+        let txn = self
+            .transactions
+            .send_request(now, invite, self.config.server)
+            .ok();
+        if let Some(txn) = txn {
+            self.by_txn.insert(txn, call.to_string());
+        }
+        if let Some(c) = self.calls.get_mut(call) {
+            c.dialog = Some(dialog);
+            c.reinvite = txn;
         }
     }
 
@@ -501,6 +535,7 @@ impl Phone {
                         ended: false,
                         gave_up: false,
                         remote_media: media_address(&request.body),
+                        reinvite: None,
                     },
                 );
                 match self.config.answer {
@@ -584,6 +619,16 @@ impl Phone {
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
+        if c.reinvite == Some(id) {
+            c.reinvite = None;
+            if let (true, Some(dialog)) = ((200..300).contains(&status), c.dialog.clone()) {
+                let via = self.via();
+                let ack = dialog.ack(&via);
+                self.transactions
+                    .send_stateless(&Message::Request(ack), self.config.server);
+            }
+            return;
+        }
         if !c.outgoing || c.txn != id {
             return;
         }

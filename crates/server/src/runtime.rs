@@ -647,16 +647,26 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             None,
             serde_json::json!({}),
         ),
+        CallEvent::Held { contact, by } => (
+            "call.held",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "by": party_name(by) }),
+        ),
+        CallEvent::Resumed { contact, by } => (
+            "call.resumed",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "by": party_name(by) }),
+        ),
         CallEvent::Ended { contact, by } => (
             "call.ended",
             Some(contact),
             None,
             None,
-            serde_json::json!({ "by": match by {
-                Party::Caller => "caller",
-                Party::Agent => "agent",
-                Party::System => "system",
-            } }),
+            serde_json::json!({ "by": party_name(by) }),
         ),
         CallEvent::Registered { agent, contact } => (
             "agent.registered",
@@ -687,5 +697,13 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
         agent,
         queue,
         data,
+    }
+}
+
+fn party_name(party: Party) -> &'static str {
+    match party {
+        Party::Caller => "caller",
+        Party::Agent => "agent",
+        Party::System => "system",
     }
 }

@@ -335,6 +335,20 @@ pub enum CallEvent {
         /// Who ended it.
         by: Party,
     },
+    /// A side of a connected call put it on hold (the other hears music on hold).
+    Held {
+        /// The contact.
+        contact: ContactId,
+        /// Who.
+        by: Party,
+    },
+    /// The side that held the call took it off hold.
+    Resumed {
+        /// The contact.
+        contact: ContactId,
+        /// Who.
+        by: Party,
+    },
     /// An agent's phone registered (or refreshed) a contact.
     Registered {
         /// The agent.
@@ -1557,9 +1571,9 @@ impl Switch {
                 self.hang_up(now, contact, side);
             }
             Method::Invite if self.calls.get(&contact).is_some_and(|c| c.media.is_some()) => {
-                // Hold, resume, a new address: our side of this leg changes, the other leg
-                // does not need to know (the relay carries on).
-                let response = match self.media_reoffer(contact, side, &request.body) {
+                // Hold, resume, a new address: our side of this leg changes; the other leg
+                // hears music on hold while this one holds, and the relay carries on.
+                let response = match self.media_reoffer(now, contact, side, &request.body) {
                     Some(body) => {
                         let mut ok = request.response(200, "OK");
                         ok.headers.push("Contact", self.contact());

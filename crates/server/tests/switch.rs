@@ -1332,3 +1332,76 @@ fn with_media_a_key_sent_by_sip_info_picks_from_the_menu() {
         agent: AgentId(0)
     }));
 }
+
+#[test]
+fn with_media_an_agent_who_holds_gives_the_caller_music_until_resuming() {
+    let mut world = media_world(32);
+    let ann = world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 500,
+            talk_ms: None,
+        },
+    );
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "10000", Some(60_000), None);
+    world.run_for(3_000);
+    assert_eq!(world.switch.stats().connected, 1);
+    let picked = world
+        .events_of(ann)
+        .into_iter()
+        .find_map(|e| match e {
+            PhoneEvent::Picked { call } => Some(call),
+            _ => None,
+        })
+        .unwrap();
+    let bridges = |world: &World| {
+        world
+            .media
+            .iter()
+            .filter(|(_, c)| matches!(c, MediaCommand::Bridge { .. }))
+            .count()
+    };
+    assert_eq!(bridges(&world), 1);
+    let now = world.now;
+    world.phone(ann).hold(now, &picked, true);
+    world.run_for(1_000);
+    assert!(world.call_events().contains(&CallEvent::Held {
+        contact: CALLER_CONTACT,
+        by: Party::Agent
+    }));
+    let music = world.media.iter().rev().find_map(|(_, c)| match c {
+        MediaCommand::Play {
+            leg, prompts, moh, ..
+        } => Some((*leg, prompts.is_empty(), *moh)),
+        _ => None,
+    });
+    assert_eq!(
+        music,
+        Some((hotline_media::call::LegId::Caller, true, true))
+    );
+    // A second hold (a refresh) changes nothing; resuming bridges again.
+    let now = world.now;
+    world.phone(ann).hold(now, &picked, true);
+    world.run_for(1_000);
+    let holds = world
+        .call_events()
+        .iter()
+        .filter(|e| matches!(e, CallEvent::Held { .. }))
+        .count();
+    assert_eq!(holds, 1);
+    let now = world.now;
+    world.phone(ann).hold(now, &picked, false);
+    world.run_for(1_000);
+    assert!(world.call_events().contains(&CallEvent::Resumed {
+        contact: CALLER_CONTACT,
+        by: Party::Agent
+    }));
+    assert_eq!(bridges(&world), 2);
+    world.run_for(120_000);
+    assert_eq!(world.switch.calls(), 0);
+    assert_eq!(world.switch.transactions(), 0);
+}

@@ -198,6 +198,8 @@ pub(super) struct MediaCall {
     pub(super) session_id: u64,
     /// Our SDP's version, raised with every re-INVITE answered.
     version: u64,
+    /// The side that put the connected call on hold.
+    held_by: Option<Side>,
 }
 
 impl MediaCall {
@@ -218,6 +220,7 @@ impl MediaCall {
             deadline: None,
             session_id,
             version: 1,
+            held_by: None,
         }
     }
 }
@@ -302,6 +305,7 @@ impl Switch {
             deadline: None,
             session_id,
             version: 1,
+            held_by: None,
         })
     }
 
@@ -725,6 +729,7 @@ impl Switch {
     /// our offer (its ACK's answer is not read: the leg keeps its setup).
     pub(super) fn media_reoffer(
         &mut self,
+        now: Millis,
         contact: ContactId,
         side: Side,
         body: &[u8],
@@ -753,7 +758,42 @@ impl Switch {
             leg,
             setup: setup_of(&audio),
         });
+        self.media_hold(now, contact, side, audio.remote_hold);
         Some(answer.description.to_bytes())
+    }
+
+    /// A connected leg put the call on hold (`hold`) or took it off: the other leg hears
+    /// music on hold meanwhile, then the conversation again.
+    fn media_hold(&mut self, now: Millis, contact: ContactId, side: Side, hold: bool) {
+        let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) else {
+            return;
+        };
+        if media.phase != Phase::Connected || media.held_by.is_some() == hold {
+            // Not talking yet, or no change (a session refresh).
+            return;
+        }
+        media.held_by = hold.then_some(side);
+        let by = match side {
+            Side::Caller => Party::Caller,
+            Side::Agent => Party::Agent,
+        };
+        if hold {
+            let other = match side {
+                Side::Caller => LegId::Agent,
+                Side::Agent => LegId::Caller,
+            };
+            self.media(MediaCommand::Play {
+                contact,
+                leg: other,
+                prompts: Vec::new(),
+                moh: true,
+            });
+            self.call_event(now, CallEvent::Held { contact, by });
+        } else {
+            let record = self.config.media.record;
+            self.media(MediaCommand::Bridge { contact, record });
+            self.call_event(now, CallEvent::Resumed { contact, by });
+        }
     }
 
     /// A call with media is forgotten: its sockets close.
