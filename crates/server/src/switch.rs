@@ -26,8 +26,10 @@
 //!    agent answers hotline dials the customer through a trunk ([`Trunk::address`]) and
 //!    bridges them (module `callback`). The key is offered only when a trunk dials out.
 //! 4. The routing core offers the contact to an agent: the switch opens the agent leg's
-//!    socket and INVITEs the first contact the agent's phone registered (forking is not done
-//!    yet) with our SDP, from the caller's number, so the phone shows who is calling.
+//!    socket and INVITEs every contact the agent registered (at most [`MAX_FORKS`]: desk
+//!    phone, softphone) with our SDP, from the caller's number, so the phone shows who is
+//!    calling. The first phone to answer takes the call and the others are cancelled; the
+//!    offer fails only when every phone has failed (rejected if any declined).
 //! 5. The agent answers (2xx with usable SDP): the offer is accepted, the legs are bridged
 //!    (and recorded, if configured). Either side's BYE ends both legs and starts wrap-up.
 //! 6. The agent rejects (486/603/4xx-6xx) or does not answer before the offer times out: the
@@ -68,6 +70,8 @@ use hotline_sip::{
 
 /// How long a customer's phone rings on a callback by default.
 pub const DEFAULT_DIAL_TIMEOUT_MS: Millis = 30_000;
+/// The most phones of one agent rung at once for an offer.
+pub const MAX_FORKS: usize = 4;
 /// The default most calls at once; beyond it new INVITEs get 503.
 pub const DEFAULT_MAX_CALLS: usize = 10_000;
 /// The most log records waiting for the runtime; the runtime drains after every input.
@@ -429,6 +433,11 @@ struct Call {
     caller_tag: String,
     caller_dialog: Option<Dialog>,
     agent: Option<AgentLeg>,
+    /// The agent's other phones ringing for the same offer (forking); the first to answer
+    /// becomes `agent` and the rest are cancelled.
+    forks: Vec<AgentLeg>,
+    /// One of the agent's phones declined (486/600/603) this offer.
+    fork_rejected: bool,
     /// Agent legs cancelled or being torn down after the call moved on; kept until they end.
     leftover: Vec<AgentLeg>,
 }
@@ -950,6 +959,8 @@ impl Switch {
                 caller_tag: caller_tag.clone(),
                 caller_dialog: None,
                 agent: None,
+                forks: Vec::new(),
+                fork_rejected: false,
                 leftover: Vec::new(),
             },
         );
@@ -1054,6 +1065,7 @@ impl Switch {
 
     /// Cancels a ringing agent leg or hangs up a connected one.
     fn drop_agent_leg(&mut self, now: Millis, contact: ContactId) {
+        self.cancel_forks(now, contact);
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
@@ -1076,6 +1088,20 @@ impl Switch {
                     let _ = self.transactions.send_request(now, bye, leg.peer);
                 }
             }
+        }
+    }
+
+    /// Cancels the agent's other ringing phones (kept in `leftover` until they end).
+    fn cancel_forks(&mut self, now: Millis, contact: ContactId) {
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let forks = std::mem::take(&mut call.forks);
+        for leg in &forks {
+            let _ = self.transactions.cancel(now, leg.txn);
+        }
+        if let Some(call) = self.calls.get_mut(&contact) {
+            call.leftover.extend(forks);
         }
     }
 
@@ -1165,15 +1191,16 @@ impl Switch {
 
     fn ring_agent(&mut self, now: Millis, contact: ContactId, agent: AgentId) {
         let name = self.router.config().agents[agent.index()].name.clone();
-        let binding = self.registrar.lookup(&name, now).into_iter().next();
+        let mut bindings = self.registrar.lookup(&name, now);
+        bindings.truncate(MAX_FORKS);
         let Some(call) = self.calls.get(&contact) else {
             self.route(now, Input::Unreachable { agent, contact });
             return;
         };
-        let Some(binding) = binding else {
+        if bindings.is_empty() {
             self.route(now, Input::Unreachable { agent, contact });
             return;
-        };
+        }
         let mut offer = None;
         if call.media.is_some() {
             match self.agent_offer(contact) {
@@ -1192,9 +1219,54 @@ impl Switch {
                 }
             }
         }
-        let Some(call) = self.calls.get(&contact) else {
-            return;
-        };
+        if let Some(call) = self.calls.get_mut(&contact) {
+            call.fork_rejected = false;
+        }
+        // Every registered phone of the agent rings (desk phone and softphone); the first to
+        // answer takes the call and the others are cancelled.
+        let mut rang = false;
+        for binding in bindings {
+            let Some(invite_and_peer) = self.agent_invite(contact, &name, &binding, offer.clone())
+            else {
+                continue;
+            };
+            let (invite, peer) = invite_and_peer;
+            let Ok(txn) = self.transactions.send_request(now, invite.clone(), peer) else {
+                continue;
+            };
+            self.by_agent_txn.insert(txn, contact);
+            let leg = AgentLeg {
+                agent,
+                txn,
+                invite,
+                peer,
+                state: AgentLegState::Ringing,
+                dialog: None,
+            };
+            if let Some(call) = self.calls.get_mut(&contact) {
+                match call.agent {
+                    None => call.agent = Some(leg),
+                    Some(_) => call.forks.push(leg),
+                }
+            }
+            rang = true;
+        }
+        if rang {
+            self.call_event(now, CallEvent::AgentRinging { contact, agent });
+        } else {
+            self.route(now, Input::Unreachable { agent, contact });
+        }
+    }
+
+    /// The INVITE ringing one of an agent's phones, and where it goes.
+    fn agent_invite(
+        &mut self,
+        contact: ContactId,
+        name: &str,
+        binding: &hotline_sip::Binding,
+        offer: Option<Vec<u8>>,
+    ) -> Option<(Request, Peer)> {
+        let call = self.calls.get(&contact)?;
         let transport = match binding.contact.params.get("transport").flatten() {
             Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
             _ => Transport::Udp,
@@ -1267,23 +1339,7 @@ impl Switch {
             headers,
             body,
         };
-        match self.transactions.send_request(now, invite.clone(), peer) {
-            Ok(txn) => {
-                self.by_agent_txn.insert(txn, contact);
-                if let Some(call) = self.calls.get_mut(&contact) {
-                    call.agent = Some(AgentLeg {
-                        agent,
-                        txn,
-                        invite,
-                        peer,
-                        state: AgentLegState::Ringing,
-                        dialog: None,
-                    });
-                }
-                self.call_event(now, CallEvent::AgentRinging { contact, agent });
-            }
-            Err(_) => self.route(now, Input::Unreachable { agent, contact }),
-        }
+        Some((invite, peer))
     }
 
     fn on_response(&mut self, now: Millis, txn: TransactionId, response: Response) {
@@ -1303,7 +1359,27 @@ impl Switch {
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
-        let current = call.agent.as_ref().is_some_and(|l| l.txn == txn);
+        let mut current = call.agent.as_ref().is_some_and(|l| l.txn == txn);
+        if let Some(position) = call.forks.iter().position(|l| l.txn == txn) {
+            if !(200..300).contains(&status) {
+                // One of the agent's other phones declined or failed; the rest ring on.
+                call.forks.remove(position);
+                call.fork_rejected |= matches!(status, 486 | 600 | 603);
+                return;
+            }
+            // Another of the agent's phones answered first: it takes the call.
+            let ringing = call
+                .agent
+                .as_ref()
+                .is_none_or(|l| l.state == AgentLegState::Ringing);
+            if ringing {
+                let answered = call.forks.remove(position);
+                if let Some(first) = call.agent.replace(answered) {
+                    call.forks.push(first);
+                }
+                current = true;
+            }
+        }
         if !current {
             // A cancelled leg answered anyway (the CANCEL crossed the 200): ACK and BYE it.
             let Some(position) = call.leftover.iter().position(|l| l.txn == txn) else {
@@ -1318,11 +1394,19 @@ impl Switch {
         }
         let agent = call.agent.as_ref().map(|l| l.agent).unwrap_or(AgentId(0));
         if (200..300).contains(&status) {
+            self.cancel_forks(now, contact);
             self.agent_answered(now, contact, response);
         } else {
             if let Some(call) = self.calls.get_mut(&contact) {
+                call.fork_rejected |= matches!(status, 486 | 600 | 603);
+                if !call.forks.is_empty() {
+                    // Another of the agent's phones still rings.
+                    call.agent = Some(call.forks.remove(0));
+                    return;
+                }
                 call.agent = None;
             }
+            let rejected = self.calls.get(&contact).is_some_and(|c| c.fork_rejected);
             self.call_event(
                 now,
                 CallEvent::AgentLegFailed {
@@ -1331,9 +1415,10 @@ impl Switch {
                     status,
                 },
             );
-            let input = match status {
-                486 | 600 | 603 => Input::Reject { agent, contact },
-                _ => Input::Unreachable { agent, contact },
+            let input = if rejected {
+                Input::Reject { agent, contact }
+            } else {
+                Input::Unreachable { agent, contact }
             };
             self.route(now, input);
         }
@@ -1489,7 +1574,15 @@ impl Switch {
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
+        if let Some(position) = call.forks.iter().position(|l| l.txn == txn) {
+            call.forks.remove(position);
+            return;
+        }
         if call.agent.as_ref().is_some_and(|l| l.txn == txn) {
+            if !call.forks.is_empty() {
+                call.agent = Some(call.forks.remove(0));
+                return;
+            }
             let leg = call.agent.take();
             if let Some(leg) = leg {
                 self.call_event(
@@ -1688,6 +1781,7 @@ impl Switch {
             c.caller_dialog.is_none()
                 && c.leftover.is_empty()
                 && c.agent.is_none()
+                && c.forks.is_empty()
                 && !c
                     .caller_txn
                     .is_some_and(|txn| self.transactions.is_pending_invite(txn))

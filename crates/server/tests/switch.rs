@@ -1405,3 +1405,102 @@ fn with_media_an_agent_who_holds_gives_the_caller_music_until_resuming() {
     assert_eq!(world.switch.calls(), 0);
     assert_eq!(world.switch.transactions(), 0);
 }
+
+#[test]
+fn every_registered_phone_of_the_agent_rings_and_the_first_to_answer_takes_the_call() {
+    let mut world = World::new(NetConfig::perfect(2), 33);
+    // ann's desk phone declines, her softphone answers after two seconds; a third rings on.
+    let desk = world.add_phone(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::Reject { status: 486 },
+        "ann-secret",
+    );
+    let soft = world.add_phone(
+        "ann",
+        "127.0.0.11:5060",
+        Answer::After {
+            ring_ms: 2_000,
+            talk_ms: Some(5_000),
+        },
+        "ann-secret",
+    );
+    let mobile = world.add_phone("ann", "127.0.0.12:5060", Answer::Never, "ann-secret");
+    for phone in [desk, soft, mobile] {
+        let now = world.now;
+        world.phone(phone).register(now, 3600);
+    }
+    world.run_for(1_000);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "95588", Some(60_000), None);
+    world.run_for(1_000);
+    for phone in [desk, soft, mobile] {
+        assert!(
+            world
+                .events_of(phone)
+                .iter()
+                .any(|e| matches!(e, PhoneEvent::Incoming { .. })),
+            "{phone} rang"
+        );
+    }
+    world.run_for(3_000);
+    assert!(world.call_events().contains(&CallEvent::Connected {
+        contact: hotline_routing::ContactId(1),
+        agent: AgentId(0)
+    }));
+    assert!(world
+        .events_of(soft)
+        .iter()
+        .any(|e| matches!(e, PhoneEvent::Picked { .. })));
+    assert!(
+        matches!(
+            world.events_of(mobile).last(),
+            Some(PhoneEvent::Ended { status: 487, .. })
+        ),
+        "the phone still ringing is cancelled"
+    );
+    // The desk phone's refusal alone did not count against ann.
+    assert_eq!(world.switch.stats().routing_refusals, 0);
+    world.run_for(120_000);
+    assert_eq!(world.switch.calls(), 0);
+    assert_eq!(world.switch.transactions(), 0);
+    assert_eq!(world.state(0), Some(AgentState::Ready));
+}
+
+#[test]
+fn when_every_phone_of_the_agent_declines_the_offer_counts_as_rejected() {
+    let mut world = World::new(NetConfig::perfect(2), 34);
+    for addr in ["127.0.0.10:5060", "127.0.0.11:5060"] {
+        let phone = world.add_phone("ann", addr, Answer::Reject { status: 486 }, "ann-secret");
+        let now = world.now;
+        world.phone(phone).register(now, 3600);
+    }
+    world.run_for(1_000);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "95588", Some(60_000), None);
+    world.run_for(2_000);
+    let rejected = world.records.iter().any(|r| {
+        matches!(
+            r,
+            Record::Routing(
+                _,
+                hotline_routing::Event::OfferEnded {
+                    reason: hotline_routing::OfferEndReason::Rejected,
+                    ..
+                }
+            )
+        )
+    });
+    assert!(rejected, "a rejection, not unreachable");
+    assert_eq!(
+        world
+            .call_events()
+            .iter()
+            .filter(|e| matches!(e, CallEvent::AgentLegFailed { .. }))
+            .count(),
+        1,
+        "one failure for the offer, not one per phone"
+    );
+}

@@ -217,6 +217,8 @@ impl Switch {
                 caller_tag: tag,
                 caller_dialog: None,
                 agent: None,
+                forks: Vec::new(),
+                fork_rejected: false,
                 leftover: Vec::new(),
             },
         );
