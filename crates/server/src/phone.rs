@@ -147,6 +147,8 @@ struct PhoneCall {
     remote_media: Option<SocketAddr>,
     /// A re-INVITE of ours (hold, resume) waiting for its answer.
     reinvite: Option<TransactionId>,
+    /// We sent no offer: our answer goes in the ACK.
+    late_offer: bool,
 }
 
 /// The phone. See the module documentation.
@@ -274,6 +276,28 @@ impl Phone {
         talk_ms: Option<Millis>,
         give_up_ms: Option<Millis>,
     ) -> String {
+        self.place(now, number, talk_ms, give_up_ms, false)
+    }
+
+    /// [`Phone::call`] with a late offer: the INVITE has no SDP, the 200 brings the other
+    /// side's offer and our answer goes in the ACK, as some carriers do.
+    pub fn call_late_offer(
+        &mut self,
+        now: Millis,
+        number: &str,
+        talk_ms: Option<Millis>,
+    ) -> String {
+        self.place(now, number, talk_ms, None, true)
+    }
+
+    fn place(
+        &mut self,
+        now: Millis,
+        number: &str,
+        talk_ms: Option<Millis>,
+        give_up_ms: Option<Millis>,
+        late_offer: bool,
+    ) -> String {
         let call_id = format!("{:016x}@{}", self.random(), self.config.local.ip());
         let tag = format!("c{:08x}", self.random() as u32);
         let via = self.via();
@@ -291,14 +315,16 @@ impl Phone {
         headers.push("Call-ID", call_id.clone());
         headers.push("CSeq", "1 INVITE");
         headers.push("Contact", self.contact());
-        headers.push("Content-Type", "application/sdp");
+        if !late_offer {
+            headers.push("Content-Type", "application/sdp");
+        }
         let uri =
             Uri::parse(&format!("sip:{number}@{}", self.config.server.addr)).expect("a number URI");
         let invite = Request {
             method: Method::Invite,
             uri,
             headers,
-            body: self.sdp(),
+            body: if late_offer { Vec::new() } else { self.sdp() },
         };
         match self
             .transactions
@@ -319,6 +345,7 @@ impl Phone {
                         gave_up: false,
                         remote_media: None,
                         reinvite: None,
+                        late_offer,
                     },
                 );
                 if let Some(after) = give_up_ms {
@@ -536,6 +563,7 @@ impl Phone {
                         gave_up: false,
                         remote_media: media_address(&request.body),
                         reinvite: None,
+                        late_offer: false,
                     },
                 );
                 match self.config.answer {
@@ -640,9 +668,14 @@ impl Phone {
             }
             let dialog = c.dialog.clone();
             let (gave_up, talk) = (c.gave_up, c.talk_ms);
+            let late_offer = c.late_offer;
             if let Some(dialog) = dialog {
                 let via = self.via();
-                let ack = dialog.ack(&via);
+                let mut ack = dialog.ack(&via);
+                if late_offer {
+                    ack.headers.push("Content-Type", "application/sdp");
+                    ack.body = self.sdp();
+                }
                 self.transactions
                     .send_stateless(&Message::Request(ack), self.config.server);
             }

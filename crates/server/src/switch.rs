@@ -668,7 +668,7 @@ impl Switch {
                 } => self.on_request(now, id, request, source),
                 TransactionEvent::Response { id, response } => self.on_response(now, id, response),
                 TransactionEvent::Timeout { id, .. } => self.on_timeout(now, id),
-                TransactionEvent::Ack { .. } => {}
+                TransactionEvent::Ack { request, .. } => self.on_ack(now, request),
                 TransactionEvent::StrayResponse { response, source } => {
                     self.on_stray(response, source)
                 }
@@ -678,6 +678,17 @@ impl Switch {
                 }
             }
         }
+    }
+
+    /// An ACK for a 2xx of ours: it may carry the answer to an offer we made.
+    fn on_ack(&mut self, now: Millis, request: Request) {
+        let Some(&(contact, side)) = DialogId::of_received(&request)
+            .as_ref()
+            .and_then(|id| self.by_dialog.get(id))
+        else {
+            return;
+        };
+        self.media_ack(now, contact, side, &request.body);
     }
 
     fn respond(&mut self, now: Millis, id: TransactionId, mut response: Response, tag: &str) {

@@ -1504,3 +1504,46 @@ fn when_every_phone_of_the_agent_declines_the_offer_counts_as_rejected() {
         "one failure for the offer, not one per phone"
     );
 }
+
+#[test]
+fn with_media_a_late_offer_is_answered_with_ours_and_the_ack_sets_the_caller_up() {
+    let mut world = media_world(35);
+    world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 500,
+            talk_ms: Some(2_000),
+        },
+    );
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call_late_offer(now, "10000", None);
+    world.run_for(3_000);
+    let set_caller = world.media.iter().position(|(_, c)| {
+        matches!(
+            c,
+            MediaCommand::SetLeg {
+                leg: hotline_media::call::LegId::Caller,
+                setup,
+                ..
+            } if setup.remote.is_some_and(|a| a.port() == 40_000)
+        )
+    });
+    assert!(
+        set_caller.is_some(),
+        "the ACK's answer set the caller's leg up"
+    );
+    let events = world.call_events();
+    assert!(events.contains(&CallEvent::Queued {
+        contact: CALLER_CONTACT,
+        queue: QueueId(0)
+    }));
+    assert!(events.contains(&CallEvent::Connected {
+        contact: CALLER_CONTACT,
+        agent: AgentId(0)
+    }));
+    world.run_for(60_000);
+    assert_eq!(world.switch.calls(), 0);
+}

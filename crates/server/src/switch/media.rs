@@ -200,6 +200,9 @@ pub(super) struct MediaCall {
     version: u64,
     /// The side that put the connected call on hold.
     held_by: Option<Side>,
+    /// We made the offer on this side (in a 200) and wait for the answer in its ACK; `true`
+    /// when the call flow starts then (a late offer on arrival).
+    pending_answer: Option<(Side, bool)>,
 }
 
 impl MediaCall {
@@ -221,6 +224,7 @@ impl MediaCall {
             session_id,
             version: 1,
             held_by: None,
+            pending_answer: None,
         }
     }
 }
@@ -278,17 +282,23 @@ impl Switch {
         contact: ContactId,
         request: &Request,
     ) -> Result<MediaCall, &'static str> {
-        let offer = SessionDescription::parse_bytes(&request.body)
-            .map_err(|_| "Not Acceptable Here (no usable SDP offer)")?;
-        let probe = LocalMedia {
-            address: self.config.media.address.to_string(),
-            port: 9,
-            session_id: 0,
-            session_version: 0,
+        // No body: a late offer; ours goes in the 200 and the answer comes in the ACK.
+        let offer = if request.body.is_empty() {
+            None
+        } else {
+            let offer = SessionDescription::parse_bytes(&request.body)
+                .map_err(|_| "Not Acceptable Here (no usable SDP offer)")?;
+            let probe = LocalMedia {
+                address: self.config.media.address.to_string(),
+                port: 9,
+                session_id: 0,
+                session_version: 0,
+            };
+            build_answer(&offer, &probe, &policy())
+                .audio
+                .ok_or("Not Acceptable Here (no PCMU or PCMA audio offered)")?;
+            Some(offer)
         };
-        build_answer(&offer, &probe, &policy())
-            .audio
-            .ok_or("Not Acceptable Here (no PCMU or PCMA audio offered)")?;
         let session_id = self.random() >> 1;
         self.media(MediaCommand::Open {
             contact,
@@ -297,7 +307,7 @@ impl Switch {
         Ok(MediaCall {
             phase: Phase::Opening,
             language: self.config.media.language,
-            caller_offer: Some(offer),
+            caller_offer: offer,
             caller_port: None,
             agent_port: None,
             agent_waiting: None,
@@ -306,6 +316,7 @@ impl Switch {
             session_id,
             version: 1,
             held_by: None,
+            pending_answer: None,
         })
     }
 
@@ -371,18 +382,25 @@ impl Switch {
             session_id: media.session_id,
             session_version: 1,
         };
-        let Some(offer) = media.caller_offer.as_ref() else {
-            return;
-        };
-        let answer = build_answer(offer, &local, &policy());
-        let Some(audio) = answer.audio else {
-            return;
+        let (body, audio) = match media.caller_offer.as_ref() {
+            Some(offer) => {
+                let answer = build_answer(offer, &local, &policy());
+                let Some(audio) = answer.audio else {
+                    return;
+                };
+                (answer.description.to_bytes(), Some(audio))
+            }
+            None => {
+                // A late offer: the caller answers ours in its ACK (`media_ack`).
+                media.pending_answer = Some((Side::Caller, true));
+                (build_offer(&local, &policy()).to_bytes(), None)
+            }
         };
         let mut ok = call.caller_invite.response(200, "OK");
         ok.add_to_tag(&call.caller_tag);
         ok.headers.push("Contact", contact_header);
         ok.headers.push("Content-Type", "application/sdp");
-        ok.body = answer.description.to_bytes();
+        ok.body = body;
         let caller_dialog = Dialog::as_uas(&call.caller_invite, &ok).ok();
         let txn = call.caller_txn;
         if let Some(dialog) = &caller_dialog {
@@ -394,15 +412,63 @@ impl Switch {
         if let Some(txn) = txn {
             let _ = self.transactions.send_response(now, txn, ok);
         }
-        self.media(MediaCommand::SetLeg {
-            contact,
-            leg: LegId::Caller,
-            setup: setup_of(&audio),
-        });
+        if let Some(audio) = audio {
+            self.media(MediaCommand::SetLeg {
+                contact,
+                leg: LegId::Caller,
+                setup: setup_of(&audio),
+            });
+            self.start_flow(now, contact, target);
+        }
+    }
+
+    /// The caller is answered and its media set up: its menu or queue.
+    fn start_flow(&mut self, now: Millis, contact: ContactId, target: super::Target) {
         match target {
             super::Target::Queue(queue) => self.enqueue(now, contact, queue),
             super::Target::Menu(menu) => self.offer_menu(contact, menu, 0),
         }
+    }
+
+    /// An ACK on a leg whose answer hotline waits for (we offered in a 200: a late offer, or
+    /// a re-INVITE without SDP): its SDP sets the leg up. A caller whose late answer is
+    /// unusable is hung up; a re-INVITE's keeps the leg as it was.
+    pub(super) fn media_ack(&mut self, now: Millis, contact: ContactId, side: Side, body: &[u8]) {
+        let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) else {
+            return;
+        };
+        let Some((waiting, start)) = media.pending_answer else {
+            return;
+        };
+        if waiting != side {
+            return;
+        }
+        media.pending_answer = None;
+        let audio = SessionDescription::parse_bytes(body)
+            .ok()
+            .and_then(|answer| accept_answer(&answer, &policy()));
+        let leg = match side {
+            Side::Caller => LegId::Caller,
+            Side::Agent => LegId::Agent,
+        };
+        match audio {
+            Some(audio) => {
+                self.media(MediaCommand::SetLeg {
+                    contact,
+                    leg,
+                    setup: setup_of(&audio),
+                });
+                if start {
+                    let target = self.calls.get(&contact).map(|c| c.target.clone());
+                    if let Some(target) = target {
+                        self.start_flow(now, contact, target);
+                    }
+                }
+            }
+            None if start => self.hang_up_caller(now, contact, Party::System),
+            None => {}
+        }
+        self.drain_routing(now);
     }
 
     pub(super) fn set_deadline(&mut self, contact: ContactId, at: Option<Millis>) {
@@ -726,7 +792,7 @@ impl Switch {
 
     /// A re-INVITE on a leg: the answer on our side of it, and the leg's new setup for the
     /// driver. `None` when the offer has no usable audio (488). A re-INVITE without SDP gets
-    /// our offer (its ACK's answer is not read: the leg keeps its setup).
+    /// our offer, and its ACK's answer sets the leg up ([`Switch::media_ack`]).
     pub(super) fn media_reoffer(
         &mut self,
         now: Millis,
@@ -748,6 +814,7 @@ impl Switch {
             session_version: media.version,
         };
         if body.is_empty() {
+            media.pending_answer = Some((side, false));
             return Some(build_offer(&local, &policy()).to_bytes());
         }
         let offer = SessionDescription::parse_bytes(body).ok()?;
