@@ -517,7 +517,12 @@ fn proc_sample(pid: u32) -> ProcSample {
     // Fields after the command name (which may hold spaces, so split after its ')').
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     ProcSample {
         rss_kib: field("VmRSS:"),
         hwm_kib: field("VmHWM:"),
@@ -532,7 +537,9 @@ fn bench_media(calls: usize, seconds: u64, rate: u32, read_every: usize) -> anyh
     use std::io::BufRead;
     let dir = std::env::temp_dir().join(format!("hotline-bench-media-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let agents: Vec<(String, String)> = (0..calls)
         .map(|i| (format!("a{i}"), format!("pw-{i}")))
         .collect();
@@ -571,7 +578,10 @@ fn bench_media(calls: usize, seconds: u64, rate: u32, read_every: usize) -> anyh
     let stdout = child.stdout.take().context("the child's output")?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if line.contains("SIP on") {
                 let _ = ready_tx.send(());
             }
