@@ -55,6 +55,27 @@ pub const DEMO_CALLED: &str = "10000";
 /// The most datagrams waiting for the phones' task.
 const MAX_DEMO_QUEUE: usize = 4_096;
 
+/// Reads a phone's SIP socket into the phones' loop, tagged with the phone's index, until the
+/// loop goes away; abort the task to stop it sooner.
+pub(crate) fn forward_datagrams(
+    index: usize,
+    socket: Arc<UdpSocket>,
+    sender: mpsc::Sender<(usize, SocketAddr, Vec<u8>)>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buffer = vec![0u8; hotline_sip::MAX_MESSAGE_BYTES];
+        while let Ok((n, from)) = socket.recv_from(&mut buffer).await {
+            if sender
+                .send((index, from, buffer[..n].to_vec()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    })
+}
+
 /// Runs the simulated agents and callers against `config.switch`, printing a line every
 /// few seconds when `report` is set; returns what the callers saw.
 pub async fn run(config: DemoConfig, report: bool) -> io::Result<DemoTotals> {
@@ -107,20 +128,7 @@ pub async fn run(config: DemoConfig, report: bool) -> io::Result<DemoTotals> {
             phone.register(clock.now(), 3600);
         }
         phones.push(phone);
-        let reader = socket.clone();
-        let sender = inbound_tx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut buffer = vec![0u8; hotline_sip::MAX_MESSAGE_BYTES];
-            while let Ok((n, from)) = reader.recv_from(&mut buffer).await {
-                if sender
-                    .send((index, from, buffer[..n].to_vec()))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        }));
+        readers.push(forward_datagrams(index, socket.clone(), inbound_tx.clone()));
         sockets.push(socket);
     }
     let caller = phones.len() - 1;

@@ -25,6 +25,7 @@ use hotline_sip::{splitmix64, Peer, Transport};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::demo::forward_datagrams;
 use crate::phone::{Answer, Phone, PhoneConfig, PhoneEvent};
 use crate::runtime::Clock;
 
@@ -175,20 +176,7 @@ pub async fn run(
             rtp_port: rtp.local_addr()?.port(),
             seed: splitmix64(&mut rng),
         });
-        let reader = sip.clone();
-        let sender = inbound_tx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut buffer = vec![0u8; hotline_sip::MAX_MESSAGE_BYTES];
-            while let Ok((n, from)) = reader.recv_from(&mut buffer).await {
-                if sender
-                    .send((index, from, buffer[..n].to_vec()))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        }));
+        readers.push(forward_datagrams(index, sip.clone(), inbound_tx.clone()));
         parties.push(Party {
             phone,
             sip,

@@ -51,7 +51,6 @@ mod callback;
 mod media;
 
 use callback::{CallbackDial, CallbackTarget};
-pub use hotline_calendar::Calendar;
 use media::MediaCall;
 pub use media::{
     MediaCommand, MediaSettings, Menu, MenuAction, RecordMode, Target, MAX_MENUS, MAX_MENU_REPEATS,

@@ -912,10 +912,10 @@ fn with_media_a_queued_caller_hears_position_and_wait_and_can_choose_a_callback(
     assert_eq!(world.state(0), Some(AgentState::Ready));
 }
 
-/// A caller in queue 10000 who presses 1 and hangs up when told it will be called back,
-/// while `ann` talks to someone else. Returns the callback's contact and the first call's
+/// A caller in queue 10000 who presses 1 while `ann` talks to someone else, and is still
+/// hearing that it will be called back. Returns the callback's contact and the first call's
 /// phone, still talking.
-fn callback_waiting(
+fn callback_chosen(
     world: &mut World,
     customer: Answer,
 ) -> (hotline_routing::ContactId, SocketAddr) {
@@ -947,6 +947,15 @@ fn callback_waiting(
             digit: '1',
         },
     );
+    (second, first)
+}
+
+/// [`callback_chosen`], then the goodbye ends and hotline hangs up on the caller.
+fn callback_waiting(
+    world: &mut World,
+    customer: Answer,
+) -> (hotline_routing::ContactId, SocketAddr) {
+    let (second, first) = callback_chosen(world, customer);
     world.run_for(100);
     let now = world.now;
     world.switch.media_event(
@@ -1093,42 +1102,15 @@ fn with_media_an_agent_who_hangs_up_while_the_customer_rings_cancels_the_dial() 
 #[test]
 fn with_media_a_callback_offered_while_the_caller_hears_goodbye_starts_after_the_hang_up() {
     let mut world = media_world(29);
-    world.agent(
-        "ann",
-        "127.0.0.10:5060",
-        Answer::After {
-            ring_ms: 500,
-            talk_ms: None,
-        },
-    );
-    let customer = world.add_phone(
-        "13800138000",
-        CUSTOMER,
+    let (second, first) = callback_chosen(
+        &mut world,
         Answer::After {
             ring_ms: 1_000,
             talk_ms: Some(5_000),
         },
-        "",
     );
-    world.run_for(500);
-    let first = world.add_phone("13900139000", "127.0.0.2:5070", Answer::Never, "");
-    let now = world.now;
-    world.phone(first).call(now, "10000", Some(600_000), None);
-    world.run_for(5_000);
+    let customer: SocketAddr = CUSTOMER.parse().unwrap();
     let caller = world.caller();
-    let now = world.now;
-    world.phone(caller).call(now, "10000", Some(600_000), None);
-    world.run_for(1_000);
-    let second = hotline_routing::ContactId(2);
-    let now = world.now;
-    world.switch.media_event(
-        now,
-        second,
-        hotline_media::call::MediaEvent::Digit {
-            leg: hotline_media::call::LegId::Caller,
-            digit: '1',
-        },
-    );
     // ann frees up while the caller still hears "we will call you back".
     hang_up_first(&mut world, first);
     world.run_for(3_000);
