@@ -111,6 +111,8 @@ const ZH: &[(&str, &str)] = &[
         "很抱歉，现在无法为您接通，请稍后再拨，再见。",
     ),
     ("zh/callback_dialling", "正在为您回拨客户，请稍候。"),
+    ("zh/transferring", "正在为您转接，请不要挂机。"),
+    ("zh/transfer_failed", "很抱歉，转接未能接通。"),
     (
         "zh/opening_hours",
         "我们的服务时间是每天上午八点到晚上十点。",
@@ -188,6 +190,14 @@ const EN: &[(&str, &str)] = &[
     (
         "en/callback_dialling",
         "Calling the customer back for you. Please hold.",
+    ),
+    (
+        "en/transferring",
+        "Transferring your call. Please stay on the line.",
+    ),
+    (
+        "en/transfer_failed",
+        "Sorry, the transfer did not go through.",
     ),
     (
         "en/opening_hours",

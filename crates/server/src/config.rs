@@ -28,7 +28,8 @@
 //! [[sip.trunks]]                 # who may send calls in
 //! name = "carrier"
 //! allow = ["203.0.113.0/24"]
-//! address = "203.0.113.5:5060"   # where callbacks are dialled (UDP); omit: calls in only
+//! address = "203.0.113.5:5060"   # where callbacks and transfers are dialled (UDP); omit:
+//!                                # calls in only
 //!
 //! [routing]                      # queues, agents, skills: the format `hotline sim` reads
 //! ```
@@ -464,12 +465,24 @@ fn media_settings(
                 value.split(',').map(|p| p.trim().to_string()).collect(),
             )),
             "hangup" => Ok(MenuAction::HangUp),
+            "transfer" if crate::switch::valid_transfer_number(value) => {
+                Ok(MenuAction::Transfer(value.to_string()))
+            }
+            "transfer" => Err(error(
+                file,
+                field,
+                format!(
+                    "{value:?} is not a number to transfer to (digits, * and #, an optional \
+                     leading +, at most {} characters)",
+                    crate::switch::MAX_TRANSFER_NUMBER
+                ),
+            )),
             _ => Err(error(
                 file,
                 field,
                 format!(
                     "{text:?} is not an action (\"queue:NAME\", \"menu:NAME\", \
-                     \"play:PROMPT,PROMPT\" or \"hangup\")"
+                     \"play:PROMPT,PROMPT\", \"transfer:NUMBER\" or \"hangup\")"
                 ),
             )),
         }
@@ -682,5 +695,24 @@ mod tests {
         let slow = good.replace("dial_timeout = 45", "dial_timeout = 0");
         let error = parse("x.toml", &slow, 1, [0; 32]).unwrap_err().to_string();
         assert!(error.contains("sip.dial_timeout"), "{error}");
+    }
+
+    #[test]
+    fn a_menu_key_transfers_to_an_outside_number_and_a_bad_number_names_its_field() {
+        let good = format!(
+            "[sip]\n[[sip.trunks]]\nname = \"carrier\"\nallow = [\"203.0.113.0/24\"]\n\
+             address = \"203.0.113.5:5060\"\n\
+             [media]\n[[media.menus]]\nname = \"main\"\nprompts = [\"zh/welcome_menu\"]\n\
+             options = {{ \"4\" = \"transfer:+864008123123\" }}\n{ONE_AGENT}"
+        );
+        let config = parse("x.toml", &good, 1, [0; 32]).unwrap();
+        assert_eq!(
+            config.switch.media.menus[0].options,
+            vec![('4', MenuAction::Transfer("+864008123123".into()))]
+        );
+        let bad = good.replace("+864008123123", "400 812");
+        let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
+        assert!(error.contains("media.menus[0].options.4"), "{error}");
+        assert!(error.contains("not a number to transfer to"), "{error}");
     }
 }

@@ -604,6 +604,35 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             None,
             serde_json::json!({ "attempt": attempt, "status": status }),
         ),
+        CallEvent::TransferDialling {
+            contact,
+            number,
+            trunk,
+        } => (
+            "call.transfer_dialling",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "number": number, "trunk": trunk }),
+        ),
+        CallEvent::TransferConnected { contact, number } => (
+            "call.transfer_connected",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "number": number }),
+        ),
+        CallEvent::TransferFailed {
+            contact,
+            number,
+            status,
+        } => (
+            "call.transfer_failed",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "number": number, "status": status }),
+        ),
         CallEvent::CallbackAccepted { contact } => (
             "call.callback_accepted",
             Some(contact),
@@ -705,5 +734,6 @@ fn party_name(party: Party) -> &'static str {
         Party::Caller => "caller",
         Party::Agent => "agent",
         Party::System => "system",
+        Party::Outside => "outside",
     }
 }

@@ -49,6 +49,7 @@ use std::net::{IpAddr, SocketAddr};
 
 mod callback;
 mod media;
+mod transfer;
 
 use callback::{CallbackDial, CallbackTarget};
 use media::MediaCall;
@@ -56,6 +57,8 @@ pub use media::{
     MediaCommand, MediaSettings, Menu, MenuAction, RecordMode, Target, MAX_MENUS, MAX_MENU_REPEATS,
     MAX_PENDING_MEDIA, MAX_PROMPTS, MOH,
 };
+use transfer::TransferDial;
+pub use transfer::{valid_transfer_number, MAX_TRANSFER_NUMBER};
 
 use hotline_routing::{
     AgentId, ContactId, ContactKind, ContactSpec, DialOutcome, Event as RoutingEvent, Input,
@@ -213,6 +216,8 @@ pub enum Party {
     Agent,
     /// hotline (queue rules, limits, failures).
     System,
+    /// The outside number a menu transferred the caller to.
+    Outside,
 }
 
 /// A call-level fact for the event log (the routing core's events come separately).
@@ -296,6 +301,33 @@ pub enum CallEvent {
         contact: ContactId,
         /// Which dial.
         attempt: u32,
+        /// The status.
+        status: u16,
+    },
+    /// A menu transfers the caller to an outside number, dialled through a trunk.
+    TransferDialling {
+        /// The contact.
+        contact: ContactId,
+        /// The outside number.
+        number: String,
+        /// The trunk.
+        trunk: String,
+    },
+    /// The outside number answered: the caller is connected to it.
+    TransferConnected {
+        /// The contact.
+        contact: ContactId,
+        /// The outside number.
+        number: String,
+    },
+    /// The transfer did not connect (the final status; 408 for no response, 487 after
+    /// hotline gave up ringing, 503 when it could not be dialled); the caller hears the menu
+    /// again.
+    TransferFailed {
+        /// The contact.
+        contact: ContactId,
+        /// The outside number.
+        number: String,
         /// The status.
         status: u16,
     },
@@ -389,6 +421,8 @@ pub struct SwitchStats {
     pub calls_in: u64,
     /// Calls connected to an agent.
     pub connected: u64,
+    /// Calls a menu transferred to an outside number that answered.
+    pub transferred: u64,
     /// Calls refused (limits, unknown numbers, not a trunk).
     pub refused: u64,
     /// Routing inputs the core refused (races, normal in small numbers).
@@ -406,7 +440,8 @@ enum AgentLegState {
 }
 
 struct AgentLeg {
-    agent: AgentId,
+    /// The agent; `None` for an outside number a menu transfers to.
+    agent: Option<AgentId>,
     txn: TransactionId,
     invite: Request,
     peer: Peer,
@@ -424,6 +459,8 @@ struct Call {
     media: Option<MediaCall>,
     /// A callback: the caller leg is the customer, dialled by hotline.
     callback: Option<CallbackDial>,
+    /// A menu transfer: the agent leg is an outside number, dialled by hotline.
+    transfer: Option<TransferDial>,
     /// The caller's INVITE (server transaction), or the customer's on a callback (client);
     /// `None` until a callback dials.
     caller_txn: Option<TransactionId>,
@@ -963,6 +1000,7 @@ impl Switch {
                 trunk: trunk_index,
                 media,
                 callback: None,
+                transfer: None,
                 caller_txn: Some(id),
                 caller_invite: request.clone(),
                 caller_peer: source,
@@ -1246,7 +1284,7 @@ impl Switch {
             };
             self.by_agent_txn.insert(txn, contact);
             let leg = AgentLeg {
-                agent,
+                agent: Some(agent),
                 txn,
                 invite,
                 peer,
@@ -1365,6 +1403,10 @@ impl Switch {
         if status < 200 {
             return;
         }
+        if self.is_transfer_leg(contact, txn) {
+            self.transfer_response(now, contact, response);
+            return;
+        }
         // The current leg, or one being cancelled.
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
@@ -1402,7 +1444,11 @@ impl Switch {
             self.finish_if_done(now, contact);
             return;
         }
-        let agent = call.agent.as_ref().map(|l| l.agent).unwrap_or(AgentId(0));
+        let agent = call
+            .agent
+            .as_ref()
+            .and_then(|l| l.agent)
+            .unwrap_or(AgentId(0));
         if (200..300).contains(&status) {
             self.cancel_forks(now, contact);
             self.agent_answered(now, contact, response);
@@ -1466,7 +1512,10 @@ impl Switch {
             }
             return;
         }
-        let agent = leg.agent;
+        let Some(agent) = leg.agent else {
+            // A transfer's leg is answered in `transfer_response`.
+            return;
+        };
         let with_media = call.media.is_some();
         let audio = if with_media {
             media::agent_audio(&response.body)
@@ -1581,6 +1630,10 @@ impl Switch {
             }
             return;
         };
+        if self.is_transfer_leg(contact, txn) {
+            self.transfer_abort(now, contact, 408);
+            return;
+        }
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
@@ -1594,22 +1647,16 @@ impl Switch {
                 return;
             }
             let leg = call.agent.take();
-            if let Some(leg) = leg {
+            if let Some(agent) = leg.and_then(|l| l.agent) {
                 self.call_event(
                     now,
                     CallEvent::AgentLegFailed {
                         contact,
-                        agent: leg.agent,
+                        agent,
                         status: 408,
                     },
                 );
-                self.route(
-                    now,
-                    Input::Unreachable {
-                        agent: leg.agent,
-                        contact,
-                    },
-                );
+                self.route(now, Input::Unreachable { agent, contact });
             }
         } else {
             call.leftover.retain(|l| l.txn != txn);
@@ -1742,7 +1789,7 @@ impl Switch {
             .agent
             .as_ref()
             .filter(|l| l.state == AgentLegState::Connected)
-            .map(|l| l.agent);
+            .and_then(|l| l.agent);
         // Queued or ringing with anchored media: the caller gave up waiting.
         let abandoned = side == Side::Caller && call.media.as_ref().is_some_and(|m| m.routed);
         let caller_peer = call.caller_peer;
@@ -1764,8 +1811,13 @@ impl Switch {
                 }
             }
         }
+        let transfer = self
+            .calls
+            .get(&contact)
+            .is_some_and(|c| c.transfer.is_some());
         let by = match side {
             Side::Caller => Party::Caller,
+            Side::Agent if transfer => Party::Outside,
             Side::Agent => Party::Agent,
         };
         self.call_event(now, CallEvent::Ended { contact, by });
@@ -1887,6 +1939,24 @@ fn check_media(config: &SwitchConfig, routing: &RoutingConfig) -> Result<(), Swi
                 MenuAction::Menu(m) => *m < menus,
                 MenuAction::Play(p) => p.len() <= MAX_PROMPTS,
                 MenuAction::HangUp => true,
+                MenuAction::Transfer(number) => {
+                    if !valid_transfer_number(number) {
+                        return Err(SwitchError(format!(
+                            "menu {:?} transfers to {number:?}, which is not a number \
+                             (digits, * and #, an optional leading +, at most \
+                             {MAX_TRANSFER_NUMBER})",
+                            menu.name
+                        )));
+                    }
+                    if !config.trunks.iter().any(|t| t.address.is_some()) {
+                        return Err(SwitchError(format!(
+                            "menu {:?} transfers to {number:?}, but no trunk dials out \
+                             (give a trunk an address)",
+                            menu.name
+                        )));
+                    }
+                    true
+                }
             };
             if !ok {
                 return Err(SwitchError(format!(

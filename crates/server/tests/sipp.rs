@@ -500,7 +500,7 @@ async fn with_media_a_caller_presses_1_and_is_called_back_when_an_agent_is_free(
         // No agent is logged in: the caller waits, presses 1, hears the promise, is let go.
         let call = sipp()
             .arg("-sf")
-            .arg(scenario("caller_callback.xml"))
+            .arg(scenario("caller_presses_1.xml"))
             .args(["-s", "10000", "-m", "1"])
             .args(["-p", &free_port().to_string()])
             .args(["-mp", &free_port().to_string()])
@@ -547,6 +547,89 @@ async fn with_media_a_caller_presses_1_and_is_called_back_when_an_agent_is_free(
     let ended = events.iter().find(|e| e.kind == "contact.ended").unwrap();
     assert_eq!(ended.data["outcome"], "answered", "{:?}", ended.data);
     // The conversation is recorded like any other.
+    let contact = dialling.contact_id.unwrap();
+    assert!(data
+        .path()
+        .join("recordings")
+        .join(format!("{contact}.wav"))
+        .exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_media_a_menu_key_transfers_a_sipp_caller_to_an_outside_number() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let carrier_port = free_port();
+    let carrier: SocketAddr = format!("127.0.0.1:{carrier_port}").parse().unwrap();
+    let text = CONFIG
+        .replace(
+            "[media]\nenabled = false\n",
+            &MEDIA.replace("\"queue:general\"", "\"transfer:4008123123\""),
+        )
+        .replace(
+            "number = \"95588\"\nqueue = \"general\"",
+            "number = \"95588\"\nmenu = \"main\"",
+        )
+        .replace(
+            "allow = [\"127.0.0.0/8\"]",
+            &format!("allow = [\"127.0.0.0/8\"]\naddress = \"{carrier}\""),
+        );
+    assert!(text.contains("transfer:4008123123") && text.contains("address ="));
+    let config = config::parse("sipp-transfer.toml", &text, 42, [9; 32]).unwrap();
+    let server = runtime::start(config, Some(&log_path)).await.unwrap();
+    let switch = server.local;
+    let (call, outside) = tokio::task::spawn_blocking(move || {
+        // The outside number's phone, behind the carrier: answers, talks 2 s, hangs up.
+        let outside = sipp()
+            .arg("-sf")
+            .arg(scenario("customer_answers_and_hangs_up.xml"))
+            .args(["-p", &carrier_port.to_string(), "-m", "1"])
+            .args(["-mp", &free_port().to_string()])
+            .arg(switch.to_string())
+            .spawn()
+            .unwrap();
+        // The caller hears the menu, presses 1 and stays until hotline hangs up on it.
+        let call = sipp()
+            .arg("-sf")
+            .arg(scenario("caller_presses_1.xml"))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .args(["-mp", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap();
+        (call, outside.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    check("caller", &call);
+    check("outside phone", &outside);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.transferred, 1);
+    assert_eq!(stats.switch.connected, 0);
+    let events = log_events(&log_path).await;
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    assert_in_order(
+        &kinds,
+        &[
+            "call.arrived",
+            "call.menu_choice",
+            "call.transfer_dialling",
+            "call.transfer_connected",
+            "call.ended",
+        ],
+    );
+    assert!(!kinds
+        .iter()
+        .any(|k| k.starts_with("contact.") || k == "call.queued"));
+    let dialling = events
+        .iter()
+        .find(|e| e.kind == "call.transfer_dialling")
+        .unwrap();
+    assert_eq!(dialling.data["number"], "4008123123");
+    let ended = events.iter().find(|e| e.kind == "call.ended").unwrap();
+    assert_eq!(ended.data["by"], "outside", "{:?}", ended.data);
+    // Recorded like any conversation.
     let contact = dialling.contact_id.unwrap();
     assert!(data
         .path()

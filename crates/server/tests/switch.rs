@@ -1529,3 +1529,187 @@ fn with_media_a_late_offer_is_answered_with_ours_and_the_ack_sets_the_caller_up(
     world.run_for(60_000);
     assert_eq!(world.switch.calls(), 0);
 }
+
+/// The outside number menu key 4 transfers to.
+const OUTSIDE_NUMBER: &str = "4008123123";
+
+/// [`media_world`] whose menu transfers to [`OUTSIDE_NUMBER`] on 4; the outside party's phone
+/// sits behind the carrier at [`CUSTOMER`] and answers as `outside` says. The caller has
+/// called 95588 and heard the menu.
+fn transfer_world(seed: u64, outside: Answer) -> (World, SocketAddr, String) {
+    let mut world = media_world(seed);
+    let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
+    let mut config = world_config(seed);
+    config.numbers[0].target = Target::Menu(0);
+    config.media = media_settings();
+    config.media.menus[0]
+        .options
+        .push(('4', MenuAction::Transfer(OUTSIDE_NUMBER.into())));
+    config.trunks[0].address = Some(CUSTOMER.parse().unwrap());
+    world.switch = Switch::new(config, routing).unwrap();
+    world.add_phone(OUTSIDE_NUMBER, CUSTOMER, outside, "");
+    let caller = world.caller();
+    let now = world.now;
+    let call = world.phone(caller).call(now, "95588", Some(600_000), None);
+    world.run_for(200);
+    world.prompts_finished();
+    world.run_for(500);
+    (world, caller, call)
+}
+
+#[test]
+fn with_media_a_menu_key_transfers_the_caller_to_an_outside_number() {
+    let (mut world, caller, call) = transfer_world(
+        41,
+        Answer::After {
+            ring_ms: 2_000,
+            talk_ms: Some(20_000),
+        },
+    );
+    let outside: SocketAddr = CUSTOMER.parse().unwrap();
+    world.press('4');
+    world.run_for(500);
+    assert!(world.call_events().contains(&CallEvent::TransferDialling {
+        contact: CALLER_CONTACT,
+        number: OUTSIDE_NUMBER.into(),
+        trunk: "carrier".into(),
+    }));
+    assert_eq!(
+        world.plays().last(),
+        Some(&vec!["zh/transferring".to_string()]),
+        "the caller hears that it is being transferred (then music)"
+    );
+    // The outside phone rings with the caller's number, on the agent leg's own socket.
+    assert!(matches!(
+        world.events_of(outside).first(),
+        Some(PhoneEvent::Incoming { from, .. }) if from == "13800138000"
+    ));
+    world.run_for(3_000);
+    assert!(world.call_events().contains(&CallEvent::TransferConnected {
+        contact: CALLER_CONTACT,
+        number: OUTSIDE_NUMBER.into(),
+    }));
+    assert!(world
+        .media
+        .iter()
+        .any(|(_, c)| matches!(c, MediaCommand::Bridge { .. })));
+    assert_eq!(world.switch.stats().transferred, 1);
+    assert_eq!(world.switch.stats().connected, 0, "no agent took it");
+    // The outside party hangs up: the caller's leg ends too.
+    world.run_for(25_000);
+    assert!(world.events_of(caller).contains(&PhoneEvent::Ended {
+        call,
+        status: 200,
+        by_remote: true,
+    }));
+    assert!(world.call_events().contains(&CallEvent::Ended {
+        contact: CALLER_CONTACT,
+        by: Party::Outside,
+    }));
+    // The routing core never saw the call.
+    assert!(world
+        .records
+        .iter()
+        .all(|r| !matches!(r, Record::Routing(..))));
+    assert_eq!(world.switch.calls(), 0);
+    world.run_for(120_000);
+    assert_eq!(world.switch.transactions(), 0);
+}
+
+#[test]
+fn with_media_a_failed_transfer_says_so_and_offers_the_menu_again() {
+    let (mut world, caller, _) = transfer_world(42, Answer::Reject { status: 486 });
+    world.press('4');
+    world.run_for(1_000);
+    assert!(world.call_events().contains(&CallEvent::TransferFailed {
+        contact: CALLER_CONTACT,
+        number: OUTSIDE_NUMBER.into(),
+        status: 486,
+    }));
+    assert_eq!(
+        world.plays().last(),
+        Some(&vec!["zh/transfer_failed".to_string()])
+    );
+    world.prompts_finished();
+    world.run_for(100);
+    assert_eq!(
+        world.plays().last(),
+        Some(&vec!["zh/welcome_menu".to_string()]),
+        "the menu is offered again"
+    );
+    // The caller is still on the line and can pick something else.
+    assert!(!world
+        .events_of(caller)
+        .iter()
+        .any(|e| matches!(e, PhoneEvent::Ended { .. })));
+    world.press('1');
+    world.run_for(500);
+    assert!(world.call_events().contains(&CallEvent::Queued {
+        contact: CALLER_CONTACT,
+        queue: QueueId(0)
+    }));
+}
+
+#[test]
+fn with_media_a_transfer_nobody_answers_is_cancelled_after_the_dial_timeout() {
+    let (mut world, _, _) = transfer_world(43, Answer::Never);
+    let outside: SocketAddr = CUSTOMER.parse().unwrap();
+    world.press('4');
+    world.run_for(29_000);
+    assert!(!world
+        .call_events()
+        .iter()
+        .any(|e| matches!(e, CallEvent::TransferFailed { .. })));
+    world.run_for(2_000);
+    assert!(world.call_events().contains(&CallEvent::TransferFailed {
+        contact: CALLER_CONTACT,
+        number: OUTSIDE_NUMBER.into(),
+        status: 487,
+    }));
+    assert!(matches!(
+        world.events_of(outside).last(),
+        Some(PhoneEvent::Ended { status: 487, .. })
+    ));
+    assert_eq!(world.switch.calls(), 1, "the caller is still on the line");
+}
+
+#[test]
+fn with_media_a_caller_who_hangs_up_during_a_transfer_cancels_it() {
+    let (mut world, caller, call) = transfer_world(44, Answer::Never);
+    let outside: SocketAddr = CUSTOMER.parse().unwrap();
+    world.press('4');
+    world.run_for(1_000);
+    let now = world.now;
+    world.phone(caller).hang_up(now, &call);
+    world.run_for(2_000);
+    assert!(matches!(
+        world.events_of(outside).last(),
+        Some(PhoneEvent::Ended { status: 487, .. })
+    ));
+    assert!(world.call_events().contains(&CallEvent::Ended {
+        contact: CALLER_CONTACT,
+        by: Party::Caller,
+    }));
+    assert_eq!(world.switch.calls(), 0);
+    // Nothing fires for the call after it is gone (its dial time-out included).
+    let count = world.call_events().len();
+    world.run_for(60_000);
+    assert_eq!(world.call_events().len(), count);
+    assert_eq!(world.switch.transactions(), 0);
+}
+
+#[test]
+fn a_menu_transfer_needs_a_trunk_that_dials_out() {
+    let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
+    let mut config = world_config(45);
+    config.media = media_settings();
+    config.media.menus[0]
+        .options
+        .push(('4', MenuAction::Transfer(OUTSIDE_NUMBER.into())));
+    let error = Switch::new(config.clone(), routing.clone()).err().unwrap();
+    assert!(error.0.contains("no trunk dials out"), "{}", error.0);
+    config.trunks[0].address = Some(CUSTOMER.parse().unwrap());
+    config.media.menus[0].options[2].1 = MenuAction::Transfer("400-812".into());
+    let error = Switch::new(config, routing).err().unwrap();
+    assert!(error.0.contains("not a number"), "{}", error.0);
+}

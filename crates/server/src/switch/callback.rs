@@ -91,6 +91,18 @@ impl Switch {
             && self.config.trunks.iter().any(|t| t.address.is_some())
     }
 
+    /// The trunk a call placed for a contact goes out through: the one it came in on if that
+    /// one dials out, else the first that does.
+    pub(super) fn dialling_trunk(&self, preferred: usize) -> Option<usize> {
+        let own = self
+            .config
+            .trunks
+            .get(preferred)
+            .filter(|t| t.address.is_some())
+            .map(|_| preferred);
+        own.or_else(|| self.config.trunks.iter().position(|t| t.address.is_some()))
+    }
+
     /// The trunk a callback goes out through, or why it cannot be dialled.
     fn callback_trunk(&self, contact: ContactId) -> Result<usize, &'static str> {
         if !self.config.media.enabled {
@@ -100,14 +112,8 @@ impl Switch {
             .callback_targets
             .get(&contact)
             .ok_or("no number to call back")?;
-        let own = self
-            .config
-            .trunks
-            .get(target.trunk)
-            .filter(|t| t.address.is_some())
-            .map(|_| target.trunk);
-        let trunk = own
-            .or_else(|| self.config.trunks.iter().position(|t| t.address.is_some()))
+        let trunk = self
+            .dialling_trunk(target.trunk)
             .ok_or("no trunk dials out (give a trunk an address)")?;
         if self.calls.len() >= self.config.max_calls {
             return Err("the call limit is reached");
@@ -211,6 +217,7 @@ impl Switch {
                     gave_up: false,
                     reported: false,
                 }),
+                transfer: None,
                 caller_txn: None,
                 caller_invite: invite,
                 caller_peer: peer,
@@ -238,9 +245,27 @@ impl Switch {
         address: SocketAddr,
         tag: &str,
     ) -> Request {
+        let shown = if target.shown.is_empty() {
+            "hotline".to_string()
+        } else {
+            target.shown.clone()
+        };
+        self.dial_out_invite(contact, &target.number, &shown, address, tag)
+    }
+
+    /// An INVITE to `number` through a trunk at `address`, from `from_user` at our realm, SDP
+    /// to be added (callbacks and menu transfers).
+    pub(super) fn dial_out_invite(
+        &mut self,
+        contact: ContactId,
+        number: &str,
+        from_user: &str,
+        address: SocketAddr,
+        tag: &str,
+    ) -> Request {
         let uri = Uri {
             scheme: Scheme::Sip,
-            user: Some(target.number.clone()),
+            user: Some(number.to_string()),
             host: match address {
                 SocketAddr::V4(a) => a.ip().to_string(),
                 SocketAddr::V6(a) => format!("[{}]", a.ip()),
@@ -250,11 +275,7 @@ impl Switch {
             headers: Vec::new(),
         };
         let from = Uri {
-            user: Some(if target.shown.is_empty() {
-                "hotline".into()
-            } else {
-                target.shown.clone()
-            }),
+            user: Some(from_user.to_string()),
             host: self.config.realm.clone(),
             port: None,
             ..uri.clone()

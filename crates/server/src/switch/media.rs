@@ -52,6 +52,9 @@ pub enum MenuAction {
     Play(Vec<String>),
     /// Say goodbye: hang up.
     HangUp,
+    /// Transfer the caller to an outside number through a trunk that dials out
+    /// ([`super::valid_transfer_number`]); on failure the caller hears so and the menu again.
+    Transfer(String),
 }
 
 /// An IVR menu.
@@ -177,6 +180,8 @@ pub(super) enum Phase {
     Leaving,
     /// A callback: the agent answered and the customer's phone rings.
     Dialling,
+    /// A menu transfer: the outside number rings; the caller hears music.
+    Transferring,
     /// Talking to an agent.
     Connected,
 }
@@ -343,6 +348,8 @@ impl Switch {
                 media.agent_port = Some(port);
                 if let Some(agent) = media.agent_waiting.take() {
                     self.ring_agent(now, contact, agent);
+                } else if self.transfer_waiting(contact) {
+                    self.dial_transfer(now, contact);
                 }
             }
         }
@@ -358,6 +365,10 @@ impl Switch {
         let waiting = call.media.as_mut().and_then(|m| m.agent_waiting.take());
         if let (LegId::Agent, Some(agent)) = (leg, waiting) {
             self.route(now, Input::Unreachable { agent, contact });
+            return;
+        }
+        if leg == LegId::Agent && self.transfer_waiting(contact) {
+            self.transfer_abort(now, contact, 503);
             return;
         }
         if answered {
@@ -531,6 +542,7 @@ impl Switch {
                 self.play(contact, prompts, false);
             }
             MenuAction::HangUp => self.hang_up_caller(now, contact, Party::System),
+            MenuAction::Transfer(number) => self.start_transfer(now, contact, menu, number),
         }
     }
 
@@ -718,6 +730,7 @@ impl Switch {
                     self.set_deadline(contact, (every > 0).then_some(now + every));
                 }
                 Some(Phase::Dialling) => self.customer_ring_timeout(now, contact),
+                Some(Phase::Transferring) => self.transfer_ring_timeout(now, contact),
                 _ => {}
             }
         }
