@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hotline_media::call::{CallMedia, CallMediaConfig, LegId, LegSetup, MediaEvent};
+use hotline_media::call::{CallMedia, CallMediaConfig, LegId, LegSetup, LegStats, MediaEvent};
 use hotline_media::wav;
 use hotline_routing::ContactId;
 use tokio::net::UdpSocket;
@@ -28,7 +28,25 @@ include!(concat!(env!("OUT_DIR"), "/prompts.rs"));
 /// Commands waiting for one call's task; a call whose task falls this far behind loses
 /// commands (counted), never the switch's time.
 pub const MAX_CALL_COMMANDS: usize = 64;
-/// Media events waiting for the switch task, from all calls.
+/// What a call's media task tells the switch's task.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MediaReport {
+    /// For the switch (digits, prompts finished).
+    Event(MediaEvent),
+    /// The call's media is over: its quality, for the event log (`call.media_quality`).
+    Ended(CallQuality),
+}
+
+/// A call's media counters when it ended, per leg.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallQuality {
+    /// The caller's leg (the customer's, on a callback).
+    pub caller: LegStats,
+    /// The agent's leg (the outside number's, on a menu transfer).
+    pub agent: LegStats,
+}
+
+/// Media reports waiting for the switch task, from all calls.
 pub const MAX_MEDIA_EVENTS: usize = 16_384;
 /// The largest prompt file read.
 pub const MAX_PROMPT_BYTES: u64 = 16 * 1024 * 1024;
@@ -124,7 +142,7 @@ pub struct MediaDriver {
     calls: HashMap<ContactId, mpsc::Sender<Command>>,
     prompts: Arc<Prompts>,
     bind: IpAddr,
-    events: mpsc::Sender<(ContactId, MediaEvent)>,
+    events: mpsc::Sender<(ContactId, MediaReport)>,
     recordings: Option<PathBuf>,
     clock: Clock,
     seed: u64,
@@ -140,7 +158,7 @@ impl MediaDriver {
         recordings: Option<PathBuf>,
         clock: Clock,
         seed: u64,
-    ) -> (MediaDriver, mpsc::Receiver<(ContactId, MediaEvent)>) {
+    ) -> (MediaDriver, mpsc::Receiver<(ContactId, MediaReport)>) {
         let (events, receiver) = mpsc::channel(MAX_MEDIA_EVENTS);
         let bind = match address {
             IpAddr::V4(_) => IpAddr::from([0, 0, 0, 0]),
@@ -331,7 +349,7 @@ async fn call_task(
     contact: ContactId,
     config: CallMediaConfig,
     mut commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<(ContactId, MediaEvent)>,
+    events: mpsc::Sender<(ContactId, MediaReport)>,
     clock: Clock,
     recording: Option<PathBuf>,
 ) {
@@ -379,7 +397,7 @@ async fn call_task(
             }
         }
         while let Some(event) = media.poll_event() {
-            let _ = events.try_send((contact, event));
+            let _ = events.try_send((contact, MediaReport::Event(event)));
         }
         if let Some(r) = recorder.as_mut() {
             if r.drain(&mut media).is_err() {
@@ -391,4 +409,10 @@ async fn call_task(
         let _ = r.drain(&mut media);
         let _ = r.finish();
     }
+    let quality = CallQuality {
+        caller: media.stats(LegId::Caller),
+        agent: media.stats(LegId::Agent),
+    };
+    // The switch's task may be gone (shutting down): then there is no log to write to.
+    let _ = events.send((contact, MediaReport::Ended(quality))).await;
 }

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
+use crate::media_runtime::{CallQuality, MediaReport};
 use crate::media_runtime::{MediaDriver, MediaStats};
 use crate::switch::{CallEvent, Party, Record, Switch, SwitchStats};
 
@@ -33,6 +34,8 @@ pub const MAX_TCP_CONNECTIONS: usize = 10_000;
 /// The most log records waiting for the event-log task; beyond it records are counted and
 /// dropped rather than stalling calls.
 pub const MAX_LOG_QUEUE: usize = 65_536;
+/// At shutdown, how long the media tasks of calls still up get to report their quality.
+pub const SHUTDOWN_MEDIA_DRAIN: Duration = Duration::from_secs(1);
 /// A TCP connection that sends nothing for this long is closed.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(3_600);
 
@@ -137,7 +140,10 @@ pub struct RunParts {
     /// Anchored media, and its events.
     pub media: (
         MediaDriver,
-        mpsc::Receiver<(hotline_routing::ContactId, hotline_media::call::MediaEvent)>,
+        mpsc::Receiver<(
+            hotline_routing::ContactId,
+            crate::media_runtime::MediaReport,
+        )>,
     ),
     /// Stops the loop when it turns true.
     pub shutdown: watch::Receiver<bool>,
@@ -210,9 +216,16 @@ pub async fn run(
                     }
                 }
             }
-            Some((contact, event)) = media_events.recv() => {
-                switch.media_event(clock.now(), contact, event);
-            }
+            Some((contact, report)) = media_events.recv() => match report {
+                MediaReport::Event(event) => switch.media_event(clock.now(), contact, event),
+                MediaReport::Ended(quality) => {
+                    // Straight to the log: the switch has no use for it.
+                    let event = encode_quality(clock.now(), contact, &quality);
+                    if log_task.is_some() && log_tx.try_send(event).is_err() {
+                        stats.records_dropped += 1;
+                    }
+                }
+            },
             _ = sleep_until(deadline) => {
                 switch.handle_timeout(clock.now());
             }
@@ -255,13 +268,26 @@ pub async fn run(
         }
     }
     accept_task.abort();
+    // Calls still up lose their media now; their tasks end and report their quality.
+    stats.media = media.stats();
+    drop(media);
+    let drain_until = tokio::time::Instant::now() + SHUTDOWN_MEDIA_DRAIN;
+    while let Ok(Some((contact, report))) =
+        tokio::time::timeout_at(drain_until, media_events.recv()).await
+    {
+        if let MediaReport::Ended(quality) = report {
+            let event = encode_quality(clock.now(), contact, &quality);
+            if log_task.is_some() && log_tx.try_send(event).is_err() {
+                stats.records_dropped += 1;
+            }
+        }
+    }
     drop(log_tx);
     if let Some(task) = log_task {
         let _ = task.await;
     }
     stats.switch = switch.stats();
     stats.transactions = switch.transaction_stats();
-    stats.media = media.stats();
     Ok(stats)
 }
 
@@ -726,6 +752,40 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
         agent,
         queue,
         data,
+    }
+}
+
+/// A call's media quality as a `call.media_quality` row: per leg, RTP packets in and out,
+/// datagrams dropped (not RTP, or from a source other than the latched one), packets the
+/// far end's stream lost and its interarrival jitter, as hotline received them.
+pub fn encode_quality(
+    at: Millis,
+    contact: hotline_routing::ContactId,
+    quality: &CallQuality,
+) -> NewEvent {
+    let leg = |stats: &hotline_media::call::LegStats| {
+        let expected = stats.packets_in as i64 + stats.lost.max(0);
+        let loss_percent = if expected > 0 {
+            stats.lost.max(0) as f64 * 100.0 / expected as f64
+        } else {
+            0.0
+        };
+        serde_json::json!({
+            "packets_in": stats.packets_in,
+            "packets_out": stats.packets_out,
+            "dropped": stats.dropped,
+            "lost": stats.lost,
+            "loss_percent": (loss_percent * 100.0).round() / 100.0,
+            "jitter_ms": f64::from(stats.jitter) / 8.0,
+        })
+    };
+    NewEvent {
+        at_ms: at as i64,
+        kind: "call.media_quality".to_string(),
+        contact_id: Some(contact.0 as i64),
+        agent: None,
+        queue: None,
+        data: serde_json::json!({ "caller": leg(&quality.caller), "agent": leg(&quality.agent) }),
     }
 }
 

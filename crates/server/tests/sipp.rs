@@ -443,6 +443,20 @@ async fn with_media_a_sipp_caller_presses_1_is_bridged_to_the_agent_and_recorded
     };
     assert!(peak(0) > 1_000, "caller channel peak {}", peak(0));
     assert!(peak(1) < 100, "agent channel peak {}", peak(1));
+    // The call's media quality is logged once its media is over.
+    let quality = events
+        .iter()
+        .find(|e| e.kind == "call.media_quality" && e.contact_id == Some(contact))
+        .unwrap_or_else(|| panic!("no call.media_quality in {kinds:?}"));
+    let caller_in = quality.data["caller"]["packets_in"].as_u64().unwrap();
+    let agent_out = quality.data["agent"]["packets_out"].as_u64().unwrap();
+    assert!(caller_in > 50, "{:?}", quality.data);
+    assert!(
+        agent_out > 50,
+        "the caller's speech relayed: {:?}",
+        quality.data
+    );
+    assert!(quality.data["caller"]["jitter_ms"].is_number());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
