@@ -31,6 +31,21 @@
 //! address = "203.0.113.5:5060"   # where callbacks and transfers are dialled (UDP); omit:
 //!                                # calls in only
 //!
+//! [media]                        # anchored media (on by default)
+//! address = "198.51.100.7"       # the address in our SDP (default: the listen address)
+//! rtp_ports = "16384-32767"      # RTP on even ports, RTCP on the next (default: any free)
+//! language = "zh-CN"             # or "en"; a menu's own language wins
+//! announce_every = 30            # seconds between position/wait announcements
+//! callback_digit = "1"           # "" offers no callback
+//! record = "stereo"              # "off", "mono" or "stereo"
+//! prompts = "/etc/hotline/prompts"   # WAV files replacing the built-in prompts
+//!
+//! [[media.menus]]
+//! name = "main"
+//! prompts = ["zh/welcome_menu"]
+//! options = { "1" = "queue:general", "3" = "play:zh/opening_hours", "4" = "transfer:4008123123" }
+//! default = "hangup"             # when the repeats run out (timeout, repeats)
+//!
 //! [routing]                      # queues, agents, skills: the format `hotline sim` reads
 //! ```
 
@@ -115,6 +130,7 @@ struct MediaSection {
     announce_every: Option<u64>,
     callback_digit: Option<String>,
     record: Option<String>,
+    rtp_ports: Option<String>,
     #[serde(default)]
     menus: Vec<MenuSection>,
 }
@@ -530,8 +546,34 @@ fn media_settings(
         announce_every_ms: media.announce_every.unwrap_or(30) * 1000,
         callback_digit,
         record,
+        rtp_ports: match &media.rtp_ports {
+            Some(text) => Some(rtp_ports(text).ok_or_else(|| {
+                error(
+                    file,
+                    "media.rtp_ports",
+                    format!(
+                        "{text:?} is not a port range \"FIRST-LAST\" with FIRST even, at \
+                         least 1024, and room for {MIN_RTP_PORT_PAIRS} RTP/RTCP pairs"
+                    ),
+                )
+            })?),
+            None => None,
+        },
         menus,
     })
+}
+
+/// The fewest RTP/RTCP port pairs a configured range may hold.
+pub const MIN_RTP_PORT_PAIRS: u32 = 16;
+
+/// `"FIRST-LAST"`: an even first port from 1024, room for [`MIN_RTP_PORT_PAIRS`] pairs.
+fn rtp_ports(text: &str) -> Option<(u16, u16)> {
+    let (first, last) = text.split_once('-')?;
+    let first: u16 = first.trim().parse().ok()?;
+    let last: u16 = last.trim().parse().ok()?;
+    let pairs = (u32::from(last) + 1).checked_sub(u32::from(first))? / 2;
+    (first >= 1024 && first.is_multiple_of(2) && pairs >= MIN_RTP_PORT_PAIRS)
+        .then_some((first, last))
 }
 
 /// One key of a telephone keypad.
@@ -714,5 +756,23 @@ mod tests {
         let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
         assert!(error.contains("media.menus[0].options.4"), "{error}");
         assert!(error.contains("not a number to transfer to"), "{error}");
+    }
+
+    #[test]
+    fn rtp_ports_are_an_even_first_port_and_room_for_sixteen_pairs() {
+        let good = format!("[sip]\n[media]\nrtp_ports = \"16384-32767\"\n{ONE_AGENT}");
+        let config = parse("x.toml", &good, 1, [0; 32]).unwrap();
+        assert_eq!(config.switch.media.rtp_ports, Some((16_384, 32_767)));
+        for bad in [
+            "16385-32767",
+            "2000-2010",
+            "100-9000",
+            "32767-16384",
+            "many",
+        ] {
+            let text = good.replace("16384-32767", bad);
+            let error = parse("x.toml", &text, 1, [0; 32]).unwrap_err().to_string();
+            assert!(error.contains("media.rtp_ports"), "{bad}: {error}");
+        }
     }
 }

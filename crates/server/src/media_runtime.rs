@@ -52,6 +52,8 @@ pub const MAX_MEDIA_EVENTS: usize = 16_384;
 pub const MAX_PROMPT_BYTES: u64 = 16 * 1024 * 1024;
 /// The most prompts kept.
 pub const MAX_PROMPTS_LOADED: usize = 10_000;
+/// Port pairs tried for a leg's RTP and RTCP sockets before the leg fails.
+pub const MAX_PORT_PAIR_ATTEMPTS: u32 = 256;
 
 /// Prompts by id, decoded to 8 kHz samples.
 #[derive(Clone, Debug, Default)]
@@ -118,7 +120,8 @@ impl Prompts {
 }
 
 enum Command {
-    Socket(LegId, UdpSocket),
+    /// A leg's RTP socket and its RTCP socket (the next port).
+    Socket(LegId, UdpSocket, UdpSocket),
     SetLeg(LegId, LegSetup),
     Play(LegId, Vec<Arc<[i16]>>, Vec<Arc<[i16]>>),
     Bridge(Option<RecordMode>),
@@ -144,17 +147,23 @@ pub struct MediaDriver {
     bind: IpAddr,
     events: mpsc::Sender<(ContactId, MediaReport)>,
     recordings: Option<PathBuf>,
+    /// Where RTP ports come from: (first, last), or the system's choice.
+    rtp_ports: Option<(u16, u16)>,
     clock: Clock,
     seed: u64,
+    /// Picks where in `rtp_ports` to look first.
+    rng: u64,
     stats: MediaStats,
 }
 
 impl MediaDriver {
-    /// A driver binding RTP sockets on the unspecified address of `address`'s family;
-    /// recordings go to `recordings` (created if need be). Events come out of the receiver.
+    /// A driver binding RTP sockets on the unspecified address of `address`'s family, in
+    /// `rtp_ports` if given (RTP even, RTCP on the next port); recordings go to `recordings`
+    /// (created if need be). Reports come out of the receiver.
     pub fn new(
         prompts: Arc<Prompts>,
         address: IpAddr,
+        rtp_ports: Option<(u16, u16)>,
         recordings: Option<PathBuf>,
         clock: Clock,
         seed: u64,
@@ -170,8 +179,10 @@ impl MediaDriver {
             bind,
             events,
             recordings,
+            rtp_ports,
             clock,
             seed,
+            rng: seed ^ 0x5250_5450_4f52_5453,
             stats: MediaStats::default(),
         };
         (driver, receiver)
@@ -247,11 +258,59 @@ impl MediaDriver {
         }
     }
 
+    /// Binds an RTP socket on an even port and its RTCP socket on the next.
+    fn bind_pair(&mut self) -> io::Result<(std::net::UdpSocket, std::net::UdpSocket)> {
+        let mut last_error = None;
+        let (first, pairs) = match self.rtp_ports {
+            Some((first, last)) => (first, (u32::from(last) + 1 - u32::from(first)) / 2),
+            None => (0, 0),
+        };
+        // In a range: from a random pair on, in order (a busy range still finds its gaps).
+        let start = if pairs > 0 {
+            (hotline_sip::splitmix64(&mut self.rng) % u64::from(pairs)) as u32
+        } else {
+            0
+        };
+        let attempts = if pairs > 0 {
+            pairs.min(MAX_PORT_PAIR_ATTEMPTS)
+        } else {
+            MAX_PORT_PAIR_ATTEMPTS
+        };
+        for attempt in 0..attempts {
+            let port = if pairs > 0 {
+                first + 2 * ((start + attempt) % pairs) as u16
+            } else {
+                0
+            };
+            let rtp = match std::net::UdpSocket::bind(SocketAddr::new(self.bind, port)) {
+                Ok(socket) => socket,
+                Err(e) => {
+                    last_error = Some(e);
+                    continue;
+                }
+            };
+            let port = rtp.local_addr()?.port();
+            if port % 2 == 1 {
+                // The system's choice was odd: RTP goes on even ports.
+                continue;
+            }
+            match std::net::UdpSocket::bind(SocketAddr::new(self.bind, port + 1)) {
+                Ok(rtcp) => return Ok((rtp, rtcp)),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::AddrInUse, "no free RTP/RTCP port pair")
+        }))
+    }
+
     fn open(&mut self, contact: ContactId, leg: LegId) -> io::Result<u16> {
-        let socket = std::net::UdpSocket::bind(SocketAddr::new(self.bind, 0))?;
+        let (socket, rtcp) = self.bind_pair()?;
         socket.set_nonblocking(true)?;
+        rtcp.set_nonblocking(true)?;
         let port = socket.local_addr()?.port();
         let socket = UdpSocket::from_std(socket)?;
+        let rtcp = UdpSocket::from_std(rtcp)?;
         self.stats.sockets_opened += 1;
         if !self.calls.contains_key(&contact) {
             let (sender, receiver) = mpsc::channel(MAX_CALL_COMMANDS);
@@ -273,7 +332,7 @@ impl MediaDriver {
             ));
             self.calls.insert(contact, sender);
         }
-        self.send(contact, Command::Socket(leg, socket));
+        self.send(contact, Command::Socket(leg, socket, rtcp));
         Ok(port)
     }
 }
@@ -355,6 +414,7 @@ async fn call_task(
 ) {
     let mut media = CallMedia::new(config);
     let mut sockets: [Option<UdpSocket>; 2] = [None, None];
+    let mut rtcp_sockets: [Option<UdpSocket>; 2] = [None, None];
     let mut caller_buffer = vec![0u8; 2048];
     let mut agent_buffer = vec![0u8; 2048];
     let mut recorder: Option<Recorder> = None;
@@ -363,7 +423,10 @@ async fn call_task(
         tokio::select! {
             command = commands.recv() => match command {
                 None => break,
-                Some(Command::Socket(leg, socket)) => sockets[index(leg)] = Some(socket),
+                Some(Command::Socket(leg, socket, rtcp)) => {
+                    sockets[index(leg)] = Some(socket);
+                    rtcp_sockets[index(leg)] = Some(rtcp);
+                }
                 Some(Command::SetLeg(leg, setup)) => media.set_leg(leg, setup),
                 Some(Command::Play(leg, prompts, then)) => media.play(leg, prompts, then),
                 Some(Command::Bridge(record)) => {
@@ -415,4 +478,51 @@ async fn call_task(
     };
     // The switch's task may be gone (shutting down): then there is no log to write to.
     let _ = events.send((contact, MediaReport::Ended(quality))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn driver(rtp_ports: Option<(u16, u16)>) -> MediaDriver {
+        let (driver, _reports) = MediaDriver::new(
+            Arc::new(Prompts::default()),
+            IpAddr::from([127, 0, 0, 1]),
+            rtp_ports,
+            None,
+            Clock::new(),
+            5,
+        );
+        driver
+    }
+
+    #[test]
+    fn rtp_goes_on_an_even_port_and_rtcp_on_the_next() {
+        let mut driver = driver(None);
+        for _ in 0..8 {
+            let (rtp, rtcp) = driver.bind_pair().unwrap();
+            let port = rtp.local_addr().unwrap().port();
+            assert_eq!(port % 2, 0);
+            assert_eq!(rtcp.local_addr().unwrap().port(), port + 1);
+        }
+    }
+
+    #[test]
+    fn a_configured_range_is_used_until_full_and_then_refused() {
+        // Below the usual ephemeral range, so other tests' sockets stay out of it.
+        let (first, last) = (21_000, 21_031);
+        let mut driver = driver(Some((first, last)));
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            let (rtp, rtcp) = driver.bind_pair().unwrap();
+            let port = rtp.local_addr().unwrap().port();
+            assert!((first..=last).contains(&port) && port % 2 == 0, "{port}");
+            assert_eq!(rtcp.local_addr().unwrap().port(), port + 1);
+            held.push((rtp, rtcp));
+        }
+        let error = driver.bind_pair().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        held.pop();
+        assert!(driver.bind_pair().is_ok(), "a freed pair is found again");
+    }
 }

@@ -474,8 +474,16 @@ pub async fn start(
     let clock = Clock::new();
     let media_address = config.switch.media.address;
     let seed = config.switch.seed;
+    let rtp_ports = config.switch.media.rtp_ports;
     let switch = Switch::new(config.switch, config.routing)?;
-    let media = MediaDriver::new(Arc::new(prompts), media_address, recordings, clock, seed);
+    let media = MediaDriver::new(
+        Arc::new(prompts),
+        media_address,
+        rtp_ports,
+        recordings,
+        clock,
+        seed,
+    );
     let writer = match event_log {
         Some(path) => {
             let log = hotline_store::SqliteEventLog::open(path).await?;

@@ -102,6 +102,9 @@ pub struct MediaSettings {
     pub callback_digit: Option<char>,
     /// Record conversations.
     pub record: Option<RecordMode>,
+    /// The ports RTP sockets take (first, last): RTP on an even port, its RTCP on the next.
+    /// `None`: pairs the system picks. For the media driver; the switch does not use it.
+    pub rtp_ports: Option<(u16, u16)>,
     /// IVR menus.
     pub menus: Vec<Menu>,
 }
@@ -115,6 +118,7 @@ impl Default for MediaSettings {
             announce_every_ms: 30_000,
             callback_digit: Some('1'),
             record: None,
+            rtp_ports: None,
             menus: Vec::new(),
         }
     }
