@@ -30,6 +30,8 @@
 //! allow = ["203.0.113.0/24"]
 //! address = "203.0.113.5:5060"   # where callbacks and transfers are dialled (UDP); omit:
 //!                                # calls in only
+//! username = "0108888"           # optional: answers the carrier's digest challenges (401/407)
+//! password = "change-me"         #   to the calls hotline places through it
 //!
 //! [media]                        # anchored media (on by default)
 //! address = "198.51.100.7"       # the address in our SDP (default: the listen address)
@@ -62,7 +64,7 @@ use serde::Deserialize;
 
 use crate::switch::{
     Hours, IpNet, MediaSettings, Menu, MenuAction, NumberRoute, RecordMode, SipAgent, SwitchConfig,
-    Target, Trunk, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_CALLS,
+    Target, Trunk, TrunkAuth, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_CALLS,
 };
 
 /// A whole server configuration.
@@ -154,6 +156,8 @@ struct TrunkSection {
     name: String,
     allow: Vec<String>,
     address: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
 }
 
 /// The default SIP port.
@@ -374,10 +378,26 @@ pub fn parse(
                 )
             })?),
         };
+        let auth = match (&t.username, &t.password) {
+            (None, None) => None,
+            (Some(username), Some(password)) if !username.is_empty() => Some(TrunkAuth {
+                username: username.clone(),
+                password: password.clone(),
+            }),
+            _ => {
+                return Err(error(
+                    file,
+                    &format!("sip.trunks[{i}].username"),
+                    "give both username and password (digest towards the carrier), or neither"
+                        .into(),
+                ))
+            }
+        };
         trunks.push(Trunk {
             name: t.name.clone(),
             allow,
             address,
+            auth,
         });
     }
     Ok(ServerConfig {

@@ -12,9 +12,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use hotline_sip::{
-    digest_response, new_branch, Algorithm, Dialog, DigestParams, Headers, Message, Method, Millis,
-    Peer, QopAuth, Request, Response, TransactionConfig, TransactionEvent, TransactionId,
-    Transactions, Transmit, Uri,
+    new_branch, Algorithm, Dialog, DigestParams, Headers, Message, Method, Millis, Peer, Request,
+    Response, TransactionConfig, TransactionEvent, TransactionId, Transactions, Transmit, Uri,
 };
 
 /// How a phone answers incoming calls.
@@ -741,29 +740,27 @@ impl Phone {
         }
     }
 
-    /// Credentials answering `challenge` (qop=auth, the challenge's algorithm).
+    /// Credentials answering `challenge` ([`hotline_sip::client_authorization`]); an
+    /// algorithm the phone does not know is answered as MD5, which the server refuses.
     fn authorization(&mut self, challenge: &DigestParams, method: &str) -> String {
-        let algorithm = challenge
-            .algorithm
-            .as_deref()
-            .and_then(Algorithm::from_token)
-            .unwrap_or(Algorithm::Md5);
-        let realm = challenge.realm.clone().unwrap_or_default();
-        let nonce = challenge.nonce.clone().unwrap_or_default();
         let uri = format!("sip:{}", self.config.domain);
         let cnonce = format!("{:016x}", self.random());
-        let ha1 = hotline_sip::ha1(algorithm, &self.config.user, &realm, &self.config.password);
-        let qop = QopAuth {
-            nc: "00000001",
-            cnonce: &cnonce,
+        let known = DigestParams {
+            algorithm: challenge
+                .algorithm
+                .clone()
+                .filter(|a| Algorithm::from_token(a).is_some()),
+            ..challenge.clone()
         };
-        let response = digest_response(algorithm, &ha1, &nonce, Some(qop), method, &uri);
-        format!(
-            "Digest username=\"{}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
-             response=\"{response}\", algorithm={algorithm}, qop=auth, nc=00000001, \
-             cnonce=\"{cnonce}\"",
-            self.config.user
+        hotline_sip::client_authorization(
+            &known,
+            &self.config.user,
+            &self.config.password,
+            method,
+            &uri,
+            &cnonce,
         )
+        .unwrap_or_default()
     }
 }
 

@@ -143,9 +143,30 @@ pub struct Trunk {
     pub name: String,
     /// The addresses its INVITEs may come from.
     pub allow: Vec<IpNet>,
-    /// Where hotline sends the calls it places through this trunk (callbacks), over UDP;
-    /// `None`: calls in only.
+    /// Where hotline sends the calls it places through this trunk (callbacks, transfers),
+    /// over UDP; `None`: calls in only.
     pub address: Option<SocketAddr>,
+    /// Credentials for the carrier's digest challenges to those calls.
+    pub auth: Option<TrunkAuth>,
+}
+
+/// hotline's account with a carrier: a call it places that gets 401 or 407 is sent once
+/// more with digest credentials.
+#[derive(Clone)]
+pub struct TrunkAuth {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for TrunkAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password, not even in a debug print.
+        f.debug_struct("TrunkAuth")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a dialled number (the Request-URI's user part) goes.

@@ -569,12 +569,9 @@ async fn with_media_a_caller_presses_1_and_is_called_back_when_an_agent_is_free(
         .exists());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_media_a_menu_key_transfers_a_sipp_caller_to_an_outside_number() {
-    let data = tempfile::tempdir().unwrap();
-    let log_path = data.path().join("events.db");
-    let carrier_port = free_port();
-    let carrier: SocketAddr = format!("127.0.0.1:{carrier_port}").parse().unwrap();
+/// The media centre whose menu key 1 transfers to 4008123123 through a carrier at
+/// `carrier`, with `auth` lines added to the trunk.
+async fn transfer_server(log: &std::path::Path, carrier: SocketAddr, auth: &str) -> Running {
     let text = CONFIG
         .replace(
             "[media]\nenabled = false\n",
@@ -586,17 +583,24 @@ async fn with_media_a_menu_key_transfers_a_sipp_caller_to_an_outside_number() {
         )
         .replace(
             "allow = [\"127.0.0.0/8\"]",
-            &format!("allow = [\"127.0.0.0/8\"]\naddress = \"{carrier}\""),
+            &format!("allow = [\"127.0.0.0/8\"]\naddress = \"{carrier}\"\n{auth}"),
         );
     assert!(text.contains("transfer:4008123123") && text.contains("address ="));
     let config = config::parse("sipp-transfer.toml", &text, 42, [9; 32]).unwrap();
-    let server = runtime::start(config, Some(&log_path)).await.unwrap();
+    runtime::start(config, Some(log)).await.unwrap()
+}
+
+/// A sipp caller presses 1 (a transfer) while `callee_scenario` answers behind the carrier.
+async fn transfer_call(
+    server: &Running,
+    carrier_port: u16,
+    callee_scenario: &'static str,
+) -> (Output, Output) {
     let switch = server.local;
-    let (call, outside) = tokio::task::spawn_blocking(move || {
-        // The outside number's phone, behind the carrier: answers, talks 2 s, hangs up.
-        let outside = sipp()
+    tokio::task::spawn_blocking(move || {
+        let callee = sipp()
             .arg("-sf")
-            .arg(scenario("customer_answers_and_hangs_up.xml"))
+            .arg(scenario(callee_scenario))
             .args(["-p", &carrier_port.to_string(), "-m", "1"])
             .args(["-mp", &free_port().to_string()])
             .arg(switch.to_string())
@@ -612,10 +616,22 @@ async fn with_media_a_menu_key_transfers_a_sipp_caller_to_an_outside_number() {
             .arg(switch.to_string())
             .output()
             .unwrap();
-        (call, outside.wait_with_output().unwrap())
+        (call, callee.wait_with_output().unwrap())
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_media_a_menu_key_transfers_a_sipp_caller_to_an_outside_number() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let carrier_port = free_port();
+    let carrier: SocketAddr = format!("127.0.0.1:{carrier_port}").parse().unwrap();
+    let server = transfer_server(&log_path, carrier, "").await;
+    // The outside number's phone: answers, talks 2 s, hangs up.
+    let (call, outside) =
+        transfer_call(&server, carrier_port, "customer_answers_and_hangs_up.xml").await;
     check("caller", &call);
     check("outside phone", &outside);
     let stats = server.stop().await.unwrap();
@@ -650,4 +666,20 @@ async fn with_media_a_menu_key_transfers_a_sipp_caller_to_an_outside_number() {
         .join("recordings")
         .join(format!("{contact}.wav"))
         .exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_answers_the_carriers_digest_challenge_and_sipp_checks_it() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let carrier_port = free_port();
+    let carrier: SocketAddr = format!("127.0.0.1:{carrier_port}").parse().unwrap();
+    let auth = "username = \"trunk01\"\npassword = \"s3cret\"";
+    let server = transfer_server(&log_path, carrier, auth).await;
+    let (call, carrier_out) =
+        transfer_call(&server, carrier_port, "carrier_challenges_then_answers.xml").await;
+    check("caller", &call);
+    check("carrier (sipp verifies the credentials)", &carrier_out);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.transferred, 1);
 }

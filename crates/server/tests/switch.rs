@@ -573,6 +573,7 @@ fn world_config(seed: u64) -> SwitchConfig {
             name: "carrier".into(),
             allow: vec![IpNet::parse("127.0.0.2").unwrap()],
             address: None,
+            auth: None,
         }],
         seed,
         transactions: TransactionConfig::default(),

@@ -485,6 +485,51 @@ pub fn digest_response(
     }
 }
 
+/// What a client answers a digest challenge with: the value of an `Authorization` header
+/// (for a 401's `WWW-Authenticate`) or a `Proxy-Authorization` header (for a 407's
+/// `Proxy-Authenticate`). Uses the challenge's algorithm (MD5 when it names none; `None` for
+/// one hotline does not implement), `qop=auth` with nonce count 1 when the challenge offers
+/// it and the RFC 2069 form when it offers no qop, and echoes `opaque`.
+pub fn client_authorization(
+    challenge: &DigestParams,
+    username: &str,
+    password: &str,
+    method: &str,
+    digest_uri: &str,
+    cnonce: &str,
+) -> Option<String> {
+    let algorithm = match challenge.algorithm.as_deref() {
+        Some(token) => Algorithm::from_token(token)?,
+        None => Algorithm::Md5,
+    };
+    let realm = challenge.realm.as_deref().unwrap_or_default();
+    let nonce = challenge.nonce.as_deref()?;
+    let with_qop = challenge.qop.as_deref().is_some_and(|list| {
+        list.split(',')
+            .any(|token| token.trim().eq_ignore_ascii_case("auth"))
+    });
+    let ha1 = ha1(algorithm, username, realm, password);
+    let qop = with_qop.then_some(QopAuth {
+        nc: "00000001",
+        cnonce,
+    });
+    let response = digest_response(algorithm, &ha1, nonce, qop, method, digest_uri);
+    let credentials = DigestParams {
+        username: Some(username.to_string()),
+        realm: Some(realm.to_string()),
+        nonce: Some(nonce.to_string()),
+        uri: Some(digest_uri.to_string()),
+        response: Some(response),
+        algorithm: Some(algorithm.to_string()),
+        qop: with_qop.then(|| "auth".to_string()),
+        nc: with_qop.then(|| "00000001".to_string()),
+        cnonce: with_qop.then(|| cnonce.to_string()),
+        opaque: challenge.opaque.clone(),
+        ..DigestParams::default()
+    };
+    Some(credentials.to_string())
+}
+
 /// Compares two byte strings in time that depends on their length only, so a client cannot
 /// learn the expected response a byte at a time from how fast it is refused.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -1094,6 +1139,73 @@ mod tests {
         assert!(e.0.contains("more than"), "{e}");
         let long = format!("Digest realm=\"{}\"", "a".repeat(MAX_DIGEST_HEADER_BYTES));
         assert!(DigestParams::parse(&long).unwrap_err().0.contains("bytes"));
+    }
+
+    #[test]
+    fn a_client_answer_carries_the_response_its_challenge_asks_for() {
+        for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
+            let server = Authenticator::new(AuthConfig::new("carrier.example", [3; 32])).unwrap();
+            let nonce = server.nonce(1_000, [4; NONCE_RANDOM_BYTES]);
+            let challenge = DigestParams {
+                realm: Some("carrier.example".into()),
+                nonce: Some(nonce),
+                algorithm: Some(algorithm.to_string()),
+                qop: Some("auth-int, auth".into()),
+                opaque: Some("op\"aque".into()),
+                ..Default::default()
+            };
+            let value = client_authorization(
+                &challenge,
+                "trunk01",
+                "s3cret",
+                "INVITE",
+                "sip:4008123123@carrier.example",
+                "c1",
+            )
+            .unwrap();
+            let credentials = DigestParams::parse(&value).unwrap();
+            assert_eq!(credentials.opaque.as_deref(), Some("op\"aque"));
+            assert_eq!(credentials.qop.as_deref(), Some("auth"));
+            let ha1 = ha1(algorithm, "trunk01", "carrier.example", "s3cret");
+            let expected = digest_response(
+                algorithm,
+                &ha1,
+                challenge.nonce.as_deref().unwrap(),
+                Some(QopAuth {
+                    nc: "00000001",
+                    cnonce: "c1",
+                }),
+                "INVITE",
+                "sip:4008123123@carrier.example",
+            );
+            assert_eq!(credentials.response.as_deref(), Some(expected.as_str()));
+        }
+        // No qop offered: the RFC 2069 form; an unknown algorithm: no answer.
+        let plain = DigestParams {
+            realm: Some("r".into()),
+            nonce: Some("n".into()),
+            ..Default::default()
+        };
+        let value = client_authorization(&plain, "u", "p", "INVITE", "sip:x", "c").unwrap();
+        let credentials = DigestParams::parse(&value).unwrap();
+        assert_eq!(credentials.qop, None);
+        let expected = digest_response(
+            Algorithm::Md5,
+            &ha1(Algorithm::Md5, "u", "r", "p"),
+            "n",
+            None,
+            "INVITE",
+            "sip:x",
+        );
+        assert_eq!(credentials.response.as_deref(), Some(expected.as_str()));
+        let odd = DigestParams {
+            algorithm: Some("SHA-512-256".into()),
+            ..plain
+        };
+        assert_eq!(
+            client_authorization(&odd, "u", "p", "INVITE", "sip:x", "c"),
+            None
+        );
     }
 
     #[test]

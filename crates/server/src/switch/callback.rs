@@ -27,8 +27,8 @@ use hotline_media::announce::Language;
 use hotline_media::call::LegId;
 use hotline_media::sdp::{build_offer, LocalMedia, NegotiatedAudio};
 use hotline_routing::{AgentId, ContactId, DialOutcome, Input, QueueId};
+use hotline_sip::{client_authorization, DigestParams, Scheme, Transport, Uri};
 use hotline_sip::{Dialog, Headers, Message, Method, Millis, Params, Peer, Request, Response};
-use hotline_sip::{Scheme, Transport, Uri};
 
 use super::media::{agent_audio, policy, setup_of, MediaCall, MediaCommand, Phase};
 use super::{AgentLegState, Call, CallEvent, Side, Switch, Target};
@@ -300,6 +300,55 @@ impl Switch {
         }
     }
 
+    /// A call placed through `trunk` got 401/407: the same INVITE once more (CSeq + 1, a new
+    /// branch) with digest credentials for the challenge. `None` when the trunk has no
+    /// credentials, the challenge cannot be answered, or this INVITE already carried them
+    /// (a second challenge is a refusal).
+    pub(super) fn authorized_retry(
+        &mut self,
+        trunk: usize,
+        invite: &Request,
+        response: &Response,
+    ) -> Option<Request> {
+        let (challenge_header, credentials_header) = match response.status {
+            401 => ("WWW-Authenticate", "Authorization"),
+            407 => ("Proxy-Authenticate", "Proxy-Authorization"),
+            _ => return None,
+        };
+        let auth = self.config.trunks.get(trunk)?.auth.clone()?;
+        if invite.headers.get("Authorization").is_some()
+            || invite.headers.get("Proxy-Authorization").is_some()
+        {
+            return None;
+        }
+        let uri = invite.uri.to_string();
+        let cnonce = format!("{:016x}", self.random());
+        let value = response
+            .headers
+            .get_all(challenge_header)
+            .into_iter()
+            .filter_map(|v| DigestParams::parse(v).ok())
+            .find_map(|challenge| {
+                client_authorization(
+                    &challenge,
+                    &auth.username,
+                    &auth.password,
+                    "INVITE",
+                    &uri,
+                    &cnonce,
+                )
+            })?;
+        let seq = invite.headers.cseq()?.seq.checked_add(1)?;
+        let mut retry = invite.clone();
+        retry.headers.remove("Via");
+        retry.headers.remove("CSeq");
+        let via = self.via(Transport::Udp);
+        retry.headers.push("Via", via);
+        retry.headers.push("CSeq", format!("{seq} INVITE"));
+        retry.headers.push(credentials_header, value);
+        Some(retry)
+    }
+
     /// The agent of a callback answered: it hears that the customer is being dialled.
     pub(super) fn callback_agent_answered(&mut self, contact: ContactId, audio: &NegotiatedAudio) {
         self.media(MediaCommand::SetLeg {
@@ -515,6 +564,25 @@ impl Switch {
         let status = response.status;
         if status < 200 {
             return;
+        }
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(callback) = call.callback.as_ref() else {
+            return;
+        };
+        if matches!(status, 401 | 407) && !callback.gave_up {
+            let (invite, trunk, peer) = (call.caller_invite.clone(), call.trunk, call.caller_peer);
+            if let Some(retry) = self.authorized_retry(trunk, &invite, &response) {
+                if let Ok(txn) = self.transactions.send_request(now, retry.clone(), peer) {
+                    self.by_caller_txn.insert(txn, contact);
+                    if let Some(call) = self.calls.get_mut(&contact) {
+                        call.caller_txn = Some(txn);
+                        call.caller_invite = retry;
+                    }
+                    return;
+                }
+            }
         }
         let Some(call) = self.calls.get_mut(&contact) else {
             return;

@@ -168,7 +168,26 @@ impl Switch {
         let Some(transfer) = call.transfer.as_ref() else {
             return;
         };
-        let (number, menu) = (transfer.number.clone(), transfer.menu);
+        let (number, menu, trunk) = (transfer.number.clone(), transfer.menu, transfer.trunk);
+        if matches!(status, 401 | 407) {
+            let Some(leg) = call.agent.as_ref() else {
+                return;
+            };
+            let (invite, peer) = (leg.invite.clone(), leg.peer);
+            if let Some(retry) = self.authorized_retry(trunk, &invite, &response) {
+                if let Ok(txn) = self.transactions.send_request(now, retry.clone(), peer) {
+                    self.by_agent_txn.insert(txn, contact);
+                    if let Some(leg) = self.calls.get_mut(&contact).and_then(|c| c.agent.as_mut()) {
+                        leg.txn = txn;
+                        leg.invite = retry;
+                    }
+                    return;
+                }
+            }
+        }
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
         if !(200..300).contains(&status) {
             call.agent = None;
             self.transfer_failed(now, contact, &number, menu, status);
