@@ -24,6 +24,14 @@
 //!   silence for a leg that sent nothing) and hands them out by
 //!   [`CallMedia::poll_recording`], mixed into one channel or as two channels (caller left,
 //!   agent right).
+//! - **reports** (RTCP, RFC 3550 §6): every set-up leg sends a compound packet about every
+//!   [`RTCP_INTERVAL_MS`] (randomised, from the seed) to its RTCP destination — a Sender
+//!   Report while we send RTP on it, a Receiver Report otherwise (on hold too), with a report
+//!   block on the far end's stream and an SDES CNAME — as a [`Transmit`] with `rtcp` set, for
+//!   the leg's RTCP socket (RTP port + 1). RTCP that arrives ([`CallMedia::handle_rtcp`], or
+//!   multiplexed on the RTP socket, RFC 5761) tells what the far end says about our stream
+//!   (loss, jitter) and the round-trip time, in [`CallMedia::stats`], and latches the RTCP
+//!   destination onto its source.
 //!
 //! Nothing here reads a clock or a socket: times come in as milliseconds on the driver's
 //! clock, datagrams come in as bytes with their source address, and datagrams to send come
@@ -40,6 +48,7 @@ use crate::dtmf::DtmfReceiver;
 use crate::g711::Codec;
 use crate::goertzel::DtmfDetector;
 use crate::playout::{mix_into, Frame, PromptPlayer, FRAME_SAMPLES};
+use crate::rtp::rtcp::{self, ReportBlock, RtcpPacket, SdesChunk};
 use crate::rtp::{is_rtcp, PacketStatus, ReceiverStats, RtpPacket};
 
 /// The pacing of prompts and recordings: one 20 ms frame per tick.
@@ -55,6 +64,20 @@ pub const RECORDING_BACKLOG_FRAMES: usize = 10;
 /// Recorded frames waiting for [`CallMedia::poll_recording`] (1 s); beyond this the oldest
 /// is dropped and counted in [`CallMedia::overflows`].
 pub const MAX_PENDING_RECORDING_FRAMES: usize = 50;
+/// The mean time between two RTCP reports of a leg: RFC 3550's recommended minimum (§6.2).
+/// Each interval is drawn from 0.5 to 1.5 times this (§6.3.1), so legs and calls do not
+/// report in step.
+pub const RTCP_INTERVAL_MS: u64 = 5000;
+/// The mean delay of a leg's first report after it is set up: half the interval, as RFC 3550
+/// §6.2 allows for the first report, randomised in the same way (so 1.25 s to 3.75 s).
+pub const RTCP_INITIAL_INTERVAL_MS: u64 = RTCP_INTERVAL_MS / 2;
+/// How many of a leg's own Sender Reports are remembered to match the LSR of the far end's
+/// reports against (for the round-trip time); at [`RTCP_INTERVAL_MS`] that covers about 20 s.
+pub const SENDER_REPORTS_KEPT: usize = 4;
+/// A round-trip time that comes out negative by up to this much (the far end rounded its
+/// DLSR up, on a fast link) counts as 0 ms; more negative than this, the report is taken as
+/// wrong and no round-trip time is computed from it.
+pub const RTT_NEGATIVE_TOLERANCE_MS: u64 = 5;
 
 /// A call's two legs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -133,8 +156,11 @@ pub struct Transmit {
     pub leg: LegId,
     /// Where to.
     pub destination: SocketAddr,
-    /// The RTP packet.
+    /// The RTP packet, or with `rtcp` the RTCP compound packet.
     pub bytes: Vec<u8>,
+    /// An RTCP datagram, to go out of the leg's RTCP socket (its RTP port + 1) rather than its
+    /// RTP socket.
+    pub rtcp: bool,
 }
 
 /// Counters of one leg.
@@ -145,12 +171,33 @@ pub struct LegStats {
     /// RTP packets sent.
     pub packets_out: u64,
     /// Datagrams dropped: not RTP, too large, an unknown payload type, or from a source
-    /// other than the latched one.
+    /// other than the latched one. RTCP multiplexed on the RTP socket is not counted here
+    /// but in the `rtcp_*` counters.
     pub dropped: u64,
     /// Packets lost by the far end's stream (from the sequence numbers), RFC 3550 style.
     pub lost: i64,
     /// Interarrival jitter of the far end's stream, in RTP clock units (1/8 ms).
     pub jitter: u32,
+    /// RTCP datagrams taken in (they parsed), on the RTCP socket or multiplexed.
+    pub rtcp_in: u64,
+    /// RTCP datagrams sent.
+    pub rtcp_out: u64,
+    /// RTCP datagrams dropped: malformed, too large, or for a leg not set up. They are not
+    /// counted in `dropped`.
+    pub rtcp_dropped: u64,
+    /// The fraction of our packets the far end lost, in 256ths, over the interval its last
+    /// report covered; `None` until a report about our stream arrives.
+    pub remote_fraction_lost: Option<u8>,
+    /// Our packets the far end lost since it began receiving, as it reported it (negative
+    /// when it received duplicates); `None` until a report about our stream arrives.
+    pub remote_lost: Option<i64>,
+    /// The interarrival jitter of our stream as the far end measures it, in RTP clock units
+    /// (1/8 ms); `None` until a report about our stream arrives.
+    pub remote_jitter: Option<u32>,
+    /// The round-trip time to the far end, from the last report that echoed one of our
+    /// Sender Reports (RFC 3550 §6.4.1: arrival − LSR − DLSR), in milliseconds; `None` until
+    /// one does.
+    pub rtt_ms: Option<u32>,
 }
 
 /// The most prompt frames one [`CallMedia::handle_timeout`] sends to a leg when ticks were
@@ -160,6 +207,37 @@ const MAX_CATCH_UP_FRAMES: u64 = 5;
 const UNITS_PER_MS: u64 = 8;
 /// The received samples kept per leg for the recorder.
 const RECORDING_BACKLOG_SAMPLES: usize = RECORDING_BACKLOG_FRAMES * FRAME_SAMPLES;
+/// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+const NTP_UNIX_OFFSET_SECONDS: u64 = 2_208_988_800;
+/// Mixed into the seed for the RTCP draws (report times, CNAME), so that they leave the
+/// draws of SSRCs, sequence numbers and timestamps as they were.
+const RTCP_SEED_SALT: u64 = 0x5254_4350_5254_4350;
+
+/// The 64-bit NTP timestamp of `now_ms`, milliseconds since the Unix epoch. The seconds wrap
+/// in 2036 as NTP's era 0 does.
+fn ntp_timestamp(now_ms: u64) -> u64 {
+    let seconds = now_ms / 1000 + NTP_UNIX_OFFSET_SECONDS;
+    let fraction = ((now_ms % 1000) << 32) / 1000;
+    (seconds << 32) | fraction
+}
+
+/// A report interval drawn from 0.5 to 1.5 times `mean_ms` (RFC 3550 §6.3.1).
+fn rtcp_interval(rng: &mut SplitMix64, mean_ms: u64) -> u64 {
+    mean_ms / 2 + rng.next() % (mean_ms + 1)
+}
+
+/// The round-trip time of a report block that echoes our Sender Report sent at `sent_ms`,
+/// arriving at `now_ms` with `dlsr` (1/65536 s) spent at the far end: RFC 3550 §6.4.1's
+/// A − LSR − DLSR. `None` for a time that cannot be (the far end claims to have held the
+/// report longer than it was away, beyond [`RTT_NEGATIVE_TOLERANCE_MS`]).
+fn round_trip_ms(now_ms: u64, sent_ms: u64, dlsr: u32) -> Option<u32> {
+    let elapsed_ms = now_ms.checked_sub(sent_ms)?;
+    let held_ms = (dlsr as u64 * 1000 + 32768) / 65536;
+    if held_ms > elapsed_ms + RTT_NEGATIVE_TOLERANCE_MS {
+        return None;
+    }
+    Some(elapsed_ms.saturating_sub(held_ms).min(u32::MAX as u64) as u32)
+}
 
 fn index(leg: LegId) -> usize {
     match leg {
@@ -279,6 +357,13 @@ struct OutStream {
     /// When the last packet was sent (for a prompt frame, its slot), on the driver's clock.
     last_sent_ms: Option<u64>,
     run: Run,
+    /// The timestamp of the packet that last advanced the stream and when it was sent: what
+    /// a Sender Report projects the stream's timestamp from.
+    anchor: Option<(u32, u64)>,
+    /// RTP packets sent on this stream, for Sender Reports.
+    packets_sent: u64,
+    /// Payload octets sent on this stream, for Sender Reports.
+    octets_sent: u64,
 }
 
 impl OutStream {
@@ -302,13 +387,28 @@ impl OutStream {
         sequence
     }
 
-    /// Notes a packet sent at `now_ms` covering `duration` units from `timestamp`.
-    fn note_sent(&mut self, now_ms: u64, timestamp: u32, duration: u32) {
+    /// Notes a packet of `payload_bytes` sent at `now_ms` covering `duration` units from
+    /// `timestamp`.
+    fn note_sent(&mut self, now_ms: u64, timestamp: u32, duration: u32, payload_bytes: usize) {
         let end = timestamp.wrapping_add(duration);
         if self.last_sent_ms.is_none() || is_after(end, self.next_timestamp) {
             self.next_timestamp = end;
+            self.anchor = Some((timestamp, now_ms));
         }
         self.last_sent_ms = Some(now_ms);
+        self.packets_sent += 1;
+        self.octets_sent += payload_bytes as u64;
+    }
+
+    /// The stream's timestamp at `now_ms`: the last packet's, advanced by the time since.
+    fn timestamp_at(&self, now_ms: u64) -> u32 {
+        match self.anchor {
+            Some((timestamp, at_ms)) => {
+                let elapsed = now_ms.saturating_sub(at_ms).wrapping_mul(UNITS_PER_MS);
+                timestamp.wrapping_add(elapsed as u32)
+            }
+            None => self.next_timestamp,
+        }
     }
 }
 
@@ -348,6 +448,61 @@ struct Counters {
     packets_in: u64,
     packets_out: u64,
     dropped: u64,
+    rtcp_in: u64,
+    rtcp_out: u64,
+    rtcp_dropped: u64,
+}
+
+/// The far end's last Sender Report: what our report blocks echo as LSR and DLSR.
+#[derive(Clone, Copy, Debug)]
+struct FarSenderReport {
+    ssrc: u32,
+    ntp_middle: u32,
+    arrived_ms: u64,
+}
+
+/// What the far end last reported about our stream.
+#[derive(Clone, Copy, Debug, Default)]
+struct RemoteReport {
+    fraction_lost: Option<u8>,
+    lost: Option<i64>,
+    jitter: Option<u32>,
+    rtt_ms: Option<u32>,
+}
+
+/// One leg's RTCP.
+#[derive(Clone, Debug, Default)]
+struct LegRtcp {
+    /// When the next report is due; `None` right after the leg is set up, until an input
+    /// carries a time to schedule the first report from.
+    due_ms: Option<u64>,
+    /// The source of the last valid RTCP from the leg: where our reports go.
+    source: Option<SocketAddr>,
+    far_sender_report: Option<FarSenderReport>,
+    /// Our last Sender Reports, the middle 32 bits of their NTP timestamps and when they were
+    /// sent, in a ring: the next goes at `sent_next`.
+    sent: [Option<(u32, u64)>; SENDER_REPORTS_KEPT],
+    sent_next: usize,
+    /// Our stream's packet count at the last report: a report with more sent since is an SR.
+    packets_at_last_report: u64,
+    remote: RemoteReport,
+}
+
+impl LegRtcp {
+    fn note_sender_report(&mut self, ntp_middle: u32, now_ms: u64) {
+        self.sent[self.sent_next] = Some((ntp_middle, now_ms));
+        self.sent_next = (self.sent_next + 1) % SENDER_REPORTS_KEPT;
+    }
+
+    /// When we sent the Sender Report whose NTP timestamp had these middle 32 bits.
+    fn sender_report_sent_ms(&self, ntp_middle: u32) -> Option<u64> {
+        self.sent
+            .iter()
+            .flatten()
+            .filter(|(middle, _)| *middle == ntp_middle)
+            .map(|(_, sent_ms)| *sent_ms)
+            .max()
+    }
 }
 
 /// One leg's state.
@@ -365,6 +520,7 @@ struct Leg {
     frame_due: Due,
     /// Received audio waiting for the recorder.
     recorded: VecDeque<i16>,
+    rtcp: LegRtcp,
 }
 
 impl Leg {
@@ -379,6 +535,43 @@ impl Leg {
             }
         }
         self.setup.remote.filter(|&remote| usable(remote))
+    }
+
+    /// Where our RTCP goes, on hold too: to the source of the far end's RTCP, else to the
+    /// port after the one our RTP goes (or would go) to.
+    fn rtcp_destination(&self) -> Option<SocketAddr> {
+        if let Some(source) = self.rtcp.source {
+            return Some(source);
+        }
+        let rtp = match self.latched.filter(|_| self.setup.latch) {
+            Some(latched) => latched,
+            None => self.setup.remote.filter(|&remote| usable(remote))?,
+        };
+        let port = rtp.port().checked_add(1)?;
+        Some(SocketAddr::new(rtp.ip(), port))
+    }
+
+    /// Takes the far end's report blocks: those about our stream say how it arrives.
+    fn take_report_blocks(&mut self, blocks: &[ReportBlock], now_ms: u64) {
+        for block in blocks.iter().filter(|block| block.ssrc == self.out.ssrc) {
+            let remote = &mut self.rtcp.remote;
+            remote.fraction_lost = Some(block.fraction_lost);
+            remote.lost = Some(block.cumulative_lost as i64);
+            remote.jitter = Some(block.jitter);
+            // LSR 0: the far end has had no Sender Report of ours yet.
+            if block.last_sender_report == 0 {
+                continue;
+            }
+            let rtt = self
+                .rtcp
+                .sender_report_sent_ms(block.last_sender_report)
+                .and_then(|sent_ms| {
+                    round_trip_ms(now_ms, sent_ms, block.delay_since_last_sender_report)
+                });
+            if let Some(rtt) = rtt {
+                self.rtcp.remote.rtt_ms = Some(rtt);
+            }
+        }
     }
 
     /// Whether a packet of this payload type is the leg's audio (`Some(false)`), a telephone
@@ -507,7 +700,7 @@ fn send_frame(
     packet.marker = marker;
     state
         .out
-        .note_sent(slot_ms, timestamp, FRAME_SAMPLES as u32);
+        .note_sent(slot_ms, timestamp, FRAME_SAMPLES as u32, payload.len());
     push_packet(leg, destination, &packet, outbox, counters);
 }
 
@@ -566,7 +759,9 @@ fn relay(
     let sequence = state.out.take_sequence();
     let mut out = RtpPacket::new(payload_type, sequence, timestamp, state.out.ssrc, payload);
     out.marker = marker;
-    state.out.note_sent(now_ms, timestamp, duration);
+    state
+        .out
+        .note_sent(now_ms, timestamp, duration, payload.len());
     push_packet(to, destination, &out, outbox, counters);
 }
 
@@ -585,6 +780,67 @@ fn push_packet(
             leg,
             destination,
             bytes,
+            rtcp: false,
+        });
+    }
+}
+
+/// Sends a leg's RTCP report at `now_ms`: an SR if it sent RTP since its last report, else an
+/// RR, with a report block on the far end's stream if there is one, and our CNAME. Nothing
+/// (and no new reporting interval for the block) when the leg has no RTCP destination.
+fn send_report(
+    leg: LegId,
+    state: &mut Leg,
+    now_ms: u64,
+    cname: &str,
+    outbox: &mut Outbox,
+    counters: &mut Counters,
+) {
+    let Some(destination) = state.rtcp_destination() else {
+        return;
+    };
+    let mut reports = Vec::with_capacity(1);
+    if let Some(receiver) = state.receiver.as_mut() {
+        if let Some(sr) = state.rtcp.far_sender_report {
+            if sr.ssrc == receiver.ssrc() {
+                receiver.handle_sender_report(sr.ntp_middle, sr.arrived_ms);
+            }
+        }
+        reports.push(receiver.report_block(now_ms));
+    }
+    let ssrc = state.out.ssrc;
+    let sending = state.out.packets_sent > state.rtcp.packets_at_last_report;
+    state.rtcp.packets_at_last_report = state.out.packets_sent;
+    let ntp = ntp_timestamp(now_ms);
+    let report = if sending {
+        // The counts wrap at 32 bits, as RFC 3550 §6.4.1 has them.
+        RtcpPacket::SenderReport(rtcp::SenderReport {
+            ssrc,
+            ntp_timestamp: ntp,
+            rtp_timestamp: state.out.timestamp_at(now_ms),
+            packet_count: state.out.packets_sent as u32,
+            octet_count: state.out.octets_sent as u32,
+            reports,
+        })
+    } else {
+        RtcpPacket::ReceiverReport(rtcp::ReceiverReport { ssrc, reports })
+    };
+    let description = RtcpPacket::SourceDescription(vec![SdesChunk {
+        ssrc,
+        cname: Some(cname.to_owned()),
+    }]);
+    // One report block and a short CNAME: printing cannot fail; a failure would only lose
+    // this report.
+    if let Ok(bytes) = rtcp::write_compound(&[report, description]) {
+        if sending {
+            state.rtcp.note_sender_report(rtcp::ntp_middle(ntp), now_ms);
+        }
+        counters.rtcp_out += 1;
+        outbox.transmit(Transmit {
+            leg,
+            destination,
+            bytes,
+            rtcp: true,
         });
     }
 }
@@ -606,6 +862,10 @@ fn pop_frame(recorded: Option<&mut VecDeque<i16>>) -> Frame {
 pub struct CallMedia {
     config: CallMediaConfig,
     rng: SplitMix64,
+    /// Draws the report intervals.
+    rtcp_rng: SplitMix64,
+    /// Our RTCP CNAME, the same on both legs for the whole call.
+    cname: String,
     legs: [Option<Leg>; 2],
     counters: [Counters; 2],
     bridged: bool,
@@ -618,8 +878,12 @@ pub struct CallMedia {
 impl CallMedia {
     /// Media for a call with no legs yet.
     pub fn new(config: CallMediaConfig) -> CallMedia {
+        let mut rtcp_rng = SplitMix64(config.seed ^ RTCP_SEED_SALT);
+        let cname = format!("hotline-{:016x}", rtcp_rng.next());
         CallMedia {
             rng: SplitMix64(config.seed),
+            rtcp_rng,
+            cname,
             config,
             legs: [None, None],
             counters: [Counters::default(); 2],
@@ -643,6 +907,9 @@ impl CallMedia {
     pub fn set_leg(&mut self, leg: LegId, setup: LegSetup) {
         let i = index(leg);
         if let Some(state) = self.legs[i].as_mut() {
+            if setup.remote != state.setup.remote {
+                state.rtcp.source = None;
+            }
             if setup.remote != state.setup.remote || (setup.latch && !state.setup.latch) {
                 state.latched = None;
             }
@@ -665,6 +932,9 @@ impl CallMedia {
             next_timestamp: self.rng.next() as u32,
             last_sent_ms: None,
             run: Run::Idle,
+            anchor: None,
+            packets_sent: 0,
+            octets_sent: 0,
         };
         self.legs[i] = Some(Leg {
             setup,
@@ -680,6 +950,7 @@ impl CallMedia {
             },
             frame_due: Due::Idle,
             recorded: VecDeque::with_capacity(RECORDING_BACKLOG_SAMPLES),
+            rtcp: LegRtcp::default(),
         });
     }
 
@@ -777,12 +1048,26 @@ impl CallMedia {
         }
     }
 
-    /// Takes a datagram that arrived on a leg's socket from `source` at `now_ms`.
-    pub fn handle_packet(&mut self, now_ms: u64, leg: LegId, source: SocketAddr, bytes: &[u8]) {
+    /// Notes the time an input carried, and schedules the first report of legs set up since
+    /// the last one.
+    fn advance(&mut self, now_ms: u64) {
         self.last_now = self.last_now.max(now_ms);
+        for state in self.legs.iter_mut().flatten() {
+            if state.rtcp.due_ms.is_none() {
+                let delay = rtcp_interval(&mut self.rtcp_rng, RTCP_INITIAL_INTERVAL_MS);
+                state.rtcp.due_ms = Some(self.last_now + delay);
+            }
+        }
+    }
+
+    /// Takes a datagram that arrived on a leg's (RTP) socket from `source` at `now_ms`. RTCP
+    /// multiplexed on it (RFC 5761) goes to [`CallMedia::handle_rtcp`].
+    pub fn handle_packet(&mut self, now_ms: u64, leg: LegId, source: SocketAddr, bytes: &[u8]) {
         if is_rtcp(bytes) {
+            self.handle_rtcp(now_ms, leg, source, bytes);
             return;
         }
+        self.advance(now_ms);
         let i = index(leg);
         let [first, second] = &mut self.legs;
         let (this, other) = if i == 0 {
@@ -907,11 +1192,55 @@ impl CallMedia {
         }
     }
 
+    /// Takes an RTCP compound packet that arrived on a leg's RTCP socket (or multiplexed on
+    /// its RTP socket) from `source` at `now_ms`.
+    ///
+    /// A valid one (it parses) makes `source` the leg's RTCP destination. Its report blocks
+    /// about our stream on the leg give the far end's view of it (loss, jitter) and, when
+    /// they echo one of our last [`SENDER_REPORTS_KEPT`] Sender Reports, the round-trip time;
+    /// a Sender Report is remembered for the LSR and DLSR of our next report. A malformed or
+    /// oversized datagram, or one for a leg not set up, is counted in
+    /// [`LegStats::rtcp_dropped`] and otherwise ignored.
+    pub fn handle_rtcp(&mut self, now_ms: u64, leg: LegId, source: SocketAddr, bytes: &[u8]) {
+        self.advance(now_ms);
+        let i = index(leg);
+        let counters = &mut self.counters[i];
+        let Some(state) = self.legs[i].as_mut() else {
+            counters.rtcp_dropped += 1;
+            return;
+        };
+        if bytes.len() > MAX_DATAGRAM_BYTES {
+            counters.rtcp_dropped += 1;
+            return;
+        }
+        let Ok(packets) = rtcp::parse_compound(bytes) else {
+            counters.rtcp_dropped += 1;
+            return;
+        };
+        counters.rtcp_in += 1;
+        state.rtcp.source = Some(source);
+        for packet in &packets {
+            match packet {
+                RtcpPacket::SenderReport(sr) => {
+                    state.rtcp.far_sender_report = Some(FarSenderReport {
+                        ssrc: sr.ssrc,
+                        ntp_middle: rtcp::ntp_middle(sr.ntp_timestamp),
+                        arrived_ms: now_ms,
+                    });
+                    state.take_report_blocks(&sr.reports, now_ms);
+                }
+                RtcpPacket::ReceiverReport(rr) => state.take_report_blocks(&rr.reports, now_ms),
+                // SDES, BYE (the SIP BYE ends the call, not this) and the rest: nothing to do.
+                _ => {}
+            }
+        }
+    }
+
     /// Advances the clock: sends the prompt frames due (one per leg every [`TICK_MS`],
     /// catching up if ticks were late, at most 5 frames at once), ends digits whose end packet
-    /// was lost, and takes a recording frame per [`TICK_MS`].
+    /// was lost, takes a recording frame per [`TICK_MS`], and sends the RTCP reports due.
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        self.last_now = self.last_now.max(now_ms);
+        self.advance(now_ms);
         for i in 0..2 {
             let leg = leg_id(i);
             let Some(state) = self.legs[i].as_mut() else {
@@ -950,6 +1279,24 @@ impl CallMedia {
             }
         }
         self.record(now_ms);
+        for i in 0..2 {
+            let Some(state) = self.legs[i].as_mut() else {
+                continue;
+            };
+            if state.rtcp.due_ms.is_some_and(|due| due <= now_ms) {
+                send_report(
+                    leg_id(i),
+                    state,
+                    now_ms,
+                    &self.cname,
+                    &mut self.outbox,
+                    &mut self.counters[i],
+                );
+                // From now, not from when it was due: a late tick does not bring a burst.
+                let interval = rtcp_interval(&mut self.rtcp_rng, RTCP_INTERVAL_MS);
+                state.rtcp.due_ms = Some(now_ms + interval);
+            }
+        }
     }
 
     fn record(&mut self, now_ms: u64) {
@@ -988,11 +1335,14 @@ impl CallMedia {
     }
 
     /// When [`CallMedia::handle_timeout`] is next due: the next frame while a leg plays or
-    /// the call records, a digit's end timeout; `None` when only relaying.
+    /// the call records, a digit's end timeout, the next RTCP report of each leg set up
+    /// (every few seconds); `None` when no leg is set up.
     ///
     /// Right after [`CallMedia::play`], [`CallMedia::bridge`] or
     /// [`CallMedia::start_recording`] (which take no time) this is the latest time any call
-    /// carried: the first frame is due at once.
+    /// carried: the first frame is due at once. So it is right after [`CallMedia::set_leg`]
+    /// sets up a new leg, until an input with a time schedules the leg's first report (which
+    /// [`CallMedia::handle_timeout`] then does without sending anything).
     pub fn poll_timeout(&self) -> Option<u64> {
         let mut next: Option<u64> = None;
         let mut consider = |t: Option<u64>| {
@@ -1006,12 +1356,25 @@ impl CallMedia {
             }
             consider(state.dtmf.poll_timeout());
         }
+        for leg in [LegId::Caller, LegId::Agent] {
+            consider(self.rtcp_due_ms(leg));
+        }
         if self.bridged {
             if let Some(recording) = self.recording.as_ref() {
                 consider(recording.due.when(self.last_now));
             }
         }
         next
+    }
+
+    /// When a leg's next RTCP report is due: the part of [`CallMedia::poll_timeout`] that is
+    /// RTCP. Right after [`CallMedia::set_leg`] sets the leg up this is the latest time any
+    /// call carried, until an input with a time schedules the first report; `None` for a leg
+    /// not set up.
+    pub fn rtcp_due_ms(&self, leg: LegId) -> Option<u64> {
+        self.legs[index(leg)]
+            .as_ref()
+            .map(|state| state.rtcp.due_ms.unwrap_or(self.last_now))
     }
 
     /// The next datagram to send.
@@ -1033,21 +1396,30 @@ impl CallMedia {
 
     /// A leg's counters.
     ///
-    /// The packet counts cover the whole call, across [`CallMedia::remove_leg`]; `lost` and
-    /// `jitter` are those of the far end's current stream (they start over when its SSRC
-    /// changes) and zero for a leg not set up.
+    /// The packet and datagram counts cover the whole call, across [`CallMedia::remove_leg`];
+    /// `lost` and `jitter` are those of the far end's current stream (they start over when
+    /// its SSRC changes) and zero for a leg not set up; the `remote_*` fields and `rtt_ms`
+    /// are about our current stream on the leg (they start over with the stream a leg set
+    /// after [`CallMedia::remove_leg`] begins) and `None` for a leg not set up.
     pub fn stats(&self, leg: LegId) -> LegStats {
         let i = index(leg);
         let counters = self.counters[i];
-        let receiver = self.legs[i]
-            .as_ref()
-            .and_then(|state| state.receiver.as_ref());
+        let state = self.legs[i].as_ref();
+        let receiver = state.and_then(|state| state.receiver.as_ref());
+        let remote = state.map(|state| state.rtcp.remote).unwrap_or_default();
         LegStats {
             packets_in: counters.packets_in,
             packets_out: counters.packets_out,
             dropped: counters.dropped,
             lost: receiver.map_or(0, ReceiverStats::lost),
             jitter: receiver.map_or(0, ReceiverStats::jitter),
+            rtcp_in: counters.rtcp_in,
+            rtcp_out: counters.rtcp_out,
+            rtcp_dropped: counters.rtcp_dropped,
+            remote_fraction_lost: remote.fraction_lost,
+            remote_lost: remote.lost,
+            remote_jitter: remote.jitter,
+            rtt_ms: remote.rtt_ms,
         }
     }
 

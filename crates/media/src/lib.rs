@@ -11,8 +11,8 @@
 //! - [`wav`]: reading prompts ([`wav::read_wav`]) and writing recordings
 //!   ([`wav::WavWriter`], [`wav::header`]).
 //! - [`playout`]: prompt playback in 20 ms frames ([`playout::PromptPlayer`]) and mixing.
-//! - [`call`]: one call's anchored RTP: latching, prompts, digits, relay and recording
-//!   ([`call::CallMedia`]).
+//! - [`call`]: one call's anchored RTP: latching, prompts, digits, relay, recording and
+//!   RTCP reports sent and received ([`call::CallMedia`]).
 //! - [`announce`]: queue position and wait announcements in Mandarin and English
 //!   ([`announce::Announcement`]).
 //!

@@ -1,17 +1,21 @@
 //! `CallMedia` through its public API only, on a virtual clock (plain millisecond values):
 //! latching, relay and transcoding, digits as events and as tones, prompt pacing, hold,
-//! recording, and what garbage and floods do to it.
+//! recording, RTCP reports sent and received, and what garbage and floods do to it.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use hotline_media::call::{
     CallMedia, CallMediaConfig, LegId, LegSetup, MediaEvent, Transmit, MAX_PENDING_EVENTS,
-    MAX_PENDING_RECORDING_FRAMES, MAX_PENDING_TRANSMITS, RECORDING_BACKLOG_FRAMES, TICK_MS,
+    MAX_PENDING_RECORDING_FRAMES, MAX_PENDING_TRANSMITS, RECORDING_BACKLOG_FRAMES,
+    RTCP_INITIAL_INTERVAL_MS, RTCP_INTERVAL_MS, TICK_MS,
 };
 use hotline_media::dtmf::send_digit;
 use hotline_media::g711::Codec;
 use hotline_media::goertzel::detect_block;
+use hotline_media::rtp::rtcp::{
+    self, ReceiverReport, ReportBlock, RtcpPacket, SdesChunk, SenderReport,
+};
 use hotline_media::rtp::{is_rtcp, RtpPacket};
 use proptest::prelude::*;
 
@@ -56,8 +60,23 @@ fn two_legs() -> CallMedia {
     m
 }
 
+/// The RTP datagrams waiting; RTCP reports waiting with them are left out (the tests of
+/// RTCP look at them with [`all_transmits`]).
 fn transmits(m: &mut CallMedia) -> Vec<Transmit> {
+    all_transmits(m).into_iter().filter(|t| !t.rtcp).collect()
+}
+
+fn all_transmits(m: &mut CallMedia) -> Vec<Transmit> {
     std::iter::from_fn(|| m.poll_transmit()).collect()
+}
+
+/// When the next RTCP report of either leg is due: all that `poll_timeout` says when no frame,
+/// digit or recording is due.
+fn next_report(m: &CallMedia) -> Option<u64> {
+    [LegId::Caller, LegId::Agent]
+        .into_iter()
+        .filter_map(|leg| m.rtcp_due_ms(leg))
+        .min()
 }
 
 fn events(m: &mut CallMedia) -> Vec<MediaEvent> {
@@ -270,7 +289,7 @@ fn relay_same_codec_keeps_the_payload_and_continues_our_stream() {
 
     m.bridge();
     assert!(m.is_bridged());
-    assert_eq!(m.poll_timeout(), None, "only relaying");
+    assert_eq!(m.poll_timeout(), next_report(&m), "only relaying");
     let mut caller = Phone::new(Codec::Pcmu, 0xABCD);
     let payloads: Vec<Vec<u8>> = (0..3u8)
         .map(|k| (0..160).map(|i| (i as u8).wrapping_mul(k + 1)).collect())
@@ -440,7 +459,7 @@ fn rfc4733_digits_are_reported_once_and_relayed_with_the_other_payload_type() {
     assert!(digits(&mut m).is_empty());
     m.handle_timeout(due);
     assert_eq!(digits(&mut m), vec![(LegId::Caller, '7')]);
-    assert_eq!(m.poll_timeout(), None);
+    assert_eq!(m.poll_timeout(), next_report(&m));
 
     // Bridged: audio, then a press, then audio; events go out on the agent's type 96 with
     // the same timestamp relationship to the audio.
@@ -661,7 +680,7 @@ fn prompts_are_paced_one_frame_a_tick_then_music_on_hold_loops() {
 
     // stop(): silence, nothing due.
     m.stop(LegId::Caller);
-    assert_eq!(m.poll_timeout(), None);
+    assert_eq!(m.poll_timeout(), next_report(&m));
     m.handle_timeout(now + 1000);
     assert!(transmits(&mut m).is_empty());
 }
@@ -678,7 +697,7 @@ fn prompts_without_music_end_in_silence() {
         vec![MediaEvent::PromptsFinished { leg: LegId::Agent }]
     );
     assert_eq!(transmits(&mut m).len(), 2);
-    assert_eq!(m.poll_timeout(), None);
+    assert_eq!(m.poll_timeout(), next_report(&m));
     m.handle_timeout(40);
     assert!(transmits(&mut m).is_empty());
 
@@ -760,7 +779,7 @@ fn stereo_recording_puts_the_caller_left_and_the_agent_right() {
     let mut out = Vec::new();
     m.poll_recording(&mut out);
     assert!(out.is_empty());
-    assert_eq!(m.poll_timeout(), None);
+    assert_eq!(m.poll_timeout(), next_report(&m));
 
     m.bridge();
     assert_eq!(m.poll_timeout(), Some(0), "the first frame is due at once");
@@ -910,16 +929,17 @@ fn queues_are_bounded_when_nobody_polls() {
 }
 
 #[test]
-fn garbage_is_dropped_and_counted_and_rtcp_ignored() {
+fn garbage_is_dropped_and_counted_and_rtcp_set_apart() {
     let mut m = two_legs();
     m.bridge();
     let source = addr(CALLER_NAT);
     let mut caller = Phone::new(Codec::Pcmu, 1);
-    // RTCP receiver report: ignored, not counted.
+    // An RTCP receiver report on the RTP socket: RTCP, not a dropped RTP packet.
     let rtcp = [0x80, 201, 0, 1, 0, 0, 0, 1];
     m.handle_packet(0, LegId::Caller, source, &rtcp);
     assert_eq!(m.stats(LegId::Caller).dropped, 0);
-    assert!(events(&mut m).is_empty(), "RTCP does not latch");
+    assert_eq!(m.stats(LegId::Caller).rtcp_in, 1);
+    assert!(events(&mut m).is_empty(), "RTCP does not latch RTP");
     // Not RTP, too short, too large, an unknown payload type.
     m.handle_packet(0, LegId::Caller, source, b"hello, world");
     m.handle_packet(0, LegId::Caller, source, &[0x80, 0]);
@@ -1010,7 +1030,11 @@ fn a_removed_leg_is_forgotten_and_can_come_back() {
 
     m.remove_leg(LegId::Agent);
     assert!(!m.is_bridged());
-    assert_eq!(m.poll_timeout(), None, "no recording without a bridge");
+    assert_eq!(
+        m.poll_timeout(),
+        next_report(&m),
+        "no recording without a bridge"
+    );
     m.handle_packet(
         20,
         LegId::Caller,
@@ -1138,8 +1162,12 @@ proptest! {
         let caller = m.stats(LegId::Caller);
         let agent = m.stats(LegId::Agent);
         prop_assert_eq!(
-            caller.packets_in + caller.dropped + agent.packets_in + agent.dropped + rtcp,
-            datagrams.len() as u64
+            caller.packets_in + caller.dropped + agent.packets_in + agent.dropped,
+            datagrams.len() as u64 - rtcp
+        );
+        prop_assert_eq!(
+            caller.rtcp_in + caller.rtcp_dropped + agent.rtcp_in + agent.rtcp_dropped,
+            rtcp
         );
         prop_assert!(transmits(&mut m).len() <= MAX_PENDING_TRANSMITS);
         prop_assert!(events(&mut m).len() <= MAX_PENDING_EVENTS);
@@ -1240,6 +1268,645 @@ proptest! {
         }
         for pair in sequences.windows(2) {
             prop_assert_eq!(pair[1], pair[0].wrapping_add(1));
+        }
+    }
+}
+
+// RTCP.
+
+/// A time on the driver's clock as it is in production: milliseconds since the Unix epoch.
+const T0: u64 = 1_700_000_000_000;
+/// Seconds from 1900 (NTP) to 1970 (Unix).
+const NTP_UNIX_OFFSET_SECONDS: u64 = 2_208_988_800;
+
+/// A far end that sends a 20 ms RTP packet every 20 ms on a leg.
+struct Far {
+    leg: LegId,
+    source: SocketAddr,
+    phone: Phone,
+}
+
+fn far(leg: LegId, source: &str, ssrc: u32) -> Far {
+    Far {
+        leg,
+        source: addr(source),
+        phone: Phone::new(Codec::Pcmu, ssrc),
+    }
+}
+
+/// Runs the call on the virtual clock over [from, to): each far end sends a packet every 20 ms
+/// from `from`, and `handle_timeout` runs whenever `poll_timeout` says, which must then be
+/// later than the time it ran at (no busy loop). Returns what was sent and when.
+fn drive(m: &mut CallMedia, fars: &mut [Far], from: u64, to: u64) -> Vec<(u64, Transmit)> {
+    let mut sent = Vec::new();
+    let mut clock = from;
+    let mut next_packet = from;
+    loop {
+        let due = m.poll_timeout().map(|due| due.max(clock));
+        let timeout = due.is_some_and(|due| fars.is_empty() || due < next_packet);
+        let now = if timeout { due.unwrap() } else { next_packet };
+        if now >= to {
+            break;
+        }
+        clock = now;
+        if timeout {
+            m.handle_timeout(now);
+            let next = m.poll_timeout();
+            assert!(
+                next.is_none_or(|next| next > now),
+                "busy loop: due at {next:?} after handle_timeout({now})"
+            );
+        } else {
+            for f in fars.iter_mut() {
+                let bytes = f.phone.audio(&[0; 160]);
+                m.handle_packet(now, f.leg, f.source, &bytes);
+            }
+            next_packet += TICK_MS;
+        }
+        sent.extend(all_transmits(m).into_iter().map(|t| (now, t)));
+    }
+    sent
+}
+
+/// The RTCP reports of a leg among what was sent, parsed, with when they were sent and where.
+fn reports_of(sent: &[(u64, Transmit)], leg: LegId) -> Vec<(u64, SocketAddr, Vec<RtcpPacket>)> {
+    sent.iter()
+        .filter(|(_, t)| t.rtcp && t.leg == leg)
+        .map(|(at, t)| {
+            let packets = rtcp::parse_compound(&t.bytes).expect("our RTCP parses");
+            (*at, t.destination, packets)
+        })
+        .collect()
+}
+
+fn sender_report(packets: &[RtcpPacket]) -> &SenderReport {
+    match &packets[0] {
+        RtcpPacket::SenderReport(sr) => sr,
+        other => panic!("expected a sender report first, got {other:?}"),
+    }
+}
+
+fn receiver_report(packets: &[RtcpPacket]) -> &ReceiverReport {
+    match &packets[0] {
+        RtcpPacket::ReceiverReport(rr) => rr,
+        other => panic!("expected a receiver report first, got {other:?}"),
+    }
+}
+
+/// The CNAME of the SDES chunk of `ssrc`, which must follow the report.
+fn cname(packets: &[RtcpPacket], ssrc: u32) -> String {
+    match &packets[1..] {
+        [RtcpPacket::SourceDescription(chunks)] => {
+            assert_eq!(chunks.len(), 1);
+            assert_eq!(chunks[0].ssrc, ssrc, "the chunk describes our source");
+            chunks[0].cname.clone().expect("a CNAME")
+        }
+        other => panic!("expected one SDES after the report, got {other:?}"),
+    }
+}
+
+/// A far end's compound RTCP: its report, then its SDES.
+fn far_rtcp(report: RtcpPacket, ssrc: u32) -> Vec<u8> {
+    let sdes = RtcpPacket::SourceDescription(vec![SdesChunk {
+        ssrc,
+        cname: Some("phone@192.0.2.99".into()),
+    }]);
+    rtcp::write_compound(&[report, sdes]).unwrap()
+}
+
+fn block_about(ssrc: u32) -> ReportBlock {
+    ReportBlock {
+        ssrc,
+        fraction_lost: 12,
+        cumulative_lost: 3,
+        extended_highest_sequence: 70_000,
+        jitter: 40,
+        last_sender_report: 0,
+        delay_since_last_sender_report: 0,
+    }
+}
+
+/// The RTP a leg sent: (time, packet timestamp, SSRC, payload length) in order.
+fn rtp_of(sent: &[(u64, Transmit)], leg: LegId) -> Vec<(u64, u32, u32, usize)> {
+    sent.iter()
+        .filter(|(_, t)| !t.rtcp && t.leg == leg)
+        .map(|(at, t)| {
+            let p = parse(t);
+            (*at, p.timestamp, p.ssrc, p.payload.len())
+        })
+        .collect()
+}
+
+#[test]
+fn a_bridged_leg_sends_a_sender_report_to_the_rtcp_port_of_its_far_end() {
+    let mut m = two_legs();
+    m.bridge();
+    let mut fars = [
+        far(LegId::Caller, CALLER_NAT, 0xCA11),
+        far(LegId::Agent, AGENT_SDP, 0xA6E7),
+    ];
+    let end = T0 + RTCP_INITIAL_INTERVAL_MS * 3 / 2 + 1;
+    let sent = drive(&mut m, &mut fars, T0, end);
+    for (leg, rtcp_destination, far_ssrc) in [
+        // Latched: RTP port + 1 of where its RTP comes from, not of its SDP address.
+        (LegId::Caller, "198.51.100.7:61001", 0xCA11),
+        // Not latching: RTP port + 1 of its SDP address.
+        (LegId::Agent, "192.0.2.50:20001", 0xA6E7),
+    ] {
+        let reports = reports_of(&sent, leg);
+        assert_eq!(
+            reports.len(),
+            1,
+            "{leg:?}: one report in its first interval"
+        );
+        let (at, destination, packets) = &reports[0];
+        assert!(*at >= T0 + RTCP_INITIAL_INTERVAL_MS / 2, "{leg:?}: {at}");
+        assert_eq!(*destination, addr(rtcp_destination), "{leg:?}");
+        let sr = sender_report(packets);
+
+        let rtp: Vec<_> = rtp_of(&sent, leg)
+            .into_iter()
+            .filter(|(sent_at, ..)| sent_at <= at)
+            .collect();
+        let (last_at, last_timestamp, ssrc, _) = *rtp.last().unwrap();
+        assert_eq!(sr.ssrc, ssrc, "{leg:?}: our SSRC on the leg");
+        assert_eq!(sr.packet_count as usize, rtp.len(), "{leg:?}");
+        let octets: usize = rtp.iter().map(|(.., len)| len).sum();
+        assert_eq!(sr.octet_count as usize, octets, "{leg:?}: payload octets");
+        assert_eq!(octets, rtp.len() * 160);
+        assert_eq!(
+            sr.ntp_timestamp >> 32,
+            at / 1000 + NTP_UNIX_OFFSET_SECONDS,
+            "{leg:?}: NTP seconds"
+        );
+        assert_eq!(
+            sr.ntp_timestamp & 0xFFFF_FFFF,
+            ((at % 1000) << 32) / 1000,
+            "{leg:?}: NTP fraction"
+        );
+        assert_eq!(
+            sr.rtp_timestamp,
+            last_timestamp.wrapping_add(((at - last_at) * 8) as u32),
+            "{leg:?}: our stream's timestamp projected to the report"
+        );
+
+        assert_eq!(sr.reports.len(), 1, "{leg:?}: one block, on the far stream");
+        let block = sr.reports[0];
+        assert_eq!(block.ssrc, far_ssrc, "{leg:?}");
+        let far_packets = (at - T0) / TICK_MS + 1;
+        assert_eq!(
+            block.extended_highest_sequence as u64,
+            1000 + far_packets - 1,
+            "{leg:?}: the far end's last sequence number"
+        );
+        assert_eq!(block.cumulative_lost, 0);
+        assert_eq!(block.fraction_lost, 0);
+        assert_eq!(block.last_sender_report, 0, "no SR of theirs yet");
+        assert!(cname(packets, ssrc).starts_with("hotline-"));
+        assert_eq!(m.stats(leg).rtcp_out, 1);
+    }
+    assert!(
+        transmits(&mut m).is_empty() && rtp_of(&sent, LegId::Caller).len() > 50,
+        "the relay went on around the reports"
+    );
+}
+
+#[test]
+fn a_leg_that_only_receives_sends_receiver_reports_and_so_does_a_held_one() {
+    let mut m = two_legs();
+    // The caller hears nothing (not bridged, no prompt) but talks; the agent is on hold
+    // (we may not send to it) while its music would play, and sends nothing.
+    let mut held = leg_setup(Codec::Pcmu, Some(96), AGENT_SDP, false);
+    held.send = false;
+    m.set_leg(LegId::Agent, held);
+    m.play(LegId::Agent, vec![], vec![prompt(160, 100)]);
+    let mut fars = [far(LegId::Caller, CALLER_NAT, 0xCA11)];
+    let sent = drive(&mut m, &mut fars, T0, T0 + 3 * RTCP_INTERVAL_MS);
+    assert!(rtp_of(&sent, LegId::Caller).is_empty());
+    assert!(rtp_of(&sent, LegId::Agent).is_empty(), "on hold");
+
+    let caller = reports_of(&sent, LegId::Caller);
+    assert!(caller.len() >= 2);
+    for (_, destination, packets) in &caller {
+        assert_eq!(*destination, addr("198.51.100.7:61001"));
+        let rr = receiver_report(packets);
+        assert_eq!(rr.reports.len(), 1);
+        assert_eq!(rr.reports[0].ssrc, 0xCA11, "about the caller's stream");
+        cname(packets, rr.ssrc);
+    }
+    let agent = reports_of(&sent, LegId::Agent);
+    assert!(agent.len() >= 2, "RTCP goes on during hold");
+    for (_, destination, packets) in &agent {
+        assert_eq!(*destination, addr("192.0.2.50:20001"));
+        let rr = receiver_report(packets);
+        assert!(rr.reports.is_empty(), "nothing received: no block");
+        cname(packets, rr.ssrc);
+    }
+    assert_eq!(
+        cname(&caller[0].2, receiver_report(&caller[0].2).ssrc),
+        cname(&agent[0].2, receiver_report(&agent[0].2).ssrc),
+        "one CNAME for the call"
+    );
+}
+
+#[test]
+fn reports_keep_coming_at_randomised_intervals_and_stop_with_the_leg() {
+    let mut m = two_legs();
+    m.bridge();
+    let mut fars = [
+        far(LegId::Caller, CALLER_NAT, 0xCA11),
+        far(LegId::Agent, AGENT_SDP, 0xA6E7),
+    ];
+    let sent = drive(&mut m, &mut fars, T0, T0 + 60_000);
+    for leg in [LegId::Caller, LegId::Agent] {
+        let reports = reports_of(&sent, leg);
+        assert!(
+            (8..=24).contains(&reports.len()),
+            "{leg:?}: {}",
+            reports.len()
+        );
+        assert!(reports[0].0 <= T0 + RTCP_INITIAL_INTERVAL_MS * 3 / 2);
+        let intervals: Vec<u64> = reports.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        for interval in &intervals {
+            assert!(
+                (RTCP_INTERVAL_MS / 2..=RTCP_INTERVAL_MS * 3 / 2).contains(interval),
+                "{leg:?}: {interval} ms"
+            );
+        }
+        assert!(
+            intervals.iter().any(|i| *i != intervals[0]),
+            "{leg:?}: randomised, not periodic"
+        );
+        for (_, _, packets) in &reports {
+            assert!(!sender_report(packets).reports.is_empty());
+        }
+        assert_eq!(m.stats(leg).rtcp_out, reports.len() as u64);
+    }
+
+    // A removed leg reports no more; the other goes on.
+    m.remove_leg(LegId::Agent);
+    assert_eq!(m.rtcp_due_ms(LegId::Agent), None);
+    let mut caller = [far(LegId::Caller, CALLER_NAT, 0xCA11)];
+    let sent = drive(&mut m, &mut caller, T0 + 60_000, T0 + 80_000);
+    assert!(reports_of(&sent, LegId::Agent).is_empty());
+    assert!(reports_of(&sent, LegId::Caller).len() >= 3);
+}
+
+#[test]
+fn the_far_ends_report_gives_its_view_of_our_stream_and_the_round_trip_time() {
+    let mut m = two_legs();
+    m.bridge();
+    let mut fars = [
+        far(LegId::Caller, CALLER_NAT, 0xCA11),
+        far(LegId::Agent, AGENT_SDP, 0xA6E7),
+    ];
+    drive(&mut m, &mut fars, T0, T0 + 1);
+    let due = m.rtcp_due_ms(LegId::Caller).unwrap();
+    let sent = drive(&mut m, &mut fars, T0 + 1, due + 1);
+    let reports = reports_of(&sent, LegId::Caller);
+    let (sent_at, _, packets) = reports.last().unwrap();
+    assert_eq!(*sent_at, due);
+    let ours = sender_report(packets).clone();
+    let stats = m.stats(LegId::Caller);
+    assert_eq!(
+        (
+            stats.remote_fraction_lost,
+            stats.remote_lost,
+            stats.remote_jitter,
+            stats.rtt_ms
+        ),
+        (None, None, None, None),
+        "nothing reported yet"
+    );
+
+    // The caller's phone reports 1.25 s later, having held our SR for 1 s: 250 ms round trip.
+    drive(&mut m, &mut fars, due + 1, due + 1250);
+    let mut block = block_about(ours.ssrc);
+    block.last_sender_report = rtcp::ntp_middle(ours.ntp_timestamp);
+    block.delay_since_last_sender_report = 65536;
+    let stranger_block = ReportBlock {
+        fraction_lost: 200,
+        ..block_about(0xBAD)
+    };
+    let rr = RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: 0xCA11,
+        reports: vec![block, stranger_block],
+    });
+    m.handle_rtcp(
+        due + 1250,
+        LegId::Caller,
+        addr("198.51.100.7:61001"),
+        &far_rtcp(rr, 0xCA11),
+    );
+    let stats = m.stats(LegId::Caller);
+    assert_eq!(stats.rtcp_in, 1);
+    assert_eq!(
+        stats.remote_fraction_lost,
+        Some(12),
+        "our block, not the other"
+    );
+    assert_eq!(stats.remote_lost, Some(3));
+    assert_eq!(stats.remote_jitter, Some(40));
+    assert_eq!(stats.rtt_ms, Some(250));
+    assert_eq!(m.stats(LegId::Agent).remote_lost, None, "per leg");
+
+    // An SR of theirs carries blocks too. One echoing an SR we never sent, or none (LSR 0),
+    // updates the loss but not the round-trip time.
+    for lsr in [0, block.last_sender_report.wrapping_add(1)] {
+        let sr = RtcpPacket::SenderReport(SenderReport {
+            ssrc: 0xCA11,
+            ntp_timestamp: 1 << 32,
+            rtp_timestamp: 0,
+            packet_count: 0,
+            octet_count: 0,
+            reports: vec![ReportBlock {
+                cumulative_lost: -2,
+                last_sender_report: lsr,
+                delay_since_last_sender_report: 0,
+                ..block
+            }],
+        });
+        m.handle_rtcp(
+            due + 1300,
+            LegId::Caller,
+            addr("198.51.100.7:61001"),
+            &far_rtcp(sr, 0xCA11),
+        );
+        let stats = m.stats(LegId::Caller);
+        assert_eq!(stats.remote_lost, Some(-2), "duplicates: negative loss");
+        assert_eq!(stats.rtt_ms, Some(250), "LSR {lsr:#x}: no new round trip");
+    }
+}
+
+#[test]
+fn our_report_echoes_the_far_ends_sender_report() {
+    let mut m = two_legs();
+    let mut fars = [far(LegId::Caller, CALLER_NAT, 0xCA11)];
+    drive(&mut m, &mut fars, T0, T0 + 100);
+    let their_ntp = 0x1234_5678_9ABC_DEF0u64;
+    let theirs = RtcpPacket::SenderReport(SenderReport {
+        ssrc: 0xCA11,
+        ntp_timestamp: their_ntp,
+        rtp_timestamp: 50_000,
+        packet_count: 5,
+        octet_count: 800,
+        reports: vec![],
+    });
+    m.handle_rtcp(
+        T0 + 100,
+        LegId::Caller,
+        addr("198.51.100.7:61001"),
+        &far_rtcp(theirs, 0xCA11),
+    );
+    let due = m.rtcp_due_ms(LegId::Caller).unwrap();
+    assert!(due > T0 + 100, "an SR arriving brings no report forward");
+    let sent = drive(&mut m, &mut fars, T0 + 100, due + 1);
+    let reports = reports_of(&sent, LegId::Caller);
+    let (at, _, packets) = reports.last().unwrap();
+    let block = receiver_report(packets).reports[0];
+    assert_eq!(block.ssrc, 0xCA11);
+    assert_eq!(block.last_sender_report, 0x5678_9ABC, "the middle 32 bits");
+    assert_eq!(
+        block.delay_since_last_sender_report as u64,
+        (at - (T0 + 100)) * 65536 / 1000,
+        "the time since it arrived, in 1/65536 s"
+    );
+}
+
+#[test]
+fn rtcp_goes_where_the_far_ends_rtcp_comes_from_and_nowhere_without_an_address() {
+    let mut m = two_legs();
+    let mut fars = [far(LegId::Caller, CALLER_NAT, 0xCA11)];
+    // The caller's NAT maps its RTCP port somewhere other than RTP port + 1.
+    let nat_rtcp = addr("198.51.100.7:61234");
+    let rr = RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: 0xCA11,
+        reports: vec![],
+    });
+    m.handle_rtcp(T0, LegId::Caller, nat_rtcp, &far_rtcp(rr.clone(), 0xCA11));
+    let sent = drive(&mut m, &mut fars, T0, T0 + 2 * RTCP_INTERVAL_MS);
+    let reports = reports_of(&sent, LegId::Caller);
+    assert!(!reports.is_empty());
+    assert!(reports.iter().all(|(_, to, _)| *to == nat_rtcp));
+
+    // A re-INVITE to a new address starts over: RTP port + 1 of the new address until the
+    // new RTCP comes.
+    m.set_leg(
+        LegId::Caller,
+        leg_setup(Codec::Pcmu, Some(101), "203.0.113.6:40002", false),
+    );
+    let sent = drive(&mut m, &mut [], T0 + 10_000, T0 + 20_000);
+    let reports = reports_of(&sent, LegId::Caller);
+    assert!(!reports.is_empty());
+    assert!(reports
+        .iter()
+        .all(|(_, to, _)| *to == addr("203.0.113.6:40003")));
+
+    // No address and nothing latched yet: no report, and no busy loop either.
+    let mut m = media(false);
+    let mut setup = leg_setup(Codec::Pcmu, None, "0.0.0.0:0", true);
+    setup.remote = None;
+    m.set_leg(LegId::Caller, setup);
+    let sent = drive(&mut m, &mut [], T0, T0 + 30_000);
+    assert!(sent.is_empty());
+    assert_eq!(m.stats(LegId::Caller).rtcp_out, 0);
+    // RTCP from the far end gives it one.
+    m.handle_rtcp(T0 + 30_000, LegId::Caller, nat_rtcp, &far_rtcp(rr, 0xCA11));
+    let sent = drive(&mut m, &mut [], T0 + 30_000, T0 + 40_000);
+    assert!(reports_of(&sent, LegId::Caller)
+        .iter()
+        .all(|(_, to, _)| *to == nat_rtcp));
+    assert!(m.stats(LegId::Caller).rtcp_out > 0);
+}
+
+#[test]
+fn rtcp_multiplexed_on_the_rtp_socket_is_taken_as_rtcp_and_not_relayed() {
+    let mut m = two_legs();
+    m.bridge();
+    let mut fars = [
+        far(LegId::Caller, CALLER_NAT, 0xCA11),
+        far(LegId::Agent, AGENT_SDP, 0xA6E7),
+    ];
+    let sent = drive(&mut m, &mut fars, T0, T0 + 100);
+    let our_ssrc = rtp_of(&sent, LegId::Caller)[0].2;
+    events(&mut m);
+    let before = m.stats(LegId::Caller);
+    let rr = RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: 0xCA11,
+        reports: vec![block_about(our_ssrc)],
+    });
+    // From the caller's RTP address, on our RTP socket (rtcp-mux).
+    m.handle_packet(
+        T0 + 100,
+        LegId::Caller,
+        addr(CALLER_NAT),
+        &far_rtcp(rr, 0xCA11),
+    );
+    assert!(all_transmits(&mut m).is_empty(), "not relayed to the agent");
+    assert!(events(&mut m).is_empty());
+    let after = m.stats(LegId::Caller);
+    assert_eq!(after.packets_in, before.packets_in, "not counted as RTP");
+    assert_eq!(after.dropped, 0);
+    assert_eq!(after.rtcp_in, 1);
+    assert_eq!(after.remote_lost, Some(3));
+    assert_eq!(m.stats(LegId::Agent).packets_out, before.packets_in);
+    // Our reports go back to where it came from.
+    let due = m.rtcp_due_ms(LegId::Caller).unwrap();
+    let sent = drive(&mut m, &mut fars, T0 + 100, due + 1);
+    let reports = reports_of(&sent, LegId::Caller);
+    assert_eq!(reports.last().unwrap().1, addr(CALLER_NAT));
+}
+
+#[test]
+fn report_times_and_contents_follow_the_seed() {
+    let run = |seed: u64| {
+        let mut m = CallMedia::new(CallMediaConfig {
+            seed,
+            in_band_dtmf: false,
+        });
+        m.set_leg(
+            LegId::Caller,
+            leg_setup(Codec::Pcmu, None, CALLER_SDP, true),
+        );
+        m.set_leg(LegId::Agent, leg_setup(Codec::Pcmu, None, AGENT_SDP, false));
+        m.bridge();
+        let mut fars = [
+            far(LegId::Caller, CALLER_NAT, 0xCA11),
+            far(LegId::Agent, AGENT_SDP, 0xA6E7),
+        ];
+        drive(&mut m, &mut fars, T0, T0 + 30_000)
+            .into_iter()
+            .filter(|(_, t)| t.rtcp)
+            .collect::<Vec<_>>()
+    };
+    let once = run(7);
+    assert!(once.len() >= 8);
+    assert_eq!(once, run(7), "same seed, same reports, byte for byte");
+    let times = |sent: &[(u64, Transmit)]| sent.iter().map(|(at, _)| *at).collect::<Vec<_>>();
+    assert_ne!(times(&once), times(&run(8)), "another seed, other times");
+}
+
+#[test]
+fn malformed_rtcp_is_counted_and_ignored() {
+    let mut m = two_legs();
+    let source = addr("198.51.100.7:61001");
+    let rr = RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: 1,
+        reports: vec![block_about(1)],
+    });
+    let good = far_rtcp(rr, 1);
+    let mut oversized = good.clone();
+    oversized.resize(1501, 0);
+    let garbage: [&[u8]; 5] = [
+        b"",
+        b"hello, world",
+        &good[..good.len() - 4],
+        &[0x81, 201, 0, 1, 0, 0, 0, 1],
+        &oversized,
+    ];
+    for bytes in garbage {
+        m.handle_rtcp(T0, LegId::Caller, addr(STRANGER), bytes);
+    }
+    let stats = m.stats(LegId::Caller);
+    assert_eq!(stats.rtcp_dropped, 5);
+    assert_eq!((stats.rtcp_in, stats.dropped), (0, 0));
+    // Garbage does not move the RTCP destination.
+    m.handle_rtcp(T0, LegId::Caller, source, &good);
+    m.handle_rtcp(T0, LegId::Caller, addr(STRANGER), b"\x80\xc9garbage");
+    let sent = drive(&mut m, &mut [], T0, T0 + RTCP_INTERVAL_MS);
+    assert!(reports_of(&sent, LegId::Caller)
+        .iter()
+        .all(|(_, to, _)| *to == source));
+    // For a leg not set up.
+    let mut lone = media(false);
+    lone.handle_rtcp(T0, LegId::Agent, source, &good);
+    assert_eq!(lone.stats(LegId::Agent).rtcp_dropped, 1);
+    assert_eq!(lone.poll_timeout(), None);
+}
+
+proptest! {
+    #[test]
+    fn any_bytes_as_rtcp_are_accounted_and_reports_still_go_out(
+        datagrams in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 1..40),
+    ) {
+        let mut m = two_legs();
+        m.bridge();
+        for (k, bytes) in datagrams.iter().enumerate() {
+            let leg = if k % 2 == 0 { LegId::Caller } else { LegId::Agent };
+            m.handle_rtcp(T0 + k as u64, leg, addr(STRANGER), bytes);
+        }
+        let caller = m.stats(LegId::Caller);
+        let agent = m.stats(LegId::Agent);
+        prop_assert_eq!(
+            caller.rtcp_in + caller.rtcp_dropped + agent.rtcp_in + agent.rtcp_dropped,
+            datagrams.len() as u64
+        );
+        prop_assert_eq!(caller.packets_in + caller.dropped, 0);
+        let sent = drive(&mut m, &mut [], T0 + 100, T0 + 2 * RTCP_INTERVAL_MS);
+        prop_assert!(!reports_of(&sent, LegId::Caller).is_empty());
+        prop_assert!(!reports_of(&sent, LegId::Agent).is_empty());
+    }
+
+    #[test]
+    fn any_report_blocks_about_our_stream_are_taken_without_panic(
+        blocks in prop::collection::vec(
+            (
+                any::<u8>(),
+                -(1i32 << 23)..(1 << 23),
+                any::<u32>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<bool>(),
+            ),
+            1..20,
+        ),
+        arrival_offsets in prop::collection::vec(0u64..100_000, 1..20),
+    ) {
+        // Whatever the far end claims, including LSRs that match our SRs with any DLSR, and
+        // at any time after.
+        let mut m = two_legs();
+        m.bridge();
+        let mut fars = [far(LegId::Agent, AGENT_SDP, 0xA6E7)];
+        let sent = drive(&mut m, &mut fars, T0, T0 + 2 * RTCP_INTERVAL_MS);
+        let ours: Vec<(u64, SenderReport)> = reports_of(&sent, LegId::Caller)
+            .iter()
+            .map(|(at, _, packets)| (*at, sender_report(packets).clone()))
+            .collect();
+        prop_assert!(!ours.is_empty());
+        let (sent_at, sr) = ours.last().unwrap().clone();
+        let now = T0 + 2 * RTCP_INTERVAL_MS;
+        let mut latest = now;
+        for ((fraction, lost, jitter, lsr, dlsr, echo), offset) in
+            blocks.iter().zip(arrival_offsets.iter().cycle())
+        {
+            let block = ReportBlock {
+                ssrc: sr.ssrc,
+                fraction_lost: *fraction,
+                cumulative_lost: *lost,
+                extended_highest_sequence: 0,
+                jitter: *jitter,
+                last_sender_report: if *echo {
+                    rtcp::ntp_middle(sr.ntp_timestamp)
+                } else {
+                    *lsr
+                },
+                delay_since_last_sender_report: *dlsr,
+            };
+            let rr = RtcpPacket::ReceiverReport(ReceiverReport {
+                ssrc: 0xCA11,
+                reports: vec![block],
+            });
+            let bytes = far_rtcp(rr, 0xCA11);
+            m.handle_rtcp(now + offset, LegId::Caller, addr(CALLER_NAT), &bytes);
+            latest = latest.max(now + offset);
+            let stats = m.stats(LegId::Caller);
+            prop_assert_eq!(stats.remote_fraction_lost, Some(*fraction));
+            prop_assert_eq!(stats.remote_lost, Some(*lost as i64));
+            prop_assert_eq!(stats.remote_jitter, Some(*jitter));
+            if let Some(rtt) = stats.rtt_ms {
+                // No longer than our SR has been out.
+                prop_assert!(u64::from(rtt) <= latest - sent_at);
+            }
         }
     }
 }
