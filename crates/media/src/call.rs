@@ -1213,6 +1213,12 @@ impl CallMedia {
             counters.rtcp_dropped += 1;
             return;
         }
+        if state.latched.is_some_and(|rtp| rtp.ip() != source.ip()) {
+            // Once RTP is latched, RTCP from another host is not the far end's: it must not
+            // move our reports (nor fake its loss figures).
+            counters.rtcp_dropped += 1;
+            return;
+        }
         let Ok(packets) = rtcp::parse_compound(bytes) else {
             counters.rtcp_dropped += 1;
             return;

@@ -1720,6 +1720,28 @@ fn rtcp_goes_where_the_far_ends_rtcp_comes_from_and_nowhere_without_an_address()
 }
 
 #[test]
+fn once_rtp_is_latched_rtcp_from_another_host_is_dropped() {
+    let mut m = two_legs();
+    let mut fars = [far(LegId::Caller, CALLER_NAT, 0xCA11)];
+    // The caller's RTP latches the leg.
+    drive(&mut m, &mut fars, T0, T0 + 1_000);
+    let stranger = addr("203.0.113.99:5001");
+    let rr = RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: 0xCA11,
+        reports: vec![],
+    });
+    m.handle_rtcp(T0 + 1_000, LegId::Caller, stranger, &far_rtcp(rr, 0xCA11));
+    assert_eq!(m.stats(LegId::Caller).rtcp_dropped, 1);
+    assert_eq!(m.stats(LegId::Caller).rtcp_in, 0);
+    let sent = drive(&mut m, &mut fars, T0 + 1_000, T0 + 2 * RTCP_INTERVAL_MS);
+    let reports = reports_of(&sent, LegId::Caller);
+    assert!(!reports.is_empty());
+    assert!(reports
+        .iter()
+        .all(|(_, to, _)| to.ip() == addr(CALLER_NAT).ip()));
+}
+
+#[test]
 fn rtcp_multiplexed_on_the_rtp_socket_is_taken_as_rtcp_and_not_relayed() {
     let mut m = two_legs();
     m.bridge();

@@ -3,16 +3,19 @@
 //! [`MediaCommand`]s into sockets, prompts and tasks.
 //!
 //! Each call task waits for whichever comes first: a datagram on the caller leg's socket, one
-//! on the agent leg's, a command, or the media's next deadline (the next 20 ms frame while
-//! prompts play or a recording runs). Relaying is done on arrival, so a bridged call costs one
-//! receive and one send per packet and no timer. Events (digits, prompts finished) go back to
-//! the switch task over one bounded channel.
+//! on the agent leg's, RTCP on either leg's RTCP socket (RTP port + 1), a command, or the
+//! media's next deadline (the next 20 ms frame while prompts play or a recording runs, each
+//! leg's next RTCP report every few seconds). Relaying is done on arrival, so a bridged call
+//! costs one receive and one send per packet, and one timer (moved only when the deadline
+//! moves) for its RTCP reports. Events (digits, prompts finished) go back to the switch task
+//! over one bounded channel.
 
 use std::collections::HashMap;
 use std::io::{self, Seek, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use hotline_media::call::{CallMedia, CallMediaConfig, LegId, LegSetup, LegStats, MediaEvent};
 use hotline_media::wav;
@@ -20,7 +23,7 @@ use hotline_routing::ContactId;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use crate::runtime::{sleep_until, Clock};
+use crate::runtime::Clock;
 use crate::switch::{MediaCommand, RecordMode, Switch, MOH};
 
 include!(concat!(env!("OUT_DIR"), "/prompts.rs"));
@@ -351,6 +354,28 @@ async fn recv_on(socket: &Option<UdpSocket>, buffer: &mut [u8]) -> io::Result<(u
     }
 }
 
+/// A datagram on either leg's RTCP socket (they carry a report every few seconds, so one
+/// branch serves both).
+async fn recv_either(
+    sockets: &[Option<UdpSocket>; 2],
+    buffer: &mut [u8],
+) -> io::Result<(LegId, usize, SocketAddr)> {
+    std::future::poll_fn(|cx| {
+        for (i, socket) in sockets.iter().enumerate() {
+            let Some(socket) = socket else {
+                continue;
+            };
+            let mut read = tokio::io::ReadBuf::new(buffer);
+            if let std::task::Poll::Ready(result) = socket.poll_recv_from(cx, &mut read) {
+                let leg = if i == 0 { LegId::Caller } else { LegId::Agent };
+                return std::task::Poll::Ready(result.map(|from| (leg, read.filled().len(), from)));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 /// A WAV file written as the call goes; its header is completed when the call ends, and a
 /// file cut off by a crash still reads to its end (streaming header).
 struct Recorder {
@@ -417,9 +442,22 @@ async fn call_task(
     let mut rtcp_sockets: [Option<UdpSocket>; 2] = [None, None];
     let mut caller_buffer = vec![0u8; 2048];
     let mut agent_buffer = vec![0u8; 2048];
+    let mut rtcp_buffer = vec![0u8; 2048];
     let mut recorder: Option<Recorder> = None;
+    // One timer for the task's life, moved only when the media's deadline moves: a bridged
+    // call's deadline is its next RTCP report, and re-arming a timer per packet would cost
+    // more than the relay.
+    let timer = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(timer);
+    let mut armed: Option<u64> = None;
     loop {
-        let deadline = media.poll_timeout().map(|at| clock.instant_at(at));
+        let deadline = media.poll_timeout();
+        if deadline != armed {
+            if let Some(at) = deadline {
+                timer.as_mut().reset(clock.instant_at(at));
+            }
+            armed = deadline;
+        }
         tokio::select! {
             command = commands.recv() => match command {
                 None => break,
@@ -451,10 +489,24 @@ async fn call_task(
                     media.handle_packet(clock.now(), LegId::Agent, from, &agent_buffer[..n]);
                 }
             }
-            _ = sleep_until(deadline) => media.handle_timeout(clock.now()),
+            received = recv_either(&rtcp_sockets, &mut rtcp_buffer) => {
+                if let Ok((leg, n, from)) = received {
+                    media.handle_rtcp(clock.now(), leg, from, &rtcp_buffer[..n]);
+                }
+            }
+            _ = &mut timer, if armed.is_some() => {
+                // Fired: re-arm next turn even if the deadline reads the same.
+                armed = None;
+                media.handle_timeout(clock.now());
+            }
         }
         while let Some(transmit) = media.poll_transmit() {
-            if let Some(socket) = &sockets[index(transmit.leg)] {
+            let from = if transmit.rtcp {
+                &rtcp_sockets
+            } else {
+                &sockets
+            };
+            if let Some(socket) = &from[index(transmit.leg)] {
                 // UDP: a full socket buffer loses the packet, as the network would.
                 let _ = socket.try_send_to(&transmit.bytes, transmit.destination);
             }
@@ -524,5 +576,95 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
         held.pop();
         assert!(driver.bind_pair().is_ok(), "a freed pair is found again");
+    }
+
+    #[tokio::test]
+    async fn a_call_task_sends_rtcp_from_the_port_after_its_rtp_and_reads_the_far_ends() {
+        use hotline_media::rtp::rtcp::{
+            parse_compound, write_compound, ReceiverReport, RtcpPacket,
+        };
+        let mut driver = driver(None);
+        let (far_rtp, far_rtcp) = driver.bind_pair().unwrap();
+        let far_rtcp = UdpSocket::from_std({
+            far_rtcp.set_nonblocking(true).unwrap();
+            far_rtcp
+        })
+        .unwrap();
+        let (rtp, rtcp) = driver.bind_pair().unwrap();
+        let our_rtcp = rtcp.local_addr().unwrap();
+        for socket in [&rtp, &rtcp] {
+            socket.set_nonblocking(true).unwrap();
+        }
+        let (commands, receiver) = mpsc::channel(MAX_CALL_COMMANDS);
+        let (events, mut reports) = mpsc::channel(16);
+        let config = CallMediaConfig {
+            seed: 3,
+            in_band_dtmf: false,
+        };
+        let task = tokio::spawn(call_task(
+            ContactId(9),
+            config,
+            receiver,
+            events,
+            Clock::new(),
+            None,
+        ));
+        let far = SocketAddr::new(
+            IpAddr::from([127, 0, 0, 1]),
+            far_rtp.local_addr().unwrap().port(),
+        );
+        let sockets = Command::Socket(
+            LegId::Caller,
+            UdpSocket::from_std(rtp).unwrap(),
+            UdpSocket::from_std(rtcp).unwrap(),
+        );
+        assert!(commands.try_send(sockets).is_ok());
+        let setup = LegSetup {
+            codec: hotline_media::g711::Codec::Pcma,
+            payload_type: 8,
+            telephone_event: None,
+            remote: Some(far),
+            latch: true,
+            send: true,
+        };
+        assert!(commands
+            .try_send(Command::SetLeg(LegId::Caller, setup))
+            .is_ok());
+        // The first report comes within 3.75 s (half of 5 s, randomised), to RTP port + 1,
+        // from ours.
+        let mut buffer = [0u8; 1500];
+        let (n, from) =
+            tokio::time::timeout(Duration::from_secs(6), far_rtcp.recv_from(&mut buffer))
+                .await
+                .expect("an RTCP report within 6 s")
+                .unwrap();
+        assert_eq!(from.port(), our_rtcp.port());
+        let packets = parse_compound(&buffer[..n]).unwrap();
+        assert!(
+            matches!(packets[0], RtcpPacket::ReceiverReport(_)),
+            "{packets:?}"
+        );
+        // The far end's report reaches the call's RTCP socket.
+        let rr = write_compound(&[RtcpPacket::ReceiverReport(ReceiverReport {
+            ssrc: 0xFA4,
+            reports: Vec::new(),
+        })])
+        .unwrap();
+        far_rtcp
+            .send_to(
+                &rr,
+                SocketAddr::new(IpAddr::from([127, 0, 0, 1]), our_rtcp.port()),
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(commands);
+        task.await.unwrap();
+        let Some((contact, MediaReport::Ended(quality))) = reports.recv().await else {
+            panic!("no quality report");
+        };
+        assert_eq!(contact, ContactId(9));
+        assert_eq!(quality.caller.rtcp_in, 1);
+        assert!(quality.caller.rtcp_out >= 1);
     }
 }

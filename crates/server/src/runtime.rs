@@ -765,7 +765,9 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
 
 /// A call's media quality as a `call.media_quality` row: per leg, RTP packets in and out,
 /// datagrams dropped (not RTP, or from a source other than the latched one), packets the
-/// far end's stream lost and its interarrival jitter, as hotline received them.
+/// far end's stream lost and its interarrival jitter as hotline received them, RTCP
+/// datagrams in and out, and, from the far end's RTCP reports, the loss and jitter it saw on
+/// our stream and the round-trip time (`null` without reports).
 pub fn encode_quality(
     at: Millis,
     contact: hotline_routing::ContactId,
@@ -785,6 +787,12 @@ pub fn encode_quality(
             "lost": stats.lost,
             "loss_percent": (loss_percent * 100.0).round() / 100.0,
             "jitter_ms": f64::from(stats.jitter) / 8.0,
+            "rtcp_in": stats.rtcp_in,
+            "rtcp_out": stats.rtcp_out,
+            // What the far end's RTCP said of our stream to it, if it sent any.
+            "remote_lost": stats.remote_lost,
+            "remote_jitter_ms": stats.remote_jitter.map(|j| f64::from(j) / 8.0),
+            "rtt_ms": stats.rtt_ms,
         })
     };
     NewEvent {
