@@ -575,7 +575,13 @@ async fn transfer_server(log: &std::path::Path, carrier: SocketAddr, auth: &str)
     let text = CONFIG
         .replace(
             "[media]\nenabled = false\n",
-            &MEDIA.replace("\"queue:general\"", "\"transfer:4008123123\""),
+            // A failed transfer comes back to the menu; with no key in 1 s it hangs up.
+            &MEDIA
+                .replace("\"queue:general\"", "\"transfer:4008123123\"")
+                .replace(
+                    "default = \"hangup\"",
+                    "default = \"hangup\"\ntimeout = 1\nrepeats = 0",
+                ),
         )
         .replace(
             "number = \"95588\"\nqueue = \"general\"",
@@ -682,4 +688,26 @@ async fn a_transfer_answers_the_carriers_digest_challenge_and_sipp_checks_it() {
     check("carrier (sipp verifies the credentials)", &carrier_out);
     let stats = server.stop().await.unwrap();
     assert_eq!(stats.switch.transferred, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_that_refuses_the_credentials_fails_the_transfer_after_one_retry() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let carrier_port = free_port();
+    let carrier: SocketAddr = format!("127.0.0.1:{carrier_port}").parse().unwrap();
+    let auth = "username = \"trunk01\"\npassword = \"wrong\"";
+    let server = transfer_server(&log_path, carrier, auth).await;
+    let (call, carrier_out) =
+        transfer_call(&server, carrier_port, "carrier_always_challenges.xml").await;
+    check("caller (back at the menu, then let go)", &call);
+    check("carrier", &carrier_out);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.transferred, 0);
+    let events = log_events(&log_path).await;
+    let failed = events
+        .iter()
+        .find(|e| e.kind == "call.transfer_failed")
+        .expect("call.transfer_failed");
+    assert_eq!(failed.data["status"], 401, "{:?}", failed.data);
 }
