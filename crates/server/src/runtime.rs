@@ -167,6 +167,7 @@ pub async fn run(
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(MAX_INBOUND_QUEUE);
     let (log_tx, log_rx) = mpsc::channel::<NewEvent>(MAX_LOG_QUEUE);
     let log_task = log.map(|writer| tokio::spawn(write_log(writer, log_rx)));
+    let logging = log_task.is_some();
     let accept_task = tokio::spawn(accept(tcp, inbound_tx.clone()));
     let mut connections: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut stats = RuntimeStats::default();
@@ -221,9 +222,7 @@ pub async fn run(
                 MediaReport::Ended(quality) => {
                     // Straight to the log: the switch has no use for it.
                     let event = encode_quality(clock.now(), contact, &quality);
-                    if log_task.is_some() && log_tx.try_send(event).is_err() {
-                        stats.records_dropped += 1;
-                    }
+                    queue_row(&log_tx, logging, event, &mut stats);
                 }
             },
             _ = sleep_until(deadline) => {
@@ -261,10 +260,7 @@ pub async fn run(
             }
         }
         while let Some(record) = switch.poll_record() {
-            let event = encode(&routing, record);
-            if log_task.is_some() && log_tx.try_send(event).is_err() {
-                stats.records_dropped += 1;
-            }
+            queue_row(&log_tx, logging, encode(&routing, record), &mut stats);
         }
     }
     accept_task.abort();
@@ -277,9 +273,7 @@ pub async fn run(
     {
         if let MediaReport::Ended(quality) = report {
             let event = encode_quality(clock.now(), contact, &quality);
-            if log_task.is_some() && log_tx.try_send(event).is_err() {
-                stats.records_dropped += 1;
-            }
+            queue_row(&log_tx, logging, event, &mut stats);
         }
     }
     drop(log_tx);
@@ -289,6 +283,18 @@ pub async fn run(
     stats.switch = switch.stats();
     stats.transactions = switch.transaction_stats();
     Ok(stats)
+}
+
+/// Queues a row for the event-log task when there is one; a full queue drops it, counted.
+fn queue_row(
+    log_tx: &mpsc::Sender<NewEvent>,
+    logging: bool,
+    event: NewEvent,
+    stats: &mut RuntimeStats,
+) {
+    if logging && log_tx.try_send(event).is_err() {
+        stats.records_dropped += 1;
+    }
 }
 
 /// Sleeps until `deadline`, or forever without one (a `select!` branch that never fires).

@@ -27,7 +27,7 @@ use hotline_media::announce::Language;
 use hotline_media::call::LegId;
 use hotline_media::sdp::{build_offer, LocalMedia, NegotiatedAudio};
 use hotline_routing::{AgentId, ContactId, DialOutcome, Input, QueueId};
-use hotline_sip::{client_authorization, DigestParams, Scheme, Transport, Uri};
+use hotline_sip::{client_authorization, DigestParams, Scheme, TransactionId, Transport, Uri};
 use hotline_sip::{Dialog, Headers, Message, Method, Millis, Params, Peer, Request, Response};
 
 use super::media::{agent_audio, policy, setup_of, MediaCall, MediaCommand, Phase};
@@ -300,16 +300,19 @@ impl Switch {
         }
     }
 
-    /// A call placed through `trunk` got 401/407: the same INVITE once more (CSeq + 1, a new
-    /// branch) with digest credentials for the challenge. `None` when the trunk has no
-    /// credentials, the challenge cannot be answered, or this INVITE already carried them
-    /// (a second challenge is a refusal).
-    pub(super) fn authorized_retry(
+    /// A call placed through `trunk` got 401/407: sends the same INVITE once more (CSeq + 1,
+    /// a new branch) with digest credentials for the challenge, and returns its transaction
+    /// and the INVITE for the caller to keep. `None` when the trunk has no credentials, the
+    /// challenge cannot be answered, this INVITE already carried them (a second challenge is
+    /// a refusal), or the retry cannot be sent.
+    pub(super) fn retry_with_credentials(
         &mut self,
+        now: Millis,
         trunk: usize,
         invite: &Request,
+        peer: Peer,
         response: &Response,
-    ) -> Option<Request> {
+    ) -> Option<(TransactionId, Request)> {
         let (challenge_header, credentials_header) = match response.status {
             401 => ("WWW-Authenticate", "Authorization"),
             407 => ("Proxy-Authenticate", "Proxy-Authorization"),
@@ -346,7 +349,11 @@ impl Switch {
         retry.headers.push("Via", via);
         retry.headers.push("CSeq", format!("{seq} INVITE"));
         retry.headers.push(credentials_header, value);
-        Some(retry)
+        let txn = self
+            .transactions
+            .send_request(now, retry.clone(), peer)
+            .ok()?;
+        Some((txn, retry))
     }
 
     /// The agent of a callback answered: it hears that the customer is being dialled.
@@ -573,15 +580,15 @@ impl Switch {
         };
         if matches!(status, 401 | 407) && !callback.gave_up {
             let (invite, trunk, peer) = (call.caller_invite.clone(), call.trunk, call.caller_peer);
-            if let Some(retry) = self.authorized_retry(trunk, &invite, &response) {
-                if let Ok(txn) = self.transactions.send_request(now, retry.clone(), peer) {
-                    self.by_caller_txn.insert(txn, contact);
-                    if let Some(call) = self.calls.get_mut(&contact) {
-                        call.caller_txn = Some(txn);
-                        call.caller_invite = retry;
-                    }
-                    return;
+            if let Some((txn, retry)) =
+                self.retry_with_credentials(now, trunk, &invite, peer, &response)
+            {
+                self.by_caller_txn.insert(txn, contact);
+                if let Some(call) = self.calls.get_mut(&contact) {
+                    call.caller_txn = Some(txn);
+                    call.caller_invite = retry;
                 }
+                return;
             }
         }
         let Some(call) = self.calls.get_mut(&contact) else {

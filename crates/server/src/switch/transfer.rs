@@ -174,15 +174,15 @@ impl Switch {
                 return;
             };
             let (invite, peer) = (leg.invite.clone(), leg.peer);
-            if let Some(retry) = self.authorized_retry(trunk, &invite, &response) {
-                if let Ok(txn) = self.transactions.send_request(now, retry.clone(), peer) {
-                    self.by_agent_txn.insert(txn, contact);
-                    if let Some(leg) = self.calls.get_mut(&contact).and_then(|c| c.agent.as_mut()) {
-                        leg.txn = txn;
-                        leg.invite = retry;
-                    }
-                    return;
+            if let Some((txn, retry)) =
+                self.retry_with_credentials(now, trunk, &invite, peer, &response)
+            {
+                self.by_agent_txn.insert(txn, contact);
+                if let Some(leg) = self.calls.get_mut(&contact).and_then(|c| c.agent.as_mut()) {
+                    leg.txn = txn;
+                    leg.invite = retry;
                 }
+                return;
             }
         }
         let Some(call) = self.calls.get_mut(&contact) else {
