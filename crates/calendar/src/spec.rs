@@ -4,7 +4,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One calendar as written in the configuration.
 ///
@@ -41,29 +41,29 @@ pub struct CalendarSpec {
 
 /// The hours of each day of the week, as `"08:00-12:00,13:30-18:00"`. A day left out, or
 /// written `"closed"`, is closed; `"00:00-24:00"` is open all day.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct WeeklySpec {
     /// Monday's hours.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mon: Option<String>,
     /// Tuesday's hours.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tue: Option<String>,
     /// Wednesday's hours.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wed: Option<String>,
     /// Thursday's hours.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thu: Option<String>,
     /// Friday's hours.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fri: Option<String>,
     /// Saturday's hours.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sat: Option<String>,
     /// Sunday's hours.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sun: Option<String>,
 }
 

@@ -15,9 +15,14 @@ pub struct ServeArgs {
     /// one queue, agents 1001-1004 (passwords printed), calls accepted from loopback.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// The data directory: the event log is DATA/events.db.
+    /// The data directory: the event log is DATA/events.db, the records (customers,
+    /// interactions, API keys) DATA/records.db, their encryption keys DATA/keys.txt (made on
+    /// first start; or set $HOTLINE_KEYS).
     #[arg(long, default_value = "hotline-data")]
     pub data: PathBuf,
+    /// Where the REST API listens (`off` for none).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: String,
     /// Where the demo listens (a configuration file names its own with sip.listen).
     #[arg(long, default_value = "127.0.0.1:5060")]
     pub listen: SocketAddr,
@@ -54,6 +59,27 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .map_err(|e| anyhow!("{e}"))?;
         println!("hotline: SIP on {} (UDP and TCP)", running.local);
         println!("hotline: event log {}", log_path.display());
+        let api = if args.http == "off" {
+            None
+        } else {
+            let listen: SocketAddr = args
+                .http
+                .parse()
+                .map_err(|_| anyhow!("--http {:?}: expected IP:PORT or off", args.http))?;
+            let api = crate::cmd_records::start_api(&args.data, listen).await?;
+            println!(
+                "hotline: REST API on http://{}/api/v1 (document: /api/openapi.json); records {}",
+                api.local,
+                crate::cmd_records::records_path(&args.data).display()
+            );
+            if let Some(secret) = &api.new_admin_secret {
+                println!(
+                    "hotline: API key \"admin\" (shown this once; make others with `hotline \
+                     apikey create`): {secret}"
+                );
+            }
+            Some(api)
+        };
         if !demo_passwords.is_empty() {
             println!("hotline: demo center, one queue \"general\"; agents register as:");
             for (user, password) in &demo_passwords {
@@ -77,6 +103,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             let _ = shutdown.send(true);
         });
         let stats = running.wait().await.context("the switch stopped")?;
+        if let Some(api) = api {
+            let _ = api.shutdown.send(());
+            let _ = api.task.await;
+        }
         println!(
             "hotline: stopped; {} calls in, {} connected, {} refused, {} messages in, {} out",
             stats.switch.calls_in,

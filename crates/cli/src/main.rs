@@ -1,8 +1,9 @@
 //! `hotline`: the contact-center platform's command line.
 //!
 //! Subcommands: `erlang` (staffing math), `sim` (a simulated day that drives the real routing
-//! core), `bench` (speed figures for BENCHMARKS.md) `serve` (the SIP switch)
-//! and `demo` (the switch with simulated callers and agents).
+//! core), `bench` (speed figures for BENCHMARKS.md), `serve` (the SIP switch and the REST
+//! API), `demo` (the switch with simulated callers and agents), `apikey` (keys of the REST
+//! API) and `keys` (the keys personal data is sealed with).
 
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_erlang;
+mod cmd_records;
 mod cmd_serve;
 mod cmd_sim;
 
@@ -34,6 +36,10 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// The demo center with simulated callers and agents making real SIP calls on loopback.
     Demo(cmd_demo::DemoArgs),
+    /// API keys of the REST API: create, list, revoke.
+    Apikey(cmd_records::ApiKeyArgs),
+    /// The keys personal data is sealed with: rotate.
+    Keys(cmd_records::KeysArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd_bench::run(args),
         Command::Serve(args) => cmd_serve::run(args),
         Command::Demo(args) => cmd_demo::run(args),
+        Command::Apikey(args) => cmd_records::run_apikey(args),
+        Command::Keys(args) => cmd_records::run_keys(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

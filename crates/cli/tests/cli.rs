@@ -190,6 +190,8 @@ fn serve_runs_the_demo_center_and_stops_when_asked() {
         "serve",
         "--listen",
         "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
         "--seconds",
         "1",
         "--data",
@@ -203,6 +205,10 @@ fn serve_runs_the_demo_center_and_stops_when_asked() {
         "the demo prints its accounts: {stdout}"
     );
     assert!(data.path().join("events.db").exists());
+    assert!(stdout.contains("REST API on http://127.0.0.1:"), "{stdout}");
+    assert!(stdout.contains("API key \"admin\""), "{stdout}");
+    assert!(data.path().join("records.db").exists());
+    assert!(data.path().join("keys.txt").exists());
 }
 
 #[test]

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod config;
 pub mod demo;
 pub mod media_bench;

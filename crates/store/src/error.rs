@@ -74,6 +74,23 @@ pub enum StoreError {
     /// The database refused or failed an operation.
     #[error("database error: {0}")]
     Database(#[source] Arc<sqlx::Error>),
+    /// A record broke a rule; nothing was written.
+    #[error("{0}")]
+    Invalid(crate::records::FieldError),
+    /// The record asked for does not exist.
+    #[error("no {what} {id}")]
+    NotFound {
+        /// What kind of record.
+        what: &'static str,
+        /// Its id as given.
+        id: String,
+    },
+    /// The write conflicts with the stored state (a unique value taken, a stale version).
+    #[error("{0}")]
+    Conflict(String),
+    /// Sealing or opening personal data failed.
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migrate(#[source] Arc<sqlx::migrate::MigrateError>),
@@ -88,5 +105,11 @@ impl From<sqlx::Error> for StoreError {
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(error: sqlx::migrate::MigrateError) -> Self {
         StoreError::Migrate(Arc::new(error))
+    }
+}
+
+impl From<crate::records::FieldError> for StoreError {
+    fn from(error: crate::records::FieldError) -> Self {
+        StoreError::Invalid(error)
     }
 }

@@ -1,8 +1,17 @@
-//! The store of hotline. For now it holds the event log: the append-only record of every state
-//! change of the contact center, from which metrics, the live wall, CDRs and reports are
-//! projected.
+//! The store of hotline: the event log (the append-only record of every state change of the
+//! contact center, from which metrics, the live wall, CDRs and reports are projected) and the
+//! records (customers, interactions, the screen pop, the audit log, API keys), with personal
+//! data sealed at rest.
 //!
-//! The principal types:
+//! The principal types of the records:
+//! - [`SqliteRecords`], customers and their interactions, the [`ScreenPop`] for a caller's
+//!   number, the audit log, API keys and idempotency keys, in one SQLite file (`records.db`).
+//! - [`Keyring`], the AES-256-GCM keys personal data is sealed with and the blind-index key
+//!   its phone numbers are found by ([`crypto`] says how).
+//! - [`CustomerFields`] and [`NewInteraction`], what a write takes, each with a named limit on
+//!   every field ([`records`]) and a [`FieldError`] naming the field at fault.
+//!
+//! The principal types of the event log:
 //! - [`EventLog`], the trait every database implements (SQLite now, PostgreSQL later):
 //!   atomic, durable appends that return contiguous seqs, and bounded reads by seq or by time.
 //! - [`SqliteEventLog`], the log in one SQLite file (WAL, `synchronous = FULL`), or in memory
@@ -40,20 +49,32 @@
 #![warn(missing_docs)]
 
 mod bench;
+pub mod crypto;
 mod error;
 mod event;
 mod log;
+pub mod records;
+mod records_bench;
+mod records_sqlite;
 pub mod routing_log;
 mod sqlite;
 mod writer;
 
 pub use bench::{bench_append, bench_append_with, BenchConfig, BenchReport, BENCH_PRODUCERS};
+pub use crypto::{CryptoError, Keyring};
 pub use error::StoreError;
 pub use event::{
     AppendReceipt, EventRejection, NewEvent, RangeCursor, RangeQuery, StoredEvent, MAX_DATA_BYTES,
     MAX_EVENTS_PER_APPEND, MAX_KIND_LEN, MAX_NAME_LEN, MAX_READ_LIMIT,
 };
 pub use log::EventLog;
+pub use records::{
+    ApiKey, AuditEntry, Customer, CustomerCard, CustomerFields, CustomerId, FieldError,
+    IdempotentAnswer, Interaction, InteractionKind, NewInteraction, Phone, Preferences,
+    ResealReport, Role, ScreenPop,
+};
+pub use records_bench::{bench_screen_pop, PopBenchConfig, PopBenchReport, MAX_BENCH_CUSTOMERS};
+pub use records_sqlite::{SqliteRecords, API_KEY_PREFIX, MAX_API_KEYS, MAX_AUDIT_READ};
 pub use sqlite::{
     SqliteEventLog, APPEND_ONLY_MESSAGE, BUSY_TIMEOUT, MAX_READ_CONNECTIONS, ROWS_PER_INSERT,
     SQLITE_MAX_BOUND_PARAMETERS,

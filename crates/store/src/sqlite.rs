@@ -56,7 +56,7 @@ const WRITE_STATEMENT_CACHE_CAPACITY: usize = CACHED_INSERT_ROWS_MAX + 16;
 /// The error message of the append-only triggers.
 pub const APPEND_ONLY_MESSAGE: &str = "events are append-only";
 
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/events");
 
 const SELECT_COLUMNS: &str = "SELECT seq, at_ms, kind, contact_id, agent, queue, data FROM events";
 

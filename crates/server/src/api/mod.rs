@@ -1,0 +1,206 @@
+//! The REST API under `/api/v1`, JSON, described by the OpenAPI document at
+//! `/api/openapi.json` (built from the same handlers, so the two cannot drift apart).
+//!
+//! Every route needs an API key (`Authorization: Bearer hl_…`, made with `hotline apikey
+//! create`); each checks the key's role (agent < supervisor < admin). Every error is a JSON
+//! body naming the field and the problem ([`error::ApiError`]): 400 unreadable, 401, 403,
+//! 404, 409 conflicts, 413 bodies over [`auth::MAX_BODY_BYTES`], 422 validation, 429 over
+//! the rate limit. POSTs honour an `Idempotency-Key` header; lists are paged.
+
+pub mod auth;
+pub mod customers;
+pub mod error;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hotline_phone::NumberContext;
+use hotline_store::{IdempotentAnswer, SqliteRecords};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use auth::{Caller, RateLimiter, MAX_BODY_BYTES};
+use error::ApiError;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The records.
+    pub records: SqliteRecords,
+    /// How numbers without a country or area code are read.
+    pub number_context: Arc<NumberContext>,
+    /// The per-key rate limit.
+    pub limiter: Arc<RateLimiter>,
+    /// Serialises requests that carry an idempotency key, so that two copies of one request
+    /// racing each other still do the work once.
+    pub idempotency: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl ApiState {
+    /// The state for `records`, with Chinese numbering and no area code.
+    pub fn new(records: SqliteRecords) -> ApiState {
+        ApiState {
+            records,
+            number_context: Arc::new(NumberContext::default()),
+            limiter: Arc::new(RateLimiter::default()),
+            idempotency: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+}
+
+/// The OpenAPI document's frame; the paths come from the routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hotline", description = "The contact center's REST API: customers, interactions, the screen pop."),
+    modifiers(&SecurityAddon)
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key made with `hotline apikey create`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes and their OpenAPI document.
+pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            customers::list_customers,
+            customers::create_customer
+        ))
+        .routes(routes!(
+            customers::get_customer,
+            customers::update_customer,
+            customers::delete_customer
+        ))
+        .routes(routes!(customers::upsert_customer))
+        .routes(routes!(
+            customers::list_interactions,
+            customers::add_interaction
+        ))
+        .routes(routes!(customers::screen_pop))
+        .with_state(state)
+        .split_for_parts();
+    (router, doc)
+}
+
+/// The API as one router: the routes, `/api/openapi.json`, the body limit, and JSON 404s.
+pub fn router(state: ApiState) -> Router {
+    let (routes, doc) = router_and_doc(state);
+    let doc = Arc::new(doc);
+    routes
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!("no route {}", uri.path()))
+        })
+        .method_not_allowed_fallback(|| async { ApiError::new_method_not_allowed() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Runs `work` once per `(caller, Idempotency-Key)`: a retry with the same body gets the
+/// stored answer, one with another body a 409. Without the header, `work` simply runs.
+pub async fn idempotent<T, F, Fut>(
+    state: &ApiState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &Bytes,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    T: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
+{
+    let Some(key) = headers.get("idempotency-key") else {
+        let (status, value) = work().await?;
+        return Ok((status, Json(value)).into_response());
+    };
+    let key = key
+        .to_str()
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?
+        .to_string();
+    let request_hash = Sha256::digest(body).to_vec();
+    let _serial = state.idempotency.lock().await;
+    if let Some(answer) = state.records.idempotent_answer(&caller.name, &key).await? {
+        if answer.request_hash != request_hash {
+            return Err(ApiError::conflict(
+                "this Idempotency-Key was used with a different body",
+            ));
+        }
+        let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+        return Ok((
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            answer.body,
+        )
+            .into_response());
+    }
+    let (status, value) = work().await?;
+    let body = serde_json::to_string(&value)
+        .map_err(|e| ApiError::internal(format!("encode the answer: {e}")))?;
+    state
+        .records
+        .store_idempotent_answer(
+            &caller.name,
+            &key,
+            &IdempotentAnswer {
+                request_hash,
+                status: status.as_u16(),
+                body: body.clone(),
+            },
+            now_ms(),
+        )
+        .await?;
+    Ok((
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}

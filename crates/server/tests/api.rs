@@ -1,0 +1,469 @@
+//! The REST API driven through its router without a socket: authentication and roles,
+//! masking and the audit of unmasked reads, validation errors that name the field, body
+//! limits, idempotency, paging, and the OpenAPI document matching the routes.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use hotline_server::api::{self, ApiState};
+use hotline_store::{Keyring, Role, SqliteRecords};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct Api {
+    router: axum::Router,
+    records: SqliteRecords,
+    agent: String,
+    supervisor: String,
+    admin: String,
+}
+
+async fn api() -> Api {
+    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let mut secrets = Vec::new();
+    for (name, role) in [
+        ("agent-1001", Role::Agent),
+        ("supervisor-li", Role::Supervisor),
+        ("admin", Role::Admin),
+    ] {
+        secrets.push(
+            records
+                .create_api_key(name, role, 0, "test")
+                .await
+                .unwrap()
+                .1,
+        );
+    }
+    Api {
+        router: api::router(ApiState::new(records.clone())),
+        records,
+        agent: secrets[0].clone(),
+        supervisor: secrets[1].clone(),
+        admin: secrets[2].clone(),
+    }
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(body) => {
+                request = request.header("content-type", "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("{uri}: not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, value)
+    }
+
+    async fn get(&self, uri: &str, key: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, uri, Some(key), None, &[]).await
+    }
+
+    async fn post(&self, uri: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, uri, Some(key), Some(body), &[])
+            .await
+    }
+}
+
+fn wang() -> Value {
+    json!({
+        "external_id": "CRM-001",
+        "name": "王小明",
+        "phones": [{"number": "138 0013 8000", "label": "手机"}, {"number": "010-6552 9988转8001"}],
+        "level": "vip",
+        "value_score": 900,
+        "tags": ["billing", "投诉"],
+        "preferences": {"language": "zh-CN", "prefer_human": true,
+                         "contact_hours": {"mon": "19:00-21:00", "sat": "10:00-12:00"}},
+        "consent": true
+    })
+}
+
+#[tokio::test]
+async fn an_agent_creates_a_customer_and_sees_it_in_the_screen_pop_with_numbers_masked() {
+    let api = api().await;
+    let (status, created) = api.post("/api/v1/customers", &api.agent, wang()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["phones"][0]["number"], "138****8000");
+    assert_eq!(created["phones"][0]["masked"], true);
+    assert_eq!(created["phones"][1]["extension"], "8001");
+    assert_eq!(
+        created["preferences"]["contact_hours"]["mon"],
+        "19:00-21:00"
+    );
+    let id = created["id"].as_i64().unwrap();
+
+    let (status, note) = api
+        .post(
+            &format!("/api/v1/customers/{id}/interactions"),
+            &api.agent,
+            json!({"kind": "note", "summary": "要求周一晚上回电"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    assert_eq!(note["agent"], "agent-1001");
+
+    let (status, pop) = api
+        .get("/api/v1/screen-pop?number=%2B8613800138000", &api.agent)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pop}");
+    assert_eq!(pop["matched"], "one");
+    assert_eq!(pop["number"], "138****8000");
+    assert_eq!(pop["cards"][0]["customer"]["name"], "王小明");
+    assert_eq!(pop["cards"][0]["recent"][0]["summary"], "要求周一晚上回电");
+    assert!(!pop.to_string().contains("13800138000"));
+
+    let (status, unknown) = api
+        .get("/api/v1/screen-pop?number=13900001111", &api.agent)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(unknown["matched"], "none");
+}
+
+#[tokio::test]
+async fn full_numbers_need_the_supervisor_role_and_every_such_read_is_audited() {
+    let api = api().await;
+    let (_, created) = api.post("/api/v1/customers", &api.agent, wang()).await;
+    let id = created["id"].as_i64().unwrap();
+    let (status, refused) = api
+        .get(&format!("/api/v1/customers/{id}?reveal=true"), &api.agent)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["error"]["code"], "forbidden");
+
+    let (status, revealed) = api
+        .get(
+            &format!("/api/v1/customers/{id}?reveal=true"),
+            &api.supervisor,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(revealed["phones"][0]["number"], "+8613800138000");
+    let (_, pop) = api
+        .get(
+            "/api/v1/screen-pop?number=13800138000&reveal=true",
+            &api.supervisor,
+        )
+        .await;
+    assert_eq!(pop["cards"][0]["customer"]["phones"][0]["masked"], false);
+    let audit = api
+        .records
+        .audit_log(Some(&format!("customer:{id}")), 0, 100)
+        .await
+        .unwrap();
+    let unmasked: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "customer.read_unmasked")
+        .map(|e| e.actor.as_str())
+        .collect();
+    assert_eq!(unmasked, ["supervisor-li", "supervisor-li"]);
+}
+
+#[tokio::test]
+async fn each_route_checks_the_key_and_its_role() {
+    let api = api().await;
+    let (status, body) = api
+        .call(Method::GET, "/api/v1/customers", None, None, &[])
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Bearer"));
+    let (status, _) = api.get("/api/v1/customers", "hl_not-a-key").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Upserts are for integrations (supervisor and above); deletes for admins.
+    let (status, _) = api
+        .call(
+            Method::PUT,
+            "/api/v1/customers/by-external-id/CRM-9",
+            Some(&api.agent),
+            Some(json!({"name": "x"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, created) = api
+        .call(
+            Method::PUT,
+            "/api/v1/customers/by-external-id/CRM-9",
+            Some(&api.supervisor),
+            Some(json!({"name": "孙九"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, again) = api
+        .call(
+            Method::PUT,
+            "/api/v1/customers/by-external-id/CRM-9",
+            Some(&api.supervisor),
+            Some(json!({"name": "孙九", "level": "gold"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (again["id"].clone(), again["version"].clone()),
+        (created["id"].clone(), json!(2))
+    );
+    let id = created["id"].as_i64().unwrap();
+    let uri = format!("/api/v1/customers/{id}");
+    for key in [&api.agent, &api.supervisor] {
+        let (status, _) = api.call(Method::DELETE, &uri, Some(key), None, &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) = api
+        .call(Method::DELETE, &uri, Some(&api.admin), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, gone) = api.get(&uri, &api.admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(gone["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_4xx_that_names_the_field_and_write_nothing() {
+    let api = api().await;
+    let cases = [
+        (
+            json!({"name": "x", "phones": [{"number": "1380013800"}]}),
+            "phones[0].number",
+        ),
+        (json!({"name": "x", "value_score": "high"}), "value_score"),
+        (json!({"name": "x", "nmae": "typo"}), "nmae"),
+        (
+            json!({"name": "x", "preferences": {"language": "fr"}}),
+            "preferences.language",
+        ),
+        (
+            json!({"name": "x", "preferences": {"contact_hours": {"mon": "19:00-25:00"}}}),
+            "preferences.contact_hours.mon",
+        ),
+        (
+            json!({"name": "x", "preferences": {"contact_hours": {"someday": "09:00-10:00"}}}),
+            "preferences.contact_hours.someday",
+        ),
+        (json!({"name": ""}), "name"),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = api
+            .post("/api/v1/customers", &api.agent, body.clone())
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
+        assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // Unknown fields are named in the message.
+    let (_, typo) = api
+        .post("/api/v1/customers", &api.agent, json!({"nmae": "x"}))
+        .await;
+    assert!(typo["error"]["message"].as_str().unwrap().contains("nmae"));
+    // Not JSON at all.
+    let (status, answer) = api
+        .call(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&api.agent),
+            None,
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    // Too large.
+    let (status, answer) = api
+        .post(
+            "/api/v1/customers",
+            &api.agent,
+            json!({"name": "x".repeat(hotline_server::api::auth::MAX_BODY_BYTES)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    // Paging limits and unknown routes.
+    let (status, answer) = api.get("/api/v1/customers?limit=1000", &api.agent).await;
+    assert_eq!(
+        (status, answer["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("limit"))
+    );
+    let (status, _) = api.get("/api/v1/nothing", &api.agent).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, answer) = api.get("/api/v1/screen-pop?number=abc", &api.agent).await;
+    assert_eq!(
+        (status, answer["error"]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("number"))
+    );
+    assert!(api.records.customers(None, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_idempotency_key_makes_a_retried_post_create_once() {
+    let api = api().await;
+    let headers = [("idempotency-key", "form-7781")];
+    let first = api
+        .call(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&api.agent),
+            Some(wang()),
+            &headers,
+        )
+        .await;
+    let retry = api
+        .call(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&api.agent),
+            Some(wang()),
+            &headers,
+        )
+        .await;
+    assert_eq!(first.0, StatusCode::CREATED);
+    assert_eq!(first, retry);
+    assert_eq!(api.records.customers(None, 10).await.unwrap().len(), 1);
+    let mut other = wang();
+    other["name"] = json!("别人");
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/customers",
+            Some(&api.agent),
+            Some(other),
+            &headers,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn lists_are_paged_and_updates_check_the_version() {
+    let api = api().await;
+    for i in 0..5 {
+        let (status, _) = api
+            .post(
+                "/api/v1/customers",
+                &api.agent,
+                json!({"name": format!("客户{i}"), "phones": [{"number": format!("1380000000{i}")}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (_, page) = api.get("/api/v1/customers?limit=2", &api.agent).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let after = page["next_after"].as_i64().unwrap();
+    let (_, rest) = api
+        .get(
+            &format!("/api/v1/customers?limit=10&after={after}"),
+            &api.agent,
+        )
+        .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 3);
+    assert!(rest.get("next_after").is_none());
+
+    let id = page["items"][0]["id"].as_i64().unwrap();
+    let uri = format!("/api/v1/customers/{id}");
+    let body = json!({"name": "改名"});
+    let (status, updated) = api
+        .call(
+            Method::PUT,
+            &uri,
+            Some(&api.agent),
+            Some(body.clone()),
+            &[("if-match", "1")],
+        )
+        .await;
+    assert_eq!(
+        (status, updated["version"].clone()),
+        (StatusCode::OK, json!(2))
+    );
+    let (status, stale) = api
+        .call(
+            Method::PUT,
+            &uri,
+            Some(&api.agent),
+            Some(body),
+            &[("if-match", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
+    let api = api().await;
+    let (status, doc) = api
+        .call(Method::GET, "/api/openapi.json", None, None, &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented = Vec::new();
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if item.get(method).is_some() {
+                documented.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    documented.sort();
+    let expected = [
+        ("DELETE", "/api/v1/customers/{id}"),
+        ("GET", "/api/v1/customers"),
+        ("GET", "/api/v1/customers/{id}"),
+        ("GET", "/api/v1/customers/{id}/interactions"),
+        ("GET", "/api/v1/screen-pop"),
+        ("POST", "/api/v1/customers"),
+        ("POST", "/api/v1/customers/{id}/interactions"),
+        ("PUT", "/api/v1/customers/by-external-id/{external_id}"),
+        ("PUT", "/api/v1/customers/{id}"),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, expected);
+    // Every documented route answers (401 without a key), never 404 or 405.
+    for (method, path) in &documented {
+        let uri = path.replace("{id}", "1").replace("{external_id}", "CRM-1");
+        let (status, _) = api
+            .call(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                &uri,
+                None,
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+    }
+    assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    assert!(doc["components"]["schemas"]["CustomerInput"].is_object());
+}

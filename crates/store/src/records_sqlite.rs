@@ -1,0 +1,1120 @@
+//! The records on SQLite: one file beside the event log (`records.db`), WAL mode, durable on
+//! commit, every write one `BEGIN IMMEDIATE` transaction.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use hotline_phone::PhoneNumber;
+use sha2::{Digest, Sha256};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::crypto::Keyring;
+use crate::error::StoreError;
+use crate::records::{
+    ApiKey, AuditEntry, Customer, CustomerCard, CustomerFields, CustomerId, FieldError,
+    IdempotentAnswer, Interaction, InteractionKind, NewInteraction, Phone, Preferences,
+    ResealReport, Role, ScreenPop, MAX_CUSTOMERS_PAGE, MAX_INTERACTIONS_READ, POP_MAX_MATCHES,
+    POP_RECENT_INTERACTIONS,
+};
+use crate::sqlite::{BUSY_TIMEOUT, MAX_READ_CONNECTIONS};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/records");
+
+/// The sealed fields' names, bound into their ciphertexts.
+pub(crate) const NAME_FIELD: &str = "customer.name";
+pub(crate) const PHONE_FIELD: &str = "customer.phone";
+pub(crate) const SUMMARY_FIELD: &str = "interaction.summary";
+/// The blind index's field name for phone numbers.
+pub(crate) const PHONE_INDEX: &str = "phone";
+
+/// The length of an API key's secret, in random bytes (base64url: 43 characters).
+const API_KEY_SECRET_BYTES: usize = 32;
+/// What every secret starts with, so that a leaked one is recognisable.
+pub const API_KEY_PREFIX: &str = "hl_";
+/// The characters of a secret kept in the clear to tell keys apart.
+const API_KEY_SHOWN_CHARS: usize = 8;
+/// The most API keys (revoked ones included).
+pub const MAX_API_KEYS: i64 = 10_000;
+/// The longest API key name.
+pub const MAX_API_KEY_NAME_CHARS: usize = 64;
+/// The longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+/// The rows one re-seal transaction changes.
+const RESEAL_BATCH: i64 = 1_000;
+/// The most audit rows one read returns.
+pub const MAX_AUDIT_READ: u32 = 1_000;
+
+/// The customers, interactions and other records on SQLite.
+///
+/// Writes go through a pool of one connection (SQLite has one writer at a time) and each is
+/// one `BEGIN IMMEDIATE` transaction, so a write never fails half-way for a lock; reads use a
+/// pool of their own and never wait for a write. Cloning is cheap and shares the connections
+/// and the keyring.
+#[derive(Debug, Clone)]
+pub struct SqliteRecords {
+    write: SqlitePool,
+    read: SqlitePool,
+    keyring: Arc<Keyring>,
+}
+
+const CUSTOMER_COLUMNS: &str = "id, external_id, name_sealed, level, value_score, tags, \
+                                preferences, consent, do_not_call, created_ms, updated_ms, version";
+const INTERACTION_COLUMNS: &str = "id, customer_id, at_ms, kind, channel, agent, queue, \
+                                   contact_id, event_seq, disposition, duration_ms, \
+                                   summary_sealed, redacted";
+
+impl SqliteRecords {
+    /// Opens (creating if needed) the records database at `path` with `keyring` for personal
+    /// data, and brings its schema up to date.
+    pub async fn open(path: impl AsRef<Path>, keyring: Keyring) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(directory).map_err(|source| StoreError::CreateDir {
+                path: directory.to_path_buf(),
+                source: Arc::new(source),
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Full);
+        let write_options = options
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(write_options)
+            .await?;
+        MIGRATOR.run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(MAX_READ_CONNECTIONS)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteRecords {
+            write,
+            read,
+            keyring: Arc::new(keyring),
+        })
+    }
+
+    /// A new, empty database in memory, for tests.
+    pub async fn open_in_memory(keyring: Keyring) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // One connection: every connection to `:memory:` is a database of its own.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteRecords {
+            write: pool.clone(),
+            read: pool,
+            keyring: Arc::new(keyring),
+        })
+    }
+
+    /// The pool writes go through (the benchmark's bulk loader).
+    pub(crate) fn write_pool(&self) -> &SqlitePool {
+        &self.write
+    }
+
+    /// The keyring personal data is sealed with.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    // ---- customers ----
+
+    /// Creates a customer; `actor` is written to the audit log.
+    pub async fn create_customer(
+        &self,
+        fields: &CustomerFields,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<Customer, StoreError> {
+        fields.validate()?;
+        let mut tx = self.begin().await?;
+        let id = self.insert_customer(&mut tx, fields, now_ms).await?;
+        audit(&mut tx, now_ms, actor, "customer.create", &subject(id), "").await?;
+        let customer = read_customer(&mut tx, &self.keyring, id)
+            .await?
+            .ok_or_else(|| StoreError::Invariant("a created customer is gone".into()))?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    async fn insert_customer(
+        &self,
+        tx: &mut SqliteConnection,
+        fields: &CustomerFields,
+        now_ms: i64,
+    ) -> Result<CustomerId, StoreError> {
+        let name = seal_opt(&self.keyring, NAME_FIELD, fields.name.as_deref())?;
+        let result = sqlx::query(
+            "INSERT INTO customers (external_id, name_sealed, level, value_score, tags, \
+             preferences, consent, do_not_call, created_ms, updated_ms, version) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+        )
+        .bind(fields.external_id.as_deref())
+        .bind(name)
+        .bind(&fields.level)
+        .bind(i64::from(fields.value_score))
+        .bind(to_json(&fields.tags)?)
+        .bind(to_json(&fields.preferences)?)
+        .bind(fields.consent)
+        .bind(fields.do_not_call)
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_on_external_id(e, fields))?;
+        let id = CustomerId(result.last_insert_rowid());
+        self.insert_phones(tx, id, &fields.phones).await?;
+        Ok(id)
+    }
+
+    async fn insert_phones(
+        &self,
+        tx: &mut SqliteConnection,
+        id: CustomerId,
+        phones: &[Phone],
+    ) -> Result<(), StoreError> {
+        for (position, phone) in phones.iter().enumerate() {
+            let sealed = self
+                .keyring
+                .seal_str(PHONE_FIELD, &phone.number.to_string())?;
+            let index = self.keyring.blind_index(PHONE_INDEX, phone.number.e164());
+            sqlx::query(
+                "INSERT INTO customer_phones (customer_id, position, number_sealed, \
+                 number_index, label) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id.0)
+            .bind(position as i64)
+            .bind(sealed)
+            .bind(&index[..])
+            .bind(phone.label.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a customer's fields. With `expected_version`, refuses with
+    /// [`StoreError::Conflict`] when the customer changed since that version was read.
+    pub async fn update_customer(
+        &self,
+        id: CustomerId,
+        fields: &CustomerFields,
+        expected_version: Option<i64>,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<Customer, StoreError> {
+        fields.validate()?;
+        let mut tx = self.begin().await?;
+        self.update_in(&mut tx, id, fields, expected_version, now_ms)
+            .await?;
+        audit(&mut tx, now_ms, actor, "customer.update", &subject(id), "").await?;
+        let customer =
+            read_customer(&mut tx, &self.keyring, id)
+                .await?
+                .ok_or(StoreError::NotFound {
+                    what: "customer",
+                    id: id.0.to_string(),
+                })?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    async fn update_in(
+        &self,
+        tx: &mut SqliteConnection,
+        id: CustomerId,
+        fields: &CustomerFields,
+        expected_version: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM customers WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(version) = version else {
+            return Err(StoreError::NotFound {
+                what: "customer",
+                id: id.0.to_string(),
+            });
+        };
+        if let Some(expected) = expected_version {
+            if expected != version {
+                return Err(StoreError::Conflict(format!(
+                    "customer {} is at version {version}, not {expected}: read it again",
+                    id.0
+                )));
+            }
+        }
+        let name = seal_opt(&self.keyring, NAME_FIELD, fields.name.as_deref())?;
+        sqlx::query(
+            "UPDATE customers SET external_id = ?, name_sealed = ?, level = ?, value_score = ?, \
+             tags = ?, preferences = ?, consent = ?, do_not_call = ?, updated_ms = ?, \
+             version = version + 1 WHERE id = ?",
+        )
+        .bind(fields.external_id.as_deref())
+        .bind(name)
+        .bind(&fields.level)
+        .bind(i64::from(fields.value_score))
+        .bind(to_json(&fields.tags)?)
+        .bind(to_json(&fields.preferences)?)
+        .bind(fields.consent)
+        .bind(fields.do_not_call)
+        .bind(now_ms)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_on_external_id(e, fields))?;
+        sqlx::query("DELETE FROM customer_phones WHERE customer_id = ?")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        self.insert_phones(tx, id, &fields.phones).await
+    }
+
+    /// Creates the customer with `fields.external_id`, or replaces the fields of the one that
+    /// has it; answers the customer and whether it was created. The CRM's upsert.
+    pub async fn upsert_customer(
+        &self,
+        fields: &CustomerFields,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<(Customer, bool), StoreError> {
+        fields.validate()?;
+        let Some(external_id) = fields.external_id.as_deref() else {
+            return Err(FieldError::new("external_id", "an upsert needs an external id").into());
+        };
+        let mut tx = self.begin().await?;
+        let (id, created) = self.upsert_in(&mut tx, external_id, fields, now_ms).await?;
+        let action = if created {
+            "customer.create"
+        } else {
+            "customer.update"
+        };
+        audit(&mut tx, now_ms, actor, action, &subject(id), "").await?;
+        let customer = read_customer(&mut tx, &self.keyring, id)
+            .await?
+            .ok_or_else(|| StoreError::Invariant("an upserted customer is gone".into()))?;
+        tx.commit().await?;
+        Ok((customer, created))
+    }
+
+    async fn upsert_in(
+        &self,
+        tx: &mut SqliteConnection,
+        external_id: &str,
+        fields: &CustomerFields,
+        now_ms: i64,
+    ) -> Result<(CustomerId, bool), StoreError> {
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM customers WHERE external_id = ?")
+                .bind(external_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match existing {
+            Some(id) => {
+                self.update_in(tx, CustomerId(id), fields, None, now_ms)
+                    .await?;
+                Ok((CustomerId(id), false))
+            }
+            None => Ok((self.insert_customer(tx, fields, now_ms).await?, true)),
+        }
+    }
+
+    /// Upserts many customers by external id in one transaction (the CSV import's batches):
+    /// all or none. Answers how many were created and how many updated.
+    pub async fn import_customers(
+        &self,
+        batch: &[CustomerFields],
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        for (i, fields) in batch.iter().enumerate() {
+            fields.validate().map_err(|e| {
+                StoreError::Invalid(FieldError::new(format!("[{i}].{}", e.field), e.problem))
+            })?;
+            if fields.external_id.is_none() {
+                return Err(FieldError::new(
+                    format!("[{i}].external_id"),
+                    "an import needs an external id",
+                )
+                .into());
+            }
+        }
+        let mut tx = self.begin().await?;
+        let (mut created, mut updated) = (0, 0);
+        for fields in batch {
+            let external_id = fields.external_id.as_deref().unwrap_or_default();
+            if self
+                .upsert_in(&mut tx, external_id, fields, now_ms)
+                .await?
+                .1
+            {
+                created += 1;
+            } else {
+                updated += 1;
+            }
+        }
+        audit(
+            &mut tx,
+            now_ms,
+            actor,
+            "customer.import",
+            "customers",
+            &format!("{created} created, {updated} updated"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((created, updated))
+    }
+
+    /// Deletes a customer with its phone numbers and interactions (a request to be
+    /// forgotten); the audit log keeps that it happened. Answers whether it existed.
+    pub async fn delete_customer(
+        &self,
+        id: CustomerId,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query("DELETE FROM customers WHERE id = ?")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if deleted {
+            audit(&mut tx, now_ms, actor, "customer.delete", &subject(id), "").await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// The customer with this id.
+    pub async fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
+        let mut connection = self.read.acquire().await?;
+        read_customer(&mut connection, &self.keyring, id).await
+    }
+
+    /// The customer with this external (CRM) id.
+    pub async fn customer_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<Customer>, StoreError> {
+        let mut connection = self.read.acquire().await?;
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = ?")
+            .bind(external_id)
+            .fetch_optional(&mut *connection)
+            .await?;
+        match id {
+            Some(id) => read_customer(&mut connection, &self.keyring, CustomerId(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `limit` customers with an id above `after`, in id order (a page; the next page
+    /// starts after the last id).
+    pub async fn customers(
+        &self,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<Vec<Customer>, StoreError> {
+        check_limit(limit, MAX_CUSTOMERS_PAGE)?;
+        let mut connection = self.read.acquire().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > ? ORDER BY id LIMIT ?"
+        ))
+        .bind(after.map_or(0, |id| id.0))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *connection)
+        .await?;
+        decode_customers(&mut connection, &self.keyring, &rows).await
+    }
+
+    /// The ids of the customers with this number (whatever its extension), lowest first, at
+    /// most `limit`.
+    pub async fn customers_with_number(
+        &self,
+        number: &PhoneNumber,
+        limit: u32,
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        check_limit(limit, MAX_CUSTOMERS_PAGE)?;
+        let mut connection = self.read.acquire().await?;
+        self.ids_with_number(&mut connection, number, limit).await
+    }
+
+    async fn ids_with_number(
+        &self,
+        connection: &mut SqliteConnection,
+        number: &PhoneNumber,
+        limit: u32,
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        let index = self.keyring.blind_index(PHONE_INDEX, number.e164());
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT customer_id FROM customer_phones WHERE number_index = ? \
+             ORDER BY customer_id LIMIT ?",
+        )
+        .bind(&index[..])
+        .bind(i64::from(limit))
+        .fetch_all(&mut *connection)
+        .await?;
+        Ok(ids.into_iter().map(CustomerId).collect())
+    }
+
+    // ---- interactions ----
+
+    /// Records an interaction.
+    pub async fn add_interaction(
+        &self,
+        interaction: &NewInteraction,
+    ) -> Result<Interaction, StoreError> {
+        interaction.validate()?;
+        let summary = seal_opt(&self.keyring, SUMMARY_FIELD, interaction.summary.as_deref())?;
+        let mut tx = self.begin().await?;
+        let result = sqlx::query(
+            "INSERT INTO interactions (customer_id, at_ms, kind, channel, agent, queue, \
+             contact_id, event_seq, disposition, duration_ms, summary_sealed) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(interaction.customer.map(|c| c.0))
+        .bind(interaction.at_ms)
+        .bind(interaction.kind.as_str())
+        .bind(interaction.channel.as_deref())
+        .bind(interaction.agent.as_deref())
+        .bind(interaction.queue.as_deref())
+        .bind(interaction.contact_id)
+        .bind(interaction.event_seq)
+        .bind(interaction.disposition.as_deref())
+        .bind(interaction.duration_ms)
+        .bind(summary)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Invalid(FieldError::new("customer_id", "no such customer"))
+            }
+            _ => StoreError::from(e),
+        })?;
+        tx.commit().await?;
+        Ok(Interaction {
+            id: result.last_insert_rowid(),
+            record: interaction.clone(),
+            redacted: false,
+        })
+    }
+
+    /// A customer's interactions, newest first: up to `limit` older than `before` (an
+    /// interaction's `(at_ms, id)`, for the next page), or the newest.
+    pub async fn interactions(
+        &self,
+        customer: CustomerId,
+        before: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        check_limit(limit, MAX_INTERACTIONS_READ)?;
+        let mut connection = self.read.acquire().await?;
+        read_interactions(&mut connection, &self.keyring, customer, before, limit).await
+    }
+
+    /// Removes the summaries (the personal data) of interactions older than `before_ms`;
+    /// answers how many were redacted. The records stay for the statistics.
+    pub async fn redact_interactions_before(
+        &self,
+        before_ms: i64,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let redacted = sqlx::query(
+            "UPDATE interactions SET summary_sealed = NULL, redacted = 1 \
+             WHERE at_ms < ? AND redacted = 0",
+        )
+        .bind(before_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        audit(
+            &mut tx,
+            now_ms,
+            actor,
+            "retention.redact",
+            "interactions",
+            &format!("{redacted} interactions before {before_ms}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(redacted)
+    }
+
+    // ---- screen pop ----
+
+    /// The screen pop for a caller's number: the customers who have it, each with their
+    /// latest interactions. All reads on one connection.
+    pub async fn screen_pop(&self, number: &PhoneNumber) -> Result<ScreenPop, StoreError> {
+        let mut connection = self.read.acquire().await?;
+        let ids = self
+            .ids_with_number(&mut connection, number, POP_MAX_MATCHES as u32 + 1)
+            .await?;
+        let more_matches = ids.len() > POP_MAX_MATCHES;
+        let mut cards = Vec::with_capacity(ids.len().min(POP_MAX_MATCHES));
+        for id in ids.into_iter().take(POP_MAX_MATCHES) {
+            let Some(customer) = read_customer(&mut connection, &self.keyring, id).await? else {
+                continue;
+            };
+            let recent = read_interactions(
+                &mut connection,
+                &self.keyring,
+                id,
+                None,
+                POP_RECENT_INTERACTIONS,
+            )
+            .await?;
+            cards.push(CustomerCard { customer, recent });
+        }
+        Ok(ScreenPop {
+            number: number.clone(),
+            cards,
+            more_matches,
+        })
+    }
+
+    // ---- audit ----
+
+    /// Appends a row to the audit log (reads of unmasked data are audited by the reader).
+    pub async fn audit(
+        &self,
+        now_ms: i64,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        audit(&mut tx, now_ms, actor, action, subject, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The audit rows of a subject (`customer:42`), or of everything when `None`, oldest
+    /// first, after the row `after`.
+    pub async fn audit_log(
+        &self,
+        subject: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        check_limit(limit, MAX_AUDIT_READ)?;
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT id, at_ms, actor, action, subject, detail FROM audit_log WHERE id > ",
+        );
+        select.push_bind(after);
+        if let Some(subject) = subject {
+            select.push(" AND subject = ").push_bind(subject);
+        }
+        select
+            .push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = select.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    at_ms: row.try_get("at_ms")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    subject: row.try_get("subject")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    // ---- keys ----
+
+    /// Re-seals every personal value that is not under the active key, in batches of
+    /// [`RESEAL_BATCH`] rows per transaction (a crash in the middle leaves every value
+    /// readable; running it again finishes the work).
+    pub async fn reseal_all(&self, now_ms: i64, actor: &str) -> Result<ResealReport, StoreError> {
+        let mut report = ResealReport::default();
+        for (table, key, column, field) in [
+            ("customers", "id", "name_sealed", NAME_FIELD),
+            ("customer_phones", "rowid", "number_sealed", PHONE_FIELD),
+            ("interactions", "id", "summary_sealed", SUMMARY_FIELD),
+        ] {
+            let key_expr = key;
+            let mut after = i64::MIN;
+            loop {
+                let mut tx = self.begin().await?;
+                let rows = sqlx::query(&format!(
+                    "SELECT {key_expr} AS k, {column} AS v FROM {table} \
+                     WHERE {key_expr} > ? AND {column} IS NOT NULL ORDER BY 1 LIMIT ?"
+                ))
+                .bind(after)
+                .bind(RESEAL_BATCH)
+                .fetch_all(&mut *tx)
+                .await?;
+                let Some(last) = rows.last() else {
+                    break;
+                };
+                after = last.try_get("k")?;
+                for row in &rows {
+                    let k: i64 = row.try_get("k")?;
+                    let sealed: Vec<u8> = row.try_get("v")?;
+                    if Keyring::sealed_key_id(&sealed) == Some(self.keyring.active_key()) {
+                        report.current += 1;
+                        continue;
+                    }
+                    let plain = self.keyring.open(field, &sealed)?;
+                    let resealed = self.keyring.seal(field, &plain)?;
+                    sqlx::query(&format!(
+                        "UPDATE {table} SET {column} = ? WHERE {key_expr} = ?"
+                    ))
+                    .bind(resealed)
+                    .bind(k)
+                    .execute(&mut *tx)
+                    .await?;
+                    report.resealed += 1;
+                }
+                tx.commit().await?;
+            }
+        }
+        self.audit(
+            now_ms,
+            actor,
+            "keys.reseal",
+            "records",
+            &format!(
+                "{} values resealed under {}, {} already were",
+                report.resealed,
+                self.keyring.active_key(),
+                report.current
+            ),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    // ---- API keys ----
+
+    /// Makes an API key and answers it with its secret, which is shown this once: only its
+    /// hash is kept.
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        role: Role,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<(ApiKey, String), StoreError> {
+        if name.is_empty()
+            || name.chars().count() > MAX_API_KEY_NAME_CHARS
+            || name.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(FieldError::new(
+                "name",
+                format!("1 to {MAX_API_KEY_NAME_CHARS} characters without spaces"),
+            )
+            .into());
+        }
+        let mut random = [0u8; API_KEY_SECRET_BYTES];
+        getrandom::fill(&mut random)
+            .map_err(|e| StoreError::Invariant(format!("no random numbers: {e}")))?;
+        use base64::Engine;
+        let secret = format!(
+            "{API_KEY_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
+        );
+        let prefix: String = secret.chars().take(API_KEY_SHOWN_CHARS).collect();
+        let mut tx = self.begin().await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(&mut *tx)
+            .await?;
+        if count >= MAX_API_KEYS {
+            return Err(StoreError::Conflict(format!(
+                "there are already {MAX_API_KEYS} API keys"
+            )));
+        }
+        let result = sqlx::query(
+            "INSERT INTO api_keys (name, role, prefix, secret_hash, created_ms) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(&prefix)
+        .bind(&secret_hash(&secret)[..])
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(format!("an API key named {name:?} exists"))
+            }
+            _ => StoreError::from(e),
+        })?;
+        audit(
+            &mut tx,
+            now_ms,
+            actor,
+            "api_key.create",
+            &format!("api_key:{name}"),
+            role.as_str(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((
+            ApiKey {
+                id: result.last_insert_rowid(),
+                name: name.into(),
+                role,
+                prefix,
+                created_ms: now_ms,
+                revoked_ms: None,
+            },
+            secret,
+        ))
+    }
+
+    /// The key a secret belongs to, if it is one and not revoked.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, StoreError> {
+        if !secret.starts_with(API_KEY_PREFIX) || secret.len() > 128 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT id, name, role, prefix, created_ms, revoked_ms FROM api_keys \
+             WHERE secret_hash = ? AND revoked_ms IS NULL",
+        )
+        .bind(&secret_hash(secret)[..])
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(decode_api_key).transpose()
+    }
+
+    /// Every API key, oldest first.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, role, prefix, created_ms, revoked_ms FROM api_keys ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(decode_api_key).collect()
+    }
+
+    /// Revokes the key of this name; answers whether one was live.
+    pub async fn revoke_api_key(
+        &self,
+        name: &str,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let revoked =
+            sqlx::query("UPDATE api_keys SET revoked_ms = ? WHERE name = ? AND revoked_ms IS NULL")
+                .bind(now_ms)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+        if revoked {
+            audit(
+                &mut tx,
+                now_ms,
+                actor,
+                "api_key.revoke",
+                &format!("api_key:{name}"),
+                "",
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    // ---- idempotency ----
+
+    /// The answer stored for `(actor, key)`, if any.
+    pub async fn idempotent_answer(
+        &self,
+        actor: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError> {
+        let row = sqlx::query(
+            "SELECT request_hash, status, body FROM idempotency_keys WHERE actor = ? AND key = ?",
+        )
+        .bind(actor)
+        .bind(key)
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(|row| {
+            Ok(IdempotentAnswer {
+                request_hash: row.try_get("request_hash")?,
+                status: row.try_get::<i64, _>("status")? as u16,
+                body: row.try_get("body")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores the answer for `(actor, key)`; the first answer stored wins.
+    pub async fn store_idempotent_answer(
+        &self,
+        actor: &str,
+        key: &str,
+        answer: &IdempotentAnswer,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
+            return Err(FieldError::new(
+                "Idempotency-Key",
+                format!("1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
+            )
+            .into());
+        }
+        sqlx::query(
+            "INSERT OR IGNORE INTO idempotency_keys (actor, key, request_hash, status, body, \
+             created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(actor)
+        .bind(key)
+        .bind(&answer.request_hash)
+        .bind(i64::from(answer.status))
+        .bind(&answer.body)
+        .bind(now_ms)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}
+
+fn secret_hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+fn decode_api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+    let role: String = row.try_get("role")?;
+    Ok(ApiKey {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
+            seq: row.try_get("id").unwrap_or_default(),
+            reason: format!("API key role {role:?}"),
+        })?,
+        prefix: row.try_get("prefix")?,
+        created_ms: row.try_get("created_ms")?,
+        revoked_ms: row.try_get("revoked_ms")?,
+    })
+}
+
+fn subject(id: CustomerId) -> String {
+    format!("customer:{}", id.0)
+}
+
+async fn audit(
+    connection: &mut SqliteConnection,
+    now_ms: i64,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at_ms, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(now_ms)
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(detail)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+fn check_limit(limit: u32, max: u32) -> Result<(), StoreError> {
+    if limit == 0 || limit > max {
+        return Err(StoreError::InvalidLimit { limit, max });
+    }
+    Ok(())
+}
+
+fn seal_opt(
+    keyring: &Keyring,
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(value
+        .map(|value| keyring.seal_str(field, value))
+        .transpose()?)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Invariant(format!("encode JSON: {e}")))
+}
+
+fn conflict_on_external_id(error: sqlx::Error, fields: &CustomerFields) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!(
+            "another customer has external_id {:?}",
+            fields.external_id.as_deref().unwrap_or_default()
+        )),
+        _ => StoreError::from(error),
+    }
+}
+
+async fn read_customer(
+    connection: &mut SqliteConnection,
+    keyring: &Keyring,
+    id: CustomerId,
+) -> Result<Option<Customer>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?"
+    ))
+    .bind(id.0)
+    .fetch_all(&mut *connection)
+    .await?;
+    Ok(decode_customers(connection, keyring, &rows).await?.pop())
+}
+
+/// Decodes customer rows and reads their phone numbers (one query for all of them).
+async fn decode_customers(
+    connection: &mut SqliteConnection,
+    keyring: &Keyring,
+    rows: &[SqliteRow],
+) -> Result<Vec<Customer>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = QueryBuilder::<Sqlite>::new(
+        "SELECT customer_id, number_sealed, label FROM customer_phones WHERE customer_id IN (",
+    );
+    let mut ids = select.separated(", ");
+    for row in rows {
+        ids.push_bind(row.try_get::<i64, _>("id")?);
+    }
+    select.push(") ORDER BY customer_id, position");
+    let phone_rows = select.build().fetch_all(&mut *connection).await?;
+    let mut customers = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let corrupt = |reason: String| StoreError::Corrupt { seq: id, reason };
+        let mut phones = Vec::new();
+        for phone in phone_rows
+            .iter()
+            .filter(|p| p.try_get::<i64, _>("customer_id").ok() == Some(id))
+        {
+            let sealed: Vec<u8> = phone.try_get("number_sealed")?;
+            let text = keyring.open_string(PHONE_FIELD, &sealed)?;
+            let number = PhoneNumber::from_str(&text)
+                .map_err(|e| corrupt(format!("customer {id}: stored number: {e}")))?;
+            phones.push(Phone {
+                number,
+                label: phone.try_get("label")?,
+            });
+        }
+        let name: Option<Vec<u8>> = row.try_get("name_sealed")?;
+        let tags: String = row.try_get("tags")?;
+        let preferences: String = row.try_get("preferences")?;
+        let value_score: i64 = row.try_get("value_score")?;
+        customers.push(Customer {
+            id: CustomerId(id),
+            fields: CustomerFields {
+                external_id: row.try_get("external_id")?,
+                name: name
+                    .map(|n| keyring.open_string(NAME_FIELD, &n))
+                    .transpose()?,
+                phones,
+                level: row.try_get("level")?,
+                value_score: u32::try_from(value_score).unwrap_or(u32::MAX),
+                tags: serde_json::from_str(&tags)
+                    .map_err(|e| corrupt(format!("customer {id}: tags: {e}")))?,
+                preferences: serde_json::from_str::<Preferences>(&preferences)
+                    .map_err(|e| corrupt(format!("customer {id}: preferences: {e}")))?,
+                consent: row.try_get("consent")?,
+                do_not_call: row.try_get("do_not_call")?,
+            },
+            created_ms: row.try_get("created_ms")?,
+            updated_ms: row.try_get("updated_ms")?,
+            version: row.try_get("version")?,
+        });
+    }
+    Ok(customers)
+}
+
+async fn read_interactions(
+    connection: &mut SqliteConnection,
+    keyring: &Keyring,
+    customer: CustomerId,
+    before: Option<(i64, i64)>,
+    limit: u32,
+) -> Result<Vec<Interaction>, StoreError> {
+    let (before_at, before_id) = before.unwrap_or((i64::MAX, i64::MAX));
+    // A row-value comparison, answered from the (customer_id, at_ms) index read backwards.
+    let rows = sqlx::query(&format!(
+        "SELECT {INTERACTION_COLUMNS} FROM interactions \
+         WHERE customer_id = ? AND (at_ms, id) < (?, ?) \
+         ORDER BY at_ms DESC, id DESC LIMIT ?"
+    ))
+    .bind(customer.0)
+    .bind(before_at)
+    .bind(before_id)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *connection)
+    .await?;
+    rows.iter()
+        .map(|row| decode_interaction(row, keyring))
+        .collect()
+}
+
+fn decode_interaction(row: &SqliteRow, keyring: &Keyring) -> Result<Interaction, StoreError> {
+    let id: i64 = row.try_get("id")?;
+    let kind: String = row.try_get("kind")?;
+    let summary: Option<Vec<u8>> = row.try_get("summary_sealed")?;
+    Ok(Interaction {
+        id,
+        record: NewInteraction {
+            customer: row
+                .try_get::<Option<i64>, _>("customer_id")?
+                .map(CustomerId),
+            at_ms: row.try_get("at_ms")?,
+            kind: InteractionKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                seq: id,
+                reason: format!("interaction kind {kind:?}"),
+            })?,
+            channel: row.try_get("channel")?,
+            agent: row.try_get("agent")?,
+            queue: row.try_get("queue")?,
+            contact_id: row.try_get("contact_id")?,
+            event_seq: row.try_get("event_seq")?,
+            disposition: row.try_get("disposition")?,
+            duration_ms: row.try_get("duration_ms")?,
+            summary: summary
+                .map(|s| keyring.open_string(SUMMARY_FIELD, &s))
+                .transpose()?,
+        },
+        redacted: row.try_get("redacted")?,
+    })
+}
