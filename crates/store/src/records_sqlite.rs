@@ -614,8 +614,26 @@ impl SqliteRecords {
         subject: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
+        self.audit_many(now_ms, actor, action, &[subject.to_string()], detail)
+            .await
+    }
+
+    /// Appends one row per subject to the audit log, in one transaction.
+    pub async fn audit_many(
+        &self,
+        now_ms: i64,
+        actor: &str,
+        action: &str,
+        subjects: &[String],
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.begin().await?;
-        audit(&mut tx, now_ms, actor, action, subject, detail).await?;
+        for subject in subjects {
+            audit(&mut tx, now_ms, actor, action, subject, detail).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -306,19 +306,17 @@ async fn audit_reveal(
             caller.role.as_str()
         ))
     })?;
-    let now = now_ms();
-    for id in customers {
-        state
-            .records
-            .audit(
-                now,
-                &caller.name,
-                "customer.read_unmasked",
-                &format!("customer:{}", id.0),
-                "phones",
-            )
-            .await?;
-    }
+    let subjects: Vec<String> = customers.map(|id| format!("customer:{}", id.0)).collect();
+    state
+        .records
+        .audit_many(
+            now_ms(),
+            &caller.name,
+            "customer.read_unmasked",
+            &subjects,
+            "phones",
+        )
+        .await?;
     Ok(())
 }
 
