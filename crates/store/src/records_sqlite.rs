@@ -675,16 +675,15 @@ impl SqliteRecords {
     // ---- keys ----
 
     /// Re-seals every personal value that is not under the active key, in batches of
-    /// [`RESEAL_BATCH`] rows per transaction (a crash in the middle leaves every value
+    /// 1,000 rows per transaction (a crash in the middle leaves every value
     /// readable; running it again finishes the work).
     pub async fn reseal_all(&self, now_ms: i64, actor: &str) -> Result<ResealReport, StoreError> {
         let mut report = ResealReport::default();
-        for (table, key, column, field) in [
+        for (table, key_expr, column, field) in [
             ("customers", "id", "name_sealed", NAME_FIELD),
             ("customer_phones", "rowid", "number_sealed", PHONE_FIELD),
             ("interactions", "id", "summary_sealed", SUMMARY_FIELD),
         ] {
-            let key_expr = key;
             let mut after = i64::MIN;
             loop {
                 let mut tx = self.begin().await?;

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hotline_phone::{normalize, PhoneNumber};
-use hotline_store::records::MAX_CUSTOMERS_PAGE;
 use hotline_store::{
     Customer, CustomerCard, CustomerFields, CustomerId, Interaction, InteractionKind,
     NewInteraction, Phone, Preferences, Role,
@@ -368,9 +367,12 @@ pub async fn list_customers(
         customers.iter().map(|c| c.id),
     )
     .await?;
-    let next_after = (customers.len() as u32 == limit && limit <= MAX_CUSTOMERS_PAGE)
-        .then(|| customers.last().map(|c| c.id.0))
-        .flatten();
+    // A full page may have a next one; a short page is the last.
+    let next_after = if customers.len() as u32 == limit {
+        customers.last().map(|c| c.id.0)
+    } else {
+        None
+    };
     Ok(Json(CustomerPage {
         items: customers
             .iter()
