@@ -9,8 +9,7 @@ use hotline_phone::PhoneNumber;
 use sha2::{Digest, Sha256};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteRow,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -22,7 +21,7 @@ use crate::records::{
     ResealReport, Role, ScreenPop, MAX_CUSTOMERS_PAGE, MAX_INTERACTIONS_READ, POP_MAX_MATCHES,
     POP_RECENT_INTERACTIONS,
 };
-use crate::sqlite::{BUSY_TIMEOUT, MAX_READ_CONNECTIONS};
+use crate::sqlite::MAX_READ_CONNECTIONS;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/records");
 
@@ -74,21 +73,7 @@ impl SqliteRecords {
     /// data, and brings its schema up to date.
     pub async fn open(path: impl AsRef<Path>, keyring: Keyring) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(directory).map_err(|source| StoreError::CreateDir {
-                path: directory.to_path_buf(),
-                source: Arc::new(source),
-            })?;
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .synchronous(SqliteSynchronous::Full);
-        let write_options = options
-            .clone()
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
+        let (options, write_options) = crate::sqlite::file_options(path)?;
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(write_options)

@@ -89,30 +89,38 @@ struct WriteConnection {
     reconnect: Option<SqliteConnectOptions>,
 }
 
+/// The connection options of a database file, for reads and for the one writer, after
+/// creating the file's directory. Durable on commit (`synchronous = FULL`), foreign keys on.
+pub(crate) fn file_options(
+    path: &Path,
+) -> Result<(SqliteConnectOptions, SqliteConnectOptions), StoreError> {
+    if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        // A blocking call, but a short one that happens once at start-up.
+        std::fs::create_dir_all(directory).map_err(|source| StoreError::CreateDir {
+            path: directory.to_path_buf(),
+            source: Arc::new(source),
+        })?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .synchronous(SqliteSynchronous::Full);
+    // Only the write connection sets the journal mode: WAL is a property of the file, and
+    // switching to it takes a lock that the busy timeout does not wait for.
+    let write_options = options
+        .clone()
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal);
+    Ok((options, write_options))
+}
+
 impl SqliteEventLog {
     /// Opens the database file at `path`, creating it and its directory if needed, and brings
     /// its schema up to date.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref();
-        if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            // A blocking call, but a short one that happens once at start-up.
-            std::fs::create_dir_all(directory).map_err(|source| StoreError::CreateDir {
-                path: directory.to_path_buf(),
-                source: Arc::new(source),
-            })?;
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .synchronous(SqliteSynchronous::Full);
-        // Only the write connection sets the journal mode: WAL is a property of the file, and
-        // switching to it takes a lock that the busy timeout does not wait for.
-        let write_options = options
-            .clone()
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .statement_cache_capacity(WRITE_STATEMENT_CACHE_CAPACITY);
+        let (options, write_options) = file_options(path.as_ref())?;
+        let write_options = write_options.statement_cache_capacity(WRITE_STATEMENT_CACHE_CAPACITY);
         let mut connection = write_options.connect().await?;
         MIGRATOR.run(&mut connection).await?;
         let read_pool = SqlitePoolOptions::new()
