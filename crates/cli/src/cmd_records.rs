@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use hotline_server::api::{self, now_ms, ApiState};
+use hotline_server::customer_link::PopHub;
 use hotline_store::{Keyring, Role, SqliteRecords};
 
 /// The records database in a data directory.
@@ -38,10 +39,13 @@ pub struct RunningApi {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Starts the REST API on `listen` over the records of `data`. With no API key yet, makes
-/// an `admin` key and hands its secret back to be printed once.
-pub async fn start_api(data: &Path, listen: SocketAddr) -> Result<RunningApi> {
-    let records = open_records(data).await?;
+/// Starts the REST API on `listen` over `records`, with the screen pops of `pops`. With no
+/// API key yet, makes an `admin` key and hands its secret back to be printed once.
+pub async fn start_api(
+    records: SqliteRecords,
+    pops: PopHub,
+    listen: SocketAddr,
+) -> Result<RunningApi> {
     let new_admin_secret = if records.api_keys().await?.is_empty() {
         let (_, secret) = records
             .create_api_key("admin", Role::Admin, now_ms(), "system")
@@ -57,7 +61,10 @@ pub async fn start_api(data: &Path, listen: SocketAddr) -> Result<RunningApi> {
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(api::serve(
         listener,
-        api::router(ApiState::new(records)),
+        api::router(ApiState {
+            pops,
+            ..ApiState::new(records)
+        }),
         async move {
             let _ = stopped.await;
         },

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
+use hotline_phone::NumberContext;
+use hotline_server::customer_link::PopHub;
 use hotline_server::{config, runtime};
 
 /// Arguments of `hotline serve`.
@@ -54,7 +56,16 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .context("starting the runtime")?;
     runtime.block_on(async {
         let log_path = args.data.join("events.db");
-        let running = runtime::start(config, Some(&log_path))
+        let records = crate::cmd_records::open_records(&args.data).await?;
+        let pops = PopHub::new();
+        let hub = pops.clone();
+        let link = runtime::LinkSetup {
+            records: records.clone(),
+            hub: pops.clone(),
+            number_context: NumberContext::default(),
+            lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
+        };
+        let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
             .map_err(|e| anyhow!("{e}"))?;
         println!("hotline: SIP on {} (UDP and TCP)", running.local);
@@ -66,7 +77,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 .http
                 .parse()
                 .map_err(|_| anyhow!("--http {:?}: expected IP:PORT or off", args.http))?;
-            let api = crate::cmd_records::start_api(&args.data, listen).await?;
+            let api = crate::cmd_records::start_api(records, pops, listen).await?;
             println!(
                 "hotline: REST API on http://{}/api/v1 (document: /api/openapi.json); records {}",
                 api.local,
@@ -104,6 +115,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         });
         let stats = running.wait().await.context("the switch stopped")?;
         if let Some(api) = api {
+            hub.close();
             let _ = api.shutdown.send(());
             let _ = api.task.await;
         }

@@ -418,6 +418,7 @@ pub fn parse(
             max_calls: sip.max_calls.unwrap_or(DEFAULT_MAX_CALLS),
             dial_timeout_ms: dial_timeout_ms(file, sip.dial_timeout)?,
             first_contact_id: 1,
+            caller_lookup: None,
         },
         routing,
         prompts: media.prompts.map(PathBuf::from),

@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod config;
+pub mod customer_link;
 pub mod demo;
 pub mod media_bench;
 pub mod media_runtime;

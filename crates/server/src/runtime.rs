@@ -18,9 +18,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
+use crate::customer_link::LinkEvent;
 use crate::media_runtime::{CallQuality, MediaReport};
 use crate::media_runtime::{MediaDriver, MediaStats};
-use crate::switch::{CallEvent, Party, Record, Switch, SwitchStats};
+use crate::switch::{CallEvent, CallerLookup, CallerProfile, Party, Record, Switch, SwitchStats};
 
 /// The most UDP datagrams taken in at one wake-up before the switch's output is sent.
 pub const MAX_UDP_BURST: usize = 32;
@@ -93,6 +94,10 @@ pub struct RuntimeStats {
     pub records_dropped: u64,
     /// The media side's counters.
     pub media: MediaStats,
+    /// Call facts dropped because the link task fell behind.
+    pub link_dropped: u64,
+    /// The link task's counters.
+    pub link: crate::customer_link::LinkStats,
 }
 
 /// The bound sockets, before the loop starts (so a caller learns the real port of `:0`).
@@ -147,6 +152,18 @@ pub struct RunParts {
     ),
     /// Stops the loop when it turns true.
     pub shutdown: watch::Receiver<bool>,
+    /// The customer records' task, when the records are open.
+    pub link: Option<LinkChannels>,
+}
+
+/// The run loop's ends of the link task's channels ([`crate::customer_link`]).
+pub struct LinkChannels {
+    /// Call facts to the task.
+    pub events: mpsc::Sender<LinkEvent>,
+    /// Callers' profiles from the task.
+    pub profiles: mpsc::Receiver<(hotline_routing::ContactId, Option<CallerProfile>)>,
+    /// The task, which ends once `events` is dropped.
+    pub task: tokio::task::JoinHandle<crate::customer_link::LinkStats>,
 }
 
 /// Runs the switch on `sockets` until `shutdown` turns true; records go to `log` if given.
@@ -161,7 +178,12 @@ pub async fn run(
         routing,
         media: (mut media, mut media_events),
         mut shutdown,
+        link,
     } = parts;
+    let (link_events, mut profiles, link_task) = match link {
+        Some(link) => (Some(link.events), Some(link.profiles), Some(link.task)),
+        None => (None, None, None),
+    };
     let Sockets { udp, tcp } = sockets;
     let udp = Arc::new(udp);
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(MAX_INBOUND_QUEUE);
@@ -225,6 +247,9 @@ pub async fn run(
                     queue_row(&log_tx, logging, event, &mut stats);
                 }
             },
+            Some((contact, profile)) = recv_some(&mut profiles) => {
+                switch.caller_profile(clock.now(), contact, profile);
+            }
             _ = sleep_until(deadline) => {
                 switch.handle_timeout(clock.now());
             }
@@ -260,6 +285,13 @@ pub async fn run(
             }
         }
         while let Some(record) = switch.poll_record() {
+            if let Some(events) = &link_events {
+                if let Some(event) = crate::customer_link::link_event(&routing, &record) {
+                    if events.try_send(event).is_err() {
+                        stats.link_dropped += 1;
+                    }
+                }
+            }
             queue_row(&log_tx, logging, encode(&routing, record), &mut stats);
         }
     }
@@ -280,6 +312,12 @@ pub async fn run(
     if let Some(task) = log_task {
         let _ = task.await;
     }
+    drop(link_events);
+    if let Some(task) = link_task {
+        if let Ok(link) = task.await {
+            stats.link = link;
+        }
+    }
     stats.switch = switch.stats();
     stats.transactions = switch.transaction_stats();
     Ok(stats)
@@ -294,6 +332,15 @@ fn queue_row(
 ) {
     if logging && log_tx.try_send(event).is_err() {
         stats.records_dropped += 1;
+    }
+}
+
+/// The next message of an optional channel; without one, never (a `select!` branch that
+/// never fires).
+async fn recv_some<T>(receiver: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match receiver {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -436,12 +483,66 @@ impl Running {
     }
 }
 
+/// The customer records a switch reads about its callers ([`crate::customer_link`]).
+pub struct LinkSetup {
+    /// The records.
+    pub records: hotline_store::SqliteRecords,
+    /// Where screen pops go.
+    pub hub: crate::customer_link::PopHub,
+    /// How callers' numbers are read.
+    pub number_context: hotline_phone::NumberContext,
+    /// Wait this way for each caller's profile before queuing; `None`: queue at once (the
+    /// pops and interactions still happen).
+    pub lookup: Option<CallerLookup>,
+}
+
+/// How long a call waits for its caller's profile by default: the records answer in about
+/// a millisecond (BENCHMARKS.md, screen pop), so this is only reached when they are stuck.
+pub const DEFAULT_CALLER_LOOKUP: CallerLookup = CallerLookup {
+    wait_ms: 200,
+    dedicated_agent_wait_ms: 30_000,
+};
+
 /// Binds the sockets, opens the event log (SQLite at `event_log`, if given) and starts the
 /// switch on a task of its own.
 pub async fn start(
-    mut config: crate::config::ServerConfig,
+    config: crate::config::ServerConfig,
     event_log: Option<&std::path::Path>,
 ) -> Result<Running, Box<dyn std::error::Error + Send + Sync>> {
+    start_with(config, event_log, None).await
+}
+
+/// [`start`], with the customer records: callers' profiles for routing, screen pops, and
+/// interactions for ended calls.
+pub async fn start_with(
+    mut config: crate::config::ServerConfig,
+    event_log: Option<&std::path::Path>,
+    link: Option<LinkSetup>,
+) -> Result<Running, Box<dyn std::error::Error + Send + Sync>> {
+    let log = match event_log {
+        Some(path) => Some(hotline_store::SqliteEventLog::open(path).await?),
+        None => None,
+    };
+    if let Some(log) = &log {
+        // Contact ids name one contact for the life of the log: go on after the last one.
+        let last = u64::try_from(log.max_contact_id().await?).unwrap_or(0);
+        config.switch.first_contact_id = config.switch.first_contact_id.max(last + 1);
+    }
+    let link = link.map(|setup| {
+        config.switch.caller_lookup = setup.lookup;
+        let (profiles_tx, profiles) = mpsc::channel(crate::customer_link::MAX_LINK_QUEUE);
+        let (events, task) = crate::customer_link::spawn(crate::customer_link::LinkParts {
+            records: setup.records,
+            number_context: setup.number_context,
+            hub: setup.hub,
+            profiles: setup.lookup.map(|_| profiles_tx),
+        });
+        LinkChannels {
+            events,
+            profiles,
+            task,
+        }
+    });
     let sockets = Sockets::bind(config.listen).await?;
     let local = sockets.local_addr()?;
     // Our Via and Contact must name an address others can reach: the configured one, or
@@ -490,14 +591,11 @@ pub async fn start(
         clock,
         seed,
     );
-    let writer = match event_log {
-        Some(path) => {
-            let log = hotline_store::SqliteEventLog::open(path).await?;
-            Some(EventWriter::spawn(
-                log,
-                hotline_store::WriterConfig::default(),
-            )?)
-        }
+    let writer = match log {
+        Some(log) => Some(EventWriter::spawn(
+            log,
+            hotline_store::WriterConfig::default(),
+        )?),
         None => None,
     };
     let (shutdown, receiver) = watch::channel(false);
@@ -510,6 +608,7 @@ pub async fn start(
             routing,
             media,
             shutdown: receiver,
+            link,
         },
     ));
     Ok(Running {

@@ -62,7 +62,7 @@ pub use transfer::{valid_transfer_number, MAX_TRANSFER_NUMBER};
 
 use hotline_routing::{
     AgentId, ContactId, ContactKind, ContactSpec, DialOutcome, Event as RoutingEvent, Input,
-    OfferEndReason, Outcome, QueueId, Router, RoutingConfig, Time,
+    OfferEndReason, Outcome, PreferredAgent, QueueId, Router, RoutingConfig, Time,
 };
 use hotline_sip::{
     new_branch, Algorithm, AuthConfig, AuthOutcome, Authenticator, Credentials, Dialog, DialogId,
@@ -226,6 +226,54 @@ pub struct SwitchConfig {
     pub dial_timeout_ms: Millis,
     /// The first contact id; ids must be unique for the life of the event log.
     pub first_contact_id: u64,
+    /// Ask the records about each caller before queuing the call; `None` queues at once with
+    /// default attributes.
+    pub caller_lookup: Option<CallerLookup>,
+}
+
+/// How the switch waits for the records' answer about a caller ([`Switch::caller_profile`]).
+///
+/// The [`CallEvent::Arrived`] record is the question: the driver looks the caller's number
+/// up and hands the answer in. The call rings (or hears its menu) meanwhile; it joins its
+/// queue when the answer comes or `wait_ms` has passed, whichever is first, so a slow or
+/// broken store delays a call by at most `wait_ms` and never loses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallerLookup {
+    /// The longest a call waits for its caller's profile before it queues with defaults.
+    pub wait_ms: Millis,
+    /// How long a call waits for the customer's dedicated agent before any agent may take
+    /// it.
+    pub dedicated_agent_wait_ms: Millis,
+}
+
+/// The longest [`CallerLookup::wait_ms`] a configuration may set.
+pub const MAX_CALLER_LOOKUP_WAIT_MS: Millis = 2_000;
+
+/// What the records know of a caller that routing uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallerProfile {
+    /// The membership level: the routing tier of that name (an unknown name is tier 0).
+    pub level: Option<String>,
+    /// The value score, compared with the routing policy's high-value threshold.
+    pub value_score: u32,
+    /// Prefers a human (elderly callers): the policy's bonus.
+    pub prefer_human: bool,
+    /// The agent who looks after this customer, by name; the call waits for that agent
+    /// first ([`CallerLookup::dedicated_agent_wait_ms`]).
+    pub dedicated_agent: Option<String>,
+}
+
+/// Where a call stands with its caller's profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ProfileState {
+    /// Asked; the call waits for the answer until `until` before it joins `queue` (once it
+    /// wants to join one).
+    Pending {
+        until: Millis,
+        queue: Option<QueueId>,
+    },
+    /// Answered (`None`: unknown caller, no lookup, or no answer in time).
+    Known(Option<CallerProfile>),
 }
 
 /// Who ended a call.
@@ -448,6 +496,9 @@ pub struct SwitchStats {
     pub refused: u64,
     /// Routing inputs the core refused (races, normal in small numbers).
     pub routing_refusals: u64,
+    /// Calls that queued with default attributes because the records did not answer in
+    /// time.
+    pub lookups_timed_out: u64,
     /// REGISTERs refused unchecked because their address failed too often.
     pub auth_blocked: u64,
 }
@@ -497,6 +548,8 @@ struct Call {
     fork_rejected: bool,
     /// Agent legs cancelled or being torn down after the call moved on; kept until they end.
     leftover: Vec<AgentLeg>,
+    /// The caller's profile from the records, for its routing attributes.
+    profile: ProfileState,
 }
 
 /// Which leg a dialog belongs to.
@@ -533,6 +586,8 @@ pub struct Switch {
     /// Callback offers waiting for the contact's first call to end (the caller still hears
     /// the goodbye): the agent they reserve.
     deferred_callbacks: HashMap<ContactId, (AgentId, QueueId)>,
+    /// Calls waiting for their caller's profile: when each stops waiting.
+    lookup_timers: BTreeSet<(Millis, ContactId)>,
 }
 
 /// Why the switch could not start.
@@ -596,6 +651,7 @@ impl Switch {
             timers: BTreeSet::new(),
             callback_targets: HashMap::new(),
             deferred_callbacks: HashMap::new(),
+            lookup_timers: BTreeSet::new(),
             config,
         })
     }
@@ -645,6 +701,7 @@ impl Switch {
         self.router.handle_timeout(Time::from_millis(now));
         self.drain_routing(now);
         self.media_timeouts(now);
+        self.lookup_timeouts(now);
         if self.registrar.next_expiry().is_some_and(|at| at <= now) {
             for expired in self.registrar.expire(now) {
                 self.after_binding_change(now, &expired.user);
@@ -660,6 +717,7 @@ impl Switch {
             self.router.poll_timeout().map(Time::as_millis),
             self.registrar.next_expiry(),
             self.timers.first().map(|&(at, _)| at),
+            self.lookup_timers.first().map(|&(at, _)| at),
         ]
         .into_iter()
         .flatten()
@@ -1014,6 +1072,14 @@ impl Switch {
             .unwrap_or_default();
         self.stats.calls_in += 1;
         let signalling_only = media.is_none();
+        let profile = match self.config.caller_lookup {
+            Some(lookup) => {
+                let until = now.saturating_add(lookup.wait_ms);
+                self.lookup_timers.insert((until, contact));
+                ProfileState::Pending { until, queue: None }
+            }
+            None => ProfileState::Known(None),
+        };
         self.calls.insert(
             contact,
             Call {
@@ -1031,6 +1097,7 @@ impl Switch {
                 forks: Vec::new(),
                 fork_rejected: false,
                 leftover: Vec::new(),
+                profile,
             },
         );
         self.by_caller_txn.insert(id, contact);
@@ -1063,17 +1130,104 @@ impl Switch {
         let mut ringing = request.response(180, "Ringing");
         ringing.headers.push("Contact", self.contact());
         self.respond(now, id, ringing, &caller_tag);
+        self.join_queue(now, contact, queue);
+    }
+
+    /// Puts a call in its queue, once its caller's profile is known (or no longer awaited).
+    fn join_queue(&mut self, now: Millis, contact: ContactId, queue: QueueId) {
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        if let ProfileState::Pending { queue: waiting, .. } = &mut call.profile {
+            *waiting = Some(queue);
+            return;
+        }
+        if call.media.is_some() {
+            self.enqueue(now, contact, queue);
+            return;
+        }
         self.call_event(now, CallEvent::Queued { contact, queue });
-        if let Err(error) = self.router.handle(
-            Time::from_millis(now),
-            Input::Arrive(ContactSpec::call(contact, queue)),
-        ) {
+        let spec = self.contact_spec(contact, queue);
+        if let Err(error) = self
+            .router
+            .handle(Time::from_millis(now), Input::Arrive(spec))
+        {
             self.stats.routing_refusals += 1;
             let reason = format!("Service Unavailable ({error:?})");
             self.fail_caller(now, contact, 503, &reason);
             return;
         }
         self.drain_routing(now);
+    }
+
+    /// The routing core's view of a call: its queue, and its caller's level, value,
+    /// preference and dedicated agent from the records.
+    fn contact_spec(&self, contact: ContactId, queue: QueueId) -> ContactSpec {
+        let mut spec = ContactSpec::call(contact, queue);
+        let Some(ProfileState::Known(Some(profile))) = self.calls.get(&contact).map(|c| &c.profile)
+        else {
+            return spec;
+        };
+        let routing = self.router.config();
+        spec.attributes.tier = profile
+            .level
+            .as_deref()
+            .and_then(|level| routing.priority.tiers.iter().position(|t| t.name == level))
+            .and_then(|tier| u8::try_from(tier).ok())
+            .unwrap_or(0);
+        spec.attributes.value_score = profile.value_score;
+        spec.attributes.prefer_human = profile.prefer_human;
+        if let (Some(name), Some(lookup)) = (&profile.dedicated_agent, self.config.caller_lookup) {
+            spec.preferred_agent = routing.agent_id(name).map(|agent| PreferredAgent {
+                agent,
+                wait: std::time::Duration::from_millis(lookup.dedicated_agent_wait_ms),
+            });
+        }
+        spec
+    }
+
+    /// The records' answer about a call's caller ([`CallerLookup`]): `None` for an unknown
+    /// caller. A call still waiting for it joins its queue now; an answer that comes too
+    /// late, or for a call that has ended, changes nothing.
+    pub fn caller_profile(
+        &mut self,
+        now: Millis,
+        contact: ContactId,
+        profile: Option<CallerProfile>,
+    ) {
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let ProfileState::Pending { until, queue } = call.profile else {
+            return;
+        };
+        call.profile = ProfileState::Known(profile);
+        self.lookup_timers.remove(&(until, contact));
+        if let Some(queue) = queue {
+            self.join_queue(now, contact, queue);
+        }
+        self.drain(now);
+    }
+
+    /// Calls whose profile did not come in time stop waiting for it.
+    fn lookup_timeouts(&mut self, now: Millis) {
+        while let Some(&(at, contact)) = self.lookup_timers.first() {
+            if at > now {
+                break;
+            }
+            self.lookup_timers.remove(&(at, contact));
+            let Some(call) = self.calls.get_mut(&contact) else {
+                continue;
+            };
+            let ProfileState::Pending { queue, .. } = call.profile else {
+                continue;
+            };
+            call.profile = ProfileState::Known(None);
+            self.stats.lookups_timed_out += 1;
+            if let Some(queue) = queue {
+                self.join_queue(now, contact, queue);
+            }
+        }
     }
 
     fn on_cancel(&mut self, now: Millis, id: TransactionId, request: Request) {

@@ -436,6 +436,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     documented.sort();
     let expected = [
         ("DELETE", "/api/v1/customers/{id}"),
+        ("GET", "/api/v1/agents/{name}/pops"),
         ("GET", "/api/v1/customers"),
         ("GET", "/api/v1/customers/{id}"),
         ("GET", "/api/v1/customers/{id}/interactions"),
@@ -452,7 +453,10 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     assert_eq!(documented, expected);
     // Every documented route answers (401 without a key), never 404 or 405.
     for (method, path) in &documented {
-        let uri = path.replace("{id}", "1").replace("{external_id}", "CRM-1");
+        let uri = path
+            .replace("{id}", "1")
+            .replace("{external_id}", "CRM-1")
+            .replace("{name}", "ann");
         let (status, _) = api
             .call(
                 Method::from_bytes(method.as_bytes()).unwrap(),
@@ -466,4 +470,33 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     }
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
     assert!(doc["components"]["schemas"]["CustomerInput"].is_object());
+}
+
+#[tokio::test]
+async fn an_agent_key_follows_only_its_own_pops_and_a_supervisor_any() {
+    let api = api().await;
+    let (status, body) = api.get("/api/v1/agents/agent-2002/pops", &api.agent).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("agent-2002"));
+    // The stream itself stays open: look at the head only.
+    for (path, key) in [
+        ("/api/v1/agents/agent-1001/pops", &api.agent),
+        ("/api/v1/agents/agent-2002/pops", &api.supervisor),
+    ] {
+        let request = Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = api.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "{path}"
+        );
+    }
 }

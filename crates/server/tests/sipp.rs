@@ -711,3 +711,136 @@ async fn a_carrier_that_refuses_the_credentials_fails_the_transfer_after_one_ret
         .expect("call.transfer_failed");
     assert_eq!(failed.data["status"], 401, "{:?}", failed.data);
 }
+
+/// Reads a server-sent event stream until an event named `name`; its data as JSON.
+async fn next_sse_event(
+    stream: &mut tokio::net::TcpStream,
+    seen: &mut String,
+    name: &str,
+) -> serde_json::Value {
+    use tokio::io::AsyncReadExt;
+    let marker = format!("event: {name}\ndata: ");
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(start) = seen.find(&marker) {
+            let rest = &seen[start + marker.len()..];
+            if let Some(end) = rest.find('\n') {
+                let value = serde_json::from_str(&rest[..end]).unwrap();
+                *seen = rest[end..].to_string();
+                return value;
+            }
+        }
+        let n = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read(&mut chunk))
+            .await
+            .expect("an event within 20 s")
+            .unwrap();
+        assert!(n > 0, "the stream closed; so far: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_caller_pops_on_the_offered_agents_desktop_and_the_call_becomes_an_interaction() {
+    use hotline_server::api::{self, ApiState};
+    use hotline_server::customer_link::PopHub;
+    use hotline_store::{CustomerFields, Keyring, Phone, Role, SqliteRecords};
+    use tokio::io::AsyncWriteExt;
+
+    let data = tempfile::tempdir().unwrap();
+    let keys = Keyring::generate().unwrap();
+    let records = SqliteRecords::open(data.path().join("records.db"), keys)
+        .await
+        .unwrap();
+    let context = hotline_phone::NumberContext::default();
+    let number = hotline_phone::normalize("13800138000", &context).unwrap();
+    let fields = CustomerFields {
+        name: Some("张三".into()),
+        phones: vec![Phone {
+            number,
+            label: None,
+        }],
+        tags: vec!["billing".into()],
+        ..CustomerFields::default()
+    };
+    let customer = records.create_customer(&fields, 1, "test").await.unwrap();
+    let (_, ann_key) = records
+        .create_api_key("ann", Role::Agent, 1, "test")
+        .await
+        .unwrap();
+    let pops = PopHub::new();
+    let hub = pops.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let state = ApiState {
+        pops: pops.clone(),
+        ..ApiState::new(records.clone())
+    };
+    let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = tokio::spawn(api::serve(listener, api::router(state), async move {
+        let _ = stopped.await;
+    }));
+    let config = config::parse("sipp-test.toml", CONFIG, 42, [9; 32]).unwrap();
+    let link = runtime::LinkSetup {
+        records: records.clone(),
+        hub: pops,
+        number_context: context,
+        lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
+    };
+    let server = runtime::start_with(config, Some(&data.path().join("events.db")), Some(link))
+        .await
+        .unwrap();
+    // Ann's desktop follows her pops.
+    let mut desktop = tokio::net::TcpStream::connect(http).await.unwrap();
+    desktop
+        .write_all(
+            format!(
+                "GET /api/v1/agents/ann/pops HTTP/1.1\r\nHost: hotline\r\nAuthorization: \
+                 Bearer {ann_key}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let switch = server.local;
+    let call = tokio::task::spawn_blocking(move || {
+        let phone = agent_phone(switch, "ann", "agent_answers.xml", 1);
+        check("caller", &caller_scenario(switch, "caller_talks.xml"));
+        phone.wait_with_output().unwrap()
+    });
+    let mut seen = String::new();
+    let offer = next_sse_event(&mut desktop, &mut seen, "offer").await;
+    assert!(seen.is_empty() || !seen.contains("event: offer"));
+    assert_eq!(offer["queue"], "general");
+    assert!(offer["contact_id"].as_u64().unwrap() >= 1);
+    let pop = &offer["pop"];
+    assert_eq!(pop["matched"], "one");
+    assert_eq!(pop["number"], "138****8000", "masked on the desktop");
+    assert_eq!(pop["cards"][0]["customer"]["name"], "张三");
+    assert_eq!(pop["cards"][0]["customer"]["id"], customer.id.0);
+    check("agent phone", &call.await.unwrap());
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.switch.connected, 1);
+    assert_eq!(
+        stats.switch.lookups_timed_out, 0,
+        "the records answered in time"
+    );
+    assert_eq!(stats.link.pops, 1);
+    assert_eq!(stats.link.interactions, 1);
+    // The call is in the customer's history: answered by ann, with its talk time.
+    let history = records.interactions(customer.id, None, 10).await.unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    let call = &history[0].record;
+    assert_eq!(call.kind, hotline_store::InteractionKind::InboundCall);
+    assert_eq!(call.agent.as_deref(), Some("ann"));
+    assert_eq!(call.queue.as_deref(), Some("general"));
+    assert_eq!(call.disposition.as_deref(), Some("answered"));
+    assert!(call.duration_ms.unwrap() >= 500, "{call:?}");
+    // Closing the hub ends the desktop's stream, so the API stops gracefully.
+    hub.close();
+    let _ = stop_api.send(());
+    tokio::time::timeout(std::time::Duration::from_secs(10), api)
+        .await
+        .expect("the API stops with a desktop connected")
+        .unwrap()
+        .unwrap();
+}

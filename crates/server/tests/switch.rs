@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use hotline_routing::{AgentId, AgentState, QueueId};
 use hotline_server::phone::{Answer, Phone, PhoneConfig, PhoneEvent};
 use hotline_server::switch::{
-    CallEvent, IpNet, MediaCommand, MediaSettings, Menu, MenuAction, NumberRoute, Party, Record,
-    SipAgent, Switch, SwitchConfig, Target, Trunk,
+    CallEvent, CallerLookup, CallerProfile, IpNet, MediaCommand, MediaSettings, Menu, MenuAction,
+    NumberRoute, Party, Record, SipAgent, Switch, SwitchConfig, Target, Trunk,
 };
 use hotline_sip::netsim::{LossyNetwork, NetConfig};
 use hotline_sip::{Credentials, Millis, Peer, TransactionConfig, Transport};
@@ -580,6 +580,7 @@ fn world_config(seed: u64) -> SwitchConfig {
         max_calls: 100,
         dial_timeout_ms: 30_000,
         first_contact_id: 1,
+        caller_lookup: None,
     }
 }
 
@@ -1713,4 +1714,98 @@ fn a_menu_transfer_needs_a_trunk_that_dials_out() {
     config.media.menus[0].options[2].1 = MenuAction::Transfer("400-812".into());
     let error = Switch::new(config, routing).err().unwrap();
     assert!(error.0.contains("not a number"), "{}", error.0);
+}
+
+fn lookup_world(seed: u64) -> World {
+    let mut world = World::new(NetConfig::perfect(2), seed);
+    let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
+    let mut config = world_config(seed);
+    config.default_target = None;
+    config.caller_lookup = Some(CallerLookup {
+        wait_ms: 200,
+        dedicated_agent_wait_ms: 30_000,
+    });
+    world.switch = Switch::new(config, routing).unwrap();
+    world
+}
+
+fn rings(world: &World, agent: SocketAddr) -> bool {
+    world
+        .events_of(agent)
+        .iter()
+        .any(|e| matches!(e, PhoneEvent::Incoming { .. }))
+}
+
+#[test]
+fn a_call_waits_for_its_callers_profile_and_goes_to_the_dedicated_agent() {
+    let mut world = lookup_world(41);
+    let ann = world.agent("ann", "127.0.0.10:5060", Answer::Never);
+    let bob = world.agent("bob", "127.0.0.11:5060", Answer::Never);
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "95588", Some(30_000), None);
+    world.run_for(50);
+    // The Arrived record is the question; the call rings nobody until the answer.
+    assert!(world.call_events().iter().any(|e| matches!(
+        e,
+        CallEvent::Arrived { from, .. } if from == "13800138000"
+    )));
+    assert!(!rings(&world, ann) && !rings(&world, bob));
+    assert!(!world
+        .call_events()
+        .iter()
+        .any(|e| matches!(e, CallEvent::Queued { .. })));
+    let now = world.now;
+    world.switch.caller_profile(
+        now,
+        CALLER_CONTACT,
+        Some(CallerProfile {
+            level: Some("gold".into()),
+            value_score: 10,
+            prefer_human: false,
+            dedicated_agent: Some("bob".into()),
+        }),
+    );
+    world.run_for(1_000);
+    // Both agents are ready; the customer's own agent rings, the other does not.
+    assert!(rings(&world, bob), "the dedicated agent rings");
+    assert!(!rings(&world, ann), "no other agent rings");
+    assert_eq!(world.switch.stats().lookups_timed_out, 0);
+}
+
+#[test]
+fn without_an_answer_in_time_the_call_queues_with_defaults_and_a_late_answer_changes_nothing() {
+    let mut world = lookup_world(42);
+    let ann = world.agent("ann", "127.0.0.10:5060", Answer::Never);
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    world.phone(caller).call(now, "95588", Some(30_000), None);
+    world.run_for(150);
+    assert!(!rings(&world, ann), "still waiting for the records");
+    world.run_for(300);
+    assert!(rings(&world, ann), "queued after the wait, with defaults");
+    assert_eq!(world.switch.stats().lookups_timed_out, 1);
+    let queued = world
+        .call_events()
+        .iter()
+        .filter(|e| matches!(e, CallEvent::Queued { .. }))
+        .count();
+    let now = world.now;
+    world.switch.caller_profile(
+        now,
+        CALLER_CONTACT,
+        Some(CallerProfile {
+            dedicated_agent: Some("bob".into()),
+            ..CallerProfile::default()
+        }),
+    );
+    world.run_for(100);
+    let queued_after = world
+        .call_events()
+        .iter()
+        .filter(|e| matches!(e, CallEvent::Queued { .. }))
+        .count();
+    assert_eq!((queued, queued_after), (1, 1), "queued once");
 }

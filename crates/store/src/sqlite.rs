@@ -173,6 +173,17 @@ impl SqliteEventLog {
         }
     }
 
+    /// The largest contact id in the log (0 for none). A switch that starts on this log
+    /// numbers its contacts after it, so that an id names one contact for the log's life.
+    pub async fn max_contact_id(&self) -> Result<i64, StoreError> {
+        let rows = self
+            .fetch_all(sqlx::query(
+                "SELECT COALESCE(MAX(contact_id), 0) AS max_id FROM events",
+            ))
+            .await?;
+        Ok(rows.first().map_or(0, |row| row.get::<i64, _>("max_id")))
+    }
+
     /// Runs a read on the read pool, or on the write connection of an in-memory database.
     async fn fetch_all<'q>(
         &self,

@@ -316,3 +316,18 @@ async fn an_in_memory_log_keeps_its_events_while_open() {
     let other = SqliteEventLog::open_in_memory().await.unwrap();
     assert_eq!(other.last_seq().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn max_contact_id_is_the_largest_contact_in_the_log_so_a_restart_numbers_after_it() {
+    let (_directory, path, log) = open_temp().await;
+    assert_eq!(log.max_contact_id().await.unwrap(), 0, "an empty log");
+    let events = vec![
+        NewEvent::new(T0_MS, "call.arrived").with_contact(41),
+        NewEvent::new(T0_MS, "agent.ready").with_agent("agent-0007"),
+        NewEvent::new(T0_MS, "call.arrived").with_contact(7),
+    ];
+    log.append(&events).await.unwrap();
+    log.close().await;
+    let reopened = SqliteEventLog::open(&path).await.unwrap();
+    assert_eq!(reopened.max_contact_id().await.unwrap(), 41);
+}

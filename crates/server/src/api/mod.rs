@@ -7,6 +7,7 @@
 //! 404, 409 conflicts, 413 bodies over [`auth::MAX_BODY_BYTES`], 422 validation, 429 over
 //! the rate limit. POSTs honour an `Idempotency-Key` header; lists are paged.
 
+pub mod agents;
 pub mod auth;
 pub mod customers;
 pub mod error;
@@ -29,6 +30,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::customer_link::PopHub;
 use auth::{Caller, RateLimiter, MAX_BODY_BYTES};
 use error::ApiError;
 
@@ -44,6 +46,8 @@ pub struct ApiState {
     /// Serialises requests that carry an idempotency key, so that two copies of one request
     /// racing each other still do the work once.
     pub idempotency: Arc<tokio::sync::Mutex<()>>,
+    /// Screen pops for agents' desktops, from the switch's link task.
+    pub pops: PopHub,
 }
 
 impl ApiState {
@@ -54,6 +58,7 @@ impl ApiState {
             number_context: Arc::new(NumberContext::default()),
             limiter: Arc::new(RateLimiter::default()),
             idempotency: Arc::new(tokio::sync::Mutex::new(())),
+            pops: PopHub::new(),
         }
     }
 }
@@ -101,6 +106,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
             customers::add_interaction
         ))
         .routes(routes!(customers::screen_pop))
+        .routes(routes!(agents::agent_pops))
         .with_state(state)
         .split_for_parts();
     (router, doc)

@@ -227,6 +227,7 @@ impl Switch {
                 forks: Vec::new(),
                 fork_rejected: false,
                 leftover: Vec::new(),
+                profile: super::ProfileState::Known(None),
             },
         );
         // Both sockets; the agent rings once its own is open (`media_opened`).

@@ -16,7 +16,7 @@ use hotline_media::sdp::{
     accept_answer, build_answer, build_offer, LocalMedia, MediaPolicy, NegotiatedAudio,
     SessionDescription,
 };
-use hotline_routing::{ContactId, ContactSpec, Input, QueueId, Time};
+use hotline_routing::{ContactId, Input, QueueId, Time};
 use hotline_sip::{Dialog, Method, Millis, Request};
 
 use super::{CallEvent, Party, Side, Switch};
@@ -440,7 +440,7 @@ impl Switch {
     /// The caller is answered and its media set up: its menu or queue.
     fn start_flow(&mut self, now: Millis, contact: ContactId, target: super::Target) {
         match target {
-            super::Target::Queue(queue) => self.enqueue(now, contact, queue),
+            super::Target::Queue(queue) => self.join_queue(now, contact, queue),
             super::Target::Menu(menu) => self.offer_menu(contact, menu, 0),
         }
     }
@@ -538,7 +538,7 @@ impl Switch {
 
     fn menu_action(&mut self, now: Millis, contact: ContactId, menu: usize, action: MenuAction) {
         match action {
-            MenuAction::Queue(queue) => self.enqueue(now, contact, queue),
+            MenuAction::Queue(queue) => self.join_queue(now, contact, queue),
             MenuAction::Menu(next) => self.offer_menu(contact, next, 0),
             MenuAction::Play(prompts) => {
                 self.set_phase(contact, Phase::Info { menu });
@@ -550,12 +550,14 @@ impl Switch {
         }
     }
 
-    fn enqueue(&mut self, now: Millis, contact: ContactId, queue: QueueId) {
+    /// Puts an answered call in its queue; through [`Switch::join_queue`], which waits for
+    /// the caller's profile first.
+    pub(super) fn enqueue(&mut self, now: Millis, contact: ContactId, queue: QueueId) {
         self.call_event(now, CallEvent::Queued { contact, queue });
-        let result = self.router.handle(
-            Time::from_millis(now),
-            Input::Arrive(ContactSpec::call(contact, queue)),
-        );
+        let spec = self.contact_spec(contact, queue);
+        let result = self
+            .router
+            .handle(Time::from_millis(now), Input::Arrive(spec));
         if result.is_err() {
             self.stats.routing_refusals += 1;
             self.say_goodbye(contact, "unavailable_goodbye");
