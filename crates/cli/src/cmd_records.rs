@@ -3,11 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use hotline_server::api::{self, now_ms, ApiState};
 use hotline_server::customer_link::PopHub;
 use hotline_store::{Keyring, Role, SqliteRecords};
+use hotline_tickets::TicketRules;
 
 /// The records database in a data directory.
 pub fn records_path(data: &Path) -> PathBuf {
@@ -44,6 +46,7 @@ pub struct RunningApi {
 pub async fn start_api(
     records: SqliteRecords,
     pops: PopHub,
+    tickets: Arc<TicketRules>,
     listen: SocketAddr,
 ) -> Result<RunningApi> {
     let new_admin_secret = if records.api_keys().await?.is_empty() {
@@ -63,6 +66,7 @@ pub async fn start_api(
         listener,
         api::router(ApiState {
             pops,
+            tickets,
             ..ApiState::new(records)
         }),
         async move {

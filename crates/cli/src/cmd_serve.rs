@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use hotline_phone::NumberContext;
@@ -65,6 +66,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             number_context: NumberContext::default(),
             lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
         };
+        let tickets = Arc::new(config.tickets.clone());
         let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
             .map_err(|e| anyhow!("{e}"))?;
@@ -77,7 +79,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 .http
                 .parse()
                 .map_err(|_| anyhow!("--http {:?}: expected IP:PORT or off", args.http))?;
-            let api = crate::cmd_records::start_api(records, pops, listen).await?;
+            let api = crate::cmd_records::start_api(records.clone(), pops, tickets.clone(), listen)
+                .await?;
             println!(
                 "hotline: REST API on http://{}/api/v1 (document: /api/openapi.json); records {}",
                 api.local,
@@ -103,6 +106,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             );
         }
         let shutdown = running.shutdown_handle();
+        let sla_watch = hotline_server::sla_watch::spawn(records, tickets, shutdown.subscribe());
         let seconds = args.seconds;
         tokio::spawn(async move {
             match seconds {
@@ -114,6 +118,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             let _ = shutdown.send(true);
         });
         let stats = running.wait().await.context("the switch stopped")?;
+        let _ = sla_watch.await;
         if let Some(api) = api {
             hub.close();
             let _ = api.shutdown.send(());

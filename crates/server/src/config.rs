@@ -49,6 +49,14 @@
 //! default = "hangup"             # when the repeats run out (timeout, repeats)
 //!
 //! [routing]                      # queues, agents, skills: the format `hotline sim` reads
+//!
+//! [tickets]                      # SLA policies, departments, follow-ups (crate hotline-tickets)
+//! calendar = "office"            # business hours the SLA counts in (omit: always)
+//! escalate_to = "shift-leads"    # who a breached ticket goes to
+//! policies = [{ name = "complaints", category = "complaint/*", first_response = "1h", resolution = "8h" },
+//!             { name = "urgent", priority = "urgent", first_response = "30m", resolution = "4h" }]
+//! routes = [{ category = "complaint/*", department = "customer-care" }, { category = "*", department = "service" }]
+//! follow_ups = [{ category = "complaint/*", after = "3d" }]   # 回访, moved into open hours
 //! ```
 
 use std::net::SocketAddr;
@@ -80,6 +88,9 @@ pub struct ServerConfig {
     pub prompts: Option<PathBuf>,
     /// Passwords of the demo's accounts, to print at start; empty for a configured server.
     pub demo_passwords: Vec<(String, String)>,
+    /// Tickets' SLA policies, departments and follow-ups (`[tickets]`); always open with the
+    /// default policy when left out.
+    pub tickets: hotline_tickets::TicketRules,
 }
 
 #[derive(Deserialize)]
@@ -185,12 +196,16 @@ pub fn parse(
     let sip_section = document.get_mut().remove("sip");
     let media_section = document.get_mut().remove("media");
     let calendars_section = document.get_mut().remove("calendars");
+    let tickets_section = document.get_mut().remove("tickets");
     if let Some(unknown) = document.get_ref().keys().next() {
         let unknown = unknown.get_ref().to_string();
         return Err(error(
             file,
             &unknown,
-            format!("unknown table [{unknown}]; the tables are [sip], [media], [[calendars]] and [routing]"),
+            format!(
+                "unknown table [{unknown}]; the tables are [sip], [media], [[calendars]], \
+                 [routing] and [tickets]"
+            ),
         ));
     }
     let Some(routing_section) = routing_section else {
@@ -264,6 +279,23 @@ pub fn parse(
         }
         calendars.push(calendar);
     }
+    let tickets = match tickets_section {
+        Some(section) => {
+            let spec: hotline_tickets::TicketsSpec =
+                hotline_config::deserialize_section(file, text, "tickets", section)?;
+            hotline_tickets::TicketRules::from_spec(&spec, |name| {
+                calendars.iter().find(|c| c.name() == name).cloned()
+            })
+            .map_err(|e| {
+                error(
+                    file,
+                    &format!("tickets.{}", e.field()),
+                    e.message().to_string(),
+                )
+            })?
+        }
+        None => hotline_tickets::TicketRules::default(),
+    };
     let media_settings = media_settings(file, &media, &listen, &queue, &menu)?;
     let mut digest_algorithms = Vec::new();
     for (i, name) in sip.digest.iter().flatten().enumerate() {
@@ -423,6 +455,7 @@ pub fn parse(
         routing,
         prompts: media.prompts.map(PathBuf::from),
         demo_passwords: Vec::new(),
+        tickets,
     })
 }
 
@@ -727,6 +760,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("closed_queue or closed_menu"), "{error}");
+    }
+
+    #[test]
+    fn tickets_count_in_a_named_calendar_and_their_errors_name_the_field() {
+        let good = format!(
+            "[sip]\n[[calendars]]\nname = \"office\"\nweekly = {{ mon = \"09:00-18:00\" }}\n\
+             [tickets]\ncalendar = \"office\"\nroutes = [{{ category = \"*\", department = \"service\" }}]\n\
+             policies = [{{ name = \"p\", first_response = \"1h\", resolution = \"8h\" }}]\n{ONE_AGENT}"
+        );
+        let config = parse("x.toml", &good, 1, [0; 32]).unwrap();
+        assert_eq!(config.tickets.calendar().name(), "office");
+        assert_eq!(config.tickets.department_for("billing"), Some("service"));
+        let bad = good.replace("\"8h\"", "\"8x\"");
+        let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
+        assert!(error.contains("tickets.policies[0].resolution"), "{error}");
+        let unnamed = good.replace("calendar = \"office\"", "calendar = \"shop\"");
+        let error = parse("x.toml", &unnamed, 1, [0; 32])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("tickets.calendar"), "{error}");
     }
 
     #[test]

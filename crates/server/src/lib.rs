@@ -24,4 +24,5 @@ pub mod media_runtime;
 pub mod phone;
 pub mod prompt_files;
 pub mod runtime;
+pub mod sla_watch;
 pub mod switch;

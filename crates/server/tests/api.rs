@@ -436,13 +436,22 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     documented.sort();
     let expected = [
         ("DELETE", "/api/v1/customers/{id}"),
+        ("DELETE", "/api/v1/tickets/{id}/links/{link_id}"),
         ("GET", "/api/v1/agents/{name}/pops"),
         ("GET", "/api/v1/customers"),
         ("GET", "/api/v1/customers/{id}"),
         ("GET", "/api/v1/customers/{id}/interactions"),
+        ("GET", "/api/v1/follow-ups"),
         ("GET", "/api/v1/screen-pop"),
+        ("GET", "/api/v1/tickets"),
+        ("GET", "/api/v1/tickets/{id}"),
+        ("GET", "/api/v1/track/{token}"),
+        ("PATCH", "/api/v1/tickets/{id}"),
         ("POST", "/api/v1/customers"),
         ("POST", "/api/v1/customers/{id}/interactions"),
+        ("POST", "/api/v1/tickets"),
+        ("POST", "/api/v1/tickets/{id}/follow-up"),
+        ("POST", "/api/v1/tickets/{id}/links"),
         ("PUT", "/api/v1/customers/by-external-id/{external_id}"),
         ("PUT", "/api/v1/customers/{id}"),
     ];
@@ -456,7 +465,9 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         let uri = path
             .replace("{id}", "1")
             .replace("{external_id}", "CRM-1")
-            .replace("{name}", "ann");
+            .replace("{name}", "ann")
+            .replace("{link_id}", "x")
+            .replace("{token}", "x");
         let (status, _) = api
             .call(
                 Method::from_bytes(method.as_bytes()).unwrap(),
@@ -466,7 +477,13 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
                 &[],
             )
             .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
+        // The tracking page needs no key: its token is the permission.
+        let expected = if path.starts_with("/api/v1/track/") {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(status, expected, "{method} {uri}");
     }
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
     assert!(doc["components"]["schemas"]["CustomerInput"].is_object());
@@ -499,4 +516,151 @@ async fn an_agent_key_follows_only_its_own_pops_and_a_supervisor_any() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_ticket_moves_through_its_workflow_and_the_customer_follows_it_by_link() {
+    let api = api().await;
+    let (status, ticket) = api
+        .post(
+            "/api/v1/tickets",
+            &api.agent,
+            json!({"title": "退款未到账", "description": "客户说三天前申请的退款还没到",
+                   "category": "billing/refund", "priority": "high"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    assert_eq!(ticket["status"], "new");
+    assert_eq!(ticket["sla"]["policy"], "default");
+    assert_eq!(ticket["sla"]["resolution"]["state"], "running");
+    let id = ticket["id"].as_i64().unwrap();
+    let uri = format!("/api/v1/tickets/{id}");
+    // A move the workflow forbids names the field.
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(&api.agent),
+            Some(json!({"status": "closed_forever"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "status");
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(&api.agent),
+            Some(json!({"status": "waiting_on_customer"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("from new"),
+        "{body}"
+    );
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(&api.agent),
+            Some(json!({"assignee": "agent-1001", "note": "已联系财务"})),
+            &[("if-match", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "assigned");
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(&api.agent),
+            Some(json!({"note": "again"})),
+            &[("if-match", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, detail) = api.get(&uri, &api.agent).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["created", "assignee", "status", "note"]);
+    // The customer's link: no key, no notes, no description.
+    let (status, link) = api
+        .post(
+            &format!("{uri}/links"),
+            &api.agent,
+            json!({"lifetime_hours": 48}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    let api_path = link["api_path"].as_str().unwrap().to_string();
+    let (status, tracking) = api.call(Method::GET, &api_path, None, None, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{tracking}");
+    assert_eq!(tracking["status"], "assigned");
+    let text = tracking.to_string();
+    assert!(
+        !text.contains("已联系财务") && !text.contains("三天前"),
+        "{text}"
+    );
+    assert_eq!(tracking["steps"].as_array().unwrap().len(), 2);
+    let page = api
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(link["path"].as_str().unwrap())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.into_body().collect().await.unwrap().to_bytes();
+    let html = String::from_utf8_lossy(&html);
+    assert!(
+        html.contains("已分派 Assigned") && html.contains("退款未到账"),
+        "{html}"
+    );
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            &format!("{uri}/links/{}", link["id"].as_str().unwrap()),
+            Some(&api.agent),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api.call(Method::GET, &api_path, None, None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "revoked");
+    // Resolving with no follow-up configured for the category schedules none.
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(&api.agent),
+            Some(json!({"status": "resolved"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("follow_up").is_none());
+    let (status, body) = api
+        .post(
+            &format!("{uri}/follow-up"),
+            &api.agent,
+            json!({"outcome": "satisfied"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
 }

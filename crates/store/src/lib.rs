@@ -58,6 +58,7 @@ mod records_bench;
 mod records_sqlite;
 pub mod routing_log;
 mod sqlite;
+pub mod ticket_records;
 mod writer;
 
 pub use bench::{bench_append, bench_append_with, BenchConfig, BenchReport, BENCH_PRODUCERS};
@@ -74,9 +75,15 @@ pub use records::{
     ResealReport, Role, ScreenPop,
 };
 pub use records_bench::{bench_screen_pop, PopBenchConfig, PopBenchReport, MAX_BENCH_CUSTOMERS};
-pub use records_sqlite::{SqliteRecords, API_KEY_PREFIX, MAX_API_KEYS, MAX_AUDIT_READ};
+pub use records_sqlite::{
+    SqliteRecords, API_KEY_PREFIX, MAX_API_KEYS, MAX_AUDIT_READ, SLA_CHECK_BATCH,
+};
 pub use sqlite::{
     SqliteEventLog, APPEND_ONLY_MESSAGE, BUSY_TIMEOUT, MAX_READ_CONNECTIONS, ROWS_PER_INSERT,
     SQLITE_MAX_BOUND_PARAMETERS,
+};
+pub use ticket_records::{
+    FollowUp, NewTicket, SlaChange, Ticket, TicketChange, TicketFilter, TicketHistoryEntry,
+    TicketId, TicketLink,
 };
 pub use writer::{EventWriter, WriterConfig, WriterStats, MAX_CHANNEL_CAPACITY};

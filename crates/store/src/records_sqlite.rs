@@ -23,6 +23,10 @@ use crate::records::{
 };
 use crate::sqlite::MAX_READ_CONNECTIONS;
 
+mod tickets;
+
+pub use tickets::SLA_CHECK_BATCH;
+
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/records");
 
 /// The sealed fields' names, bound into their ciphertexts.

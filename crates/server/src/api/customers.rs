@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{ApiJson, Caller};
 use super::error::{ApiError, ErrorBody};
-use super::{idempotent, now_ms, ApiState};
+use super::{idempotent, if_match, now_ms, ApiState};
 
 /// The role that may see full phone numbers (audited).
 pub const REVEAL_ROLE: Role = Role::Supervisor;
@@ -449,19 +449,7 @@ pub async fn update_customer(
     ApiJson(input, _): ApiJson<CustomerInput>,
 ) -> Result<Json<CustomerView>, ApiError> {
     caller.require(Role::Agent)?;
-    let expected = match headers.get(axum::http::header::IF_MATCH) {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .map(|v| v.trim().trim_matches('"'))
-                .and_then(|v| v.parse::<i64>().ok())
-                .ok_or_else(|| {
-                    ApiError::invalid("If-Match", "must be the customer's version, a number")
-                })?,
-        ),
-    };
+    let expected = if_match(&headers, "the customer's version")?;
     let fields = input.into_fields(&state)?;
     let customer = state
         .records

@@ -11,6 +11,7 @@ pub mod agents;
 pub mod auth;
 pub mod customers;
 pub mod error;
+pub mod tickets;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use utoipa_axum::routes;
 use crate::customer_link::PopHub;
 use auth::{Caller, RateLimiter, MAX_BODY_BYTES};
 use error::ApiError;
+use hotline_tickets::TicketRules;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -48,6 +50,8 @@ pub struct ApiState {
     pub idempotency: Arc<tokio::sync::Mutex<()>>,
     /// Screen pops for agents' desktops, from the switch's link task.
     pub pops: PopHub,
+    /// The tickets' SLA policies, departments and follow-ups (`[tickets]`).
+    pub tickets: Arc<TicketRules>,
 }
 
 impl ApiState {
@@ -59,6 +63,7 @@ impl ApiState {
             limiter: Arc::new(RateLimiter::default()),
             idempotency: Arc::new(tokio::sync::Mutex::new(())),
             pops: PopHub::new(),
+            tickets: Arc::new(TicketRules::default()),
         }
     }
 }
@@ -107,6 +112,13 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(customers::screen_pop))
         .routes(routes!(agents::agent_pops))
+        .routes(routes!(tickets::create_ticket, tickets::list_tickets))
+        .routes(routes!(tickets::get_ticket, tickets::change_ticket))
+        .routes(routes!(tickets::create_link))
+        .routes(routes!(tickets::revoke_link))
+        .routes(routes!(tickets::follow_ups))
+        .routes(routes!(tickets::record_follow_up))
+        .routes(routes!(tickets::track))
         .with_state(state)
         .split_for_parts();
     (router, doc)
@@ -114,7 +126,10 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
 
 /// The API as one router: the routes, `/api/openapi.json`, the body limit, and JSON 404s.
 pub fn router(state: ApiState) -> Router {
-    let (routes, doc) = router_and_doc(state);
+    let (routes, doc) = router_and_doc(state.clone());
+    let track_page = Router::new()
+        .route("/track/{token}", get(tickets::track_page))
+        .with_state(state);
     let doc = Arc::new(doc);
     routes
         .route(
@@ -124,6 +139,7 @@ pub fn router(state: ApiState) -> Router {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
+        .merge(track_page)
         .fallback(|uri: axum::http::Uri| async move {
             ApiError::not_found(format!("no route {}", uri.path()))
         })
@@ -140,6 +156,21 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The `If-Match` header as a record version, if sent; `what` names it in the error.
+pub fn if_match(headers: &HeaderMap, what: &str) -> Result<Option<i64>, ApiError> {
+    headers
+        .get(axum::http::header::IF_MATCH)
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .map(|v| v.trim().trim_matches('"'))
+                .and_then(|v| v.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::invalid("If-Match", format!("must be {what}, a number")))
+        })
+        .transpose()
 }
 
 /// Now, in Unix milliseconds.
