@@ -3,13 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use hotline_server::api::{self, now_ms, ApiState};
-use hotline_server::customer_link::PopHub;
 use hotline_store::{Keyring, Role, SqliteRecords};
-use hotline_tickets::TicketRules;
 
 /// The records database in a data directory.
 pub fn records_path(data: &Path) -> PathBuf {
@@ -41,14 +38,10 @@ pub struct RunningApi {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Starts the REST API on `listen` over `records`, with the screen pops of `pops`. With no
-/// API key yet, makes an `admin` key and hands its secret back to be printed once.
-pub async fn start_api(
-    records: SqliteRecords,
-    pops: PopHub,
-    tickets: Arc<TicketRules>,
-    listen: SocketAddr,
-) -> Result<RunningApi> {
+/// Starts the REST API on `listen` with `state` (records, pops, ticket rules, knowledge).
+/// With no API key yet, makes an `admin` key and hands its secret back to be printed once.
+pub async fn start_api(state: ApiState, listen: SocketAddr) -> Result<RunningApi> {
+    let records = state.records.clone();
     let new_admin_secret = if records.api_keys().await?.is_empty() {
         let (_, secret) = records
             .create_api_key("admin", Role::Admin, now_ms(), "system")
@@ -62,17 +55,9 @@ pub async fn start_api(
         .with_context(|| format!("binding the API to {listen}"))?;
     let local = listener.local_addr()?;
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(api::serve(
-        listener,
-        api::router(ApiState {
-            pops,
-            tickets,
-            ..ApiState::new(records)
-        }),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let task = tokio::spawn(api::serve(listener, api::router(state), async move {
+        let _ = stopped.await;
+    }));
     Ok(RunningApi {
         local,
         new_admin_secret,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use hotline_phone::NumberContext;
+use hotline_server::api::ApiState;
 use hotline_server::customer_link::PopHub;
+use hotline_server::knowledge::Knowledge;
 use hotline_server::{config, runtime};
 
 /// Arguments of `hotline serve`.
@@ -60,9 +62,19 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let records = crate::cmd_records::open_records(&args.data).await?;
         let pops = PopHub::new();
         let hub = pops.clone();
+        let started = std::time::Instant::now();
+        let knowledge = Knowledge::load(&records)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        println!(
+            "hotline: knowledge base, {} articles indexed in {} ms",
+            knowledge.len(),
+            started.elapsed().as_millis()
+        );
         let link = runtime::LinkSetup {
             records: records.clone(),
             hub: pops.clone(),
+            knowledge: knowledge.clone(),
             number_context: NumberContext::default(),
             lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
         };
@@ -79,8 +91,13 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 .http
                 .parse()
                 .map_err(|_| anyhow!("--http {:?}: expected IP:PORT or off", args.http))?;
-            let api = crate::cmd_records::start_api(records.clone(), pops, tickets.clone(), listen)
-                .await?;
+            let state = ApiState {
+                pops,
+                tickets: tickets.clone(),
+                knowledge,
+                ..ApiState::new(records.clone())
+            };
+            let api = crate::cmd_records::start_api(state, listen).await?;
             println!(
                 "hotline: REST API on http://{}/api/v1 (document: /api/openapi.json); records {}",
                 api.local,

@@ -277,6 +277,8 @@ pub struct LinkParts {
     pub number_context: NumberContext,
     /// Where pops go.
     pub hub: PopHub,
+    /// Suggests articles for the callers' need tags.
+    pub knowledge: Arc<crate::knowledge::Knowledge>,
     /// Where callers' profiles go (the switch's run loop), when the switch waits for them.
     pub profiles: Option<mpsc::Sender<(ContactId, Option<CallerProfile>)>>,
 }
@@ -445,7 +447,11 @@ impl Link {
         };
         let pop = match &number {
             Some(number) => match self.parts.records.screen_pop(number).await {
-                Ok(pop) => Some(crate::api::customers::pop_view(&pop, false)),
+                Ok(pop) => Some(crate::api::customers::pop_view(
+                    &pop,
+                    false,
+                    &self.parts.knowledge,
+                )),
                 Err(_) => {
                     self.stats.store_errors += 1;
                     None

@@ -19,6 +19,7 @@ pub mod api;
 pub mod config;
 pub mod customer_link;
 pub mod demo;
+pub mod knowledge;
 pub mod media_bench;
 pub mod media_runtime;
 pub mod phone;

@@ -489,6 +489,8 @@ pub struct LinkSetup {
     pub records: hotline_store::SqliteRecords,
     /// Where screen pops go.
     pub hub: crate::customer_link::PopHub,
+    /// Suggests articles on screen pops.
+    pub knowledge: Arc<crate::knowledge::Knowledge>,
     /// How callers' numbers are read.
     pub number_context: hotline_phone::NumberContext,
     /// Wait this way for each caller's profile before queuing; `None`: queue at once (the
@@ -535,6 +537,7 @@ pub async fn start_with(
             records: setup.records,
             number_context: setup.number_context,
             hub: setup.hub,
+            knowledge: setup.knowledge,
             profiles: setup.lookup.map(|_| profiles_tx),
         });
         LinkChannels {

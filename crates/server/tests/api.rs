@@ -442,6 +442,10 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/customers/{id}"),
         ("GET", "/api/v1/customers/{id}/interactions"),
         ("GET", "/api/v1/follow-ups"),
+        ("GET", "/api/v1/kb/articles/{id}"),
+        ("GET", "/api/v1/kb/articles/{id}/versions"),
+        ("GET", "/api/v1/kb/quick-replies"),
+        ("GET", "/api/v1/kb/search"),
         ("GET", "/api/v1/screen-pop"),
         ("GET", "/api/v1/tickets"),
         ("GET", "/api/v1/tickets/{id}"),
@@ -449,11 +453,13 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("PATCH", "/api/v1/tickets/{id}"),
         ("POST", "/api/v1/customers"),
         ("POST", "/api/v1/customers/{id}/interactions"),
+        ("POST", "/api/v1/kb/articles"),
         ("POST", "/api/v1/tickets"),
         ("POST", "/api/v1/tickets/{id}/follow-up"),
         ("POST", "/api/v1/tickets/{id}/links"),
         ("PUT", "/api/v1/customers/by-external-id/{external_id}"),
         ("PUT", "/api/v1/customers/{id}"),
+        ("PUT", "/api/v1/kb/articles/{id}"),
     ];
     let expected: Vec<_> = expected
         .iter()
@@ -663,4 +669,136 @@ async fn a_ticket_moves_through_its_workflow_and_the_customer_follows_it_by_link
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}
+
+#[tokio::test]
+async fn editors_write_articles_agents_find_them_in_either_language_and_the_pop_suggests_them() {
+    let api = api().await;
+    let card_loss = json!({
+        "title": "信用卡丢失或被盗如何挂失",
+        "body": "发现信用卡丢失后，请立即拨打客服热线办理挂失，挂失后原卡立即停用。",
+        "category": "银行卡", "tags": ["信用卡", "挂失"], "published": true
+    });
+    let (status, body) = api
+        .post("/api/v1/kb/articles", &api.agent, card_loss.clone())
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "agents do not write articles: {body}"
+    );
+    let (status, article) = api
+        .post("/api/v1/kb/articles", &api.supervisor, card_loss)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{article}");
+    let id = article["id"].as_i64().unwrap();
+    let (status, draft) = api
+        .post(
+            "/api/v1/kb/articles",
+            &api.supervisor,
+            json!({"title": "Refund policy", "body": "Items can be returned within 30 days for a full refund.",
+                   "category": "refunds", "tags": ["refund"], "language": "en", "quick_reply": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    let draft_id = draft["id"].as_i64().unwrap();
+    let search = |q: &str| format!("/api/v1/kb/search?q={}", urlencode(q));
+    let (status, hits) = api.get(&search("信用卡丢了怎么办"), &api.agent).await;
+    assert_eq!(status, StatusCode::OK, "{hits}");
+    assert_eq!(hits[0]["id"], id, "{hits}");
+    // A draft is for editors only.
+    let (_, hits) = api.get(&search("refunded"), &api.agent).await;
+    assert_eq!(hits.as_array().unwrap().len(), 0, "{hits}");
+    let (status, _) = api
+        .get(&format!("/api/v1/kb/articles/{draft_id}"), &api.agent)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .get(&format!("{}&drafts=true", search("refunded")), &api.agent)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Publishing is a new version; a stale one is refused.
+    let publish = json!({"title": "Refund policy", "body": "Items can be returned within 30 days for a full refund.",
+                         "category": "refunds", "tags": ["refund"], "language": "en", "quick_reply": true,
+                         "published": true});
+    let uri = format!("/api/v1/kb/articles/{draft_id}");
+    let (status, saved) = api
+        .call(
+            Method::PUT,
+            &uri,
+            Some(&api.supervisor),
+            Some(publish.clone()),
+            &[("if-match", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["version"], 2);
+    let (status, _) = api
+        .call(
+            Method::PUT,
+            &uri,
+            Some(&api.supervisor),
+            Some(publish),
+            &[("if-match", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, hits) = api.get(&search("refunded"), &api.agent).await;
+    assert_eq!(hits[0]["id"], draft_id, "{hits}");
+    let (_, hits) = api
+        .get(&format!("{}&language=zh", search("refunded")), &api.agent)
+        .await;
+    assert_eq!(hits.as_array().unwrap().len(), 0, "language filter: {hits}");
+    let (status, body) = api
+        .get(&format!("{}&language=fr", search("x")), &api.agent)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "language");
+    let (_, versions) = api.get(&format!("{uri}/versions"), &api.supervisor).await;
+    let versions: Vec<i64> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [2, 1]);
+    let (_, replies) = api.get("/api/v1/kb/quick-replies", &api.agent).await;
+    assert_eq!(replies.as_array().unwrap().len(), 1);
+    assert_eq!(replies[0]["id"], draft_id);
+    // A caller whose need tags match an article sees it suggested on the screen pop.
+    let (status, customer) = api
+        .post(
+            "/api/v1/customers",
+            &api.agent,
+            json!({"name": "李四", "phones": [{"number": "13900139000"}], "tags": ["信用卡"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{customer}");
+    let (status, pop) = api
+        .get("/api/v1/screen-pop?number=13900139000", &api.agent)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{pop}");
+    assert_eq!(pop["suggestions"][0]["id"], id, "{pop}");
+    // Bad input names the field.
+    let (status, body) = api
+        .post(
+            "/api/v1/kb/articles",
+            &api.supervisor,
+            json!({"title": "", "body": "x", "category": "c"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "title");
+}
+
+/// Percent-encodes a query value.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

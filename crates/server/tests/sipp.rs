@@ -783,6 +783,7 @@ async fn a_known_caller_pops_on_the_offered_agents_desktop_and_the_call_becomes_
     let link = runtime::LinkSetup {
         records: records.clone(),
         hub: pops,
+        knowledge: std::sync::Arc::new(hotline_server::knowledge::Knowledge::empty().unwrap()),
         number_context: context,
         lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
     };

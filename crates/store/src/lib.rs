@@ -52,6 +52,7 @@ mod bench;
 pub mod crypto;
 mod error;
 mod event;
+pub mod kb_records;
 mod log;
 pub mod records;
 mod records_bench;
@@ -68,6 +69,7 @@ pub use event::{
     AppendReceipt, EventRejection, NewEvent, RangeCursor, RangeQuery, StoredEvent, MAX_DATA_BYTES,
     MAX_EVENTS_PER_APPEND, MAX_KIND_LEN, MAX_NAME_LEN, MAX_READ_LIMIT,
 };
+pub use kb_records::{Article, ArticleFields};
 pub use log::EventLog;
 pub use records::{
     ApiKey, AuditEntry, Customer, CustomerCard, CustomerFields, CustomerId, FieldError,

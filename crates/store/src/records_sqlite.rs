@@ -23,6 +23,7 @@ use crate::records::{
 };
 use crate::sqlite::MAX_READ_CONNECTIONS;
 
+mod kb;
 mod tickets;
 
 pub use tickets::SLA_CHECK_BATCH;

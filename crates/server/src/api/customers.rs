@@ -716,6 +716,8 @@ pub struct ScreenPopView {
     pub cards: Vec<CardView>,
     /// More customers share the number than the cards show: search.
     pub more_matches: bool,
+    /// Knowledge-base articles for the callers' need tags, best first.
+    pub suggestions: Vec<super::knowledge::HitView>,
 }
 
 /// The view of a card.
@@ -758,11 +760,24 @@ pub async fn screen_pop(
         pop.cards.iter().map(|c| c.customer.id),
     )
     .await?;
-    Ok(Json(pop_view(&pop, query.reveal)))
+    Ok(Json(pop_view(&pop, query.reveal, &state.knowledge)))
 }
 
-/// The view of a screen pop.
-pub fn pop_view(pop: &hotline_store::ScreenPop, reveal: bool) -> ScreenPopView {
+/// The view of a screen pop, with the articles `knowledge` suggests for the need tags of the
+/// customers on it.
+pub fn pop_view(
+    pop: &hotline_store::ScreenPop,
+    reveal: bool,
+    knowledge: &crate::knowledge::Knowledge,
+) -> ScreenPopView {
+    let mut tags: Vec<String> = Vec::new();
+    for card in &pop.cards {
+        for tag in &card.customer.fields.tags {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+    }
     ScreenPopView {
         number: if reveal {
             pop.number.e164().to_string()
@@ -778,5 +793,10 @@ pub fn pop_view(pop: &hotline_store::ScreenPop, reveal: bool) -> ScreenPopView {
         .into(),
         cards: pop.cards.iter().map(|c| card_view(c, reveal)).collect(),
         more_matches: pop.more_matches,
+        suggestions: knowledge
+            .suggest(&tags)
+            .iter()
+            .map(super::knowledge::hit_view)
+            .collect(),
     }
 }

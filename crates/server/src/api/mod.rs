@@ -11,6 +11,7 @@ pub mod agents;
 pub mod auth;
 pub mod customers;
 pub mod error;
+pub mod knowledge;
 pub mod tickets;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::customer_link::PopHub;
+use crate::knowledge::Knowledge;
 use auth::{Caller, RateLimiter, MAX_BODY_BYTES};
 use error::ApiError;
 use hotline_tickets::TicketRules;
@@ -52,6 +54,8 @@ pub struct ApiState {
     pub pops: PopHub,
     /// The tickets' SLA policies, departments and follow-ups (`[tickets]`).
     pub tickets: Arc<TicketRules>,
+    /// The knowledge base's search index.
+    pub knowledge: Arc<Knowledge>,
 }
 
 impl ApiState {
@@ -64,6 +68,7 @@ impl ApiState {
             idempotency: Arc::new(tokio::sync::Mutex::new(())),
             pops: PopHub::new(),
             tickets: Arc::new(TicketRules::default()),
+            knowledge: Arc::new(Knowledge::empty().expect("an empty in-memory index opens")),
         }
     }
 }
@@ -119,6 +124,11 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(tickets::follow_ups))
         .routes(routes!(tickets::record_follow_up))
         .routes(routes!(tickets::track))
+        .routes(routes!(knowledge::create_article))
+        .routes(routes!(knowledge::get_article, knowledge::update_article))
+        .routes(routes!(knowledge::article_versions))
+        .routes(routes!(knowledge::search))
+        .routes(routes!(knowledge::quick_replies))
         .with_state(state)
         .split_for_parts();
     (router, doc)
