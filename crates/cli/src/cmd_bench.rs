@@ -85,6 +85,19 @@ pub enum Which {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Knowledge-base searches over synthetic articles in Chinese and English (index built
+    /// first, in a temporary directory).
+    Kb {
+        /// Articles.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        articles: u64,
+        /// Searches timed.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        queries: u64,
+        /// Seeds the articles and the queries.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Appends to the SQLite event log.
     Eventlog {
         /// Events to append.
@@ -134,6 +147,17 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             lookups,
             dir,
         } => bench_screenpop(*customers, *interactions, *lookups, dir.as_deref()),
+        Which::Kb {
+            articles,
+            queries,
+            seed,
+        } => {
+            let report =
+                hotline_kb::bench::bench_search(*articles as usize, *queries as usize, *seed)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("kb: {report}");
+            Ok(())
+        }
     }
 }
 

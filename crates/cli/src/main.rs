@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_erlang;
+mod cmd_import;
 mod cmd_records;
 mod cmd_serve;
 mod cmd_sim;
@@ -40,6 +41,10 @@ enum Command {
     Apikey(cmd_records::ApiKeyArgs),
     /// The keys personal data is sealed with: rotate.
     Keys(cmd_records::KeysArgs),
+    /// Import customers from the CRM's CSV file (upserts by external_id).
+    Import(cmd_import::ImportArgs),
+    /// Export customers as CSV (full numbers: personal data; audited).
+    Export(cmd_import::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd_demo::run(args),
         Command::Apikey(args) => cmd_records::run_apikey(args),
         Command::Keys(args) => cmd_records::run_keys(args),
+        Command::Import(args) => cmd_import::run_import(args),
+        Command::Export(args) => cmd_import::run_export(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

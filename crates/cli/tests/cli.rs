@@ -250,3 +250,113 @@ fn serve_refuses_a_configuration_with_an_unknown_queue_and_says_where() {
     assert!(stderr.contains("sip.default_queue"), "{stderr}");
     assert!(stderr.contains("sales"), "{stderr}");
 }
+
+#[test]
+fn a_crm_csv_imports_reports_bad_rows_by_line_updates_on_reimport_and_exports_back() {
+    let data = tempfile::tempdir().unwrap();
+    let csv = data.path().join("crm.csv");
+    std::fs::write(
+        &csv,
+        "external_id,name,phones,level,value_score,tags,prefer_human,consent\n\
+         CRM-1,王小明,138 0013 8000;010-6552 9988转8001,vip,900,billing;投诉,是,1\n\
+         CRM-2,李四,+86 139 0013 9000,,5,,false,0\n\
+         ,无编号,13700137000,,1,,,\n\
+         CRM-3,赵六,13600136000,,abc,,,\n\
+         CRM-4,钱七,not-a-number,,1,,,\n",
+    )
+    .unwrap();
+    let dir = data.path().to_str().unwrap();
+    let out = hotline(&[
+        "import",
+        "customers",
+        csv.to_str().unwrap(),
+        "--data",
+        dir,
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("imported 2 customers (2 created, 0 updated), 3 bad rows"),
+        "{}",
+        stdout(&out)
+    );
+    let errors = stderr(&out);
+    assert!(
+        errors.contains("line 4: external_id: must not be empty"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("line 5: value_score: \"abc\" is not a whole number"),
+        "{errors}"
+    );
+    assert!(errors.contains("line 6: phones[0]"), "{errors}");
+    // The same file again updates, and --on-error stop stops at the first bad row.
+    let out = hotline(&[
+        "import",
+        "customers",
+        csv.to_str().unwrap(),
+        "--data",
+        dir,
+        "--quiet",
+        "--on-error",
+        "stop",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("(0 created, 2 updated), 1 bad rows"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("stopped at the first bad row"),
+        "{}",
+        stderr(&out)
+    );
+    // Export, and import the export elsewhere: the same customers.
+    let exported = data.path().join("out.csv");
+    let out = hotline(&[
+        "export",
+        "customers",
+        exported.to_str().unwrap(),
+        "--data",
+        dir,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.starts_with("external_id,name,phones,"), "{text}");
+    assert!(
+        text.contains("CRM-1,王小明,+8613800138000;+861065529988转8001,vip,900,billing;投诉,,true"),
+        "{text}"
+    );
+    let other = tempfile::tempdir().unwrap();
+    let out = hotline(&[
+        "import",
+        "customers",
+        exported.to_str().unwrap(),
+        "--data",
+        other.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        stdout(&out).contains("imported 2 customers (2 created, 0 updated), 0 bad rows"),
+        "{} {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // A header column nobody knows is refused before anything is written.
+    std::fs::write(&csv, "external_id,nmae\nCRM-9,x\n").unwrap();
+    let out = hotline(&[
+        "import",
+        "customers",
+        csv.to_str().unwrap(),
+        "--data",
+        dir,
+        "--quiet",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("header column 2 is \"nmae\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -51,6 +51,8 @@ pub const MAX_API_KEY_NAME_CHARS: usize = 64;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 /// The rows one re-seal transaction changes.
 const RESEAL_BATCH: i64 = 1_000;
+/// The writer connection's page cache, in KiB.
+pub const WRITER_CACHE_KIB: u32 = 64 * 1024;
 /// The most audit rows one read returns.
 pub const MAX_AUDIT_READ: u32 = 1_000;
 
@@ -79,6 +81,9 @@ impl SqliteRecords {
     pub async fn open(path: impl AsRef<Path>, keyring: Keyring) -> Result<Self, StoreError> {
         let path = path.as_ref();
         let (options, write_options) = crate::sqlite::file_options(path)?;
+        // A bigger page cache for the one writer: bulk imports and the blind index's random
+        // inserts touch pages all over a large file (SQLite's default is 2 MiB).
+        let write_options = write_options.pragma("cache_size", format!("-{}", WRITER_CACHE_KIB));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(write_options)
@@ -358,7 +363,41 @@ impl SqliteRecords {
         }
         let mut tx = self.begin().await?;
         let (mut created, mut updated) = (0, 0);
-        for fields in batch {
+        // The new customers of the batch go in with multi-row statements (a statement costs
+        // more than a row); the rest, and any batch naming one external id twice, row by row.
+        let existing = existing_external_ids(&mut tx, batch).await?;
+        let mut seen = std::collections::HashSet::with_capacity(batch.len());
+        let distinct = batch
+            .iter()
+            .all(|f| seen.insert(f.external_id.as_deref().unwrap_or_default()));
+        let (fresh, known): (Vec<&CustomerFields>, Vec<&CustomerFields>) = if distinct {
+            batch
+                .iter()
+                .partition(|f| !existing.contains_key(f.external_id.as_deref().unwrap_or_default()))
+        } else {
+            (Vec::new(), batch.iter().collect())
+        };
+        for chunk in fresh.chunks(IMPORT_ROWS_PER_INSERT) {
+            self.insert_customers(&mut tx, chunk, now_ms).await?;
+            created += chunk.len() as u64;
+        }
+        let (known, repeated): (Vec<&CustomerFields>, Vec<&CustomerFields>) = if distinct {
+            (known, Vec::new())
+        } else {
+            (Vec::new(), known)
+        };
+        let updates: Vec<(CustomerId, &CustomerFields)> = known
+            .iter()
+            .filter_map(|f| {
+                let id = existing.get(f.external_id.as_deref().unwrap_or_default())?;
+                Some((CustomerId(*id), *f))
+            })
+            .collect();
+        for chunk in updates.chunks(IMPORT_ROWS_PER_INSERT) {
+            self.update_customers(&mut tx, chunk, now_ms).await?;
+            updated += chunk.len() as u64;
+        }
+        for fields in repeated {
             let external_id = fields.external_id.as_deref().unwrap_or_default();
             if self
                 .upsert_in(&mut tx, external_id, fields, now_ms)
@@ -381,6 +420,147 @@ impl SqliteRecords {
         .await?;
         tx.commit().await?;
         Ok((created, updated))
+    }
+
+    /// Inserts customers whose external ids are new, with their phones, in multi-row
+    /// statements.
+    async fn insert_customers(
+        &self,
+        tx: &mut SqliteConnection,
+        batch: &[&CustomerFields],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(batch.len());
+        for fields in batch {
+            let name = seal_opt(&self.keyring, NAME_FIELD, fields.name.as_deref())?;
+            rows.push((
+                *fields,
+                name,
+                to_json(&fields.tags)?,
+                to_json(&fields.preferences)?,
+            ));
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO customers (external_id, name_sealed, level, value_score, tags, \
+             preferences, consent, do_not_call, created_ms, updated_ms, version) ",
+        );
+        insert.push_values(rows, |mut row, (fields, name, tags, preferences)| {
+            row.push_bind(fields.external_id.clone())
+                .push_bind(name)
+                .push_bind(fields.level.clone())
+                .push_bind(i64::from(fields.value_score))
+                .push_bind(tags)
+                .push_bind(preferences)
+                .push_bind(fields.consent)
+                .push_bind(fields.do_not_call)
+                .push_bind(now_ms)
+                .push_bind(now_ms)
+                .push_bind(1i64);
+        });
+        insert.push(" RETURNING id, external_id");
+        let returned = insert.build().fetch_all(&mut *tx).await?;
+        let mut ids = std::collections::HashMap::with_capacity(returned.len());
+        for row in &returned {
+            let external_id: String = row.try_get("external_id")?;
+            ids.insert(external_id, CustomerId(row.try_get("id")?));
+        }
+        let mut owners = Vec::with_capacity(batch.len());
+        for fields in batch {
+            let external_id = fields.external_id.as_deref().unwrap_or_default();
+            let id = *ids.get(external_id).ok_or_else(|| {
+                StoreError::Invariant(format!("imported customer {external_id:?} has no id"))
+            })?;
+            owners.push((id, *fields));
+        }
+        self.insert_phone_rows(tx, &owners).await
+    }
+
+    /// Replaces existing customers' fields and phones (an import's updates), a statement per
+    /// customer and multi-row statements for the phones.
+    async fn update_customers(
+        &self,
+        tx: &mut SqliteConnection,
+        batch: &[(CustomerId, &CustomerFields)],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(batch.len());
+        for (id, fields) in batch {
+            let name = seal_opt(&self.keyring, NAME_FIELD, fields.name.as_deref())?;
+            rows.push((
+                *id,
+                *fields,
+                name,
+                to_json(&fields.tags)?,
+                to_json(&fields.preferences)?,
+            ));
+        }
+        // One statement for the chunk: UPDATE … FROM a VALUES list (SQLite 3.33 and later).
+        let mut update = QueryBuilder::<Sqlite>::new(
+            "WITH v (id, name_sealed, level, value_score, tags, preferences, consent, \
+             do_not_call) AS (",
+        );
+        update.push_values(rows, |mut row, (id, fields, name, tags, preferences)| {
+            row.push_bind(id.0)
+                .push_bind(name)
+                .push_bind(fields.level.clone())
+                .push_bind(i64::from(fields.value_score))
+                .push_bind(tags)
+                .push_bind(preferences)
+                .push_bind(fields.consent)
+                .push_bind(fields.do_not_call);
+        });
+        update.push(
+            ") UPDATE customers SET name_sealed = v.name_sealed, level = v.level, \
+             value_score = v.value_score, tags = v.tags, preferences = v.preferences, \
+             consent = v.consent, do_not_call = v.do_not_call, updated_ms = ",
+        );
+        update.push_bind(now_ms);
+        update.push(", version = customers.version + 1 FROM v WHERE customers.id = v.id");
+        update.build().execute(&mut *tx).await?;
+        for chunk in batch.chunks(IMPORT_LOOKUPS_PER_SELECT) {
+            let mut delete =
+                QueryBuilder::<Sqlite>::new("DELETE FROM customer_phones WHERE customer_id IN (");
+            let mut list = delete.separated(", ");
+            for (id, _) in chunk {
+                list.push_bind(id.0);
+            }
+            delete.push(")");
+            delete.build().execute(&mut *tx).await?;
+        }
+        self.insert_phone_rows(tx, batch).await
+    }
+
+    /// Inserts the phones of several customers in multi-row statements.
+    async fn insert_phone_rows(
+        &self,
+        tx: &mut SqliteConnection,
+        owners: &[(CustomerId, &CustomerFields)],
+    ) -> Result<(), StoreError> {
+        let mut phones = Vec::new();
+        for &(id, fields) in owners {
+            for (position, phone) in fields.phones.iter().enumerate() {
+                let sealed = self
+                    .keyring
+                    .seal_str(PHONE_FIELD, &phone.number.to_string())?;
+                let index = self.keyring.blind_index(PHONE_INDEX, phone.number.e164());
+                phones.push((id, position as i64, sealed, index, phone.label.clone()));
+            }
+        }
+        for chunk in phones.chunks(IMPORT_ROWS_PER_INSERT * 2) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO customer_phones (customer_id, position, number_sealed, \
+                 number_index, label) ",
+            );
+            insert.push_values(chunk, |mut row, (id, position, sealed, index, label)| {
+                row.push_bind(id.0)
+                    .push_bind(*position)
+                    .push_bind(sealed.clone())
+                    .push_bind(index.to_vec())
+                    .push_bind(label.clone());
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        Ok(())
     }
 
     /// Deletes a customer with its phone numbers and interactions (a request to be
@@ -959,6 +1139,38 @@ async fn audit(
     .execute(connection)
     .await?;
     Ok(())
+}
+
+/// Rows per multi-row INSERT in an import (11 values each: well under SQLite's limit of
+/// bound values).
+const IMPORT_ROWS_PER_INSERT: usize = 200;
+/// External ids looked up per statement in an import.
+const IMPORT_LOOKUPS_PER_SELECT: usize = 500;
+
+/// The customers among `batch`'s external ids that exist already: external id to id.
+async fn existing_external_ids(
+    tx: &mut SqliteConnection,
+    batch: &[CustomerFields],
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let mut existing = std::collections::HashMap::new();
+    let ids: Vec<&str> = batch
+        .iter()
+        .filter_map(|f| f.external_id.as_deref())
+        .collect();
+    for chunk in ids.chunks(IMPORT_LOOKUPS_PER_SELECT) {
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT id, external_id FROM customers WHERE external_id IN (",
+        );
+        let mut list = select.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        select.push(")");
+        for row in select.build().fetch_all(&mut *tx).await? {
+            existing.insert(row.try_get("external_id")?, row.try_get("id")?);
+        }
+    }
+    Ok(existing)
 }
 
 fn check_limit(limit: u32, max: u32) -> Result<(), StoreError> {

@@ -385,3 +385,73 @@ async fn retention_redacts_old_summaries_and_keeps_the_records() {
         .unwrap();
     assert_eq!(page.len(), 2);
 }
+
+#[tokio::test]
+async fn an_import_batch_creates_new_customers_replaces_known_ones_and_keeps_numbers_findable() {
+    let (_dir, _path, _keys, records) = open_file().await;
+    let with_id = |id: &str, name: &str, numbers: &[&str]| CustomerFields {
+        external_id: Some(id.into()),
+        ..customer(name, numbers)
+    };
+    let first: Vec<CustomerFields> = (0..450)
+        .map(|i| {
+            with_id(
+                &format!("CRM-{i}"),
+                &format!("客户{i}"),
+                &[&format!("138{i:08}")],
+            )
+        })
+        .collect();
+    assert_eq!(
+        records.import_customers(&first, 1, "t").await.unwrap(),
+        (450, 0)
+    );
+    // Half known (new numbers replace the old), half new, in one batch.
+    let second: Vec<CustomerFields> = (225..675)
+        .map(|i| {
+            with_id(
+                &format!("CRM-{i}"),
+                &format!("新{i}"),
+                &[&format!("139{i:08}")],
+            )
+        })
+        .collect();
+    assert_eq!(
+        records.import_customers(&second, 2, "t").await.unwrap(),
+        (225, 225)
+    );
+    let pop = records.screen_pop(&number("13900000300")).await.unwrap();
+    assert_eq!(pop.cards.len(), 1);
+    assert_eq!(pop.cards[0].customer.fields.name.as_deref(), Some("新300"));
+    assert_eq!(pop.cards[0].customer.version, 2);
+    assert!(
+        records
+            .screen_pop(&number("13800000300"))
+            .await
+            .unwrap()
+            .cards
+            .is_empty(),
+        "the old number is gone"
+    );
+    assert_eq!(
+        records
+            .screen_pop(&number("13800000100"))
+            .await
+            .unwrap()
+            .cards
+            .len(),
+        1,
+        "untouched"
+    );
+    // One external id twice in a batch: the later row wins, counted as an update.
+    let twice = vec![
+        with_id("CRM-X", "甲", &["13700000001"]),
+        with_id("CRM-X", "乙", &["13700000002"]),
+    ];
+    assert_eq!(
+        records.import_customers(&twice, 3, "t").await.unwrap(),
+        (1, 1)
+    );
+    let pop = records.screen_pop(&number("13700000002")).await.unwrap();
+    assert_eq!(pop.cards[0].customer.fields.name.as_deref(), Some("乙"));
+}
