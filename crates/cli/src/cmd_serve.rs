@@ -95,6 +95,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 pops,
                 tickets: tickets.clone(),
                 knowledge,
+                events: running.events.clone(),
                 ..ApiState::new(records.clone())
             };
             let api = crate::cmd_records::start_api(state, listen).await?;
@@ -123,7 +124,12 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             );
         }
         let shutdown = running.shutdown_handle();
-        let sla_watch = hotline_server::sla_watch::spawn(records, tickets, shutdown.subscribe());
+        let sla_watch = hotline_server::sla_watch::spawn(
+            records,
+            tickets,
+            running.events.clone(),
+            shutdown.subscribe(),
+        );
         let seconds = args.seconds;
         tokio::spawn(async move {
             match seconds {

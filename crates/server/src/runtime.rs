@@ -461,6 +461,9 @@ async fn serve_connection(
 pub struct Running {
     /// The address the switch listens on (UDP and TCP).
     pub local: SocketAddr,
+    /// The event log's writer, for the other parts of the server (the API's ticket and
+    /// survey events); closed when the switch stops.
+    pub events: Option<EventWriter>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<io::Result<RuntimeStats>>,
 }
@@ -601,6 +604,7 @@ pub async fn start_with(
         )?),
         None => None,
     };
+    let events = writer.clone();
     let (shutdown, receiver) = watch::channel(false);
     let task = tokio::spawn(run(
         switch,
@@ -616,6 +620,7 @@ pub async fn start_with(
     ));
     Ok(Running {
         local,
+        events,
         shutdown,
         task,
     })

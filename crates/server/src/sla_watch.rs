@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hotline_store::{SqliteRecords, SLA_CHECK_BATCH};
+use hotline_store::{EventWriter, NewEvent, SqliteRecords, SLA_CHECK_BATCH};
 use hotline_tickets::TicketRules;
 use tokio::sync::watch;
 
@@ -23,9 +23,13 @@ pub struct SlaWatchStats {
 }
 
 /// Starts the watch; it stops when `shutdown` turns true.
+///
+/// Each warning is a `ticket.sla_warning` event in `events` (when given), each breach a
+/// `ticket.overdue`, with the target and whom it escalated to.
 pub fn spawn(
     records: SqliteRecords,
     rules: Arc<TicketRules>,
+    events: Option<EventWriter>,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<SlaWatchStats> {
     tokio::spawn(async move {
@@ -39,6 +43,24 @@ pub fn spawn(
                 {
                     Ok(changes) => {
                         stats.changes += changes.len() as u64;
+                        if let Some(events) = &events {
+                            for change in &changes {
+                                let kind = if change.state == "breached" {
+                                    "ticket.overdue"
+                                } else {
+                                    "ticket.sla_warning"
+                                };
+                                let event = NewEvent::new(crate::api::now_ms(), kind).with_data(
+                                    serde_json::json!({
+                                        "ticket_id": change.ticket.0,
+                                        "target": change.target,
+                                        "escalated_to": change.escalated_to,
+                                    }),
+                                );
+                                // The history holds it already; the event only notifies.
+                                let _ = events.append(event).await;
+                            }
+                        }
                         if changes.len() < SLA_CHECK_BATCH as usize {
                             break;
                         }

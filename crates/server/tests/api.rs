@@ -447,6 +447,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/kb/quick-replies"),
         ("GET", "/api/v1/kb/search"),
         ("GET", "/api/v1/screen-pop"),
+        ("GET", "/api/v1/surveys/csat"),
         ("GET", "/api/v1/tickets"),
         ("GET", "/api/v1/tickets/{id}"),
         ("GET", "/api/v1/track/{token}"),
@@ -454,6 +455,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("POST", "/api/v1/customers"),
         ("POST", "/api/v1/customers/{id}/interactions"),
         ("POST", "/api/v1/kb/articles"),
+        ("POST", "/api/v1/surveys"),
         ("POST", "/api/v1/tickets"),
         ("POST", "/api/v1/tickets/{id}/follow-up"),
         ("POST", "/api/v1/tickets/{id}/links"),
@@ -801,4 +803,100 @@ fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[tokio::test]
+async fn survey_answers_take_their_call_from_the_contact_aggregate_to_csat_and_are_events() {
+    use hotline_store::{EventLog, EventWriter, SqliteEventLog, WriterConfig};
+    let mut api = api().await;
+    let log = SqliteEventLog::open_in_memory().await.unwrap();
+    let writer = EventWriter::spawn(log.clone(), WriterConfig::default()).unwrap();
+    api.router = api::router(ApiState {
+        events: Some(writer),
+        ..ApiState::new(api.records.clone())
+    });
+    let (_, customer) = api.post("/api/v1/customers", &api.agent, wang()).await;
+    let id = customer["id"].as_i64().unwrap();
+    // The call as the link task writes it: contact 77, answered by agent-1001 in general.
+    let (status, _) = api
+        .post(
+            &format!("/api/v1/customers/{id}/interactions"),
+            &api.agent,
+            json!({"kind": "inbound_call", "queue": "general", "contact_id": 77, "disposition": "answered"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for (body, field) in [
+        (json!({"score": 6, "channel": "ivr"}), "score"),
+        (json!({"score": 5, "channel": "fax"}), "channel"),
+    ] {
+        let (status, answer) = api.post("/api/v1/surveys", &api.agent, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(answer["error"]["field"], field);
+    }
+    let (status, answer) = api
+        .post(
+            "/api/v1/surveys",
+            &api.agent,
+            json!({"score": 5, "channel": "ivr", "contact_id": 77}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["agent"], "agent-1001", "taken from the call");
+    assert_eq!(answer["queue"], "general");
+    assert_eq!(answer["customer_id"], id);
+    let (status, _) = api
+        .post(
+            "/api/v1/surveys",
+            &api.agent,
+            json!({"score": 1, "channel": "link", "contact_id": 77}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "one answer per call");
+    let (status, _) = api
+        .post(
+            "/api/v1/surveys",
+            &api.agent,
+            json!({"score": 2, "channel": "link", "agent": "agent-1001"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = api.get("/api/v1/surveys/csat?by=agent", &api.agent).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, csat) = api
+        .get("/api/v1/surveys/csat?by=agent", &api.supervisor)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{csat}");
+    assert_eq!(csat[0]["key"], "agent-1001", "{csat}");
+    assert_eq!(csat[0]["answers"], 2);
+    assert_eq!(csat[0]["average"], 3.5);
+    assert_eq!(csat[0]["satisfied_percent"], 50.0);
+    let (_, by_day) = api
+        .get("/api/v1/surveys/csat?by=day", &api.supervisor)
+        .await;
+    assert_eq!(by_day.as_array().unwrap().len(), 1, "{by_day}");
+    let (status, _) = api
+        .get("/api/v1/surveys/csat?by=week", &api.supervisor)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Answers and tickets are events in the log, for the wall and the webhooks.
+    let (status, _) = api
+        .post(
+            "/api/v1/tickets",
+            &api.agent,
+            json!({"title": "发票抬头写错", "category": "invoice"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let kinds: Vec<String> = log
+        .read_from(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["survey.answered", "survey.answered", "ticket.created"]
+    );
 }

@@ -59,6 +59,7 @@ mod records_bench;
 mod records_sqlite;
 pub mod routing_log;
 mod sqlite;
+pub mod survey_records;
 pub mod ticket_records;
 mod writer;
 
@@ -84,6 +85,7 @@ pub use sqlite::{
     SqliteEventLog, APPEND_ONLY_MESSAGE, BUSY_TIMEOUT, MAX_READ_CONNECTIONS, ROWS_PER_INSERT,
     SQLITE_MAX_BOUND_PARAMETERS,
 };
+pub use survey_records::{CsatGroup, CsatRow, NewSurveyAnswer, SurveyAnswer};
 pub use ticket_records::{
     FollowUp, NewTicket, SlaChange, Ticket, TicketChange, TicketFilter, TicketHistoryEntry,
     TicketId, TicketLink,

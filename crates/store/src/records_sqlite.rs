@@ -24,6 +24,7 @@ use crate::records::{
 use crate::sqlite::MAX_READ_CONNECTIONS;
 
 mod kb;
+mod surveys;
 mod tickets;
 
 pub use tickets::SLA_CHECK_BATCH;

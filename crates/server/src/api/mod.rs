@@ -12,6 +12,7 @@ pub mod auth;
 pub mod customers;
 pub mod error;
 pub mod knowledge;
+pub mod surveys;
 pub mod tickets;
 
 use std::future::Future;
@@ -24,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use hotline_phone::NumberContext;
-use hotline_store::{IdempotentAnswer, SqliteRecords};
+use hotline_store::{EventWriter, IdempotentAnswer, NewEvent, SqliteRecords};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -56,6 +57,8 @@ pub struct ApiState {
     pub tickets: Arc<TicketRules>,
     /// The knowledge base's search index.
     pub knowledge: Arc<Knowledge>,
+    /// The event log, for ticket and survey events (none in tests of the API alone).
+    pub events: Option<EventWriter>,
 }
 
 impl ApiState {
@@ -69,6 +72,7 @@ impl ApiState {
             pops: PopHub::new(),
             tickets: Arc::new(TicketRules::default()),
             knowledge: Arc::new(Knowledge::empty().expect("an empty in-memory index opens")),
+            events: None,
         }
     }
 }
@@ -129,6 +133,8 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(knowledge::article_versions))
         .routes(routes!(knowledge::search))
         .routes(routes!(knowledge::quick_replies))
+        .routes(routes!(surveys::add_answer))
+        .routes(routes!(surveys::csat))
         .with_state(state)
         .split_for_parts();
     (router, doc)
@@ -181,6 +187,15 @@ pub fn if_match(headers: &HeaderMap, what: &str) -> Result<Option<i64>, ApiError
                 .ok_or_else(|| ApiError::invalid("If-Match", format!("must be {what}, a number")))
         })
         .transpose()
+}
+
+/// Appends an event to the event log after the record it reports has committed; the record
+/// is what was accepted, so a failed append (the log full or closed) loses only the
+/// notification, never the record.
+pub async fn emit(state: &ApiState, event: NewEvent) {
+    if let Some(events) = &state.events {
+        let _ = events.append(event).await;
+    }
 }
 
 /// Now, in Unix milliseconds.

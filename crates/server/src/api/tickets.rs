@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use hotline_store::{
-    CustomerId, NewTicket, Role, StoreError, Ticket, TicketChange, TicketFilter,
+    CustomerId, NewEvent, NewTicket, Role, StoreError, Ticket, TicketChange, TicketFilter,
     TicketHistoryEntry, TicketId,
 };
 use hotline_tickets::{Priority, SlaReport, TargetReport, TicketStatus};
@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{ApiJson, Caller};
 use super::error::{ApiError, ErrorBody};
-use super::{idempotent, if_match, now_ms, ApiState};
+use super::{emit, idempotent, if_match, now_ms, ApiState};
 
 /// How long a tracking link lives when the request does not say: 30 days.
 pub const DEFAULT_LINK_LIFETIME_HOURS: u32 = 30 * 24;
@@ -308,6 +308,7 @@ pub async fn create_ticket(
             .records
             .create_ticket(&new, &state.tickets, now_ms(), &caller.name)
             .await?;
+        emit(&state, ticket_event("ticket.created", &ticket)).await;
         Ok((StatusCode::CREATED, ticket_view(&state, &ticket)))
     })
     .await
@@ -434,7 +435,28 @@ pub async fn change_ticket(
             &caller.name,
         )
         .await?;
+    emit(&state, ticket_event("ticket.changed", &ticket)).await;
     Ok(Json(ticket_view(&state, &ticket)))
+}
+
+/// The event-log row of a ticket's creation or change: what the live wall and the webhooks
+/// need, no personal data (the description stays in the records).
+pub fn ticket_event(kind: &str, ticket: &Ticket) -> NewEvent {
+    let mut event = NewEvent::new(ticket.updated_ms, kind).with_data(serde_json::json!({
+        "ticket_id": ticket.id.0,
+        "status": ticket.status.as_str(),
+        "category": ticket.fields.category,
+        "priority": ticket.fields.priority.as_str(),
+        "department": ticket.fields.department,
+        "version": ticket.version,
+        "follow_up": ticket.follow_up.as_ref().map(|f| serde_json::json!({
+            "due_ms": f.due_ms, "state": f.state, "outcome": f.outcome,
+        })),
+    }));
+    if let Some(assignee) = &ticket.fields.assignee {
+        event = event.with_agent(assignee.clone());
+    }
+    event
 }
 
 /// A tracking link to make.
@@ -591,6 +613,7 @@ pub async fn record_follow_up(
             &caller.name,
         )
         .await?;
+    emit(&state, ticket_event("ticket.follow_up_done", &ticket)).await;
     Ok(Json(ticket_view(&state, &ticket)))
 }
 
