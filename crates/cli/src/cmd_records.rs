@@ -191,3 +191,95 @@ pub fn run_keys(args: &KeysArgs) -> Result<()> {
         Ok(())
     })
 }
+
+/// Arguments of `hotline user`.
+#[derive(clap::Args, Debug)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    action: UserAction,
+    /// The data directory (records in DATA/records.db).
+    #[arg(long, global = true, default_value = "hotline-data")]
+    data: PathBuf,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum UserAction {
+    /// Adds a person who logs in, with a generated password printed once (they change it
+    /// through an admin, `PATCH /api/v1/users/{name}`).
+    Create {
+        /// The login name; an agent's is their routing agent's name.
+        name: String,
+        /// agent, supervisor or admin.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// The name shown ("张伟").
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Lists the people.
+    List,
+    /// Disables a person at once (their sessions end).
+    Disable {
+        /// The login name.
+        name: String,
+    },
+}
+
+pub fn run_user(args: &UserArgs) -> Result<()> {
+    block_on(async {
+        let records = open_records(&args.data).await?;
+        match &args.action {
+            UserAction::Create {
+                name,
+                role,
+                display_name,
+            } => {
+                let role = Role::parse(role)
+                    .ok_or_else(|| anyhow!("--role {role:?}: use agent, supervisor or admin"))?;
+                let random: [u8; 12] = crate::cmd_serve::os_random()?;
+                use base64::Engine as _;
+                let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random);
+                records
+                    .create_user(
+                        name,
+                        display_name.as_deref(),
+                        role,
+                        &password,
+                        now_ms(),
+                        "cli",
+                    )
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                println!("{password}");
+                eprintln!(
+                    "hotline: user {name:?} ({}) made; the password above is shown only now",
+                    role.as_str()
+                );
+            }
+            UserAction::List => {
+                for user in records.users().await? {
+                    println!(
+                        "{:<24} {:<10} {}  {}",
+                        user.name,
+                        user.role.as_str(),
+                        user.display_name.as_deref().unwrap_or("-"),
+                        if user.disabled_ms.is_some() {
+                            "disabled"
+                        } else {
+                            "active"
+                        }
+                    );
+                }
+            }
+            UserAction::Disable { name } => {
+                records
+                    .change_user(name, None, None, Some(true), now_ms(), "cli")
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                eprintln!("hotline: user {name:?} disabled; their sessions ended");
+            }
+        }
+        records.close().await;
+        Ok(())
+    })
+}

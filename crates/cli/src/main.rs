@@ -41,6 +41,8 @@ enum Command {
     Apikey(cmd_records::ApiKeyArgs),
     /// The keys personal data is sealed with: rotate.
     Keys(cmd_records::KeysArgs),
+    /// People who log in (agents, supervisors, admins): create, list, disable.
+    User(cmd_records::UserArgs),
     /// Import customers from the CRM's CSV file (upserts by external_id).
     Import(cmd_import::ImportArgs),
     /// Export customers as CSV (full numbers: personal data; audited).
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd_demo::run(args),
         Command::Apikey(args) => cmd_records::run_apikey(args),
         Command::Keys(args) => cmd_records::run_keys(args),
+        Command::User(args) => cmd_records::run_user(args),
         Command::Import(args) => cmd_import::run_import(args),
         Command::Export(args) => cmd_import::run_export(args),
     };

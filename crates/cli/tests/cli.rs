@@ -360,3 +360,35 @@ fn a_crm_csv_imports_reports_bad_rows_by_line_updates_on_reimport_and_exports_ba
         stderr(&out)
     );
 }
+
+#[test]
+fn people_are_made_with_a_password_shown_once_listed_and_disabled() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let out = hotline(&[
+        "user",
+        "create",
+        "ann",
+        "--role",
+        "agent",
+        "--display-name",
+        "安娜",
+        "--data",
+        dir,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let password = stdout(&out).trim().to_string();
+    assert!(password.len() >= 16, "{password}");
+    let again = hotline(&["user", "create", "ann", "--data", dir]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("exists"), "{}", stderr(&again));
+    let out = hotline(&["user", "disable", "ann", "--data", dir]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = stdout(&hotline(&["user", "list", "--data", dir]));
+    assert!(
+        list.contains("ann") && list.contains("安娜") && list.contains("disabled"),
+        "{list}"
+    );
+    let bad = hotline(&["user", "create", "bob", "--role", "boss", "--data", dir]);
+    assert!(stderr(&bad).contains("--role \"boss\""), "{}", stderr(&bad));
+}

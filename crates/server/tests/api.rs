@@ -446,19 +446,25 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/kb/articles/{id}/versions"),
         ("GET", "/api/v1/kb/quick-replies"),
         ("GET", "/api/v1/kb/search"),
+        ("GET", "/api/v1/me"),
         ("GET", "/api/v1/screen-pop"),
         ("GET", "/api/v1/surveys/csat"),
         ("GET", "/api/v1/tickets"),
         ("GET", "/api/v1/tickets/{id}"),
         ("GET", "/api/v1/track/{token}"),
+        ("GET", "/api/v1/users"),
         ("PATCH", "/api/v1/tickets/{id}"),
+        ("PATCH", "/api/v1/users/{name}"),
         ("POST", "/api/v1/customers"),
         ("POST", "/api/v1/customers/{id}/interactions"),
         ("POST", "/api/v1/kb/articles"),
+        ("POST", "/api/v1/login"),
+        ("POST", "/api/v1/logout"),
         ("POST", "/api/v1/surveys"),
         ("POST", "/api/v1/tickets"),
         ("POST", "/api/v1/tickets/{id}/follow-up"),
         ("POST", "/api/v1/tickets/{id}/links"),
+        ("POST", "/api/v1/users"),
         ("PUT", "/api/v1/customers/by-external-id/{external_id}"),
         ("PUT", "/api/v1/customers/{id}"),
         ("PUT", "/api/v1/kb/articles/{id}"),
@@ -488,6 +494,9 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         // The tracking page needs no key: its token is the permission.
         let expected = if path.starts_with("/api/v1/track/") {
             StatusCode::NOT_FOUND
+        } else if path == "/api/v1/login" {
+            // No key needed; no body is a bad request.
+            StatusCode::BAD_REQUEST
         } else {
             StatusCode::UNAUTHORIZED
         };
@@ -899,4 +908,119 @@ async fn survey_answers_take_their_call_from_the_contact_aggregate_to_csat_and_a
         kinds,
         ["survey.answered", "survey.answered", "ticket.created"]
     );
+}
+
+#[tokio::test]
+async fn people_log_in_for_a_session_wrong_passwords_lock_and_disabling_ends_sessions() {
+    let api = api().await;
+    let (status, body) = api
+        .post(
+            "/api/v1/users",
+            &api.supervisor,
+            json!({"name": "ann", "role": "agent", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins add people: {body}");
+    let (status, body) = api
+        .post(
+            "/api/v1/users",
+            &api.admin,
+            json!({"name": "ann", "role": "agent", "password": "short"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "password");
+    let (status, body) = api
+        .post(
+            "/api/v1/users",
+            &api.admin,
+            json!({"name": "ann", "display_name": "安娜", "role": "agent", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let login = |password: &str| {
+        api.call(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"name": "ann", "password": password})),
+            &[],
+        )
+    };
+    let (status, body) = login("wrong horse!").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, session) = login("correct horse").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["user"]["role"], "agent");
+    let token = session["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("hs_"));
+    let (status, me) = api.get("/api/v1/me", &token).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(
+        (me["name"].as_str(), me["role"].as_str()),
+        (Some("ann"), Some("agent"))
+    );
+    // An agent's session is an agent: no supervisor routes, no other agent's pops.
+    let (status, _) = api.get("/api/v1/surveys/csat?by=agent", &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api.get("/api/v1/agents/bob/pops", &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Logging out ends the session.
+    let (status, _) = api
+        .call(Method::POST, "/api/v1/logout", Some(&token), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api.get("/api/v1/me", &token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Five wrong passwords lock the account: even the right one is refused for a while.
+    for _ in 0..5 {
+        assert_eq!(login("wrong horse!").await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login("correct horse").await.0,
+        StatusCode::UNAUTHORIZED,
+        "locked"
+    );
+    // An admin's new password unlocks it; disabling ends the session at once.
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            "/api/v1/users/ann",
+            Some(&api.admin),
+            Some(json!({"password": "another horse"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, session) = login("another horse").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let token = session["token"].as_str().unwrap().to_string();
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            "/api/v1/users/ann",
+            Some(&api.admin),
+            Some(json!({"disabled": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["disabled"], true);
+    let (status, _) = api.get("/api/v1/me", &token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, users) = api.get("/api/v1/users", &api.admin).await;
+    assert_eq!(users[0]["display_name"], "安娜");
+    let kinds: Vec<String> = api
+        .records
+        .audit_log(Some("user:ann"), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert!(
+        kinds.iter().filter(|k| *k == "user.login_failed").count() >= 7,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"user.login".to_string()), "{kinds:?}");
 }

@@ -79,7 +79,8 @@ pub use records::{
 };
 pub use records_bench::{bench_screen_pop, PopBenchConfig, PopBenchReport, MAX_BENCH_CUSTOMERS};
 pub use records_sqlite::{
-    SqliteRecords, API_KEY_PREFIX, MAX_API_KEYS, MAX_AUDIT_READ, SLA_CHECK_BATCH,
+    LoginRefused, SqliteRecords, User, API_KEY_PREFIX, LOCKOUT_MS, MAX_API_KEYS, MAX_AUDIT_READ,
+    MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS, SESSION_LIFETIME_MS, SESSION_PREFIX, SLA_CHECK_BATCH,
 };
 pub use sqlite::{
     SqliteEventLog, APPEND_ONLY_MESSAGE, BUSY_TIMEOUT, MAX_READ_CONNECTIONS, ROWS_PER_INSERT,

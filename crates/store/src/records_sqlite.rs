@@ -26,8 +26,13 @@ use crate::sqlite::MAX_READ_CONNECTIONS;
 mod kb;
 mod surveys;
 mod tickets;
+mod users;
 
 pub use tickets::SLA_CHECK_BATCH;
+pub use users::{
+    LoginRefused, User, LOCKOUT_MS, MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS, SESSION_LIFETIME_MS,
+    SESSION_PREFIX,
+};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/records");
 

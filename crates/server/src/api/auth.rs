@@ -1,5 +1,5 @@
-//! Who is asking: API keys (`Authorization: Bearer hl_…`), their roles, and a rate limit per
-//! key. Also the JSON body reader whose errors name the field.
+//! Who is asking: API keys (`Authorization: Bearer hl_…`) and people's sessions (`Bearer
+//! hs_…`, from `POST /api/v1/login`), their roles, and a rate limit per key or person. Also the JSON body reader whose errors name the field.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,10 +23,10 @@ pub const MAX_RATE_BUCKETS: usize = 10_000;
 /// The largest request body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request: an API key or a logged-in person.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The key's name: the actor in the audit log.
+    /// The key's or the person's name: the actor in the audit log.
     pub name: String,
     /// What it may do.
     pub role: Role,
@@ -55,7 +55,11 @@ impl FromRequestParts<ApiState> for Caller {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("send an API key: Authorization: Bearer hl_…"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "send an API key or a session: Authorization: Bearer hl_… or hs_…",
+                )
+            })?;
         let secret = header
             .to_str()
             .ok()
@@ -64,6 +68,21 @@ impl FromRequestParts<ApiState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be \"Bearer <API key>\"")
             })?;
+        // A logged-in person's session, or an integration's API key.
+        if secret.starts_with(hotline_store::SESSION_PREFIX) {
+            let user = state
+                .records
+                .authenticate_session(secret, super::now_ms())
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the session has ended or is unknown: log in again")
+                })?;
+            state.limiter.check(&user.name, Instant::now())?;
+            return Ok(Caller {
+                name: user.name,
+                role: user.role,
+            });
+        }
         let key = state
             .records
             .authenticate(secret)

@@ -14,6 +14,7 @@ pub mod error;
 pub mod knowledge;
 pub mod surveys;
 pub mod tickets;
+pub mod users;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -135,6 +136,11 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(knowledge::quick_replies))
         .routes(routes!(surveys::add_answer))
         .routes(routes!(surveys::csat))
+        .routes(routes!(users::login))
+        .routes(routes!(users::logout))
+        .routes(routes!(users::me))
+        .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(users::change_user))
         .with_state(state)
         .split_for_parts();
     (router, doc)
