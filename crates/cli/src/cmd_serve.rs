@@ -79,6 +79,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
         };
         let tickets = Arc::new(config.tickets.clone());
+        let retention_days = config.retention_days;
         let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
             .map_err(|e| anyhow!("{e}"))?;
@@ -124,6 +125,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             );
         }
         let shutdown = running.shutdown_handle();
+        let retention = retention_days.map(|days| {
+            hotline_server::retention::spawn(records.clone(), days, shutdown.subscribe())
+        });
         let sla_watch = hotline_server::sla_watch::spawn(
             records,
             tickets,
@@ -142,6 +146,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         });
         let stats = running.wait().await.context("the switch stopped")?;
         let _ = sla_watch.await;
+        if let Some(task) = retention {
+            let _ = task.await;
+        }
         if let Some(api) = api {
             hub.close();
             let _ = api.shutdown.send(());

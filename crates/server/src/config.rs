@@ -57,6 +57,9 @@
 //!             { name = "urgent", priority = "urgent", first_response = "30m", resolution = "4h" }]
 //! routes = [{ category = "complaint/*", department = "customer-care" }, { category = "*", department = "service" }]
 //! follow_ups = [{ category = "complaint/*", after = "3d" }]   # 回访, moved into open hours
+//!
+//! [records]
+//! retention_days = 365           # then interactions' notes and survey comments are removed
 //! ```
 
 use std::net::SocketAddr;
@@ -91,6 +94,15 @@ pub struct ServerConfig {
     /// Tickets' SLA policies, departments and follow-ups (`[tickets]`); always open with the
     /// default policy when left out.
     pub tickets: hotline_tickets::TicketRules,
+    /// Days after which interactions' and survey answers' personal data is removed
+    /// (`[records] retention_days`); kept until deleted when left out.
+    pub retention_days: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordsSection {
+    retention_days: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +209,7 @@ pub fn parse(
     let media_section = document.get_mut().remove("media");
     let calendars_section = document.get_mut().remove("calendars");
     let tickets_section = document.get_mut().remove("tickets");
+    let records_section = document.get_mut().remove("records");
     if let Some(unknown) = document.get_ref().keys().next() {
         let unknown = unknown.get_ref().to_string();
         return Err(error(
@@ -204,7 +217,7 @@ pub fn parse(
             &unknown,
             format!(
                 "unknown table [{unknown}]; the tables are [sip], [media], [[calendars]], \
-                 [routing] and [tickets]"
+                 [routing], [tickets] and [records]"
             ),
         ));
     }
@@ -295,6 +308,26 @@ pub fn parse(
             })?
         }
         None => hotline_tickets::TicketRules::default(),
+    };
+    let retention_days = match records_section {
+        Some(section) => {
+            let records: RecordsSection =
+                hotline_config::deserialize_section(file, text, "records", section)?;
+            match records.retention_days {
+                Some(days) if !(1..=crate::retention::MAX_RETENTION_DAYS).contains(&days) => {
+                    return Err(error(
+                        file,
+                        "records.retention_days",
+                        format!(
+                            "{days} is not between 1 and {} days",
+                            crate::retention::MAX_RETENTION_DAYS
+                        ),
+                    ));
+                }
+                days => days,
+            }
+        }
+        None => None,
     };
     let media_settings = media_settings(file, &media, &listen, &queue, &menu)?;
     let mut digest_algorithms = Vec::new();
@@ -456,6 +489,7 @@ pub fn parse(
         prompts: media.prompts.map(PathBuf::from),
         demo_passwords: Vec::new(),
         tickets,
+        retention_days,
     })
 }
 
@@ -780,6 +814,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("tickets.calendar"), "{error}");
+    }
+
+    #[test]
+    fn retention_is_a_bounded_number_of_days() {
+        let good = format!("[sip]\n[records]\nretention_days = 365\n{ONE_AGENT}");
+        assert_eq!(
+            parse("x.toml", &good, 1, [0; 32]).unwrap().retention_days,
+            Some(365)
+        );
+        let none = format!("[sip]\n{ONE_AGENT}");
+        assert_eq!(
+            parse("x.toml", &none, 1, [0; 32]).unwrap().retention_days,
+            None
+        );
+        let bad = good.replace("365", "0");
+        let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
+        assert!(error.contains("records.retention_days"), "{error}");
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub const MAX_API_KEY_NAME_CHARS: usize = 64;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 /// The rows one re-seal transaction changes.
 const RESEAL_BATCH: i64 = 1_000;
+/// Interactions redacted per transaction by retention.
+pub const RETENTION_BATCH: i64 = 5_000;
 /// The writer connection's page cache, in KiB.
 pub const WRITER_CACHE_KIB: u32 = 64 * 1024;
 /// The most audit rows one read returns.
@@ -717,18 +719,38 @@ impl SqliteRecords {
         read_interactions(&mut connection, &self.keyring, customer, before, limit).await
     }
 
-    /// Removes the summaries (the personal data) of interactions older than `before_ms`;
-    /// answers how many were redacted. The records stay for the statistics.
+    /// Removes the personal data of interactions older than `before_ms` (their summaries) and
+    /// of survey answers (their comments); answers how many interactions were redacted. The
+    /// records stay for the statistics. Works in transactions of [`RETENTION_BATCH`] rows, so
+    /// that a first sweep over years of calls never holds the writer for long.
     pub async fn redact_interactions_before(
         &self,
         before_ms: i64,
         now_ms: i64,
         actor: &str,
     ) -> Result<u64, StoreError> {
+        let mut redacted = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            let batch = sqlx::query(
+                "UPDATE interactions SET summary_sealed = NULL, redacted = 1 WHERE id IN \
+                 (SELECT id FROM interactions WHERE at_ms < ? AND redacted = 0 LIMIT ?)",
+            )
+            .bind(before_ms)
+            .bind(RETENTION_BATCH)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            redacted += batch;
+            if batch < RETENTION_BATCH as u64 {
+                break;
+            }
+        }
         let mut tx = self.begin().await?;
-        let redacted = sqlx::query(
-            "UPDATE interactions SET summary_sealed = NULL, redacted = 1 \
-             WHERE at_ms < ? AND redacted = 0",
+        let comments = sqlx::query(
+            "UPDATE survey_answers SET comment_sealed = NULL WHERE at_ms < ? \
+             AND comment_sealed IS NOT NULL",
         )
         .bind(before_ms)
         .execute(&mut *tx)
@@ -740,7 +762,7 @@ impl SqliteRecords {
             actor,
             "retention.redact",
             "interactions",
-            &format!("{redacted} interactions before {before_ms}"),
+            &format!("{redacted} interactions and {comments} survey comments before {before_ms}"),
         )
         .await?;
         tx.commit().await?;

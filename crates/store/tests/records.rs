@@ -455,3 +455,55 @@ async fn an_import_batch_creates_new_customers_replaces_known_ones_and_keeps_num
     let pop = records.screen_pop(&number("13700000002")).await.unwrap();
     assert_eq!(pop.cards[0].customer.fields.name.as_deref(), Some("乙"));
 }
+
+#[tokio::test]
+async fn retention_sweeps_in_batches_and_removes_old_survey_comments_too() {
+    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let c = records
+        .create_customer(&customer("x", &["13800000001"]), T0, "t")
+        .await
+        .unwrap();
+    let old = hotline_store::RETENTION_BATCH + 3;
+    for i in 0..=old {
+        let mut note = NewInteraction::new(
+            if i < old { T0 + i } else { T0 + 1_000_000 },
+            InteractionKind::Note,
+        );
+        note.customer = Some(c.id);
+        note.summary = Some("家住朝阳区".into());
+        records.add_interaction(&note).await.unwrap();
+    }
+    let answer = hotline_store::NewSurveyAnswer {
+        at_ms: T0,
+        score: 2,
+        channel: "link".into(),
+        comment: Some("我的手机号是13800000001".into()),
+        ..Default::default()
+    };
+    records.add_survey_answer(&answer).await.unwrap();
+    let redacted = records
+        .redact_interactions_before(T0 + 500_000, T0 + 2_000_000, "retention")
+        .await
+        .unwrap();
+    assert_eq!(
+        redacted, old as u64,
+        "every old one, over more than one batch"
+    );
+    let newest = records.interactions(c.id, None, 1).await.unwrap();
+    assert_eq!(
+        newest[0].record.summary.as_deref(),
+        Some("家住朝阳区"),
+        "the recent one stays"
+    );
+    let audit = records
+        .audit_log(Some("interactions"), 0, 10)
+        .await
+        .unwrap();
+    assert!(
+        audit[0].detail.contains("and 1 survey comments"),
+        "{:?}",
+        audit[0]
+    );
+}

@@ -1,0 +1,44 @@
+//! Retention: a task that removes the personal data of old interactions (their summaries)
+//! and survey answers (their comments) once they are older than the configured number of
+//! days (`[records] retention_days`). The interactions themselves stay, for the statistics.
+
+use std::time::Duration;
+
+use hotline_store::SqliteRecords;
+use tokio::sync::watch;
+
+/// How often the sweep runs (and once at start).
+pub const RETENTION_INTERVAL: Duration = Duration::from_secs(3_600);
+/// The longest retention a configuration may set: ten years.
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
+
+/// Starts the sweep; it stops when `shutdown` turns true. Answers how many interactions it
+/// redacted.
+pub fn spawn(
+    records: SqliteRecords,
+    retention_days: u32,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut redacted = 0;
+        loop {
+            let now = crate::api::now_ms();
+            let before = now - i64::from(retention_days) * 86_400_000;
+            // A failed sweep is tried again at the next interval; nothing is lost by waiting.
+            if let Ok(count) = records
+                .redact_interactions_before(before, now, "retention")
+                .await
+            {
+                redacted += count;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(RETENTION_INTERVAL) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return redacted;
+                    }
+                }
+            }
+        }
+    })
+}
