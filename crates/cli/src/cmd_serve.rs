@@ -97,6 +97,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 tickets: tickets.clone(),
                 knowledge,
                 events: running.events.clone(),
+                link: running.link.clone(),
                 ..ApiState::new(records.clone())
             };
             let api = crate::cmd_records::start_api(state, listen).await?;

@@ -11,8 +11,9 @@
 //!   agent alone ([`PopHub`], read by `GET /api/v1/agents/{name}/pops` as server-sent
 //!   events), with the contact id, so the desktop shows it while the phone rings; and says
 //!   when the offer ends;
-//! - writes an interaction for each call of a known customer when it ends: inbound call or
-//!   callback, agent, queue, contact id, outcome and talk time.
+//! - writes an interaction for each call when it ends: inbound call or callback, agent,
+//!   queue, contact id, outcome and talk time; for the customer with the caller's number, or
+//!   without one until an agent says who called ([`LinkEvent::Identified`]).
 //!
 //! Facts are handled one at a time in the order the switch made them. Everything is bounded:
 //! the queue into the task ([`MAX_LINK_QUEUE`]; a full queue drops facts, counted, and the
@@ -86,6 +87,14 @@ pub enum LinkEvent {
     CallbackAccepted {
         /// The contact.
         contact: ContactId,
+    },
+    /// An agent said who the caller is (an unknown number, or one several customers
+    /// share): the call's interaction goes to this customer, now or once the call ends.
+    Identified {
+        /// The contact.
+        contact: ContactId,
+        /// The customer.
+        customer: CustomerId,
     },
     /// A call (or a callback's dial) ended.
     Ended {
@@ -372,6 +381,27 @@ impl Link {
                 }
             }
             LinkEvent::Ended { contact, at_ms } => self.ended(contact, at_ms).await,
+            LinkEvent::Identified { contact, customer } => {
+                if let Some(tracked) = self.tracked.get_mut(&contact) {
+                    tracked.customers = vec![customer];
+                } else {
+                    // The call has ended: its interaction was written without a customer.
+                    match self
+                        .parts
+                        .records
+                        .assign_contact_customer(
+                            contact.0 as i64,
+                            customer,
+                            crate::api::now_ms(),
+                            "agent",
+                        )
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(_) => self.stats.store_errors += 1,
+                    }
+                }
+            }
         }
     }
 
@@ -490,8 +520,10 @@ impl Link {
         } else {
             "abandoned"
         };
-        let interaction = (tracked.customers.len() == 1).then(|| NewInteraction {
-            customer: Some(tracked.customers[0]),
+        // Written for every call followed; without a customer when the number matched none
+        // or several (an agent may say who it was: `LinkEvent::Identified`).
+        let interaction = Some(NewInteraction {
+            customer: (tracked.customers.len() == 1).then(|| tracked.customers[0]),
             at_ms: tracked.arrived_ms as i64,
             kind: if tracked.callback_leg {
                 InteractionKind::Callback

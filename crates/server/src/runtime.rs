@@ -464,6 +464,9 @@ pub struct Running {
     /// The event log's writer, for the other parts of the server (the API's ticket and
     /// survey events); closed when the switch stops.
     pub events: Option<EventWriter>,
+    /// The link task's input, for the API to say who a caller is. Weak, so that the task
+    /// still ends when the switch stops.
+    pub link: Option<mpsc::WeakSender<LinkEvent>>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<io::Result<RuntimeStats>>,
 }
@@ -605,6 +608,7 @@ pub async fn start_with(
         None => None,
     };
     let events = writer.clone();
+    let link_sender = link.as_ref().map(|l| l.events.downgrade());
     let (shutdown, receiver) = watch::channel(false);
     let task = tokio::spawn(run(
         switch,
@@ -621,6 +625,7 @@ pub async fn start_with(
     Ok(Running {
         local,
         events,
+        link: link_sender,
         shutdown,
         task,
     })

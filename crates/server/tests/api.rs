@@ -455,6 +455,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/users"),
         ("PATCH", "/api/v1/tickets/{id}"),
         ("PATCH", "/api/v1/users/{name}"),
+        ("POST", "/api/v1/contacts/{contact_id}/customer"),
         ("POST", "/api/v1/customers"),
         ("POST", "/api/v1/customers/{id}/interactions"),
         ("POST", "/api/v1/kb/articles"),
@@ -481,6 +482,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             .replace("{external_id}", "CRM-1")
             .replace("{name}", "ann")
             .replace("{link_id}", "x")
+            .replace("{contact_id}", "5")
             .replace("{token}", "x");
         let (status, _) = api
             .call(
@@ -1023,4 +1025,26 @@ async fn people_log_in_for_a_session_wrong_passwords_lock_and_disabling_ends_ses
         "{kinds:?}"
     );
     assert!(kinds.contains(&"user.login".to_string()), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn naming_a_callers_customer_needs_a_customer_that_exists() {
+    let api = api().await;
+    let (status, body) = api
+        .post(
+            "/api/v1/contacts/5/customer",
+            &api.agent,
+            json!({"customer_id": 999}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (_, customer) = api.post("/api/v1/customers", &api.agent, wang()).await;
+    let (status, body) = api
+        .post(
+            "/api/v1/contacts/5/customer",
+            &api.agent,
+            json!({"customer_id": customer["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }

@@ -719,6 +719,47 @@ impl SqliteRecords {
         read_interactions(&mut connection, &self.keyring, customer, before, limit).await
     }
 
+    /// Gives the interactions of a contact that have no customer to `customer` (an agent said
+    /// who called); answers how many. A customer that does not exist is `NotFound`.
+    pub async fn assign_contact_customer(
+        &self,
+        contact_id: i64,
+        customer: CustomerId,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE id = ?")
+            .bind(customer.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound {
+                what: "customer",
+                id: customer.0.to_string(),
+            });
+        }
+        let changed = sqlx::query(
+            "UPDATE interactions SET customer_id = ? WHERE contact_id = ? AND customer_id IS NULL",
+        )
+        .bind(customer.0)
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        audit(
+            &mut tx,
+            now_ms,
+            actor,
+            "interaction.link",
+            &subject(customer),
+            &format!("contact {contact_id}: {changed} interactions"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     /// Removes the personal data of interactions older than `before_ms` (their summaries) and
     /// of survey answers (their comments); answers how many interactions were redacted. The
     /// records stay for the statistics. Works in transactions of [`RETENTION_BATCH`] rows, so

@@ -800,3 +800,51 @@ pub fn pop_view(
             .collect(),
     }
 }
+
+/// Who a call's caller is.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifyInput {
+    /// The customer the agent picked or created.
+    pub customer_id: i64,
+}
+
+/// Says who called on a contact whose number matched no customer or several: the call's
+/// interaction goes to that customer (when the call ends, or now if it has). Answers 202:
+/// the link is made by the switch's link task, in order with the call's own events.
+#[utoipa::path(post, path = "/api/v1/contacts/{contact_id}/customer", tag = "screen pop",
+    request_body = IdentifyInput,
+    params(("contact_id" = i64, Path, description = "The contact id of the screen pop")),
+    responses((status = 202), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above.")]
+pub async fn identify_caller(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(contact_id): Path<i64>,
+    ApiJson(input, _): ApiJson<IdentifyInput>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Agent)?;
+    let customer = CustomerId(input.customer_id);
+    if state.records.customer(customer).await?.is_none() {
+        return Err(ApiError::not_found(format!("no customer {}", customer.0)));
+    }
+    let contact = u64::try_from(contact_id)
+        .map_err(|_| ApiError::invalid("contact_id", "must not be negative"))?;
+    match state.link.as_ref().and_then(|weak| weak.upgrade()) {
+        Some(link) => link
+            .try_send(crate::customer_link::LinkEvent::Identified {
+                contact: hotline_routing::ContactId(contact),
+                customer,
+            })
+            .map_err(|_| ApiError::unavailable("the switch is busy or stopped; try again"))?,
+        // No switch (the API alone): link what calls are already recorded.
+        None => {
+            state
+                .records
+                .assign_contact_customer(contact_id, customer, now_ms(), &caller.name)
+                .await?;
+        }
+    }
+    Ok(StatusCode::ACCEPTED)
+}

@@ -110,6 +110,11 @@ impl ApiError {
         }
     }
 
+    /// 503: a part the request needs is busy or stopped; try again.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
     /// 500: the store failed; the message says what without leaking data.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)

@@ -60,6 +60,8 @@ pub struct ApiState {
     pub knowledge: Arc<Knowledge>,
     /// The event log, for ticket and survey events (none in tests of the API alone).
     pub events: Option<EventWriter>,
+    /// The switch's link task, told who a caller is (none without a switch).
+    pub link: Option<tokio::sync::mpsc::WeakSender<crate::customer_link::LinkEvent>>,
 }
 
 impl ApiState {
@@ -74,6 +76,7 @@ impl ApiState {
             tickets: Arc::new(TicketRules::default()),
             knowledge: Arc::new(Knowledge::empty().expect("an empty in-memory index opens")),
             events: None,
+            link: None,
         }
     }
 }
@@ -121,6 +124,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
             customers::add_interaction
         ))
         .routes(routes!(customers::screen_pop))
+        .routes(routes!(customers::identify_caller))
         .routes(routes!(agents::agent_pops))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::change_ticket))
