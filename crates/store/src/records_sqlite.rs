@@ -202,24 +202,7 @@ impl SqliteRecords {
         id: CustomerId,
         phones: &[Phone],
     ) -> Result<(), StoreError> {
-        for (position, phone) in phones.iter().enumerate() {
-            let sealed = self
-                .keyring
-                .seal_str(PHONE_FIELD, &phone.number.to_string())?;
-            let index = self.keyring.blind_index(PHONE_INDEX, phone.number.e164());
-            sqlx::query(
-                "INSERT INTO customer_phones (customer_id, position, number_sealed, \
-                 number_index, label) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(id.0)
-            .bind(position as i64)
-            .bind(sealed)
-            .bind(&index[..])
-            .bind(phone.label.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        }
-        Ok(())
+        self.insert_phone_rows(tx, &[(id, phones)]).await
     }
 
     /// Replaces a customer's fields. With `expected_version`, refuses with
@@ -478,7 +461,7 @@ impl SqliteRecords {
             let id = *ids.get(external_id).ok_or_else(|| {
                 StoreError::Invariant(format!("imported customer {external_id:?} has no id"))
             })?;
-            owners.push((id, *fields));
+            owners.push((id, fields.phones.as_slice()));
         }
         self.insert_phone_rows(tx, &owners).await
     }
@@ -535,18 +518,23 @@ impl SqliteRecords {
             delete.push(")");
             delete.build().execute(&mut *tx).await?;
         }
-        self.insert_phone_rows(tx, batch).await
+        let owners: Vec<(CustomerId, &[Phone])> = batch
+            .iter()
+            .map(|(id, fields)| (*id, fields.phones.as_slice()))
+            .collect();
+        self.insert_phone_rows(tx, &owners).await
     }
 
-    /// Inserts the phones of several customers in multi-row statements.
+    /// Inserts the phones of one or several customers (sealed, with their blind index) in
+    /// multi-row statements.
     async fn insert_phone_rows(
         &self,
         tx: &mut SqliteConnection,
-        owners: &[(CustomerId, &CustomerFields)],
+        owners: &[(CustomerId, &[Phone])],
     ) -> Result<(), StoreError> {
         let mut phones = Vec::new();
-        for &(id, fields) in owners {
-            for (position, phone) in fields.phones.iter().enumerate() {
+        for &(id, numbers) in owners {
+            for (position, phone) in numbers.iter().enumerate() {
                 let sealed = self
                     .keyring
                     .seal_str(PHONE_FIELD, &phone.number.to_string())?;
