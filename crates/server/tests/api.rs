@@ -1048,3 +1048,81 @@ async fn naming_a_callers_customer_needs_a_customer_that_exists() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 }
+
+#[tokio::test]
+async fn a_browser_session_is_an_httponly_cookie_and_its_changes_need_the_csrf_header() {
+    let api = api().await;
+    let (status, _) = api
+        .post(
+            "/api/v1/users",
+            &api.admin,
+            json!({"name": "ann", "role": "agent", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let login = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/login")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"name": "ann", "password": "correct horse"}).to_string(),
+        ))
+        .unwrap();
+    let response = api.router.clone().oneshot(login).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set_cookie.starts_with("hotline_session=hs_"),
+        "{set_cookie}"
+    );
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let send = |method: Method, uri: &str, body: Option<Value>, csrf: bool| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("cookie", format!("theme=dark; {cookie}"));
+        if csrf {
+            request = request.header("x-hotline-csrf", "1");
+        }
+        let body = match body {
+            Some(body) => {
+                request = request.header("content-type", "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        api.router.clone().oneshot(request.body(body).unwrap())
+    };
+    let me = send(Method::GET, "/api/v1/me", None, false).await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "reading needs no extra header");
+    let ticket = json!({"title": "发票抬头写错", "category": "invoice"});
+    let forged = send(Method::POST, "/api/v1/tickets", Some(ticket.clone()), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        StatusCode::FORBIDDEN,
+        "a change without the CSRF header"
+    );
+    let own = send(Method::POST, "/api/v1/tickets", Some(ticket), true)
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::CREATED);
+    let out = send(Method::POST, "/api/v1/logout", None, true)
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert!(out.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let me = send(Method::GET, "/api/v1/me", None, false).await.unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "the session ended");
+}

@@ -52,22 +52,36 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "send an API key or a session: Authorization: Bearer hl_… or hs_…",
-                )
-            })?;
-        let secret = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be \"Bearer <API key>\"")
-            })?;
+        let secret = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+            Some(header) => header
+                .to_str()
+                .ok()
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .map(str::trim)
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the Authorization header must be \"Bearer <API key>\"")
+                })?
+                .to_owned(),
+            None => {
+                // A browser's session: the cookie `POST /api/v1/login` set.
+                let session = session_cookie(&parts.headers).ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "send an API key or a session: Authorization: Bearer hl_… or hs_…, or \
+                         log in for the session cookie",
+                    )
+                })?;
+                // A browser sends cookies with requests other sites make it send; only our
+                // own pages add this header (SameSite=Strict stops most of it already).
+                if !parts.method.is_safe() && !parts.headers.contains_key(CSRF_HEADER) {
+                    return Err(ApiError::forbidden(format!(
+                        "a request made with the session cookie that changes something needs \
+                         the {CSRF_HEADER} header"
+                    )));
+                }
+                session
+            }
+        };
+        let secret = secret.as_str();
         // A logged-in person's session, or an integration's API key.
         if secret.starts_with(hotline_store::SESSION_PREFIX) {
             let user = state
@@ -94,6 +108,26 @@ impl FromRequestParts<ApiState> for Caller {
             role: key.role,
         })
     }
+}
+
+/// The cookie that carries a browser's session.
+pub const SESSION_COOKIE: &str = "hotline_session";
+/// The header a browser's state-changing requests must carry besides the cookie (any value):
+/// a page of another site cannot add it without the server's CORS consent, which hotline
+/// never gives.
+pub const CSRF_HEADER: &str = "x-hotline-csrf";
+
+/// The session token of the request's `hotline_session` cookie, if it has one.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, token)| token.trim().to_owned())
+        .filter(|token| token.starts_with(hotline_store::SESSION_PREFIX))
 }
 
 /// A token bucket per key.

@@ -1,15 +1,18 @@
 //! People: `POST /api/v1/login` and `/logout`, `GET /api/v1/me`, and the administrators'
 //! `/api/v1/users`. A login answers a session token used like an API key
-//! (`Authorization: Bearer hs_…`), for a shift ([`hotline_store::SESSION_LIFETIME_MS`]).
+//! (`Authorization: Bearer hs_…`), for a shift ([`hotline_store::SESSION_LIFETIME_MS`]), and
+//! sets it as the `hotline_session` cookie (HttpOnly, SameSite=Strict) for the browser
+//! desktop, whose requests that change something must also send the `X-Hotline-CSRF` header.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hotline_store::{Role, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{ApiJson, Caller};
+use super::auth::{session_cookie, ApiJson, Caller, SESSION_COOKIE};
 use super::error::{ApiError, ErrorBody};
 use super::{now_ms, ApiState};
 
@@ -65,7 +68,7 @@ pub struct SessionView {
 pub async fn login(
     State(state): State<ApiState>,
     ApiJson(input, _): ApiJson<LoginInput>,
-) -> Result<Json<SessionView>, ApiError> {
+) -> Result<Response, ApiError> {
     if input.name.chars().count() > 64 || input.password.len() > 256 {
         return Err(ApiError::unauthorized("wrong name or password"));
     }
@@ -74,11 +77,23 @@ pub async fn login(
         .login(&input.name, &input.password, now_ms())
         .await?
     {
-        Ok((token, expires_ms, user)) => Ok(Json(SessionView {
-            token,
-            expires_ms,
-            user: user_view(&user),
-        })),
+        Ok((token, expires_ms, user)) => {
+            // The same session as a cookie for the browser desktop: not readable by scripts,
+            // never sent by other sites' pages, gone when the session ends.
+            let cookie = format!(
+                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+                hotline_store::SESSION_LIFETIME_MS / 1000
+            );
+            Ok((
+                [(axum::http::header::SET_COOKIE, cookie)],
+                Json(SessionView {
+                    token,
+                    expires_ms,
+                    user: user_view(&user),
+                }),
+            )
+                .into_response())
+        }
         Err(_) => Err(ApiError::unauthorized(
             "wrong name or password, or the account is locked or disabled",
         )),
@@ -93,16 +108,22 @@ pub async fn logout(
     State(state): State<ApiState>,
     _caller: Caller,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .map(|t| t.trim().to_owned())
+        .or_else(|| session_cookie(&headers))
         .filter(|t| t.starts_with(hotline_store::SESSION_PREFIX))
         .ok_or_else(|| ApiError::bad_request("an API key has no session to end"))?;
-    state.records.logout(token, now_ms()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    state.records.logout(&token, now_ms()).await?;
+    let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(axum::http::header::SET_COOKIE, expired)],
+    )
+        .into_response())
 }
 
 /// Who is asking.
