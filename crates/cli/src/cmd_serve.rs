@@ -83,6 +83,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
             .map_err(|e| anyhow!("{e}"))?;
+        // A second handle on the event log, for reading: webhooks tail it.
+        let log = hotline_store::SqliteEventLog::open(&log_path)
+            .await
+            .with_context(|| format!("opening {} for reading", log_path.display()))?;
         println!("hotline: SIP on {} (UDP and TCP)", running.local);
         println!("hotline: event log {}", log_path.display());
         let api = if args.http == "off" {
@@ -98,6 +102,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 knowledge,
                 events: running.events.clone(),
                 link: running.link.clone(),
+                log: Some(log.clone()),
                 ..ApiState::new(records.clone())
             };
             let api = crate::cmd_records::start_api(state, listen).await?;
@@ -130,9 +135,15 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             hotline_server::retention::spawn(records.clone(), days, shutdown.subscribe())
         });
         let sla_watch = hotline_server::sla_watch::spawn(
-            records,
+            records.clone(),
             tickets,
             running.events.clone(),
+            shutdown.subscribe(),
+        );
+        let dispatcher = hotline_server::webhooks::spawn(
+            records,
+            log,
+            hotline_server::webhooks::DispatchConfig::default(),
             shutdown.subscribe(),
         );
         let seconds = args.seconds;
@@ -147,6 +158,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         });
         let stats = running.wait().await.context("the switch stopped")?;
         let _ = sla_watch.await;
+        let _ = dispatcher.await;
         if let Some(task) = retention {
             let _ = task.await;
         }

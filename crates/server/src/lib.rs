@@ -28,3 +28,4 @@ pub mod retention;
 pub mod runtime;
 pub mod sla_watch;
 pub mod switch;
+pub mod webhooks;

@@ -437,6 +437,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     let expected = [
         ("DELETE", "/api/v1/customers/{id}"),
         ("DELETE", "/api/v1/tickets/{id}/links/{link_id}"),
+        ("DELETE", "/api/v1/webhooks/{id}"),
         ("GET", "/api/v1/agents/{name}/pops"),
         ("GET", "/api/v1/customers"),
         ("GET", "/api/v1/customers/{id}"),
@@ -453,6 +454,8 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/tickets/{id}"),
         ("GET", "/api/v1/track/{token}"),
         ("GET", "/api/v1/users"),
+        ("GET", "/api/v1/webhooks"),
+        ("GET", "/api/v1/webhooks/{id}/deliveries"),
         ("PATCH", "/api/v1/tickets/{id}"),
         ("PATCH", "/api/v1/users/{name}"),
         ("POST", "/api/v1/contacts/{contact_id}/customer"),
@@ -466,6 +469,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("POST", "/api/v1/tickets/{id}/follow-up"),
         ("POST", "/api/v1/tickets/{id}/links"),
         ("POST", "/api/v1/users"),
+        ("POST", "/api/v1/webhooks"),
         ("PUT", "/api/v1/customers/by-external-id/{external_id}"),
         ("PUT", "/api/v1/customers/{id}"),
         ("PUT", "/api/v1/kb/articles/{id}"),
@@ -1125,4 +1129,49 @@ async fn a_browser_session_is_an_httponly_cookie_and_its_changes_need_the_csrf_h
         .contains("Max-Age=0"));
     let me = send(Method::GET, "/api/v1/me", None, false).await.unwrap();
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "the session ended");
+}
+
+#[tokio::test]
+async fn webhooks_are_for_admins_and_their_url_is_checked() {
+    let api = api().await;
+    let (status, _) = api
+        .post(
+            "/api/v1/webhooks",
+            &api.supervisor,
+            json!({"url": "https://crm.example/hook"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = api
+        .post(
+            "/api/v1/webhooks",
+            &api.admin,
+            json!({"url": "ftp://crm.example/hook"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "url");
+    let (status, made) = api
+        .post(
+            "/api/v1/webhooks",
+            &api.admin,
+            json!({"url": "https://crm.example/hook", "kinds": ["ticket."]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert!(made["secret"].as_str().unwrap().starts_with("whsec_"));
+    let (_, list) = api.get("/api/v1/webhooks", &api.admin).await;
+    assert!(
+        list[0].get("secret").is_none(),
+        "the secret is shown once: {list}"
+    );
+    let uri = format!("/api/v1/webhooks/{}", made["id"]);
+    let (status, _) = api
+        .call(Method::DELETE, &uri, Some(&api.admin), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api
+        .call(Method::DELETE, &uri, Some(&api.admin), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

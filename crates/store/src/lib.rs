@@ -79,9 +79,9 @@ pub use records::{
 };
 pub use records_bench::{bench_screen_pop, PopBenchConfig, PopBenchReport, MAX_BENCH_CUSTOMERS};
 pub use records_sqlite::{
-    LoginRefused, SqliteRecords, User, API_KEY_PREFIX, LOCKOUT_MS, MAX_API_KEYS, MAX_AUDIT_READ,
-    MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS, RETENTION_BATCH, SESSION_LIFETIME_MS, SESSION_PREFIX,
-    SLA_CHECK_BATCH,
+    Delivery, DueDelivery, LoginRefused, SqliteRecords, User, Webhook, API_KEY_PREFIX, LOCKOUT_MS,
+    MAX_API_KEYS, MAX_AUDIT_READ, MAX_FAILED_LOGINS, MAX_WEBHOOKS, MIN_PASSWORD_CHARS,
+    RETENTION_BATCH, SESSION_LIFETIME_MS, SESSION_PREFIX, SLA_CHECK_BATCH,
 };
 pub use sqlite::{
     SqliteEventLog, APPEND_ONLY_MESSAGE, BUSY_TIMEOUT, MAX_READ_CONNECTIONS, ROWS_PER_INSERT,

@@ -27,12 +27,14 @@ mod kb;
 mod surveys;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use tickets::SLA_CHECK_BATCH;
 pub use users::{
     LoginRefused, User, LOCKOUT_MS, MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS, SESSION_LIFETIME_MS,
     SESSION_PREFIX,
 };
+pub use webhooks::{Delivery, DueDelivery, Webhook, MAX_WEBHOOKS};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/records");
 

@@ -15,6 +15,7 @@ pub mod knowledge;
 pub mod surveys;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -62,6 +63,8 @@ pub struct ApiState {
     pub events: Option<EventWriter>,
     /// The switch's link task, told who a caller is (none without a switch).
     pub link: Option<tokio::sync::mpsc::WeakSender<crate::customer_link::LinkEvent>>,
+    /// The event log, for reading (a new webhook starts after its last event).
+    pub log: Option<hotline_store::SqliteEventLog>,
 }
 
 impl ApiState {
@@ -77,6 +80,7 @@ impl ApiState {
             knowledge: Arc::new(Knowledge::empty().expect("an empty in-memory index opens")),
             events: None,
             link: None,
+            log: None,
         }
     }
 }
@@ -145,6 +149,9 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(users::me))
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(users::change_user))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::delete_webhook))
+        .routes(routes!(webhooks::deliveries))
         .with_state(state)
         .split_for_parts();
     (router, doc)
