@@ -708,25 +708,13 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn shanghai_time(at_ms: i64) -> String {
-    // The page is read in China; hotline's default time zone (UTC+8, no daylight saving).
-    let seconds = at_ms.div_euclid(1000) + 8 * 3600;
-    let days = seconds.div_euclid(86_400);
-    let minute_of_day = seconds.rem_euclid(86_400) / 60;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+/// An instant as `YYYY-MM-DD HH:MM` in the tickets' calendar's time zone (Asia/Shanghai
+/// unless configured), for the customer's page.
+fn local_time(calendar: &hotline_calendar::Calendar, at_ms: i64) -> String {
+    let t = calendar.local_time(at_ms.max(0) as u64);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        minute_of_day / 60,
-        minute_of_day % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute
     )
 }
 
@@ -753,7 +741,7 @@ pub async fn track_page(State(state): State<ApiState>, Path(token): Path<String>
         .map(|s| {
             format!(
                 "<li><time>{}</time> {}</li>",
-                shanghai_time(s.at_ms),
+                local_time(state.tickets.calendar(), s.at_ms),
                 status_words(&s.status)
             )
         })
@@ -763,7 +751,7 @@ pub async fn track_page(State(state): State<ApiState>, Path(token): Path<String>
         .map(|due| {
             format!(
                 "<p>预计解决时间 Expected by: {}</p>",
-                shanghai_time(due as i64)
+                local_time(state.tickets.calendar(), due as i64)
             )
         })
         .unwrap_or_default();
@@ -786,10 +774,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shanghai_time_is_utc_plus_eight() {
-        // 2026-09-30 09:00 UTC is 17:00 in Shanghai.
-        assert_eq!(shanghai_time(1_790_758_800_000), "2026-09-30 17:00");
-        assert_eq!(shanghai_time(0), "1970-01-01 08:00");
+    fn the_page_shows_times_in_the_calendars_zone_and_escapes_text() {
+        // 2026-09-30 09:00 UTC is 17:00 in Shanghai, the default zone.
+        let calendar = hotline_calendar::Calendar::always_open();
+        assert_eq!(local_time(&calendar, 1_790_758_800_000), "2026-09-30 17:00");
+        assert_eq!(local_time(&calendar, 0), "1970-01-01 08:00");
         assert_eq!(escape("<b>&\"</b>"), "&lt;b&gt;&amp;&quot;&lt;/b&gt;");
     }
 }
