@@ -87,6 +87,33 @@ async fn hash_password_blocking(password: &str) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Invariant(format!("hashing task: {e}")))?
 }
 
+/// Spends a password check on a hash nobody has, so that an unknown name takes as long as
+/// a wrong password (the dummy hash is made once, off the async threads too).
+async fn password_check_for_nobody(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let password = password.to_owned();
+    let _ = tokio::task::spawn_blocking(move || {
+        let dummy =
+            DUMMY.get_or_init(|| hash_password("not a password at all").unwrap_or_default());
+        password_matches(&password, dummy)
+    })
+    .await;
+}
+
+/// Writes a refused login to the audit log, commits, and answers the refusal.
+async fn refuse(
+    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    now_ms: i64,
+    name: &str,
+    detail: &str,
+    refusal: LoginRefused,
+) -> Result<Result<(String, i64, User), LoginRefused>, StoreError> {
+    let subject = format!("user:{name}");
+    audit(&mut tx, now_ms, name, "user.login_failed", &subject, detail).await?;
+    tx.commit().await?;
+    Ok(Err(refusal))
+}
+
 async fn password_matches_blocking(password: &str, stored: String) -> bool {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || password_matches(&password, &stored))
@@ -292,7 +319,6 @@ impl SqliteRecords {
         password: &str,
         now_ms: i64,
     ) -> Result<Result<(String, i64, User), LoginRefused>, StoreError> {
-        let subject = format!("user:{name}");
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until_ms FROM users \
              WHERE name = ?"
@@ -301,23 +327,16 @@ impl SqliteRecords {
         .fetch_optional(&self.read)
         .await?;
         let Some(row) = row else {
-            // Hash anyway, so that an unknown name takes as long as a wrong password.
-            static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let dummy =
-                DUMMY.get_or_init(|| hash_password("not a password at all").unwrap_or_default());
-            let _ = password_matches_blocking(password, dummy.clone()).await;
-            let mut tx = self.begin().await?;
-            audit(
-                &mut tx,
+            password_check_for_nobody(password).await;
+            let tx = self.begin().await?;
+            return refuse(
+                tx,
                 now_ms,
                 name,
-                "user.login_failed",
-                &subject,
                 "no such user",
+                LoginRefused::BadCredentials,
             )
-            .await?;
-            tx.commit().await?;
-            return Ok(Err(LoginRefused::BadCredentials));
+            .await;
         };
         let user = decode_user(&row)?;
         let stored: String = row.try_get("password_hash")?;
@@ -329,30 +348,10 @@ impl SqliteRecords {
             && password_matches_blocking(password, stored).await;
         let mut tx = self.begin().await?;
         if user.disabled_ms.is_some() {
-            audit(
-                &mut tx,
-                now_ms,
-                name,
-                "user.login_failed",
-                &subject,
-                "disabled",
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(Err(LoginRefused::Disabled));
+            return refuse(tx, now_ms, name, "disabled", LoginRefused::Disabled).await;
         }
         if let Some(until) = locked_until.filter(|&until| until > now_ms) {
-            audit(
-                &mut tx,
-                now_ms,
-                name,
-                "user.login_failed",
-                &subject,
-                "locked",
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(Err(LoginRefused::Locked(until)));
+            return refuse(tx, now_ms, name, "locked", LoginRefused::Locked(until)).await;
         }
         if !matches {
             let failed: i64 = sqlx::query_scalar(
@@ -369,17 +368,14 @@ impl SqliteRecords {
                     .execute(&mut *tx)
                     .await?;
             }
-            audit(
-                &mut tx,
+            return refuse(
+                tx,
                 now_ms,
                 name,
-                "user.login_failed",
-                &subject,
                 "wrong password",
+                LoginRefused::BadCredentials,
             )
-            .await?;
-            tx.commit().await?;
-            return Ok(Err(LoginRefused::BadCredentials));
+            .await;
         }
         let mut random = [0u8; 32];
         getrandom::fill(&mut random)
@@ -402,7 +398,15 @@ impl SqliteRecords {
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
-        audit(&mut tx, now_ms, name, "user.login", &subject, "").await?;
+        audit(
+            &mut tx,
+            now_ms,
+            name,
+            "user.login",
+            &format!("user:{name}"),
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok((token, expires_ms, user)))
     }
