@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use hotline_phone::{normalize, NumberContext};
-use hotline_store::{CustomerFields, FieldError, Phone, Preferences, SqliteRecords};
+use hotline_store::{CustomerFields, FieldError, Phone, Preferences, Records};
 
 /// Rows per transaction.
 pub const IMPORT_BATCH: usize = 2_000;
@@ -132,7 +132,7 @@ pub fn run_import(args: &ImportArgs) -> Result<()> {
 
 /// Imports the customers of a CSV file into `records`.
 pub async fn import_customers(
-    records: &SqliteRecords,
+    records: &Records,
     file: &Path,
     stop_on_error: bool,
     progress: bool,
@@ -211,7 +211,7 @@ fn bad_row(report: &mut ImportReport, message: String, stop: bool) -> bool {
 }
 
 async fn flush(
-    records: &SqliteRecords,
+    records: &Records,
     batch: &mut Vec<CustomerFields>,
     now: i64,
     report: &mut ImportReport,
@@ -368,7 +368,7 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
 }
 
 /// Writes every customer to a CSV file in the import's columns; the export is audited.
-pub async fn export_customers(records: &SqliteRecords, file: &Path) -> Result<u64> {
+pub async fn export_customers(records: &Records, file: &Path) -> Result<u64> {
     let mut writer =
         csv::Writer::from_path(file).with_context(|| format!("creating {}", file.display()))?;
     writer.write_record(COLUMNS)?;

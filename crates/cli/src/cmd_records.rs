@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use hotline_server::api::{self, now_ms, ApiState};
-use hotline_store::{Keyring, Role, SqliteRecords};
+use hotline_store::{Keyring, Records, Role};
 
 /// The records database in a data directory.
 pub fn records_path(data: &Path) -> PathBuf {
@@ -18,12 +18,35 @@ pub fn keys_path(data: &Path) -> PathBuf {
     data.join("keys.txt")
 }
 
-/// Opens the records of `data`, creating the database and, on first use, the key file.
-pub async fn open_records(data: &Path) -> Result<SqliteRecords> {
+/// The variable naming a PostgreSQL database for the records (`postgres://…`) instead of the
+/// SQLite file in the data directory; every node of a scaled-out center names the same one.
+pub const RECORDS_URL_VAR: &str = "HOTLINE_RECORDS_URL";
+
+/// Opens the records: the PostgreSQL database of `$HOTLINE_RECORDS_URL` when it is set, else
+/// `records.db` in `data`; on first use it creates the database's tables and the key file.
+pub async fn open_records(data: &Path) -> Result<Records> {
     let keyring = Keyring::load_or_create(&keys_path(data)).map_err(|e| anyhow!("{e}"))?;
-    SqliteRecords::open(records_path(data), keyring)
-        .await
-        .with_context(|| format!("opening {}", records_path(data).display()))
+    open_records_with(data, keyring).await
+}
+
+/// Where the records are, for people: the SQLite file, or PostgreSQL (the URL itself may hold
+/// a password and is not shown).
+pub fn records_description(data: &Path) -> String {
+    match std::env::var(RECORDS_URL_VAR) {
+        Ok(url) if !url.is_empty() => format!("on PostgreSQL (${RECORDS_URL_VAR})"),
+        _ => records_path(data).display().to_string(),
+    }
+}
+
+async fn open_records_with(data: &Path, keyring: Keyring) -> Result<Records> {
+    match std::env::var(RECORDS_URL_VAR) {
+        Ok(url) if !url.is_empty() => Records::open_location(&url, keyring)
+            .await
+            .with_context(|| format!("opening the records at ${RECORDS_URL_VAR}")),
+        _ => Records::open(records_path(data), keyring)
+            .await
+            .with_context(|| format!("opening {}", records_path(data).display())),
+    }
 }
 
 /// A started API.
@@ -181,7 +204,7 @@ pub fn run_keys(args: &KeysArgs) -> Result<()> {
     // The new key is on disk before any value is sealed with it.
     keyring.save(&path).map_err(|e| anyhow!("{e}"))?;
     block_on(async {
-        let records = SqliteRecords::open(records_path(&args.data), keyring).await?;
+        let records = open_records_with(&args.data, keyring).await?;
         let report = records.reseal_all(now_ms(), "cli").await?;
         records.close().await;
         println!(

@@ -109,7 +109,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             println!(
                 "hotline: REST API on http://{}/api/v1 (document: /api/openapi.json); records {}",
                 api.local,
-                crate::cmd_records::records_path(&args.data).display()
+                crate::cmd_records::records_description(&args.data)
             );
             if let Some(secret) = &api.new_admin_secret {
                 println!(

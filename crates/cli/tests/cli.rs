@@ -392,3 +392,102 @@ fn people_are_made_with_a_password_shown_once_listed_and_disabled() {
     let bad = hotline(&["user", "create", "bob", "--role", "boss", "--data", dir]);
     assert!(stderr(&bad).contains("--role \"boss\""), "{}", stderr(&bad));
 }
+
+/// Runs `hotline` with the records on the PostgreSQL database at `url`.
+fn hotline_on(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(args)
+        .env("HOTLINE_RECORDS_URL", url)
+        .current_dir(repo())
+        .output()
+        .expect("runs")
+}
+
+/// The PostgreSQL pass of the README's test command runs this (it sets
+/// `HOTLINE_TEST_RECORDS=postgres` and starts a server); the SQLite pass has nothing to run it
+/// on and says so.
+#[test]
+fn records_on_postgresql_serve_every_command_and_leave_no_sqlite_file() {
+    use hotline_store::testing::{fresh_postgres_database, POSTGRES_URL_VAR, RECORDS_VAR};
+    if std::env::var(RECORDS_VAR).as_deref() != Ok("postgres") {
+        eprintln!("not the PostgreSQL pass: {RECORDS_VAR} is not postgres");
+        return;
+    }
+    let server = std::env::var(POSTGRES_URL_VAR).expect("the PostgreSQL pass names its server");
+    let url = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(fresh_postgres_database(&server))
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let out = hotline_on(
+        &url,
+        &[
+            "user",
+            "create",
+            "mei",
+            "--role",
+            "supervisor",
+            "--data",
+            dir,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = data.path().join("crm.csv");
+    std::fs::write(
+        &csv,
+        "external_id,name,phones,level\nCRM-1,王小明,138 0013 8000,vip\nCRM-2,李四,+86 139 0013 9000,\n",
+    )
+    .unwrap();
+    let out = hotline_on(
+        &url,
+        &[
+            "import",
+            "customers",
+            csv.to_str().unwrap(),
+            "--data",
+            dir,
+            "--quiet",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 created"), "{}", stdout(&out));
+    // A second process reads what the first wrote: the records are in the server, not here.
+    let list = stdout(&hotline_on(&url, &["user", "list", "--data", dir]));
+    assert!(
+        list.contains("mei") && list.contains("supervisor"),
+        "{list}"
+    );
+    let exported = data.path().join("out.csv");
+    let out = hotline_on(
+        &url,
+        &[
+            "export",
+            "customers",
+            exported.to_str().unwrap(),
+            "--data",
+            dir,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(
+        text.contains("王小明") && text.contains("+8613900139000"),
+        "{text}"
+    );
+    assert!(
+        !data.path().join("records.db").exists(),
+        "nothing went to SQLite"
+    );
+    // A URL that is not PostgreSQL's is refused in one line.
+    let out = hotline_on(
+        "postgres://nobody@127.0.0.1:1/none",
+        &["user", "list", "--data", dir],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("HOTLINE_RECORDS_URL"),
+        "{}",
+        stderr(&out)
+    );
+}

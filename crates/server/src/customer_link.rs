@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use hotline_phone::{normalize, NumberContext, PhoneNumber};
 use hotline_routing::{ContactId, ContactKind, Event as RoutingEvent, RoutingConfig};
-use hotline_store::{CustomerId, InteractionKind, NewInteraction, SqliteRecords};
+use hotline_store::{CustomerId, InteractionKind, NewInteraction, Records};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::switch::{CallEvent, CallerProfile, Record};
@@ -281,7 +281,7 @@ pub struct LinkStats {
 /// What the link task needs.
 pub struct LinkParts {
     /// The records.
-    pub records: SqliteRecords,
+    pub records: Records,
     /// How callers' numbers are read.
     pub number_context: NumberContext,
     /// Where pops go.

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hotline_kb::{ArticleDoc, ArticleIndex, Hit, KbError, Language, Query};
-use hotline_store::{Article, SqliteRecords, StoreError};
+use hotline_store::{Article, Records, StoreError};
 
 /// Articles read from the records per batch while building the index.
 pub const LOAD_BATCH: u32 = 1_000;
@@ -72,7 +72,7 @@ impl Knowledge {
     }
 
     /// Builds the index from every article in the records.
-    pub async fn load(records: &SqliteRecords) -> Result<Arc<Knowledge>, LoadError> {
+    pub async fn load(records: &Records) -> Result<Arc<Knowledge>, LoadError> {
         let knowledge = Arc::new(Knowledge::empty().map_err(LoadError::Index)?);
         let mut after = 0;
         loop {

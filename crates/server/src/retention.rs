@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hotline_store::SqliteRecords;
+use hotline_store::Records;
 use tokio::sync::watch;
 
 /// How often the sweep runs (and once at start).
@@ -15,7 +15,7 @@ pub const MAX_RETENTION_DAYS: u32 = 3_650;
 /// Starts the sweep; it stops when `shutdown` turns true. Answers how many interactions it
 /// redacted.
 pub fn spawn(
-    records: SqliteRecords,
+    records: Records,
     retention_days: u32,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<u64> {

@@ -492,7 +492,7 @@ impl Running {
 /// The customer records a switch reads about its callers ([`crate::customer_link`]).
 pub struct LinkSetup {
     /// The records.
-    pub records: hotline_store::SqliteRecords,
+    pub records: hotline_store::Records,
     /// Where screen pops go.
     pub hub: crate::customer_link::PopHub,
     /// Suggests articles on screen pops.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hotline_store::{EventWriter, NewEvent, SqliteRecords, SLA_CHECK_BATCH};
+use hotline_store::{EventWriter, NewEvent, Records, SLA_CHECK_BATCH};
 use hotline_tickets::TicketRules;
 use tokio::sync::watch;
 
@@ -27,7 +27,7 @@ pub struct SlaWatchStats {
 /// Each warning is a `ticket.sla_warning` event in `events` (when given), each breach a
 /// `ticket.overdue`, with the target and whom it escalated to.
 pub fn spawn(
-    records: SqliteRecords,
+    records: Records,
     rules: Arc<TicketRules>,
     events: Option<EventWriter>,
     mut shutdown: watch::Receiver<bool>,

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use hmac::{KeyInit, Mac};
-use hotline_store::{EventLog, SqliteEventLog, SqliteRecords};
+use hotline_store::{EventLog, Records, SqliteEventLog};
 use tokio::sync::watch;
 
 /// Events read from the log per webhook per round.
@@ -73,7 +73,7 @@ pub fn backoff(config: &DispatchConfig, attempts: i64) -> Duration {
 /// Starts the dispatcher over `log` (read from each webhook's cursor) and `records`; it stops
 /// when `shutdown` turns true.
 pub fn spawn(
-    records: SqliteRecords,
+    records: Records,
     log: SqliteEventLog,
     config: DispatchConfig,
     mut shutdown: watch::Receiver<bool>,
@@ -112,7 +112,7 @@ pub fn spawn(
 /// One round: new events into deliveries, then the due deliveries. Answers whether it found
 /// work (the next round starts at once).
 async fn round(
-    records: &SqliteRecords,
+    records: &Records,
     log: &SqliteEventLog,
     client: &reqwest::Client,
     config: &DispatchConfig,

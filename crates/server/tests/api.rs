@@ -5,21 +5,21 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use hotline_server::api::{self, ApiState};
-use hotline_store::{Keyring, Role, SqliteRecords};
+use hotline_store::{Keyring, Records, Role};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 struct Api {
     router: axum::Router,
-    records: SqliteRecords,
+    records: Records,
     agent: String,
     supervisor: String,
     admin: String,
 }
 
 async fn api() -> Api {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let mut secrets = Vec::new();

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use hotline_routing::ContactId;
 use hotline_server::customer_link::{spawn, LinkEvent, LinkParts, PopHub, Pushed};
 use hotline_server::knowledge::Knowledge;
-use hotline_store::{CustomerFields, InteractionKind, Keyring, Phone, SqliteRecords};
+use hotline_store::{CustomerFields, InteractionKind, Keyring, Phone, Records};
 
-async fn records_with_wang() -> (SqliteRecords, hotline_store::CustomerId) {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+async fn records_with_wang() -> (Records, hotline_store::CustomerId) {
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let number =

@@ -743,12 +743,12 @@ async fn next_sse_event(
 async fn a_known_caller_pops_on_the_offered_agents_desktop_and_the_call_becomes_an_interaction() {
     use hotline_server::api::{self, ApiState};
     use hotline_server::customer_link::PopHub;
-    use hotline_store::{CustomerFields, Keyring, Phone, Role, SqliteRecords};
+    use hotline_store::{CustomerFields, Keyring, Phone, Records, Role};
     use tokio::io::AsyncWriteExt;
 
     let data = tempfile::tempdir().unwrap();
     let keys = Keyring::generate().unwrap();
-    let records = SqliteRecords::open(data.path().join("records.db"), keys)
+    let records = Records::open(data.path().join("records.db"), keys)
         .await
         .unwrap();
     let context = hotline_phone::NumberContext::default();

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use hotline_server::api::{self, ApiState};
 use hotline_server::webhooks::{signature, spawn, DispatchConfig};
-use hotline_store::{EventLog, Keyring, NewEvent, Role, SqliteEventLog, SqliteRecords};
+use hotline_store::{EventLog, Keyring, NewEvent, Role, SqliteEventLog};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -71,7 +71,7 @@ async fn call(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_delivery_is_retried_signed_and_logged_and_unwanted_kinds_are_not_sent() {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let log = SqliteEventLog::open_in_memory().await.unwrap();

@@ -4,7 +4,7 @@
 //! data sealed at rest.
 //!
 //! The principal types of the records:
-//! - [`SqliteRecords`], customers and their interactions, the [`ScreenPop`] for a caller's
+//! - [`Records`], customers and their interactions, the [`ScreenPop`] for a caller's
 //!   number, the audit log, API keys and idempotency keys, in one SQLite file (`records.db`).
 //! - [`Keyring`], the AES-256-GCM keys personal data is sealed with and the blind-index key
 //!   its phone numbers are found by ([`crypto`] says how).
@@ -56,10 +56,11 @@ pub mod kb_records;
 mod log;
 pub mod records;
 mod records_bench;
-mod records_sqlite;
+mod records_db;
 pub mod routing_log;
 mod sqlite;
 pub mod survey_records;
+pub mod testing;
 pub mod ticket_records;
 mod writer;
 
@@ -78,9 +79,9 @@ pub use records::{
     ResealReport, Role, ScreenPop,
 };
 pub use records_bench::{bench_screen_pop, PopBenchConfig, PopBenchReport, MAX_BENCH_CUSTOMERS};
-pub use records_sqlite::{
-    Delivery, DueDelivery, LoginRefused, SqliteRecords, User, Webhook, API_KEY_PREFIX, LOCKOUT_MS,
-    MAX_API_KEYS, MAX_AUDIT_READ, MAX_FAILED_LOGINS, MAX_WEBHOOKS, MIN_PASSWORD_CHARS,
+pub use records_db::{
+    Backend, Delivery, DueDelivery, LoginRefused, Records, User, Webhook, API_KEY_PREFIX,
+    LOCKOUT_MS, MAX_API_KEYS, MAX_AUDIT_READ, MAX_FAILED_LOGINS, MAX_WEBHOOKS, MIN_PASSWORD_CHARS,
     RETENTION_BATCH, SESSION_LIFETIME_MS, SESSION_PREFIX, SLA_CHECK_BATCH,
 };
 pub use sqlite::{

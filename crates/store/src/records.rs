@@ -1,7 +1,7 @@
 //! The records of the contact center: customers, their interactions, the screen pop, the
 //! audit log, API keys and idempotency keys.
 //!
-//! The principal type is [`SqliteRecords`](crate::SqliteRecords). These are the types it
+//! The principal type is [`Records`](crate::Records). These are the types it
 //! takes and returns; every field of a record has a named limit, checked by
 //! [`CustomerFields::validate`] and [`NewInteraction::validate`] before anything is written,
 //! with an error that names the field ([`FieldError`]).

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use hotline_phone::{normalize, NumberContext};
-use sqlx::{QueryBuilder, Sqlite};
 
 use crate::crypto::Keyring;
 use crate::error::StoreError;
-use crate::records_sqlite::{SqliteRecords, NAME_FIELD, PHONE_FIELD, PHONE_INDEX, SUMMARY_FIELD};
+use crate::records_db::builder::Sql;
+use crate::records_db::{Records, NAME_FIELD, PHONE_FIELD, PHONE_INDEX, SUMMARY_FIELD};
 
 /// What the benchmark builds and measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ pub async fn bench_screen_pop(
         ));
     }
     let path = path.as_ref();
-    let records = SqliteRecords::open(path, keyring).await?;
+    let records = Records::open(path, keyring).await?;
     let keyring = records.keyring().clone();
     let mut random = SplitMix(config.seed);
     let started = Instant::now();
@@ -100,7 +100,7 @@ pub async fn bench_screen_pop(
         let mut tx = records.write_pool().begin().await?;
         for chunk_start in (first..last).step_by(LOAD_ROWS_PER_STATEMENT) {
             let chunk_end = (chunk_start + LOAD_ROWS_PER_STATEMENT as u64).min(last);
-            let mut insert = QueryBuilder::<Sqlite>::new(
+            let mut insert = Sql::new(
                 "INSERT INTO customers (id, external_id, name_sealed, level, value_score, tags, \
                  preferences, consent, do_not_call, created_ms, updated_ms, version) ",
             );
@@ -109,7 +109,7 @@ pub async fn bench_screen_pop(
                 let name = keyring.seal_str(NAME_FIELD, &format!("客户{i}"))?;
                 rows.push((i, name));
             }
-            insert.push_values(&rows, |mut row, (i, name)| {
+            insert.push_values(&rows, |row, (i, name)| {
                 row.push_bind(*i as i64 + 1)
                     .push_bind(format!("CRM-{i}"))
                     .push_bind(name.clone())
@@ -117,14 +117,14 @@ pub async fn bench_screen_pop(
                     .push_bind((*i % 1000) as i64)
                     .push_bind(r#"["billing","repair"]"#)
                     .push_bind(r#"{"language":"zh-CN"}"#)
-                    .push_bind(true)
-                    .push_bind(false)
+                    .push_bind(1i64)
+                    .push_bind(0i64)
                     .push_bind(0i64)
                     .push_bind(0i64)
                     .push_bind(1i64);
             });
-            insert.build().execute(&mut *tx).await?;
-            let mut phones = QueryBuilder::<Sqlite>::new(
+            insert.build()?.execute(&mut *tx).await?;
+            let mut phones = Sql::new(
                 "INSERT INTO customer_phones (customer_id, position, number_sealed, \
                  number_index, label) ",
             );
@@ -143,14 +143,14 @@ pub async fn bench_screen_pop(
                     ));
                 }
             }
-            phones.push_values(&phone_rows, |mut row, (id, position, sealed, index)| {
+            phones.push_values(&phone_rows, |row, (id, position, sealed, index)| {
                 row.push_bind(*id)
                     .push_bind(*position as i64)
                     .push_bind(sealed.clone())
                     .push_bind(index.to_vec())
                     .push_bind(None::<String>);
             });
-            phones.build().execute(&mut *tx).await?;
+            phones.build()?.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         first = last;
@@ -173,11 +173,11 @@ pub async fn bench_screen_pop(
                 };
                 rows.push((j as i64, customer, summary));
             }
-            let mut insert = QueryBuilder::<Sqlite>::new(
+            let mut insert = Sql::new(
                 "INSERT INTO interactions (customer_id, at_ms, kind, channel, agent, queue, \
                  contact_id, disposition, duration_ms, summary_sealed) ",
             );
-            insert.push_values(&rows, |mut row, (j, customer, summary)| {
+            insert.push_values(&rows, |row, (j, customer, summary)| {
                 row.push_bind(*customer)
                     .push_bind(1_700_000_000_000 + j * 1_000)
                     .push_bind("inbound_call")
@@ -189,7 +189,7 @@ pub async fn bench_screen_pop(
                     .push_bind(180_000i64)
                     .push_bind(summary.clone());
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.build()?.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         first = last;

@@ -89,11 +89,8 @@ struct WriteConnection {
     reconnect: Option<SqliteConnectOptions>,
 }
 
-/// The connection options of a database file, for reads and for the one writer, after
-/// creating the file's directory. Durable on commit (`synchronous = FULL`), foreign keys on.
-pub(crate) fn file_options(
-    path: &Path,
-) -> Result<(SqliteConnectOptions, SqliteConnectOptions), StoreError> {
+/// Creates the directory a database file goes in.
+pub(crate) fn create_parent(path: &Path) -> Result<(), StoreError> {
     if let Some(directory) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         // A blocking call, but a short one that happens once at start-up.
         std::fs::create_dir_all(directory).map_err(|source| StoreError::CreateDir {
@@ -101,6 +98,15 @@ pub(crate) fn file_options(
             source: Arc::new(source),
         })?;
     }
+    Ok(())
+}
+
+/// The connection options of a database file, for reads and for the one writer, after
+/// creating the file's directory. Durable on commit (`synchronous = FULL`), foreign keys on.
+pub(crate) fn file_options(
+    path: &Path,
+) -> Result<(SqliteConnectOptions, SqliteConnectOptions), StoreError> {
+    create_parent(path)?;
     let options = SqliteConnectOptions::new()
         .filename(path)
         .busy_timeout(BUSY_TIMEOUT)

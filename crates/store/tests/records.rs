@@ -6,8 +6,8 @@ use hotline_store::records::{
     MAX_PHONES, MAX_SUMMARY_CHARS, POP_MAX_MATCHES, POP_RECENT_INTERACTIONS,
 };
 use hotline_store::{
-    CustomerFields, InteractionKind, Keyring, NewInteraction, Phone, Preferences, Role,
-    SqliteRecords, StoreError,
+    CustomerFields, InteractionKind, Keyring, NewInteraction, Phone, Preferences, Records, Role,
+    StoreError,
 };
 
 const T0: i64 = 1_767_225_600_000;
@@ -30,16 +30,11 @@ fn customer(name: &str, numbers: &[&str]) -> CustomerFields {
     }
 }
 
-async fn open_file() -> (
-    tempfile::TempDir,
-    std::path::PathBuf,
-    Keyring,
-    SqliteRecords,
-) {
+async fn open_file() -> (tempfile::TempDir, std::path::PathBuf, Keyring, Records) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data").join("records.db");
     let keyring = Keyring::generate().unwrap();
-    let records = SqliteRecords::open(&path, keyring.clone()).await.unwrap();
+    let records = Records::open(&path, keyring.clone()).await.unwrap();
     (dir, path, keyring, records)
 }
 
@@ -90,7 +85,7 @@ async fn a_customer_is_found_by_any_form_of_its_number_and_nothing_personal_is_s
         );
     }
     // And they come back after a restart with the same keys, not with others.
-    let reopened = SqliteRecords::open(&path, keyring).await.unwrap();
+    let reopened = Records::open(&path, keyring).await.unwrap();
     assert_eq!(
         reopened
             .customer(created.id)
@@ -102,7 +97,7 @@ async fn a_customer_is_found_by_any_form_of_its_number_and_nothing_personal_is_s
             .as_deref(),
         Some("王小明")
     );
-    let stranger = SqliteRecords::open(&path, Keyring::generate().unwrap())
+    let stranger = Records::open(&path, Keyring::generate().unwrap())
         .await
         .unwrap();
     assert!(matches!(
@@ -118,7 +113,7 @@ async fn a_customer_is_found_by_any_form_of_its_number_and_nothing_personal_is_s
 
 #[tokio::test]
 async fn the_screen_pop_shows_no_match_one_card_or_several_with_the_latest_interactions() {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let unknown = records.screen_pop(&number("13900000000")).await.unwrap();
@@ -160,7 +155,7 @@ async fn the_screen_pop_shows_no_match_one_card_or_several_with_the_latest_inter
 
 #[tokio::test]
 async fn bad_fields_are_refused_by_name_and_nothing_is_written() {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let invalid = |fields: CustomerFields| {
@@ -215,7 +210,7 @@ async fn bad_fields_are_refused_by_name_and_nothing_is_written() {
 
 #[tokio::test]
 async fn upserts_by_external_id_versions_and_conflicts() {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let mut fields = customer("赵六", &["13700001111"]);
@@ -287,7 +282,7 @@ async fn a_rotation_then_a_reseal_moves_every_value_to_the_new_key() {
     }
     records.close().await;
     keyring.rotate().unwrap();
-    let rotated = SqliteRecords::open(&path, keyring.clone()).await.unwrap();
+    let rotated = Records::open(&path, keyring.clone()).await.unwrap();
     let report = rotated.reseal_all(T0, "admin").await.unwrap();
     assert_eq!(report.resealed, 90);
     assert_eq!(report.current, 0);
@@ -304,7 +299,7 @@ async fn a_rotation_then_a_reseal_moves_every_value_to_the_new_key() {
             .join("\n"),
     )
     .unwrap();
-    let reopened = SqliteRecords::open(&path, only_new).await.unwrap();
+    let reopened = Records::open(&path, only_new).await.unwrap();
     for (i, id) in ids.iter().enumerate() {
         let pop = reopened
             .screen_pop(&number(&format!("1360000{i:04}")))
@@ -320,7 +315,7 @@ async fn a_rotation_then_a_reseal_moves_every_value_to_the_new_key() {
 
 #[tokio::test]
 async fn api_keys_are_kept_as_hashes_and_revocation_is_immediate() {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let (key, secret) = records
@@ -353,7 +348,7 @@ async fn api_keys_are_kept_as_hashes_and_revocation_is_immediate() {
 
 #[tokio::test]
 async fn retention_redacts_old_summaries_and_keeps_the_records() {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let c = records
@@ -458,7 +453,7 @@ async fn an_import_batch_creates_new_customers_replaces_known_ones_and_keeps_num
 
 #[tokio::test]
 async fn retention_sweeps_in_batches_and_removes_old_survey_comments_too() {
-    let records = SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap();
     let c = records

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use hotline_store::{Keyring, NewTicket, SqliteRecords, TicketChange, TicketId};
+use hotline_store::{Keyring, NewTicket, Records, TicketChange, TicketId};
 use hotline_tickets::{Priority, TicketRules, TicketStatus};
 
 const CHILD_ENV: &str = "HOTLINE_RECORDS_CRASH_CHILD";
@@ -36,7 +36,7 @@ async fn records_crash_child() {
         return;
     };
     let keys = Keyring::parse(&std::env::var(KEYS_ENV).expect("keys")).expect("keys parse");
-    let records = SqliteRecords::open(&path, keys).await.expect("child opens");
+    let records = Records::open(&path, keys).await.expect("child opens");
     let rules = TicketRules::default();
     let mut producers = tokio::task::JoinSet::new();
     for producer in 0..4u64 {
@@ -128,7 +128,7 @@ fn acknowledged_tickets_and_their_changes_survive_sigkill() {
     while read(&mut created, &mut moved) {}
 
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let records = SqliteRecords::open(&path, keys)
+        let records = Records::open(&path, keys)
             .await
             .expect("reopen after the kill");
         for id in &created {

@@ -3,7 +3,7 @@
 
 use hotline_calendar::{Calendar, CalendarSpec};
 use hotline_store::{
-    Keyring, NewTicket, SqliteRecords, StoreError, TicketChange, TicketFilter, TicketId,
+    Keyring, NewTicket, Records, StoreError, TicketChange, TicketFilter, TicketId,
 };
 use hotline_tickets::{Priority, TicketRules, TicketStatus, TicketsSpec};
 use serde_json::json;
@@ -38,8 +38,8 @@ fn rules() -> TicketRules {
     TicketRules::from_spec(&spec, |name| (name == "office").then(|| calendar.clone())).unwrap()
 }
 
-async fn records() -> SqliteRecords {
-    SqliteRecords::open_in_memory(Keyring::generate().unwrap())
+async fn records() -> Records {
+    hotline_store::testing::records(Keyring::generate().unwrap())
         .await
         .unwrap()
 }
@@ -386,4 +386,94 @@ async fn a_tracking_link_works_until_it_expires_or_is_revoked_and_a_forged_one_n
         .create_ticket_link(ticket.id, 1_000 * 24 * HOUR_MS, MONDAY_9AM, "a")
         .await;
     assert!(matches!(forever, Err(StoreError::Invalid(_))));
+}
+
+/// Two nodes sharing one database: two `Records` on one SQLite file, or (in the PostgreSQL
+/// pass) two pools on one PostgreSQL database, as two hotline processes would be.
+async fn two_nodes() -> (Option<tempfile::TempDir>, Records, Records) {
+    let keyring = Keyring::generate().unwrap();
+    if std::env::var(hotline_store::testing::RECORDS_VAR).as_deref() == Ok("postgres") {
+        let server = std::env::var(hotline_store::testing::POSTGRES_URL_VAR)
+            .expect("the PostgreSQL pass names its server");
+        let url = hotline_store::testing::fresh_postgres_database(&server)
+            .await
+            .unwrap();
+        let a = Records::connect_postgres(&url, keyring.clone())
+            .await
+            .unwrap();
+        let b = Records::connect_postgres(&url, keyring).await.unwrap();
+        assert_eq!(a.backend(), hotline_store::Backend::Postgres);
+        (None, a, b)
+    } else {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.db");
+        let a = Records::open(&path, keyring.clone()).await.unwrap();
+        let b = Records::open(&path, keyring).await.unwrap();
+        (Some(dir), a, b)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_sharing_one_database_never_lose_an_update_nor_duplicate_a_customer() {
+    let (_dir, a, b) = two_nodes().await;
+    // The CRM pushes the same customer through both nodes at once: one customer, every
+    // update counted in its version.
+    const UPSERTS: i64 = 24;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..UPSERTS {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.spawn(async move {
+            let fields = hotline_store::CustomerFields {
+                external_id: Some("CRM-7".into()),
+                name: Some(format!("王芳 {i}")),
+                ..hotline_store::CustomerFields::default()
+            };
+            node.upsert_customer(&fields, MONDAY_9AM + i, "crm").await
+        });
+    }
+    let mut created = 0;
+    while let Some(result) = tasks.join_next().await {
+        let (_, was_created) = result.unwrap().unwrap();
+        created += i64::from(was_created);
+    }
+    assert_eq!(created, 1, "one node creates, the others update");
+    let customer = b.customer_by_external_id("CRM-7").await.unwrap().unwrap();
+    assert_eq!(customer.version, UPSERTS, "no update lost");
+    assert_eq!(a.customers(None, 100).await.unwrap().len(), 1);
+
+    // Supervisors on both nodes assign the same ticket from the version they saw: exactly
+    // one wins, the rest are told of the conflict, and the history shows one assignment.
+    let rules = rules();
+    let ticket = a
+        .create_ticket(&complaint(), &rules, MONDAY_9AM, "agent-1001")
+        .await
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let rules = rules.clone();
+        tasks.spawn(async move {
+            let change = TicketChange {
+                assignee: Some(Some(format!("lead-{i}"))),
+                ..TicketChange::default()
+            };
+            node.change_ticket(ticket.id, &change, Some(1), &rules, MONDAY_9AM + 1, "lead")
+                .await
+        });
+    }
+    let (mut won, mut conflicts) = (0, 0);
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Ok(_) => won += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((won, conflicts), (1, 15));
+    let history = b.ticket_history(ticket.id, 100).await.unwrap();
+    assert_eq!(
+        history.iter().filter(|h| h.action == "assignee").count(),
+        1,
+        "{history:?}"
+    );
 }

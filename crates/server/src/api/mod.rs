@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use hotline_phone::NumberContext;
-use hotline_store::{EventWriter, IdempotentAnswer, NewEvent, SqliteRecords};
+use hotline_store::{EventWriter, IdempotentAnswer, NewEvent, Records};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -45,7 +45,7 @@ use hotline_tickets::TicketRules;
 #[derive(Clone)]
 pub struct ApiState {
     /// The records.
-    pub records: SqliteRecords,
+    pub records: Records,
     /// How numbers without a country or area code are read.
     pub number_context: Arc<NumberContext>,
     /// The per-key rate limit.
@@ -69,7 +69,7 @@ pub struct ApiState {
 
 impl ApiState {
     /// The state for `records`, with Chinese numbering and no area code.
-    pub fn new(records: SqliteRecords) -> ApiState {
+    pub fn new(records: Records) -> ApiState {
         ApiState {
             records,
             number_context: Arc::new(NumberContext::default()),

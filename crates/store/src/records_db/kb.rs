@@ -1,17 +1,18 @@
 //! Knowledge-base articles on SQLite: every save is one transaction that writes the article
 //! and its version row.
 
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::{check_limit, to_json, SqliteRecords};
+use super::{check_limit, flag, to_json, Records};
 use crate::error::StoreError;
 use crate::kb_records::{Article, ArticleFields, MAX_ARTICLES_PAGE};
 
 const ARTICLE_COLUMNS: &str = "id, title, body, category, tags, language, quick_reply, \
     published, version, created_ms, updated_ms, updated_by";
 
-impl SqliteRecords {
+impl Records {
     /// Creates an article (version 1).
     pub async fn create_article(
         &self,
@@ -21,24 +22,23 @@ impl SqliteRecords {
     ) -> Result<Article, StoreError> {
         fields.validate()?;
         let mut tx = self.begin().await?;
-        let id = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO kb_articles (title, body, category, tags, language, quick_reply, \
              published, version, created_ms, updated_ms, updated_by) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10) RETURNING id",
         )
         .bind(&fields.title)
         .bind(&fields.body)
         .bind(&fields.category)
         .bind(to_json(&fields.tags)?)
         .bind(&fields.language)
-        .bind(fields.quick_reply)
-        .bind(fields.published)
+        .bind(i64::from(fields.quick_reply))
+        .bind(i64::from(fields.published))
         .bind(now_ms)
         .bind(now_ms)
         .bind(actor)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         save_version(&mut tx, id).await?;
         let article = read_article(&mut tx, id)
             .await?
@@ -70,17 +70,17 @@ impl SqliteRecords {
             }
         }
         sqlx::query(
-            "UPDATE kb_articles SET title = ?, body = ?, category = ?, tags = ?, language = ?, \
-             quick_reply = ?, published = ?, version = version + 1, updated_ms = ?, \
-             updated_by = ? WHERE id = ?",
+            "UPDATE kb_articles SET title = $1, body = $2, category = $3, tags = $4, language = $5, \
+             quick_reply = $6, published = $7, version = version + 1, updated_ms = $8, \
+             updated_by = $9 WHERE id = $10",
         )
         .bind(&fields.title)
         .bind(&fields.body)
         .bind(&fields.category)
         .bind(to_json(&fields.tags)?)
         .bind(&fields.language)
-        .bind(fields.quick_reply)
-        .bind(fields.published)
+        .bind(i64::from(fields.quick_reply))
+        .bind(i64::from(fields.published))
         .bind(now_ms)
         .bind(actor)
         .bind(id)
@@ -107,7 +107,7 @@ impl SqliteRecords {
              v.quick_reply, v.published, v.version, a.created_ms, v.saved_ms AS updated_ms, \
              v.saved_by AS updated_by FROM kb_article_versions v \
              JOIN kb_articles a ON a.id = v.article_id \
-             WHERE v.article_id = ? ORDER BY v.version DESC LIMIT ?",
+             WHERE v.article_id = $1 ORDER BY v.version DESC LIMIT $2",
         )
         .bind(id)
         .bind(i64::from(MAX_ARTICLES_PAGE))
@@ -120,7 +120,7 @@ impl SqliteRecords {
     pub async fn articles(&self, after_id: i64, limit: u32) -> Result<Vec<Article>, StoreError> {
         check_limit(limit, MAX_ARTICLES_PAGE)?;
         let rows = sqlx::query(&format!(
-            "SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE id > ? ORDER BY id LIMIT ?"
+            "SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE id > $1 ORDER BY id LIMIT $2"
         ))
         .bind(after_id)
         .bind(i64::from(limit))
@@ -138,7 +138,7 @@ impl SqliteRecords {
         check_limit(limit, MAX_ARTICLES_PAGE)?;
         let rows = sqlx::query(&format!(
             "SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE quick_reply = 1 AND published = 1 \
-             AND (?1 IS NULL OR category = ?1) ORDER BY category, id LIMIT ?2"
+             AND ($1 IS NULL OR category = $1) ORDER BY category, id LIMIT $2"
         ))
         .bind(category)
         .bind(i64::from(limit))
@@ -148,12 +148,12 @@ impl SqliteRecords {
     }
 }
 
-async fn save_version(tx: &mut SqliteConnection, id: i64) -> Result<(), StoreError> {
+async fn save_version(tx: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO kb_article_versions (article_id, version, title, body, category, tags, \
          language, quick_reply, published, saved_ms, saved_by) \
          SELECT id, version, title, body, category, tags, language, quick_reply, published, \
-         updated_ms, updated_by FROM kb_articles WHERE id = ?",
+         updated_ms, updated_by FROM kb_articles WHERE id = $1",
     )
     .bind(id)
     .execute(&mut *tx)
@@ -162,11 +162,11 @@ async fn save_version(tx: &mut SqliteConnection, id: i64) -> Result<(), StoreErr
 }
 
 async fn read_article(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     id: i64,
 ) -> Result<Option<Article>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE id = ?"
+        "SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(&mut *connection)
@@ -174,7 +174,7 @@ async fn read_article(
     row.as_ref().map(article_from_row).transpose()
 }
 
-fn article_from_row(row: &SqliteRow) -> Result<Article, StoreError> {
+fn article_from_row(row: &AnyRow) -> Result<Article, StoreError> {
     let tags: String = row.try_get("tags")?;
     Ok(Article {
         id: row.try_get("id")?,
@@ -185,8 +185,8 @@ fn article_from_row(row: &SqliteRow) -> Result<Article, StoreError> {
             tags: serde_json::from_str(&tags)
                 .map_err(|e| StoreError::Invariant(format!("stored article tags: {e}")))?,
             language: row.try_get("language")?,
-            quick_reply: row.try_get("quick_reply")?,
-            published: row.try_get("published")?,
+            quick_reply: flag(row, "quick_reply")?,
+            published: flag(row, "published")?,
         },
         version: row.try_get("version")?,
         created_ms: row.try_get("created_ms")?,

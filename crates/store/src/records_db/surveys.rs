@@ -2,14 +2,14 @@
 
 use sqlx::Row;
 
-use super::{check_limit, seal_opt, SqliteRecords};
+use super::{check_limit, seal_opt, Records};
 use crate::error::StoreError;
 use crate::records::{CustomerId, FieldError};
 use crate::survey_records::{CsatGroup, CsatRow, NewSurveyAnswer, SurveyAnswer, MAX_CSAT_GROUPS};
 
 const COMMENT_FIELD: &str = "survey.comment";
 
-impl SqliteRecords {
+impl Records {
     /// Records a survey answer in one transaction. An answer naming its contact takes the
     /// agent, queue, customer and interaction of that call's interaction where it leaves
     /// them out; a second answer for one contact is a conflict.
@@ -23,7 +23,7 @@ impl SqliteRecords {
         let mut tx = self.begin().await?;
         if let Some(contact) = answer.contact_id {
             let call = sqlx::query(
-                "SELECT id, customer_id, agent, queue FROM interactions WHERE contact_id = ? \
+                "SELECT id, customer_id, agent, queue FROM interactions WHERE contact_id = $1 \
                  ORDER BY id DESC LIMIT 1",
             )
             .bind(contact)
@@ -38,9 +38,9 @@ impl SqliteRecords {
                 answer.queue = answer.queue.take().or(call.try_get("queue")?);
             }
         }
-        let result = sqlx::query(
+        let result = sqlx::query_scalar::<_, i64>(
             "INSERT INTO survey_answers (at_ms, score, channel, customer_id, interaction_id, \
-             contact_id, agent, queue, comment_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             contact_id, agent, queue, comment_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(answer.at_ms)
         .bind(i64::from(answer.score))
@@ -51,7 +51,7 @@ impl SqliteRecords {
         .bind(answer.agent.as_deref())
         .bind(answer.queue.as_deref())
         .bind(comment)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!(
@@ -66,7 +66,7 @@ impl SqliteRecords {
             }
             _ => StoreError::from(e),
         })?;
-        let id = result.last_insert_rowid();
+        let id = result;
         tx.commit().await?;
         Ok(SurveyAnswer { id, answer })
     }
@@ -82,18 +82,21 @@ impl SqliteRecords {
         limit: u32,
     ) -> Result<Vec<CsatRow>, StoreError> {
         check_limit(limit, MAX_CSAT_GROUPS)?;
+        // The day is a day number (days since 1970-01-01 in local time), the same integer
+        // arithmetic on both databases, named as a date below.
         let key = match group {
             CsatGroup::Agent => "COALESCE(agent, '')".to_owned(),
             CsatGroup::Queue => "COALESCE(queue, '')".to_owned(),
             CsatGroup::Day => format!(
-                "date(at_ms / 1000 + {}, 'unixepoch')",
+                "(at_ms / 1000 + {}) / 86400",
                 i64::from(utc_offset_minutes) * 60
             ),
         };
         let rows = sqlx::query(&format!(
-            "SELECT {key} AS key, COUNT(*) AS answers, AVG(score) AS average, \
-             SUM(score >= 4) AS satisfied FROM survey_answers \
-             WHERE at_ms >= ? AND at_ms < ? GROUP BY key ORDER BY key LIMIT ?"
+            "SELECT {key} AS key, COUNT(*) AS answers, CAST(SUM(score) AS BIGINT) AS total, \
+             CAST(SUM(CASE WHEN score >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS satisfied \
+             FROM survey_answers WHERE at_ms >= $1 AND at_ms < $2 GROUP BY key ORDER BY key \
+             LIMIT $3"
         ))
         .bind(from_ms)
         .bind(to_ms)
@@ -104,9 +107,14 @@ impl SqliteRecords {
             .map(|row| {
                 let answers: i64 = row.try_get("answers")?;
                 let satisfied: i64 = row.try_get("satisfied")?;
-                let average: f64 = row.try_get("average")?;
+                let total: i64 = row.try_get("total")?;
+                let key = match group {
+                    CsatGroup::Day => day_name(row.try_get("key")?)?,
+                    CsatGroup::Agent | CsatGroup::Queue => row.try_get("key")?,
+                };
+                let average = total as f64 / answers.max(1) as f64;
                 Ok(CsatRow {
-                    key: row.try_get("key")?,
+                    key,
                     answers: answers as u64,
                     average: (average * 100.0).round() / 100.0,
                     satisfied_percent: (satisfied as f64 * 1000.0 / answers.max(1) as f64).round()
@@ -115,4 +123,11 @@ impl SqliteRecords {
             })
             .collect()
     }
+}
+
+/// A day number (days since 1970-01-01) as `YYYY-MM-DD`.
+fn day_name(day: i64) -> Result<String, StoreError> {
+    let start = jiff::Timestamp::from_second(day.saturating_mul(86_400))
+        .map_err(|e| StoreError::Invariant(format!("day {day}: {e}")))?;
+    Ok(start.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
 }

@@ -1,10 +1,10 @@
 //! Outbound webhooks and their delivery log on SQLite.
 
 use base64::Engine as _;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{audit, check_limit, to_json, SqliteRecords};
+use super::{audit, check_limit, to_json, Records};
 use crate::error::StoreError;
 use crate::records::FieldError;
 
@@ -78,7 +78,7 @@ pub struct Delivery {
     pub delivered_ms: Option<i64>,
 }
 
-fn decode_webhook(row: &SqliteRow) -> Result<Webhook, StoreError> {
+fn decode_webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
     let kinds: String = row.try_get("kinds")?;
     Ok(Webhook {
         id: row.try_get("id")?,
@@ -89,7 +89,7 @@ fn decode_webhook(row: &SqliteRow) -> Result<Webhook, StoreError> {
     })
 }
 
-impl SqliteRecords {
+impl Records {
     /// Adds a webhook for events after `after_seq` (the log's end: only new events) and
     /// answers it with its signing secret, shown this once.
     pub async fn create_webhook(
@@ -129,18 +129,17 @@ impl SqliteRecords {
                 "there are {MAX_WEBHOOKS} webhooks already"
             )));
         }
-        let id = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO webhooks (url, secret_sealed, kinds, active, created_ms, cursor_seq) \
-             VALUES (?, ?, ?, 1, ?, ?)",
+             VALUES ($1, $2, $3, 1, $4, $5) RETURNING id",
         )
         .bind(url)
         .bind(sealed)
         .bind(to_json(&kinds)?)
         .bind(now_ms)
         .bind(after_seq)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         audit(
             &mut tx,
             now_ms,
@@ -180,7 +179,7 @@ impl SqliteRecords {
         actor: &str,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM webhooks WHERE id = ?")
+        let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?
@@ -213,8 +212,9 @@ impl SqliteRecords {
         let mut tx = self.begin().await?;
         for (seq, kind, payload) in events {
             sqlx::query(
-                "INSERT OR IGNORE INTO webhook_deliveries (webhook_id, event_seq, kind, payload, \
-                 state, attempts, next_attempt_ms, created_ms) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
+                "INSERT INTO webhook_deliveries (webhook_id, event_seq, kind, payload, \
+                 state, attempts, next_attempt_ms, created_ms) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6) \
+                 ON CONFLICT DO NOTHING",
             )
             .bind(webhook)
             .bind(seq)
@@ -225,7 +225,7 @@ impl SqliteRecords {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND cursor_seq < ?")
+        sqlx::query("UPDATE webhooks SET cursor_seq = $1 WHERE id = $2 AND cursor_seq < $3")
             .bind(cursor_seq)
             .bind(webhook)
             .bind(cursor_seq)
@@ -245,8 +245,8 @@ impl SqliteRecords {
         let rows = sqlx::query(
             "SELECT d.id, w.url, w.secret_sealed, d.kind, d.payload, d.attempts \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-             WHERE d.state = 'pending' AND d.next_attempt_ms <= ? AND w.active = 1 \
-             ORDER BY d.next_attempt_ms, d.id LIMIT ?",
+             WHERE d.state = 'pending' AND d.next_attempt_ms <= $1 AND w.active = 1 \
+             ORDER BY d.next_attempt_ms, d.id LIMIT $2",
         )
         .bind(now_ms)
         .bind(i64::from(limit))
@@ -287,8 +287,8 @@ impl SqliteRecords {
         };
         let mut tx = self.begin().await?;
         sqlx::query(
-            "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, \
-             next_attempt_ms = ?, last_status = ?, last_error = ?, delivered_ms = ? WHERE id = ?",
+            "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, \
+             next_attempt_ms = $2, last_status = $3, last_error = $4, delivered_ms = $5 WHERE id = $6",
         )
         .bind(state)
         .bind(retry_at_ms)
@@ -307,7 +307,7 @@ impl SqliteRecords {
         check_limit(limit, MAX_DELIVERIES_READ)?;
         let rows = sqlx::query(
             "SELECT id, event_seq, kind, state, attempts, last_status, last_error, delivered_ms \
-             FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
+             FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(webhook)
         .bind(i64::from(limit))

@@ -11,10 +11,10 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{audit, SqliteRecords};
+use super::{audit, Records};
 use crate::error::StoreError;
 use crate::records::{FieldError, Role};
 
@@ -102,7 +102,7 @@ async fn password_check_for_nobody(password: &str) {
 
 /// Writes a refused login to the audit log, commits, and answers the refusal.
 async fn refuse(
-    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
     now_ms: i64,
     name: &str,
     detail: &str,
@@ -135,7 +135,7 @@ fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn decode_user(row: &SqliteRow) -> Result<User, StoreError> {
+fn decode_user(row: &AnyRow) -> Result<User, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
@@ -149,7 +149,7 @@ fn decode_user(row: &SqliteRow) -> Result<User, StoreError> {
 
 const USER_COLUMNS: &str = "id, name, display_name, role, disabled_ms";
 
-impl SqliteRecords {
+impl Records {
     /// Creates a user (the password hashed off the async threads).
     pub async fn create_user(
         &self,
@@ -181,24 +181,23 @@ impl SqliteRecords {
                 "there are {MAX_USERS} users already"
             )));
         }
-        let id = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO users (name, display_name, role, password_hash, created_ms) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(name)
         .bind(display_name)
         .bind(role.as_str())
         .bind(&hash)
         .bind(now_ms)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(format!("a user named {name:?} exists"))
             }
             _ => StoreError::from(e),
-        })?
-        .last_insert_rowid();
+        })?;
         audit(
             &mut tx,
             now_ms,
@@ -245,7 +244,7 @@ impl SqliteRecords {
             None => None,
         };
         let mut tx = self.begin().await?;
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?"))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"))
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?
@@ -255,7 +254,7 @@ impl SqliteRecords {
             })?;
         let user = decode_user(&row)?;
         if let Some(role) = role {
-            sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
                 .bind(role.as_str())
                 .bind(user.id)
                 .execute(&mut *tx)
@@ -263,8 +262,8 @@ impl SqliteRecords {
         }
         if let Some(hash) = &hash {
             sqlx::query(
-                "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until_ms = NULL \
-                 WHERE id = ?",
+                "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until_ms = NULL \
+                 WHERE id = $2",
             )
             .bind(hash)
             .bind(user.id)
@@ -272,7 +271,7 @@ impl SqliteRecords {
             .await?;
         }
         if let Some(disabled) = disabled {
-            sqlx::query("UPDATE users SET disabled_ms = ? WHERE id = ?")
+            sqlx::query("UPDATE users SET disabled_ms = $1 WHERE id = $2")
                 .bind(disabled.then_some(now_ms))
                 .bind(user.id)
                 .execute(&mut *tx)
@@ -280,7 +279,7 @@ impl SqliteRecords {
         }
         if hash.is_some() || disabled == Some(true) {
             sqlx::query(
-                "UPDATE sessions SET revoked_ms = ? WHERE user_id = ? AND revoked_ms IS NULL",
+                "UPDATE sessions SET revoked_ms = $1 WHERE user_id = $2 AND revoked_ms IS NULL",
             )
             .bind(now_ms)
             .bind(user.id)
@@ -302,7 +301,7 @@ impl SqliteRecords {
             &detail,
         )
         .await?;
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(user.id)
             .fetch_one(&mut *tx)
             .await?;
@@ -321,7 +320,7 @@ impl SqliteRecords {
     ) -> Result<Result<(String, i64, User), LoginRefused>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until_ms FROM users \
-             WHERE name = ?"
+             WHERE name = $1"
         ))
         .bind(name)
         .fetch_optional(&self.read)
@@ -355,18 +354,20 @@ impl SqliteRecords {
         }
         if !matches {
             let failed: i64 = sqlx::query_scalar(
-                "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? \
+                "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 \
                  RETURNING failed_logins",
             )
             .bind(user.id)
             .fetch_one(&mut *tx)
             .await?;
             if failed >= MAX_FAILED_LOGINS {
-                sqlx::query("UPDATE users SET failed_logins = 0, locked_until_ms = ? WHERE id = ?")
-                    .bind(now_ms + LOCKOUT_MS)
-                    .bind(user.id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE users SET failed_logins = 0, locked_until_ms = $1 WHERE id = $2",
+                )
+                .bind(now_ms + LOCKOUT_MS)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
             }
             return refuse(
                 tx,
@@ -386,7 +387,7 @@ impl SqliteRecords {
         );
         let expires_ms = now_ms + SESSION_LIFETIME_MS;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4)",
         )
         .bind(&token_hash(&token)[..])
         .bind(user.id)
@@ -394,7 +395,7 @@ impl SqliteRecords {
         .bind(expires_ms)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until_ms = NULL WHERE id = ?")
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until_ms = NULL WHERE id = $1")
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
@@ -422,8 +423,8 @@ impl SqliteRecords {
         }
         let row = sqlx::query(
             "SELECT u.id, u.name, u.display_name, u.role, u.disabled_ms FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_ms IS NULL \
-             AND s.expires_ms > ? AND u.disabled_ms IS NULL",
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.revoked_ms IS NULL \
+             AND s.expires_ms > $2 AND u.disabled_ms IS NULL",
         )
         .bind(&token_hash(token)[..])
         .bind(now_ms)
@@ -436,7 +437,7 @@ impl SqliteRecords {
     pub async fn logout(&self, token: &str, now_ms: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let ended = sqlx::query(
-            "UPDATE sessions SET revoked_ms = ? WHERE token_hash = ? AND revoked_ms IS NULL",
+            "UPDATE sessions SET revoked_ms = $1 WHERE token_hash = $2 AND revoked_ms IS NULL",
         )
         .bind(now_ms)
         .bind(&token_hash(token)[..])

@@ -1,17 +1,18 @@
-//! The records on SQLite: one file beside the event log (`records.db`), WAL mode, durable on
-//! commit, every write one `BEGIN IMMEDIATE` transaction.
+//! The records on SQLite (the embedded default: `records.db` beside the event log, WAL mode,
+//! durable on commit) or on PostgreSQL (several hotline nodes sharing one database). The same
+//! statements run on both, through sqlx's `Any` driver: numbered placeholders (`$1`), integer
+//! columns for flags, `RETURNING` for new ids, and `ON CONFLICT` instead of `OR IGNORE`.
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
+use std::time::Duration;
 
 use hotline_phone::PhoneNumber;
 use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteRow,
-};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 
 use crate::crypto::Keyring;
 use crate::error::StoreError;
@@ -21,13 +22,16 @@ use crate::records::{
     ResealReport, Role, ScreenPop, MAX_CUSTOMERS_PAGE, MAX_INTERACTIONS_READ, POP_MAX_MATCHES,
     POP_RECENT_INTERACTIONS,
 };
-use crate::sqlite::MAX_READ_CONNECTIONS;
+use crate::sqlite::{BUSY_TIMEOUT, MAX_READ_CONNECTIONS};
 
+pub(crate) mod builder;
 mod kb;
 mod surveys;
 mod tickets;
 mod users;
 mod webhooks;
+
+use builder::Sql;
 
 pub use tickets::SLA_CHECK_BATCH;
 pub use users::{
@@ -36,7 +40,8 @@ pub use users::{
 };
 pub use webhooks::{Delivery, DueDelivery, Webhook, MAX_WEBHOOKS};
 
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/records");
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/records");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/records_pg");
 
 /// The sealed fields' names, bound into their ciphertexts.
 pub(crate) const NAME_FIELD: &str = "customer.name";
@@ -61,22 +66,41 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 const RESEAL_BATCH: i64 = 1_000;
 /// Interactions redacted per transaction by retention.
 pub const RETENTION_BATCH: i64 = 5_000;
-/// The writer connection's page cache, in KiB.
+/// The writer connection's page cache, in KiB (SQLite).
 pub const WRITER_CACHE_KIB: u32 = 64 * 1024;
 /// The most audit rows one read returns.
 pub const MAX_AUDIT_READ: u32 = 1_000;
+/// The connections one process opens to PostgreSQL.
+pub const MAX_POSTGRES_CONNECTIONS: u32 = 16;
+/// How long a request waits for a free PostgreSQL connection before it fails.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The advisory lock every PostgreSQL write transaction takes first (see [`Records`]).
+const POSTGRES_WRITE_LOCK: i64 = 0x0068_6f74_6c69_6e65; // "hotline" in ASCII
 
-/// The customers, interactions and other records on SQLite.
+/// Which database the records live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file (or memory, for tests): the embedded default.
+    Sqlite,
+    /// A PostgreSQL server, shared by every node.
+    Postgres,
+}
+
+/// The customers, interactions, tickets, knowledge base, users and other records, on SQLite or
+/// PostgreSQL ([`Backend`]).
 ///
-/// Writes go through a pool of one connection (SQLite has one writer at a time) and each is
-/// one `BEGIN IMMEDIATE` transaction, so a write never fails half-way for a lock; reads use a
-/// pool of their own and never wait for a write. Cloning is cheap and shares the connections
-/// and the keyring.
+/// Every write is one transaction that holds the only write lock from its first statement:
+/// `BEGIN IMMEDIATE` on SQLite (which has one writer anyway); on PostgreSQL one transaction-
+/// scoped advisory lock taken right after `BEGIN`, shared by every node. So a read-then-write
+/// (an If-Match check, an idempotency key, a count against a limit) sees no other write between
+/// its two halves on either database, and no write fails half-way for a conflict. Reads never
+/// take the lock. Cloning is cheap and shares the connections and the keyring.
 #[derive(Debug, Clone)]
-pub struct SqliteRecords {
-    write: SqlitePool,
-    read: SqlitePool,
+pub struct Records {
+    write: AnyPool,
+    read: AnyPool,
     keyring: Arc<Keyring>,
+    backend: Backend,
 }
 
 const CUSTOMER_COLUMNS: &str = "id, external_id, name_sealed, level, value_score, tags, \
@@ -85,51 +109,144 @@ const INTERACTION_COLUMNS: &str = "id, customer_id, at_ms, kind, channel, agent,
                                    contact_id, event_seq, disposition, duration_ms, \
                                    summary_sealed, redacted";
 
-impl SqliteRecords {
-    /// Opens (creating if needed) the records database at `path` with `keyring` for personal
-    /// data, and brings its schema up to date.
+/// Registers sqlx's SQLite and PostgreSQL drivers with its `Any` driver, once per process.
+pub(crate) fn install_drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+/// A path as an SQLite URL (`?`, `#` and `%` escaped), with its query parameters.
+fn sqlite_url(path: &Path, params: &str) -> String {
+    let mut url = String::from("sqlite://");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => url.push_str("%25"),
+            '?' => url.push_str("%3F"),
+            '#' => url.push_str("%23"),
+            c => url.push(c),
+        }
+    }
+    url.push('?');
+    url.push_str(params);
+    url
+}
+
+/// The settings every SQLite connection starts with: durable on commit, foreign keys on, and
+/// a busy timeout (a reader may meet a checkpoint).
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+
+impl Records {
+    /// Opens (creating if needed) the records database at `path` (SQLite) with `keyring` for
+    /// personal data, and brings its schema up to date.
     pub async fn open(path: impl AsRef<Path>, keyring: Keyring) -> Result<Self, StoreError> {
+        install_drivers();
         let path = path.as_ref();
-        let (options, write_options) = crate::sqlite::file_options(path)?;
+        crate::sqlite::create_parent(path)?;
+        let busy = format!("PRAGMA busy_timeout = {};", BUSY_TIMEOUT.as_millis());
+        let write_setup = format!(
+            "{SQLITE_PRAGMAS} {busy} PRAGMA journal_mode = WAL; PRAGMA cache_size = -{WRITER_CACHE_KIB};"
+        );
         // A bigger page cache for the one writer: bulk imports and the blind index's random
-        // inserts touch pages all over a large file (SQLite's default is 2 MiB).
-        let write_options = write_options.pragma("cache_size", format!("-{}", WRITER_CACHE_KIB));
-        let write = SqlitePoolOptions::new()
+        // inserts touch pages all over a large file (SQLite's default is 2 MiB). Only the
+        // writer sets the journal mode: WAL is a property of the file.
+        let write = AnyPoolOptions::new()
             .max_connections(1)
-            .connect_with(write_options)
+            .after_connect(move |connection, _| {
+                let setup = write_setup.clone();
+                Box::pin(async move {
+                    connection.execute(setup.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect(&sqlite_url(path, "mode=rwc"))
             .await?;
-        MIGRATOR.run(&write).await?;
-        let read = SqlitePoolOptions::new()
+        SQLITE_MIGRATOR.run(&write).await?;
+        let read_setup = format!("{SQLITE_PRAGMAS} {busy}");
+        let read = AnyPoolOptions::new()
             .max_connections(MAX_READ_CONNECTIONS)
-            .connect_with(options.read_only(true))
+            .after_connect(move |connection, _| {
+                let setup = read_setup.clone();
+                Box::pin(async move {
+                    connection.execute(setup.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect(&sqlite_url(path, "mode=ro"))
             .await?;
-        Ok(SqliteRecords {
+        Ok(Records {
             write,
             read,
             keyring: Arc::new(keyring),
+            backend: Backend::Sqlite,
         })
     }
 
-    /// A new, empty database in memory, for tests.
+    /// A new, empty SQLite database in memory, for tests.
     pub async fn open_in_memory(keyring: Keyring) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        install_drivers();
         // One connection: every connection to `:memory:` is a database of its own.
-        let pool = SqlitePoolOptions::new()
+        let pool = AnyPoolOptions::new()
             .max_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection.execute(SQLITE_PRAGMAS).await?;
+                    Ok(())
+                })
+            })
+            .connect("sqlite::memory:")
             .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(SqliteRecords {
+        SQLITE_MIGRATOR.run(&pool).await?;
+        Ok(Records {
             write: pool.clone(),
             read: pool,
             keyring: Arc::new(keyring),
+            backend: Backend::Sqlite,
         })
     }
 
+    /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db`, with
+    /// sqlx's parameters such as `sslmode`) and brings its schema up to date.
+    pub async fn connect_postgres(url: &str, keyring: Keyring) -> Result<Self, StoreError> {
+        install_drivers();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::InvalidConfig(
+                "a PostgreSQL URL starts with postgres:// or postgresql://",
+            ));
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(MAX_POSTGRES_CONNECTIONS)
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        POSTGRES_MIGRATOR.run(&pool).await?;
+        Ok(Records {
+            write: pool.clone(),
+            read: pool,
+            keyring: Arc::new(keyring),
+            backend: Backend::Postgres,
+        })
+    }
+
+    /// Opens `location`: a `postgres://` URL, or else an SQLite file path (`sqlite://` may
+    /// stand before it).
+    pub async fn open_location(location: &str, keyring: Keyring) -> Result<Self, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Self::connect_postgres(location, keyring).await
+        } else {
+            let path = location.strip_prefix("sqlite://").unwrap_or(location);
+            Self::open(path, keyring).await
+        }
+    }
+
+    /// Which database these records are in.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// The pool writes go through (the benchmark's bulk loader).
-    pub(crate) fn write_pool(&self) -> &SqlitePool {
+    pub(crate) fn write_pool(&self) -> &AnyPool {
         &self.write
     }
 
@@ -144,8 +261,21 @@ impl SqliteRecords {
         self.read.close().await;
     }
 
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    /// Starts a write transaction holding the write lock (see [`Records`]).
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+        match self.backend {
+            // IMMEDIATE takes the write lock now, so the transaction cannot fail half-way for
+            // a lock.
+            Backend::Sqlite => Ok(self.write.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.write.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(POSTGRES_WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     // ---- customers ----
@@ -170,15 +300,15 @@ impl SqliteRecords {
 
     async fn insert_customer(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut AnyConnection,
         fields: &CustomerFields,
         now_ms: i64,
     ) -> Result<CustomerId, StoreError> {
         let name = seal_opt(&self.keyring, NAME_FIELD, fields.name.as_deref())?;
-        let result = sqlx::query(
+        let result = sqlx::query_scalar::<_, i64>(
             "INSERT INTO customers (external_id, name_sealed, level, value_score, tags, \
              preferences, consent, do_not_call, created_ms, updated_ms, version) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1) RETURNING id",
         )
         .bind(fields.external_id.as_deref())
         .bind(name)
@@ -186,21 +316,21 @@ impl SqliteRecords {
         .bind(i64::from(fields.value_score))
         .bind(to_json(&fields.tags)?)
         .bind(to_json(&fields.preferences)?)
-        .bind(fields.consent)
-        .bind(fields.do_not_call)
+        .bind(i64::from(fields.consent))
+        .bind(i64::from(fields.do_not_call))
         .bind(now_ms)
         .bind(now_ms)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| conflict_on_external_id(e, fields))?;
-        let id = CustomerId(result.last_insert_rowid());
+        let id = CustomerId(result);
         self.insert_phones(tx, id, &fields.phones).await?;
         Ok(id)
     }
 
     async fn insert_phones(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut AnyConnection,
         id: CustomerId,
         phones: &[Phone],
     ) -> Result<(), StoreError> {
@@ -235,16 +365,17 @@ impl SqliteRecords {
 
     async fn update_in(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut AnyConnection,
         id: CustomerId,
         fields: &CustomerFields,
         expected_version: Option<i64>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM customers WHERE id = ?")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM customers WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(version) = version else {
             return Err(StoreError::NotFound {
                 what: "customer",
@@ -261,9 +392,9 @@ impl SqliteRecords {
         }
         let name = seal_opt(&self.keyring, NAME_FIELD, fields.name.as_deref())?;
         sqlx::query(
-            "UPDATE customers SET external_id = ?, name_sealed = ?, level = ?, value_score = ?, \
-             tags = ?, preferences = ?, consent = ?, do_not_call = ?, updated_ms = ?, \
-             version = version + 1 WHERE id = ?",
+            "UPDATE customers SET external_id = $1, name_sealed = $2, level = $3, value_score = $4, \
+             tags = $5, preferences = $6, consent = $7, do_not_call = $8, updated_ms = $9, \
+             version = version + 1 WHERE id = $10",
         )
         .bind(fields.external_id.as_deref())
         .bind(name)
@@ -271,14 +402,14 @@ impl SqliteRecords {
         .bind(i64::from(fields.value_score))
         .bind(to_json(&fields.tags)?)
         .bind(to_json(&fields.preferences)?)
-        .bind(fields.consent)
-        .bind(fields.do_not_call)
+        .bind(i64::from(fields.consent))
+        .bind(i64::from(fields.do_not_call))
         .bind(now_ms)
         .bind(id.0)
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict_on_external_id(e, fields))?;
-        sqlx::query("DELETE FROM customer_phones WHERE customer_id = ?")
+        sqlx::query("DELETE FROM customer_phones WHERE customer_id = $1")
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
@@ -314,13 +445,13 @@ impl SqliteRecords {
 
     async fn upsert_in(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut AnyConnection,
         external_id: &str,
         fields: &CustomerFields,
         now_ms: i64,
     ) -> Result<(CustomerId, bool), StoreError> {
         let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM customers WHERE external_id = ?")
+            sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1")
                 .bind(external_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -419,7 +550,7 @@ impl SqliteRecords {
     /// statements.
     async fn insert_customers(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut AnyConnection,
         batch: &[&CustomerFields],
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -433,25 +564,25 @@ impl SqliteRecords {
                 to_json(&fields.preferences)?,
             ));
         }
-        let mut insert = QueryBuilder::<Sqlite>::new(
+        let mut insert = Sql::new(
             "INSERT INTO customers (external_id, name_sealed, level, value_score, tags, \
              preferences, consent, do_not_call, created_ms, updated_ms, version) ",
         );
-        insert.push_values(rows, |mut row, (fields, name, tags, preferences)| {
+        insert.push_values(rows, |row, (fields, name, tags, preferences)| {
             row.push_bind(fields.external_id.clone())
                 .push_bind(name)
                 .push_bind(fields.level.clone())
                 .push_bind(i64::from(fields.value_score))
                 .push_bind(tags)
                 .push_bind(preferences)
-                .push_bind(fields.consent)
-                .push_bind(fields.do_not_call)
+                .push_bind(i64::from(fields.consent))
+                .push_bind(i64::from(fields.do_not_call))
                 .push_bind(now_ms)
                 .push_bind(now_ms)
                 .push_bind(1i64);
         });
         insert.push(" RETURNING id, external_id");
-        let returned = insert.build().fetch_all(&mut *tx).await?;
+        let returned = insert.build()?.fetch_all(&mut *tx).await?;
         let mut ids = std::collections::HashMap::with_capacity(returned.len());
         for row in &returned {
             let external_id: String = row.try_get("external_id")?;
@@ -472,7 +603,7 @@ impl SqliteRecords {
     /// customer and multi-row statements for the phones.
     async fn update_customers(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut AnyConnection,
         batch: &[(CustomerId, &CustomerFields)],
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -488,19 +619,19 @@ impl SqliteRecords {
             ));
         }
         // One statement for the chunk: UPDATE … FROM a VALUES list (SQLite 3.33 and later).
-        let mut update = QueryBuilder::<Sqlite>::new(
+        let mut update = Sql::new(
             "WITH v (id, name_sealed, level, value_score, tags, preferences, consent, \
              do_not_call) AS (",
         );
-        update.push_values(rows, |mut row, (id, fields, name, tags, preferences)| {
+        update.push_values(rows, |row, (id, fields, name, tags, preferences)| {
             row.push_bind(id.0)
                 .push_bind(name)
                 .push_bind(fields.level.clone())
                 .push_bind(i64::from(fields.value_score))
                 .push_bind(tags)
                 .push_bind(preferences)
-                .push_bind(fields.consent)
-                .push_bind(fields.do_not_call);
+                .push_bind(i64::from(fields.consent))
+                .push_bind(i64::from(fields.do_not_call));
         });
         update.push(
             ") UPDATE customers SET name_sealed = v.name_sealed, level = v.level, \
@@ -509,16 +640,11 @@ impl SqliteRecords {
         );
         update.push_bind(now_ms);
         update.push(", version = customers.version + 1 FROM v WHERE customers.id = v.id");
-        update.build().execute(&mut *tx).await?;
+        update.build()?.execute(&mut *tx).await?;
         for chunk in batch.chunks(IMPORT_LOOKUPS_PER_SELECT) {
-            let mut delete =
-                QueryBuilder::<Sqlite>::new("DELETE FROM customer_phones WHERE customer_id IN (");
-            let mut list = delete.separated(", ");
-            for (id, _) in chunk {
-                list.push_bind(id.0);
-            }
-            delete.push(")");
-            delete.build().execute(&mut *tx).await?;
+            let mut delete = Sql::new("DELETE FROM customer_phones WHERE customer_id IN ");
+            delete.push_list(chunk.iter().map(|(id, _)| id.0));
+            delete.build()?.execute(&mut *tx).await?;
         }
         let owners: Vec<(CustomerId, &[Phone])> = batch
             .iter()
@@ -531,7 +657,7 @@ impl SqliteRecords {
     /// multi-row statements.
     async fn insert_phone_rows(
         &self,
-        tx: &mut SqliteConnection,
+        tx: &mut AnyConnection,
         owners: &[(CustomerId, &[Phone])],
     ) -> Result<(), StoreError> {
         let mut phones = Vec::new();
@@ -545,18 +671,18 @@ impl SqliteRecords {
             }
         }
         for chunk in phones.chunks(IMPORT_ROWS_PER_INSERT * 2) {
-            let mut insert = QueryBuilder::<Sqlite>::new(
+            let mut insert = Sql::new(
                 "INSERT INTO customer_phones (customer_id, position, number_sealed, \
                  number_index, label) ",
             );
-            insert.push_values(chunk, |mut row, (id, position, sealed, index, label)| {
+            insert.push_values(chunk, |row, (id, position, sealed, index, label)| {
                 row.push_bind(id.0)
                     .push_bind(*position)
                     .push_bind(sealed.clone())
                     .push_bind(index.to_vec())
                     .push_bind(label.clone());
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.build()?.execute(&mut *tx).await?;
         }
         Ok(())
     }
@@ -570,7 +696,7 @@ impl SqliteRecords {
         actor: &str,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM customers WHERE id = ?")
+        let deleted = sqlx::query("DELETE FROM customers WHERE id = $1")
             .bind(id.0)
             .execute(&mut *tx)
             .await?
@@ -595,7 +721,7 @@ impl SqliteRecords {
         external_id: &str,
     ) -> Result<Option<Customer>, StoreError> {
         let mut connection = self.read.acquire().await?;
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = ?")
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1")
             .bind(external_id)
             .fetch_optional(&mut *connection)
             .await?;
@@ -615,7 +741,7 @@ impl SqliteRecords {
         check_limit(limit, MAX_CUSTOMERS_PAGE)?;
         let mut connection = self.read.acquire().await?;
         let rows = sqlx::query(&format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > ? ORDER BY id LIMIT ?"
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2"
         ))
         .bind(after.map_or(0, |id| id.0))
         .bind(i64::from(limit))
@@ -638,14 +764,14 @@ impl SqliteRecords {
 
     async fn ids_with_number(
         &self,
-        connection: &mut SqliteConnection,
+        connection: &mut AnyConnection,
         number: &PhoneNumber,
         limit: u32,
     ) -> Result<Vec<CustomerId>, StoreError> {
         let index = self.keyring.blind_index(PHONE_INDEX, number.e164());
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT DISTINCT customer_id FROM customer_phones WHERE number_index = ? \
-             ORDER BY customer_id LIMIT ?",
+            "SELECT DISTINCT customer_id FROM customer_phones WHERE number_index = $1 \
+             ORDER BY customer_id LIMIT $2",
         )
         .bind(&index[..])
         .bind(i64::from(limit))
@@ -664,10 +790,10 @@ impl SqliteRecords {
         interaction.validate()?;
         let summary = seal_opt(&self.keyring, SUMMARY_FIELD, interaction.summary.as_deref())?;
         let mut tx = self.begin().await?;
-        let result = sqlx::query(
+        let result = sqlx::query_scalar::<_, i64>(
             "INSERT INTO interactions (customer_id, at_ms, kind, channel, agent, queue, \
              contact_id, event_seq, disposition, duration_ms, summary_sealed) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(interaction.customer.map(|c| c.0))
         .bind(interaction.at_ms)
@@ -680,7 +806,7 @@ impl SqliteRecords {
         .bind(interaction.disposition.as_deref())
         .bind(interaction.duration_ms)
         .bind(summary)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -690,7 +816,7 @@ impl SqliteRecords {
         })?;
         tx.commit().await?;
         Ok(Interaction {
-            id: result.last_insert_rowid(),
+            id: result,
             record: interaction.clone(),
             redacted: false,
         })
@@ -719,7 +845,7 @@ impl SqliteRecords {
         actor: &str,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE id = ?")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE id = $1")
             .bind(customer.0)
             .fetch_optional(&mut *tx)
             .await?;
@@ -730,7 +856,7 @@ impl SqliteRecords {
             });
         }
         let changed = sqlx::query(
-            "UPDATE interactions SET customer_id = ? WHERE contact_id = ? AND customer_id IS NULL",
+            "UPDATE interactions SET customer_id = $1 WHERE contact_id = $2 AND customer_id IS NULL",
         )
         .bind(customer.0)
         .bind(contact_id)
@@ -765,7 +891,7 @@ impl SqliteRecords {
             let mut tx = self.begin().await?;
             let batch = sqlx::query(
                 "UPDATE interactions SET summary_sealed = NULL, redacted = 1 WHERE id IN \
-                 (SELECT id FROM interactions WHERE at_ms < ? AND redacted = 0 LIMIT ?)",
+                 (SELECT id FROM interactions WHERE at_ms < $1 AND redacted = 0 LIMIT $2)",
             )
             .bind(before_ms)
             .bind(RETENTION_BATCH)
@@ -780,7 +906,7 @@ impl SqliteRecords {
         }
         let mut tx = self.begin().await?;
         let comments = sqlx::query(
-            "UPDATE survey_answers SET comment_sealed = NULL WHERE at_ms < ? \
+            "UPDATE survey_answers SET comment_sealed = NULL WHERE at_ms < $1 \
              AND comment_sealed IS NOT NULL",
         )
         .bind(before_ms)
@@ -876,9 +1002,8 @@ impl SqliteRecords {
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         check_limit(limit, MAX_AUDIT_READ)?;
-        let mut select = QueryBuilder::<Sqlite>::new(
-            "SELECT id, at_ms, actor, action, subject, detail FROM audit_log WHERE id > ",
-        );
+        let mut select =
+            Sql::new("SELECT id, at_ms, actor, action, subject, detail FROM audit_log WHERE id > ");
         select.push_bind(after);
         if let Some(subject) = subject {
             select.push(" AND subject = ").push_bind(subject);
@@ -886,7 +1011,7 @@ impl SqliteRecords {
         select
             .push(" ORDER BY id LIMIT ")
             .push_bind(i64::from(limit));
-        let rows = select.build().fetch_all(&self.read).await?;
+        let rows = select.build()?.fetch_all(&self.read).await?;
         rows.iter()
             .map(|row| {
                 Ok(AuditEntry {
@@ -908,42 +1033,61 @@ impl SqliteRecords {
     /// readable; running it again finishes the work).
     pub async fn reseal_all(&self, now_ms: i64, actor: &str) -> Result<ResealReport, StoreError> {
         let mut report = ResealReport::default();
-        for (table, key_expr, column, field) in [
-            ("customers", "id", "name_sealed", NAME_FIELD),
-            ("customer_phones", "rowid", "number_sealed", PHONE_FIELD),
-            ("interactions", "id", "summary_sealed", SUMMARY_FIELD),
+        // Each table is walked in the order of its primary key, a batch at a time.
+        for (table, keys, column, field) in [
+            ("customers", &["id"][..], "name_sealed", NAME_FIELD),
+            (
+                "customer_phones",
+                &["customer_id", "position"][..],
+                "number_sealed",
+                PHONE_FIELD,
+            ),
+            ("interactions", &["id"][..], "summary_sealed", SUMMARY_FIELD),
         ] {
-            let mut after = i64::MIN;
+            let key_list = keys.join(", ");
+            let placeholders = (1..=keys.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut after = vec![i64::MIN; keys.len()];
             loop {
                 let mut tx = self.begin().await?;
-                let rows = sqlx::query(&format!(
-                    "SELECT {key_expr} AS k, {column} AS v FROM {table} \
-                     WHERE {key_expr} > ? AND {column} IS NOT NULL ORDER BY 1 LIMIT ?"
-                ))
-                .bind(after)
-                .bind(RESEAL_BATCH)
-                .fetch_all(&mut *tx)
-                .await?;
-                let Some(last) = rows.last() else {
+                let select = format!(
+                    "SELECT {key_list}, {column} AS v FROM {table} \
+                     WHERE ({key_list}) > ({placeholders}) AND {column} IS NOT NULL \
+                     ORDER BY {key_list} LIMIT ${}",
+                    keys.len() + 1
+                );
+                let mut query = sqlx::query(&select);
+                for value in &after {
+                    query = query.bind(*value);
+                }
+                let rows = query.bind(RESEAL_BATCH).fetch_all(&mut *tx).await?;
+                if rows.is_empty() {
                     break;
-                };
-                after = last.try_get("k")?;
+                }
+                let update = format!(
+                    "UPDATE {table} SET {column} = ${} WHERE ({key_list}) = ({placeholders})",
+                    keys.len() + 1
+                );
                 for row in &rows {
-                    let k: i64 = row.try_get("k")?;
+                    let key = keys
+                        .iter()
+                        .map(|k| row.try_get::<i64, _>(*k))
+                        .collect::<Result<Vec<_>, _>>()?;
                     let sealed: Vec<u8> = row.try_get("v")?;
+                    after.clone_from(&key);
                     if Keyring::sealed_key_id(&sealed) == Some(self.keyring.active_key()) {
                         report.current += 1;
                         continue;
                     }
                     let plain = self.keyring.open(field, &sealed)?;
                     let resealed = self.keyring.seal(field, &plain)?;
-                    sqlx::query(&format!(
-                        "UPDATE {table} SET {column} = ? WHERE {key_expr} = ?"
-                    ))
-                    .bind(resealed)
-                    .bind(k)
-                    .execute(&mut *tx)
-                    .await?;
+                    let mut query = sqlx::query(&update);
+                    for value in &key {
+                        query = query.bind(*value);
+                    }
+                    query.bind(resealed).execute(&mut *tx).await?;
                     report.resealed += 1;
                 }
                 tx.commit().await?;
@@ -1004,16 +1148,16 @@ impl SqliteRecords {
                 "there are already {MAX_API_KEYS} API keys"
             )));
         }
-        let result = sqlx::query(
+        let result = sqlx::query_scalar::<_, i64>(
             "INSERT INTO api_keys (name, role, prefix, secret_hash, created_ms) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(name)
         .bind(role.as_str())
         .bind(&prefix)
         .bind(&secret_hash(&secret)[..])
         .bind(now_ms)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -1033,7 +1177,7 @@ impl SqliteRecords {
         tx.commit().await?;
         Ok((
             ApiKey {
-                id: result.last_insert_rowid(),
+                id: result,
                 name: name.into(),
                 role,
                 prefix,
@@ -1051,7 +1195,7 @@ impl SqliteRecords {
         }
         let row = sqlx::query(
             "SELECT id, name, role, prefix, created_ms, revoked_ms FROM api_keys \
-             WHERE secret_hash = ? AND revoked_ms IS NULL",
+             WHERE secret_hash = $1 AND revoked_ms IS NULL",
         )
         .bind(&secret_hash(secret)[..])
         .fetch_optional(&self.read)
@@ -1077,14 +1221,15 @@ impl SqliteRecords {
         actor: &str,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let revoked =
-            sqlx::query("UPDATE api_keys SET revoked_ms = ? WHERE name = ? AND revoked_ms IS NULL")
-                .bind(now_ms)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                > 0;
+        let revoked = sqlx::query(
+            "UPDATE api_keys SET revoked_ms = $1 WHERE name = $2 AND revoked_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
         if revoked {
             audit(
                 &mut tx,
@@ -1109,7 +1254,7 @@ impl SqliteRecords {
         key: &str,
     ) -> Result<Option<IdempotentAnswer>, StoreError> {
         let row = sqlx::query(
-            "SELECT request_hash, status, body FROM idempotency_keys WHERE actor = ? AND key = ?",
+            "SELECT request_hash, status, body FROM idempotency_keys WHERE actor = $1 AND key = $2",
         )
         .bind(actor)
         .bind(key)
@@ -1141,8 +1286,9 @@ impl SqliteRecords {
             .into());
         }
         sqlx::query(
-            "INSERT OR IGNORE INTO idempotency_keys (actor, key, request_hash, status, body, \
-             created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO idempotency_keys (actor, key, request_hash, status, body, \
+             created_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(actor)
         .bind(key)
@@ -1160,7 +1306,7 @@ fn secret_hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-fn decode_api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+fn decode_api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
     let role: String = row.try_get("role")?;
     Ok(ApiKey {
         id: row.try_get("id")?,
@@ -1180,7 +1326,7 @@ fn subject(id: CustomerId) -> String {
 }
 
 async fn audit(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     now_ms: i64,
     actor: &str,
     action: &str,
@@ -1188,7 +1334,7 @@ async fn audit(
     detail: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO audit_log (at_ms, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (at_ms, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(now_ms)
     .bind(actor)
@@ -1208,7 +1354,7 @@ const IMPORT_LOOKUPS_PER_SELECT: usize = 500;
 
 /// The customers among `batch`'s external ids that exist already: external id to id.
 async fn existing_external_ids(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     batch: &[CustomerFields],
 ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
     let mut existing = std::collections::HashMap::new();
@@ -1217,19 +1363,18 @@ async fn existing_external_ids(
         .filter_map(|f| f.external_id.as_deref())
         .collect();
     for chunk in ids.chunks(IMPORT_LOOKUPS_PER_SELECT) {
-        let mut select = QueryBuilder::<Sqlite>::new(
-            "SELECT id, external_id FROM customers WHERE external_id IN (",
-        );
-        let mut list = select.separated(", ");
-        for id in chunk {
-            list.push_bind(*id);
-        }
-        select.push(")");
-        for row in select.build().fetch_all(&mut *tx).await? {
+        let mut select = Sql::new("SELECT id, external_id FROM customers WHERE external_id IN ");
+        select.push_list(chunk.iter().copied());
+        for row in select.build()?.fetch_all(&mut *tx).await? {
             existing.insert(row.try_get("external_id")?, row.try_get("id")?);
         }
     }
     Ok(existing)
+}
+
+/// A flag column: an integer, 0 or 1, on both databases.
+pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
 fn check_limit(limit: u32, max: u32) -> Result<(), StoreError> {
@@ -1264,12 +1409,12 @@ fn conflict_on_external_id(error: sqlx::Error, fields: &CustomerFields) -> Store
 }
 
 async fn read_customer(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     keyring: &Keyring,
     id: CustomerId,
 ) -> Result<Option<Customer>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = ?"
+        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"
     ))
     .bind(id.0)
     .fetch_all(&mut *connection)
@@ -1279,22 +1424,23 @@ async fn read_customer(
 
 /// Decodes customer rows and reads their phone numbers (one query for all of them).
 async fn decode_customers(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     keyring: &Keyring,
-    rows: &[SqliteRow],
+    rows: &[AnyRow],
 ) -> Result<Vec<Customer>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let mut select = QueryBuilder::<Sqlite>::new(
-        "SELECT customer_id, number_sealed, label FROM customer_phones WHERE customer_id IN (",
+    let mut select = Sql::new(
+        "SELECT customer_id, number_sealed, label FROM customer_phones WHERE customer_id IN ",
     );
-    let mut ids = select.separated(", ");
-    for row in rows {
-        ids.push_bind(row.try_get::<i64, _>("id")?);
-    }
-    select.push(") ORDER BY customer_id, position");
-    let phone_rows = select.build().fetch_all(&mut *connection).await?;
+    let ids = rows
+        .iter()
+        .map(|row| row.try_get::<i64, _>("id"))
+        .collect::<Result<Vec<_>, _>>()?;
+    select.push_list(ids);
+    select.push(" ORDER BY customer_id, position");
+    let phone_rows = select.build()?.fetch_all(&mut *connection).await?;
     let mut customers = Vec::with_capacity(rows.len());
     for row in rows {
         let id: i64 = row.try_get("id")?;
@@ -1331,8 +1477,8 @@ async fn decode_customers(
                     .map_err(|e| corrupt(format!("customer {id}: tags: {e}")))?,
                 preferences: serde_json::from_str::<Preferences>(&preferences)
                     .map_err(|e| corrupt(format!("customer {id}: preferences: {e}")))?,
-                consent: row.try_get("consent")?,
-                do_not_call: row.try_get("do_not_call")?,
+                consent: flag(row, "consent")?,
+                do_not_call: flag(row, "do_not_call")?,
             },
             created_ms: row.try_get("created_ms")?,
             updated_ms: row.try_get("updated_ms")?,
@@ -1343,7 +1489,7 @@ async fn decode_customers(
 }
 
 async fn read_interactions(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     keyring: &Keyring,
     customer: CustomerId,
     before: Option<(i64, i64)>,
@@ -1353,8 +1499,8 @@ async fn read_interactions(
     // A row-value comparison, answered from the (customer_id, at_ms) index read backwards.
     let rows = sqlx::query(&format!(
         "SELECT {INTERACTION_COLUMNS} FROM interactions \
-         WHERE customer_id = ? AND (at_ms, id) < (?, ?) \
-         ORDER BY at_ms DESC, id DESC LIMIT ?"
+         WHERE customer_id = $1 AND (at_ms, id) < ($2, $3) \
+         ORDER BY at_ms DESC, id DESC LIMIT $4"
     ))
     .bind(customer.0)
     .bind(before_at)
@@ -1367,7 +1513,7 @@ async fn read_interactions(
         .collect()
 }
 
-fn decode_interaction(row: &SqliteRow, keyring: &Keyring) -> Result<Interaction, StoreError> {
+fn decode_interaction(row: &AnyRow, keyring: &Keyring) -> Result<Interaction, StoreError> {
     let id: i64 = row.try_get("id")?;
     let kind: String = row.try_get("kind")?;
     let summary: Option<Vec<u8>> = row.try_get("summary_sealed")?;
@@ -1393,6 +1539,6 @@ fn decode_interaction(row: &SqliteRow, keyring: &Keyring) -> Result<Interaction,
                 .map(|s| keyring.open_string(SUMMARY_FIELD, &s))
                 .transpose()?,
         },
-        redacted: row.try_get("redacted")?,
+        redacted: flag(row, "redacted")?,
     })
 }

@@ -3,10 +3,11 @@
 
 use base64::Engine as _;
 use hotline_tickets::{status_changed, Priority, SlaState, TicketRules, TicketStatus};
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::Row;
 
-use super::{check_limit, seal_opt, SqliteRecords};
+use super::{check_limit, flag, seal_opt, Records};
 use crate::crypto::Keyring;
 use crate::error::StoreError;
 use crate::records::{CustomerId, FieldError};
@@ -29,7 +30,7 @@ const TICKET_COLUMNS: &str = "id, customer_id, interaction_id, title, descriptio
     sla_responded_ms, sla_resolved_ms, first_response_state, resolution_state, next_check_ms, \
     escalated, follow_up_due_ms, follow_up_state, follow_up_outcome";
 
-impl SqliteRecords {
+impl Records {
     /// Creates a ticket held to the policy `rules` pick for its priority and category, in the
     /// department its category routes to (unless given), `assigned` if it has an assignee.
     pub async fn create_ticket(
@@ -60,12 +61,12 @@ impl SqliteRecords {
             fields.description.as_deref(),
         )?;
         let mut tx = self.begin().await?;
-        let result = sqlx::query(
+        let result = sqlx::query_scalar::<_, i64>(
             "INSERT INTO tickets (customer_id, interaction_id, title, description_sealed, \
              category, priority, status, department, assignee, created_ms, updated_ms, version, \
              sla_policy, sla_started_ms, sla_running_since_ms, sla_used_ms, \
              first_response_state, resolution_state) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 0, 'running', 'running')",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, 0, 'running', 'running') RETURNING id",
         )
         .bind(fields.customer.map(|c| c.0))
         .bind(fields.interaction)
@@ -81,10 +82,10 @@ impl SqliteRecords {
         .bind(&policy)
         .bind(clock.started_at_ms as i64)
         .bind(clock.running_since_ms as i64)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(foreign_key_fields)?;
-        let id = TicketId(result.last_insert_rowid());
+        let id = TicketId(result);
         history(
             &mut tx,
             &self.keyring,
@@ -129,7 +130,7 @@ impl SqliteRecords {
     pub async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
         check_limit(filter.limit, MAX_TICKETS_PAGE)?;
         let mut query =
-            sqlx::QueryBuilder::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE 1 = 1"));
+            super::builder::Sql::new(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE 1 = 1"));
         if let Some(status) = filter.status {
             query.push(" AND status = ").push_bind(status.as_str());
         }
@@ -153,7 +154,7 @@ impl SqliteRecords {
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(filter.limit));
-        let rows = query.build().fetch_all(&self.read).await?;
+        let rows = query.build()?.fetch_all(&self.read).await?;
         rows.iter()
             .map(|row| ticket_from_row(row, &self.keyring))
             .collect()
@@ -168,7 +169,7 @@ impl SqliteRecords {
         check_limit(limit, MAX_TICKET_HISTORY)?;
         let rows = sqlx::query(
             "SELECT at_ms, actor, action, from_value, to_value, note_sealed FROM ticket_history \
-             WHERE ticket_id = ? ORDER BY id LIMIT ?",
+             WHERE ticket_id = $1 ORDER BY id LIMIT $2",
         )
         .bind(id.0)
         .bind(i64::from(limit))
@@ -314,8 +315,8 @@ impl SqliteRecords {
     ) -> Result<Vec<SlaChange>, StoreError> {
         let mut tx = self.begin().await?;
         let rows = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE next_check_ms <= ? \
-             ORDER BY next_check_ms LIMIT ?"
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE next_check_ms <= $1 \
+             ORDER BY next_check_ms LIMIT $2"
         ))
         .bind(now_ms)
         .bind(i64::from(SLA_CHECK_BATCH))
@@ -348,7 +349,7 @@ impl SqliteRecords {
         check_limit(limit, MAX_TICKETS_PAGE)?;
         let rows = sqlx::query(&format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE follow_up_state = 'scheduled' \
-             AND follow_up_due_ms <= ? ORDER BY follow_up_due_ms LIMIT ?"
+             AND follow_up_due_ms <= $1 ORDER BY follow_up_due_ms LIMIT $2"
         ))
         .bind(before_ms)
         .bind(i64::from(limit))
@@ -436,8 +437,8 @@ impl SqliteRecords {
             return Err(not_found(id));
         }
         let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM ticket_links WHERE ticket_id = ? AND revoked_ms IS NULL \
-             AND expires_ms > ?",
+            "SELECT COUNT(*) FROM ticket_links WHERE ticket_id = $1 AND revoked_ms IS NULL \
+             AND expires_ms > $2",
         )
         .bind(id.0)
         .bind(now_ms)
@@ -450,7 +451,7 @@ impl SqliteRecords {
             )));
         }
         sqlx::query(
-            "INSERT INTO ticket_links (id, ticket_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO ticket_links (id, ticket_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4)",
         )
         .bind(&link_id)
         .bind(id.0)
@@ -491,7 +492,7 @@ impl SqliteRecords {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         let changed = sqlx::query(
-            "UPDATE ticket_links SET revoked_ms = ? WHERE id = ? AND ticket_id = ? \
+            "UPDATE ticket_links SET revoked_ms = $1 WHERE id = $2 AND ticket_id = $3 \
              AND revoked_ms IS NULL",
         )
         .bind(now_ms)
@@ -550,8 +551,8 @@ impl SqliteRecords {
             return Err(refused());
         }
         let live: Option<i64> = sqlx::query_scalar(
-            "SELECT ticket_id FROM ticket_links WHERE id = ? AND revoked_ms IS NULL \
-             AND expires_ms > ?",
+            "SELECT ticket_id FROM ticket_links WHERE id = $1 AND revoked_ms IS NULL \
+             AND expires_ms > $2",
         )
         .bind(link_id)
         .bind(now_ms)
@@ -566,7 +567,7 @@ impl SqliteRecords {
 
 /// Moves a ticket's status and clock, with the history entries and the follow-up.
 async fn move_status(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     keyring: &Keyring,
     ticket: &mut Ticket,
     to: TicketStatus,
@@ -642,7 +643,7 @@ async fn move_status(
 /// reached warning or breach, escalates on a first breach, and stores the states and the
 /// next check.
 async fn record_sla(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     keyring: &Keyring,
     ticket: &mut Ticket,
     rules: &TicketRules,
@@ -716,27 +717,27 @@ async fn record_sla(
     );
     ticket.next_check_ms = report.next_check_at_ms.map(|at| at as i64);
     sqlx::query(
-        "UPDATE tickets SET first_response_state = ?, resolution_state = ?, next_check_ms = ?, \
-         escalated = ? WHERE id = ?",
+        "UPDATE tickets SET first_response_state = $1, resolution_state = $2, next_check_ms = $3, \
+         escalated = $4 WHERE id = $5",
     )
     .bind(&ticket.sla_states.0)
     .bind(&ticket.sla_states.1)
     .bind(ticket.next_check_ms)
-    .bind(ticket.escalated)
+    .bind(i64::from(ticket.escalated))
     .bind(ticket.id.0)
     .execute(&mut *tx)
     .await?;
     Ok(changes)
 }
 
-async fn write_ticket(tx: &mut SqliteConnection, ticket: &Ticket) -> Result<(), StoreError> {
+async fn write_ticket(tx: &mut AnyConnection, ticket: &Ticket) -> Result<(), StoreError> {
     let clock = &ticket.clock;
     let follow_up = ticket.follow_up.as_ref();
     sqlx::query(
-        "UPDATE tickets SET priority = ?, status = ?, assignee = ?, updated_ms = ?, version = ?, \
-         sla_policy = ?, sla_running_since_ms = ?, sla_used_ms = ?, sla_paused_since_ms = ?, \
-         sla_responded_ms = ?, sla_resolved_ms = ?, follow_up_due_ms = ?, follow_up_state = ?, \
-         follow_up_outcome = ? WHERE id = ?",
+        "UPDATE tickets SET priority = $1, status = $2, assignee = $3, updated_ms = $4, version = $5, \
+         sla_policy = $6, sla_running_since_ms = $7, sla_used_ms = $8, sla_paused_since_ms = $9, \
+         sla_responded_ms = $10, sla_resolved_ms = $11, follow_up_due_ms = $12, follow_up_state = $13, \
+         follow_up_outcome = $14 WHERE id = $15",
     )
     .bind(ticket.fields.priority.as_str())
     .bind(ticket.status.as_str())
@@ -760,7 +761,7 @@ async fn write_ticket(tx: &mut SqliteConnection, ticket: &Ticket) -> Result<(), 
 
 #[allow(clippy::too_many_arguments)]
 async fn history(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     keyring: &Keyring,
     id: TicketId,
     at_ms: i64,
@@ -773,7 +774,7 @@ async fn history(
     let note = seal_opt(keyring, NOTE_FIELD, note)?;
     sqlx::query(
         "INSERT INTO ticket_history (ticket_id, at_ms, actor, action, from_value, to_value, \
-         note_sealed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+         note_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id.0)
     .bind(at_ms)
@@ -788,12 +789,12 @@ async fn history(
 }
 
 async fn read_ticket(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     keyring: &Keyring,
     id: TicketId,
 ) -> Result<Option<Ticket>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?"
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
     ))
     .bind(id.0)
     .fetch_optional(&mut *connection)
@@ -801,7 +802,7 @@ async fn read_ticket(
     row.map(|row| ticket_from_row(&row, keyring)).transpose()
 }
 
-fn ticket_from_row(row: &SqliteRow, keyring: &Keyring) -> Result<Ticket, StoreError> {
+fn ticket_from_row(row: &AnyRow, keyring: &Keyring) -> Result<Ticket, StoreError> {
     let corrupt = |what: &str, text: &str| {
         StoreError::Invariant(format!("a stored ticket has {what} {text:?}"))
     };
@@ -866,7 +867,7 @@ fn ticket_from_row(row: &SqliteRow, keyring: &Keyring) -> Result<Ticket, StoreEr
             row.try_get("resolution_state")?,
         ),
         next_check_ms: row.try_get("next_check_ms")?,
-        escalated: row.try_get("escalated")?,
+        escalated: flag(row, "escalated")?,
         follow_up,
     })
 }
