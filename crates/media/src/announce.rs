@@ -117,6 +117,8 @@ const ZH: &[(&str, &str)] = &[
         "zh/opening_hours",
         "我们的服务时间是每天上午八点到晚上十点。",
     ),
+    ("zh/survey_question", "本次通话已结束。请为我们的服务评分：非常满意请按5，满意请按4，一般请按3，不满意请按2，非常不满意请按1。"),
+    ("zh/survey_thanks", "感谢您的评价，再见。"),
 ];
 
 /// Every English prompt with its text.
@@ -203,6 +205,11 @@ const EN: &[(&str, &str)] = &[
         "en/opening_hours",
         "We are open every day from eight in the morning to ten at night.",
     ),
+    (
+        "en/survey_question",
+        "Your call has ended. Please rate our service from 1 to 5: press 5 if you were very satisfied, down to 1 if you were very dissatisfied.",
+    ),
+    ("en/survey_thanks", "Thank you for your feedback. Goodbye."),
 ];
 
 fn table(language: Language) -> &'static [(&'static str, &'static str)] {

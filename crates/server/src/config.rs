@@ -41,6 +41,8 @@
 //! callback_digit = "1"           # "" offers no callback
 //! record = "stereo"              # "off", "mono" or "stereo"
 //! prompts = "/etc/hotline/prompts"   # WAV files replacing the built-in prompts
+//! survey = 8                     # after the agent hangs up, ask the caller for 1-5 and wait
+//!                                # this many seconds for the key (omit or 0: no survey)
 //!
 //! [[media.menus]]
 //! name = "main"
@@ -74,8 +76,8 @@ use hotline_sip::{Credentials, TransactionConfig};
 use serde::Deserialize;
 
 use crate::switch::{
-    Hours, IpNet, MediaSettings, Menu, MenuAction, NumberRoute, RecordMode, SipAgent, SwitchConfig,
-    Target, Trunk, TrunkAuth, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_CALLS,
+    Hours, IpNet, MediaSettings, Menu, MenuAction, NumberRoute, RecordMode, SipAgent, Survey,
+    SwitchConfig, Target, Trunk, TrunkAuth, DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_MAX_CALLS,
 };
 
 /// A whole server configuration.
@@ -156,6 +158,7 @@ struct MediaSection {
     callback_digit: Option<String>,
     record: Option<String>,
     rtp_ports: Option<String>,
+    survey: Option<u64>,
     #[serde(default)]
     menus: Vec<MenuSection>,
 }
@@ -648,8 +651,27 @@ fn media_settings(
             None => None,
         },
         menus,
+        survey: match media.survey {
+            None | Some(0) => None,
+            Some(seconds) if seconds <= MAX_SURVEY_WAIT_SECONDS => Some(Survey {
+                timeout_ms: seconds * 1000,
+            }),
+            Some(seconds) => {
+                return Err(error(
+                    file,
+                    "media.survey",
+                    format!(
+                        "{seconds} seconds is too long to wait for a survey key (at most \
+                         {MAX_SURVEY_WAIT_SECONDS})"
+                    ),
+                ))
+            }
+        },
     })
 }
+
+/// The longest wait for a survey key that may be configured, in seconds.
+pub const MAX_SURVEY_WAIT_SECONDS: u64 = 60;
 
 /// The fewest RTP/RTCP port pairs a configured range may hold.
 pub const MIN_RTP_PORT_PAIRS: u32 = 16;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use hotline_phone::{normalize, NumberContext, PhoneNumber};
 use hotline_routing::{ContactId, ContactKind, Event as RoutingEvent, RoutingConfig};
-use hotline_store::{CustomerId, InteractionKind, NewInteraction, Records};
+use hotline_store::{CustomerId, InteractionKind, NewInteraction, NewSurveyAnswer, Records};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::switch::{CallEvent, CallerProfile, Record};
@@ -103,6 +103,15 @@ pub enum LinkEvent {
         /// When.
         at_ms: u64,
     },
+    /// The caller answered the post-call survey (after the call's `Ended`).
+    SurveyAnswered {
+        /// The contact.
+        contact: ContactId,
+        /// 1 to 5.
+        score: u8,
+        /// When.
+        at_ms: u64,
+    },
 }
 
 /// The link task's fact for a switch record, if it needs one.
@@ -130,6 +139,11 @@ pub fn link_event(routing: &RoutingConfig, record: &Record) -> Option<LinkEvent>
             }
             CallEvent::Ended { contact, .. } => Some(LinkEvent::Ended {
                 contact: *contact,
+                at_ms: *at,
+            }),
+            CallEvent::SurveyAnswered { contact, score } => Some(LinkEvent::SurveyAnswered {
+                contact: *contact,
+                score: *score,
                 at_ms: *at,
             }),
             _ => None,
@@ -276,6 +290,10 @@ pub struct LinkStats {
     pub store_errors: u64,
     /// Calls not followed because [`MAX_TRACKED_CONTACTS`] were.
     pub untracked: u64,
+    /// IVR survey answers stored.
+    pub surveys: u64,
+    /// `survey.answered` events not logged because the event writer was full or gone.
+    pub events_dropped: u64,
 }
 
 /// What the link task needs.
@@ -290,6 +308,8 @@ pub struct LinkParts {
     pub knowledge: Arc<crate::knowledge::Knowledge>,
     /// Where callers' profiles go (the switch's run loop), when the switch waits for them.
     pub profiles: Option<mpsc::Sender<(ContactId, Option<CallerProfile>)>>,
+    /// The event log, for the `survey.answered` events of IVR surveys.
+    pub events: Option<hotline_store::EventWriter>,
 }
 
 /// What the task remembers of a contact until its last call ends.
@@ -381,6 +401,11 @@ impl Link {
                 }
             }
             LinkEvent::Ended { contact, at_ms } => self.ended(contact, at_ms).await,
+            LinkEvent::SurveyAnswered {
+                contact,
+                score,
+                at_ms,
+            } => self.survey_answered(contact, score, at_ms).await,
             LinkEvent::Identified { contact, customer } => {
                 if let Some(tracked) = self.tracked.get_mut(&contact) {
                     tracked.customers = vec![customer];
@@ -502,6 +527,34 @@ impl Link {
                 "pop": pop,
             }),
         });
+    }
+
+    /// Stores an IVR survey answer; the store takes the agent, queue and customer from the
+    /// call's interaction (written at `Ended`, before this).
+    async fn survey_answered(&mut self, contact: ContactId, score: u8, at_ms: u64) {
+        let answer = NewSurveyAnswer {
+            at_ms: at_ms as i64,
+            score,
+            channel: "ivr".into(),
+            customer: None,
+            interaction: None,
+            contact_id: Some(contact.0 as i64),
+            agent: None,
+            queue: None,
+            comment: None,
+        };
+        match self.parts.records.add_survey_answer(&answer).await {
+            Ok(stored) => {
+                self.stats.surveys += 1;
+                if let Some(events) = &self.parts.events {
+                    let event = crate::api::surveys::answered_event(at_ms as i64, &stored);
+                    if events.try_append(event).await.is_err() {
+                        self.stats.events_dropped += 1;
+                    }
+                }
+            }
+            Err(_) => self.stats.store_errors += 1,
+        }
     }
 
     async fn ended(&mut self, contact: ContactId, at_ms: u64) {

@@ -128,6 +128,8 @@ enum Command {
     SetLeg(LegId, LegSetup),
     Play(LegId, Vec<Arc<[i16]>>, Vec<Arc<[i16]>>),
     Bridge(Option<RecordMode>),
+    /// A leg's phone hung up while the other stays: forget it, close its sockets.
+    RemoveLeg(LegId),
 }
 
 /// Counters of the media side.
@@ -233,6 +235,9 @@ impl MediaDriver {
                 }
                 MediaCommand::Bridge { contact, record } => {
                     self.send(contact, Command::Bridge(record))
+                }
+                MediaCommand::RemoveLeg { contact, leg } => {
+                    self.send(contact, Command::RemoveLeg(leg))
                 }
                 MediaCommand::Close { contact } => {
                     // Dropping the sender ends the task, which finishes its recording.
@@ -467,6 +472,11 @@ async fn call_task(
                 }
                 Some(Command::SetLeg(leg, setup)) => media.set_leg(leg, setup),
                 Some(Command::Play(leg, prompts, then)) => media.play(leg, prompts, then),
+                Some(Command::RemoveLeg(leg)) => {
+                    media.remove_leg(leg);
+                    sockets[index(leg)] = None;
+                    rtcp_sockets[index(leg)] = None;
+                }
                 Some(Command::Bridge(record)) => {
                     media.bridge();
                     if let (Some(mode), Some(path)) = (record, &recording) {

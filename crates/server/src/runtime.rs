@@ -536,6 +536,13 @@ pub async fn start_with(
         let last = u64::try_from(log.max_contact_id().await?).unwrap_or(0);
         config.switch.first_contact_id = config.switch.first_contact_id.max(last + 1);
     }
+    let writer = match log {
+        Some(log) => Some(EventWriter::spawn(
+            log,
+            hotline_store::WriterConfig::default(),
+        )?),
+        None => None,
+    };
     let link = link.map(|setup| {
         config.switch.caller_lookup = setup.lookup;
         let (profiles_tx, profiles) = mpsc::channel(crate::customer_link::MAX_LINK_QUEUE);
@@ -545,6 +552,7 @@ pub async fn start_with(
             hub: setup.hub,
             knowledge: setup.knowledge,
             profiles: setup.lookup.map(|_| profiles_tx),
+            events: writer.clone(),
         });
         LinkChannels {
             events,
@@ -600,13 +608,6 @@ pub async fn start_with(
         clock,
         seed,
     );
-    let writer = match log {
-        Some(log) => Some(EventWriter::spawn(
-            log,
-            hotline_store::WriterConfig::default(),
-        )?),
-        None => None,
-    };
     let events = writer.clone();
     let link_sender = link.as_ref().map(|l| l.events.downgrade());
     let (shutdown, receiver) = watch::channel(false);
@@ -784,6 +785,13 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             None,
             None,
             serde_json::json!({ "number": number, "status": status }),
+        ),
+        CallEvent::SurveyAnswered { contact, score } => (
+            "call.survey_answered",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "score": score }),
         ),
         CallEvent::CallbackAccepted { contact } => (
             "call.callback_accepted",

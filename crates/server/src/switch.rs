@@ -54,8 +54,9 @@ mod transfer;
 use callback::{CallbackDial, CallbackTarget};
 use media::MediaCall;
 pub use media::{
-    MediaCommand, MediaSettings, Menu, MenuAction, RecordMode, Target, MAX_MENUS, MAX_MENU_REPEATS,
-    MAX_PENDING_MEDIA, MAX_PROMPTS, MOH,
+    MediaCommand, MediaSettings, Menu, MenuAction, RecordMode, Survey, Target,
+    DEFAULT_SURVEY_TIMEOUT_MS, MAX_MENUS, MAX_MENU_REPEATS, MAX_PENDING_MEDIA, MAX_PROMPTS, MOH,
+    SURVEY_SCORES,
 };
 use transfer::TransferDial;
 pub use transfer::{valid_transfer_number, MAX_TRANSFER_NUMBER};
@@ -334,6 +335,13 @@ pub enum CallEvent {
         position: u32,
         /// The expected wait announced, before rounding for speech.
         wait_seconds: u64,
+    },
+    /// The caller answered the post-call survey ([`Survey`]) with a key from 1 to 5.
+    SurveyAnswered {
+        /// The contact.
+        contact: ContactId,
+        /// The score, 1 (very dissatisfied) to 5 (very satisfied).
+        score: u8,
     },
     /// The caller chose to be called back; it keeps its place and its call ends.
     CallbackAccepted {
@@ -1956,10 +1964,28 @@ impl Switch {
     /// One side hung up a connected call: BYE the other side, end the contact's
     /// conversation in the routing core (wrap-up starts).
     fn hang_up(&mut self, now: Millis, contact: ContactId, side: Side) {
+        if side == Side::Caller && self.in_survey(contact) {
+            // The caller left during the survey: the conversation's end was reported already.
+            if let Some(dialog) = self
+                .calls
+                .get_mut(&contact)
+                .and_then(|c| c.caller_dialog.take())
+            {
+                self.by_dialog.remove(&dialog.id);
+            }
+            self.finish_if_done(now, contact);
+            return;
+        }
+        let survey = side == Side::Agent && self.survey_follows(contact);
         let Some(call) = self.calls.get_mut(&contact) else {
             return;
         };
-        let caller_dialog = call.caller_dialog.take();
+        // The caller stays on for the survey; otherwise its leg ends too.
+        let caller_dialog = if survey {
+            None
+        } else {
+            call.caller_dialog.take()
+        };
         let agent = call
             .agent
             .as_ref()
@@ -2007,6 +2033,9 @@ impl Switch {
         }
         if let Some(call) = self.calls.get_mut(&contact) {
             call.agent = None;
+        }
+        if survey {
+            self.start_survey(contact);
         }
         self.finish_if_done(now, contact);
     }

@@ -59,6 +59,7 @@ async fn an_unknown_caller_named_by_the_agent_during_or_after_the_call_gets_the_
         hub: hub.clone(),
         knowledge: Arc::new(Knowledge::empty().unwrap()),
         profiles: None,
+        events: None,
     });
     // Contact 1: an unknown number; the agent picks the customer while talking.
     for event in call(1, "13912345678", 10_000) {
@@ -131,4 +132,63 @@ async fn an_unknown_caller_named_by_the_agent_during_or_after_the_call_gets_the_
         "talk time: connected at 13 s, ended at 40 s"
     );
     assert_eq!(first.disposition.as_deref(), Some("answered"));
+}
+
+#[tokio::test]
+async fn an_ivr_survey_answer_is_stored_against_the_call_and_logged_as_an_event() {
+    let (records, _wang) = records_with_wang().await;
+    let log = hotline_store::SqliteEventLog::open_in_memory()
+        .await
+        .unwrap();
+    let writer =
+        hotline_store::EventWriter::spawn(log.clone(), hotline_store::WriterConfig::default())
+            .unwrap();
+    let (events, task) = spawn(LinkParts {
+        records: records.clone(),
+        number_context: hotline_phone::NumberContext::default(),
+        hub: PopHub::new(),
+        knowledge: Arc::new(Knowledge::empty().unwrap()),
+        profiles: None,
+        events: Some(writer.clone()),
+    });
+    for event in call(7, "138 0013 8000", 10_000) {
+        events.send(event).await.unwrap();
+    }
+    events
+        .send(LinkEvent::Ended {
+            contact: ContactId(7),
+            at_ms: 60_000,
+        })
+        .await
+        .unwrap();
+    events
+        .send(LinkEvent::SurveyAnswered {
+            contact: ContactId(7),
+            score: 2,
+            at_ms: 75_000,
+        })
+        .await
+        .unwrap();
+    drop(events);
+    let stats = task.await.unwrap();
+    assert_eq!((stats.surveys, stats.store_errors), (1, 0));
+    // The answer took the call's agent, queue and customer from its interaction.
+    let rows = records
+        .csat(hotline_store::CsatGroup::Agent, 0, 100_000, 480, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].key.as_str(), rows[0].answers), ("ann", 1));
+    assert_eq!(rows[0].satisfied_percent, 0.0, "2 is not satisfied");
+    writer.shutdown().await;
+    use hotline_store::EventLog;
+    let logged = log.read_from(0, 100).await.unwrap();
+    let answered = logged
+        .iter()
+        .find(|e| e.kind == "survey.answered")
+        .expect("a survey.answered event");
+    assert_eq!(answered.contact_id, Some(7));
+    assert_eq!(answered.agent.as_deref(), Some("ann"));
+    assert_eq!(answered.data["channel"], "ivr");
+    assert_eq!(answered.data["score"], 2);
 }

@@ -845,3 +845,75 @@ async fn a_known_caller_pops_on_the_offered_agents_desktop_and_the_call_becomes_
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_agent_hangs_up_a_sipp_caller_rates_the_call_and_the_answer_is_stored() {
+    use hotline_store::{CsatGroup, Keyring, Records};
+
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("events.db");
+    let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let text = CONFIG.replace("[media]\nenabled = false\n", "[media]\nsurvey = 8\n");
+    assert!(text.contains("survey = 8"));
+    let config = config::parse("sipp-survey.toml", &text, 42, [9; 32]).unwrap();
+    let link = runtime::LinkSetup {
+        records: records.clone(),
+        hub: hotline_server::customer_link::PopHub::new(),
+        knowledge: std::sync::Arc::new(hotline_server::knowledge::Knowledge::empty().unwrap()),
+        number_context: hotline_phone::NumberContext::default(),
+        lookup: None,
+    };
+    let server = runtime::start_with(config, Some(&log_path), Some(link))
+        .await
+        .unwrap();
+    let switch = server.local;
+    let (call, phone) = tokio::task::spawn_blocking(move || {
+        let phone = agent_phone(switch, "ann", "agent_answers_then_hangs_up.xml", 1);
+        let call = sipp()
+            .arg("-sf")
+            .arg(scenario("caller_rates_the_call.xml"))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .args(["-mp", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap();
+        (call, phone.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    check("agent phone", &phone);
+    check("caller (hung up by hotline after the thanks)", &call);
+    let stats = server.stop().await.unwrap();
+    assert_eq!(stats.media.missing_prompts, 0);
+    let events = log_events(&log_path).await;
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    assert_in_order(
+        &kinds,
+        &[
+            "call.connected",
+            "call.ended",
+            "call.survey_answered",
+            "survey.answered",
+        ],
+    );
+    let ended = events.iter().find(|e| e.kind == "call.ended").unwrap();
+    assert_eq!(ended.data["by"], "agent", "{:?}", ended.data);
+    let answered = events.iter().find(|e| e.kind == "survey.answered").unwrap();
+    assert_eq!(
+        answered.data["score"], 1,
+        "the RFC 4733 digit from the pcap"
+    );
+    assert_eq!(answered.data["channel"], "ivr");
+    assert_eq!(answered.agent.as_deref(), Some("ann"));
+    // Stored against the call, for the CSAT figures.
+    let rows = records
+        .csat(CsatGroup::Agent, 0, i64::MAX, 480, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].key.as_str(), rows[0].answers), ("ann", 1));
+    assert_eq!(rows[0].average, 1.0);
+}

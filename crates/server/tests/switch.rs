@@ -8,7 +8,7 @@ use hotline_routing::{AgentId, AgentState, QueueId};
 use hotline_server::phone::{Answer, Phone, PhoneConfig, PhoneEvent};
 use hotline_server::switch::{
     CallEvent, CallerLookup, CallerProfile, IpNet, MediaCommand, MediaSettings, Menu, MenuAction,
-    NumberRoute, Party, Record, SipAgent, Switch, SwitchConfig, Target, Trunk,
+    NumberRoute, Party, Record, SipAgent, Survey, Switch, SwitchConfig, Target, Trunk,
 };
 use hotline_sip::netsim::{LossyNetwork, NetConfig};
 use hotline_sip::{Credentials, Millis, Peer, TransactionConfig, Transport};
@@ -1808,4 +1808,166 @@ fn without_an_answer_in_time_the_call_queues_with_defaults_and_a_late_answer_cha
         .filter(|e| matches!(e, CallEvent::Queued { .. }))
         .count();
     assert_eq!((queued, queued_after), (1, 1), "queued once");
+}
+
+fn survey_world(seed: u64) -> World {
+    let settings = MediaSettings {
+        survey: Some(Survey { timeout_ms: 8_000 }),
+        ..media_settings()
+    };
+    let mut world = World::with_media(NetConfig::perfect(2), seed, settings.clone());
+    let routing = hotline_config::parse_routing("test.toml", ROUTING).unwrap();
+    let mut config = world_config(seed);
+    config.media = settings;
+    world.switch = Switch::new(config, routing).unwrap();
+    world
+}
+
+/// A call to the queue answered by ann, who hangs up after `talk_ms` (`None`: the caller
+/// hangs up first, after 10 s); answers the caller's address.
+fn surveyed_call(world: &mut World, agent_talk_ms: Option<Millis>) -> SocketAddr {
+    world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 1_000,
+            talk_ms: agent_talk_ms,
+        },
+    );
+    world.run_for(500);
+    let caller = world.caller();
+    let now = world.now;
+    let caller_talk = agent_talk_ms.is_none().then_some(10_000);
+    world.phone(caller).call(now, "95588", caller_talk, None);
+    world.run_for(15_000);
+    caller
+}
+
+fn ended_events(world: &World) -> usize {
+    world
+        .call_events()
+        .iter()
+        .filter(|e| matches!(e, CallEvent::Ended { .. }))
+        .count()
+}
+
+fn caller_ended(world: &World, caller: SocketAddr) -> bool {
+    world
+        .events_of(caller)
+        .iter()
+        .any(|e| matches!(e, PhoneEvent::Ended { .. }))
+}
+
+#[test]
+fn with_a_survey_the_caller_rates_the_call_after_the_agent_hangs_up_and_hears_thanks() {
+    let mut world = survey_world(31);
+    let caller = surveyed_call(&mut world, Some(5_000));
+    // The agent hung up: the conversation ended, the agent leg is gone, the caller stays on
+    // and hears the question.
+    assert!(world.call_events().contains(&CallEvent::Ended {
+        contact: CALLER_CONTACT,
+        by: Party::Agent
+    }));
+    assert!(world.media.iter().any(|(_, c)| matches!(
+        c,
+        MediaCommand::RemoveLeg {
+            leg: hotline_media::call::LegId::Agent,
+            ..
+        }
+    )));
+    assert_eq!(
+        world.plays().last(),
+        Some(&vec!["zh/survey_question".to_string()])
+    );
+    assert!(!caller_ended(&world, caller), "the caller is still on");
+    world.prompts_finished();
+    world.run_for(1_000);
+    world.press('9');
+    world.run_for(500);
+    assert!(
+        !world
+            .call_events()
+            .iter()
+            .any(|e| matches!(e, CallEvent::SurveyAnswered { .. })),
+        "9 is no score"
+    );
+    world.press('4');
+    world.run_for(500);
+    assert!(world.call_events().contains(&CallEvent::SurveyAnswered {
+        contact: CALLER_CONTACT,
+        score: 4
+    }));
+    assert_eq!(
+        world.plays().last(),
+        Some(&vec!["zh/survey_thanks".to_string()])
+    );
+    world.prompts_finished();
+    world.run_for(2_000);
+    assert!(
+        matches!(
+            world.events_of(caller).last(),
+            Some(PhoneEvent::Ended {
+                by_remote: true,
+                ..
+            })
+        ),
+        "hotline hangs up after the thanks"
+    );
+    assert_eq!(ended_events(&world), 1, "the conversation ends once");
+    assert!(matches!(
+        world.media.last(),
+        Some((_, MediaCommand::Close { .. }))
+    ));
+    assert_eq!(world.switch.calls(), 0);
+    world.run_for(120_000);
+    assert_eq!(world.switch.transactions(), 0);
+    assert_eq!(world.state(0), Some(AgentState::Ready));
+    world.switch.check_invariants();
+}
+
+#[test]
+fn with_a_survey_no_key_in_time_or_the_caller_hanging_up_ends_it_without_an_answer() {
+    // No key: hotline hangs up when the wait runs out.
+    let mut world = survey_world(32);
+    let caller = surveyed_call(&mut world, Some(5_000));
+    world.prompts_finished();
+    world.run_for(7_000);
+    assert!(!caller_ended(&world, caller), "still waiting for a key");
+    world.run_for(2_000);
+    assert!(caller_ended(&world, caller), "given up after 8 s");
+    assert_eq!(world.switch.calls(), 0);
+    // The caller hangs up during the question: no second end, nothing left.
+    let mut world = survey_world(33);
+    let caller = surveyed_call(&mut world, Some(5_000));
+    let call = world
+        .events
+        .iter()
+        .find_map(|(_, a, e)| match e {
+            PhoneEvent::Answered { call } if *a == caller => Some(call.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let now = world.now;
+    world.phone(caller).hang_up(now, &call);
+    world.run_for(2_000);
+    assert_eq!(ended_events(&world), 1);
+    assert_eq!(world.switch.calls(), 0);
+    world.switch.check_invariants();
+    assert!(!world
+        .call_events()
+        .iter()
+        .any(|e| matches!(e, CallEvent::SurveyAnswered { .. })));
+}
+
+#[test]
+fn with_a_survey_a_caller_who_hangs_up_first_is_not_asked() {
+    let mut world = survey_world(34);
+    let caller = surveyed_call(&mut world, None);
+    assert!(caller_ended(&world, caller));
+    assert!(world.call_events().contains(&CallEvent::Ended {
+        contact: CALLER_CONTACT,
+        by: Party::Caller
+    }));
+    assert!(!world.plays().iter().flatten().any(|p| p.contains("survey")));
+    assert_eq!(world.switch.calls(), 0);
 }

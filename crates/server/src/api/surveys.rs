@@ -5,7 +5,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hotline_store::{CsatGroup, CustomerId, NewEvent, NewSurveyAnswer, Role};
+use hotline_store::{CsatGroup, CustomerId, NewEvent, NewSurveyAnswer, Role, SurveyAnswer};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -58,6 +58,26 @@ pub struct SurveyView {
     pub customer_id: Option<i64>,
 }
 
+/// The `survey.answered` event of a stored answer (from the API or the IVR).
+pub(crate) fn answered_event(at_ms: i64, stored: &SurveyAnswer) -> NewEvent {
+    let answer = &stored.answer;
+    let mut event = NewEvent::new(at_ms, "survey.answered").with_data(serde_json::json!({
+        "score": answer.score,
+        "channel": answer.channel,
+        "survey_id": stored.id,
+    }));
+    if let Some(contact) = answer.contact_id {
+        event = event.with_contact(contact);
+    }
+    if let Some(agent) = &answer.agent {
+        event = event.with_agent(agent.clone());
+    }
+    if let Some(queue) = &answer.queue {
+        event = event.with_queue(queue.clone());
+    }
+    event
+}
+
 /// Records a survey answer (one per call: a second for the same `contact_id` is a 409).
 #[utoipa::path(post, path = "/api/v1/surveys", tag = "surveys",
     request_body = SurveyInput,
@@ -87,20 +107,7 @@ pub async fn add_answer(
         })
         .await?;
     let answer = &stored.answer;
-    let mut event = NewEvent::new(at_ms, "survey.answered").with_data(serde_json::json!({
-        "score": answer.score,
-        "channel": answer.channel,
-        "survey_id": stored.id,
-    }));
-    if let Some(contact) = answer.contact_id {
-        event = event.with_contact(contact);
-    }
-    if let Some(agent) = &answer.agent {
-        event = event.with_agent(agent.clone());
-    }
-    if let Some(queue) = &answer.queue {
-        event = event.with_queue(queue.clone());
-    }
+    let event = answered_event(at_ms, &stored);
     emit(&state, event).await;
     Ok((
         StatusCode::CREATED,

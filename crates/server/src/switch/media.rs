@@ -57,6 +57,22 @@ pub enum MenuAction {
     Transfer(String),
 }
 
+/// The post-call satisfaction survey (满意度调查): when the agent hangs up first, the caller
+/// stays on the line and hears `<lang>/survey_question` ("press 1 to 5"); a key from 1 to 5 is
+/// the answer ([`super::CallEvent::SurveyAnswered`]), thanked by `<lang>/survey_thanks`, and
+/// hotline hangs up. No key within `timeout_ms` after the question, or the caller hanging up,
+/// ends it without an answer. A caller who hangs up first is not surveyed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Survey {
+    /// How long to wait for the key after the question.
+    pub timeout_ms: Millis,
+}
+
+/// The default wait for a survey key.
+pub const DEFAULT_SURVEY_TIMEOUT_MS: Millis = 8_000;
+/// The lowest and highest survey scores.
+pub const SURVEY_SCORES: std::ops::RangeInclusive<u8> = 1..=5;
+
 /// An IVR menu.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Menu {
@@ -107,6 +123,8 @@ pub struct MediaSettings {
     pub rtp_ports: Option<(u16, u16)>,
     /// IVR menus.
     pub menus: Vec<Menu>,
+    /// The post-call survey, if the caller is asked.
+    pub survey: Option<Survey>,
 }
 
 impl Default for MediaSettings {
@@ -120,6 +138,7 @@ impl Default for MediaSettings {
             record: None,
             rtp_ports: None,
             menus: Vec::new(),
+            survey: None,
         }
     }
 }
@@ -162,6 +181,14 @@ pub enum MediaCommand {
         /// Record it.
         record: Option<RecordMode>,
     },
+    /// A leg's phone hung up while the other stays (the post-call survey): stop relaying
+    /// and recording, close the leg's socket.
+    RemoveLeg {
+        /// The call.
+        contact: ContactId,
+        /// The leg.
+        leg: LegId,
+    },
     /// The call is over: close its sockets, finish its recording.
     Close {
         /// The call.
@@ -188,6 +215,10 @@ pub(super) enum Phase {
     Transferring,
     /// Talking to an agent.
     Connected,
+    /// The agent hung up; the caller is asked the survey question.
+    Survey,
+    /// The caller answered the survey; hang up when the thanks end.
+    SurveyThanks,
 }
 
 /// A call's media state in the switch.
@@ -651,6 +682,15 @@ impl Switch {
                 }
                 Phase::Info { menu } => self.offer_menu(contact, menu, 0),
                 Phase::Leaving => self.hang_up_caller(now, contact, Party::System),
+                Phase::Survey => {
+                    let timeout = self
+                        .config
+                        .media
+                        .survey
+                        .map_or(DEFAULT_SURVEY_TIMEOUT_MS, |s| s.timeout_ms);
+                    self.set_deadline(contact, Some(now + timeout));
+                }
+                Phase::SurveyThanks => self.end_survey(now, contact),
                 _ => {}
             },
             _ => {}
@@ -698,8 +738,88 @@ impl Switch {
                 }
                 self.say_goodbye(contact, "callback_confirmed");
             }
+            Phase::Survey => {
+                let Some(score) = digit
+                    .to_digit(10)
+                    .and_then(|d| u8::try_from(d).ok())
+                    .filter(|d| SURVEY_SCORES.contains(d))
+                else {
+                    // Not an answer: the question's time-out still runs.
+                    return;
+                };
+                self.call_event(now, CallEvent::SurveyAnswered { contact, score });
+                self.set_phase(contact, Phase::SurveyThanks);
+                self.set_deadline(contact, None);
+                let language = self.language_of(contact);
+                self.play(
+                    contact,
+                    vec![format!("{}/survey_thanks", language.prefix())],
+                    false,
+                );
+            }
             _ => {}
         }
+    }
+
+    fn language_of(&self, contact: ContactId) -> Language {
+        self.calls
+            .get(&contact)
+            .and_then(|c| c.media.as_ref())
+            .map_or(self.config.media.language, |m| m.language)
+    }
+
+    /// Whether hanging up the agent leg of `contact` starts the survey: one is configured,
+    /// the call was a conversation with media anchored here, and the caller is still on.
+    pub(super) fn survey_follows(&self, contact: ContactId) -> bool {
+        self.config.media.survey.is_some()
+            && self.calls.get(&contact).is_some_and(|c| {
+                c.caller_dialog.is_some()
+                    && c.transfer.is_none()
+                    && c.media
+                        .as_ref()
+                        .is_some_and(|m| m.phase == Phase::Connected)
+            })
+    }
+
+    /// The agent hung up: the caller hears the survey question (the agent leg is gone).
+    pub(super) fn start_survey(&mut self, contact: ContactId) {
+        self.media(MediaCommand::RemoveLeg {
+            contact,
+            leg: LegId::Agent,
+        });
+        self.set_phase(contact, Phase::Survey);
+        // The key time-out starts when the question ends (PromptsFinished).
+        self.set_deadline(contact, None);
+        let language = self.language_of(contact);
+        self.play(
+            contact,
+            vec![format!("{}/survey_question", language.prefix())],
+            false,
+        );
+    }
+
+    /// The survey is over (answered and thanked, no key in time): hotline hangs up. The
+    /// conversation's end was reported when the agent hung up.
+    pub(super) fn end_survey(&mut self, now: Millis, contact: ContactId) {
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let peer = call.caller_peer;
+        if let Some(mut dialog) = call.caller_dialog.take() {
+            self.by_dialog.remove(&dialog.id);
+            let via = self.via(peer.transport);
+            let bye = dialog.request(Method::Bye, &via, "");
+            let _ = self.transactions.send_request(now, bye, peer);
+        }
+        self.finish_if_done(now, contact);
+    }
+
+    /// Whether the caller of `contact` is in the survey (its hang-up ends only that).
+    pub(super) fn in_survey(&self, contact: ContactId) -> bool {
+        matches!(
+            self.phase_of(contact),
+            Some(Phase::Survey | Phase::SurveyThanks)
+        )
     }
 
     fn menu_retry(&mut self, now: Millis, contact: ContactId, menu: usize, tries: u32) {
@@ -737,6 +857,7 @@ impl Switch {
                 }
                 Some(Phase::Dialling) => self.customer_ring_timeout(now, contact),
                 Some(Phase::Transferring) => self.transfer_ring_timeout(now, contact),
+                Some(Phase::Survey) => self.end_survey(now, contact),
                 _ => {}
             }
         }
