@@ -306,3 +306,64 @@ pub fn run_user(args: &UserArgs) -> Result<()> {
         Ok(())
     })
 }
+
+/// Arguments of `hotline recording`.
+#[derive(clap::Args, Debug)]
+pub struct RecordingArgs {
+    #[command(subcommand)]
+    action: RecordingAction,
+    /// The data directory (recordings in DATA/recordings, keys in DATA/keys.txt).
+    #[arg(long, global = true, default_value = "hotline-data")]
+    data: PathBuf,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum RecordingAction {
+    /// Writes a call's recording as a playable WAV file (opened with the keys; audited as
+    /// `recording.read`).
+    Open {
+        /// The call's contact id.
+        contact: i64,
+        /// The WAV file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run_recording(args: &RecordingArgs) -> Result<()> {
+    let RecordingAction::Open { contact, out } = &args.action;
+    let dir = args.data.join("recordings");
+    let Some(path) = hotline_server::recordings::find(&dir, *contact) else {
+        bail!("no recording of contact {contact} in {}", dir.display());
+    };
+    block_on(async {
+        let records = open_records(&args.data).await?;
+        records
+            .audit(
+                now_ms(),
+                "cli",
+                "recording.read",
+                &format!("contact:{contact}"),
+                &out.display().to_string(),
+            )
+            .await?;
+        let keys = records.keyring().clone();
+        records.close().await;
+        let file =
+            std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+        let report =
+            hotline_server::recordings::open_to(&path, &keys, std::io::BufWriter::new(file))
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        println!(
+            "hotline: contact {contact}'s recording, {} bytes of WAV, written to {}{}",
+            report.plaintext_bytes,
+            out.display(),
+            if report.complete {
+                ""
+            } else {
+                " (cut off: the call's recording was not finished)"
+            }
+        );
+        Ok(())
+    })
+}

@@ -103,6 +103,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 events: running.events.clone(),
                 link: running.link.clone(),
                 log: Some(log.clone()),
+                recordings: Some(args.data.join("recordings")),
                 ..ApiState::new(records.clone())
             };
             let api = crate::cmd_records::start_api(state, listen).await?;
@@ -132,7 +133,12 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         }
         let shutdown = running.shutdown_handle();
         let retention = retention_days.map(|days| {
-            hotline_server::retention::spawn(records.clone(), days, shutdown.subscribe())
+            hotline_server::retention::spawn(
+                records.clone(),
+                Some(args.data.join("recordings")),
+                days,
+                shutdown.subscribe(),
+            )
         });
         let sla_watch = hotline_server::sla_watch::spawn(
             records.clone(),

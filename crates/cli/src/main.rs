@@ -47,6 +47,8 @@ enum Command {
     Import(cmd_import::ImportArgs),
     /// Export customers as CSV (full numbers: personal data; audited).
     Export(cmd_import::ExportArgs),
+    /// Call recordings (sealed on disk): open one as a WAV file (audited).
+    Recording(cmd_records::RecordingArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::User(args) => cmd_records::run_user(args),
         Command::Import(args) => cmd_import::run_import(args),
         Command::Export(args) => cmd_import::run_export(args),
+        Command::Recording(args) => cmd_records::run_recording(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -491,3 +491,41 @@ fn records_on_postgresql_serve_every_command_and_leave_no_sqlite_file() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_sealed_recording_opens_to_a_wav_with_the_data_directorys_keys() {
+    use std::io::Write;
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    // The first command makes the key file; the switch would seal with those keys.
+    let out = hotline(&["user", "list", "--data", dir]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let keys = hotline_store::Keyring::load_or_create(&data.path().join("keys.txt")).unwrap();
+    std::fs::create_dir_all(data.path().join("recordings")).unwrap();
+    let wav = b"RIFF\xff\xff\xff\xffWAVE and some audio".to_vec();
+    let file = std::fs::File::create(data.path().join("recordings").join("7.wav.sealed")).unwrap();
+    let mut sealed = keys
+        .seal_stream(hotline_server::recordings::RECORDING_FIELD, file)
+        .unwrap();
+    sealed.write_all(&wav).unwrap();
+    sealed.finish().unwrap();
+    let target = data.path().join("7.wav");
+    let out = hotline(&[
+        "recording",
+        "open",
+        "7",
+        "--out",
+        target.to_str().unwrap(),
+        "--data",
+        dir,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&target).unwrap(), wav);
+    let missing = hotline(&["recording", "open", "8", "--out", "x.wav", "--data", dir]);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("no recording of contact 8"),
+        "{}",
+        stderr(&missing)
+    );
+}

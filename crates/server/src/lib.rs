@@ -24,6 +24,7 @@ pub mod media_bench;
 pub mod media_runtime;
 pub mod phone;
 pub mod prompt_files;
+pub mod recordings;
 pub mod retention;
 pub mod runtime;
 pub mod sla_watch;

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io::{self, Seek, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use hotline_routing::ContactId;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::recordings::{RecordingFile, Recordings};
 use crate::runtime::Clock;
 use crate::switch::{MediaCommand, RecordMode, Switch, MOH};
 
@@ -151,7 +152,7 @@ pub struct MediaDriver {
     prompts: Arc<Prompts>,
     bind: IpAddr,
     events: mpsc::Sender<(ContactId, MediaReport)>,
-    recordings: Option<PathBuf>,
+    recordings: Option<Recordings>,
     /// Where RTP ports come from: (first, last), or the system's choice.
     rtp_ports: Option<(u16, u16)>,
     clock: Clock,
@@ -169,7 +170,7 @@ impl MediaDriver {
         prompts: Arc<Prompts>,
         address: IpAddr,
         rtp_ports: Option<(u16, u16)>,
-        recordings: Option<PathBuf>,
+        recordings: Option<Recordings>,
         clock: Clock,
         seed: u64,
     ) -> (MediaDriver, mpsc::Receiver<(ContactId, MediaReport)>) {
@@ -326,17 +327,13 @@ impl MediaDriver {
                 seed: self.seed ^ contact.0.wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 in_band_dtmf: true,
             };
-            let recording = self
-                .recordings
-                .as_ref()
-                .map(|dir| dir.join(format!("{}.wav", contact.0)));
             tokio::spawn(call_task(
                 contact,
                 config,
                 receiver,
                 self.events.clone(),
                 self.clock,
-                recording,
+                self.recordings.clone(),
             ));
             self.calls.insert(contact, sender);
         }
@@ -381,10 +378,11 @@ async fn recv_either(
     .await
 }
 
-/// A WAV file written as the call goes; its header is completed when the call ends, and a
-/// file cut off by a crash still reads to its end (streaming header).
+/// A WAV recording written as the call goes ([`crate::recordings`]): sealed, or a plain file
+/// whose header is completed when the call ends. Either way a file cut off by a crash still
+/// reads to its end (streaming header).
 struct Recorder {
-    file: io::BufWriter<std::fs::File>,
+    file: RecordingFile,
     channels: u16,
     data_bytes: u64,
     samples: Vec<i16>,
@@ -392,15 +390,16 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn create(path: &Path, mode: RecordMode) -> io::Result<Recorder> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+    fn create(
+        recordings: &Recordings,
+        contact: ContactId,
+        mode: RecordMode,
+    ) -> io::Result<Recorder> {
         let channels = match mode {
             RecordMode::Mono => 1,
             RecordMode::Stereo => 2,
         };
-        let mut file = io::BufWriter::new(std::fs::File::create(path)?);
+        let mut file = recordings.create(contact)?;
         file.write_all(&wav::streaming_header(channels).map_err(io::Error::other)?)?;
         Ok(Recorder {
             file,
@@ -423,14 +422,23 @@ impl Recorder {
         self.file.write_all(&self.bytes)
     }
 
-    fn finish(mut self) -> io::Result<()> {
-        let data_bytes = u32::try_from(self.data_bytes).unwrap_or(u32::MAX);
-        let header = wav::header(self.channels, data_bytes).map_err(io::Error::other)?;
-        self.file.flush()?;
-        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
-        file.seek(io::SeekFrom::Start(0))?;
-        file.write_all(&header)?;
-        file.sync_all()
+    fn finish(self) -> io::Result<()> {
+        match self.file {
+            RecordingFile::Plain(mut file) => {
+                let data_bytes = u32::try_from(self.data_bytes).unwrap_or(u32::MAX);
+                let header = wav::header(self.channels, data_bytes).map_err(io::Error::other)?;
+                file.flush()?;
+                let mut file = file.into_inner().map_err(|e| e.into_error())?;
+                file.seek(io::SeekFrom::Start(0))?;
+                file.write_all(&header)?;
+                file.sync_all()
+            }
+            // A sealed stream cannot be rewritten: it keeps its streaming header.
+            RecordingFile::Sealed(stream) => {
+                let file = (*stream).finish().map_err(io::Error::other)?;
+                file.into_inner().map_err(|e| e.into_error())?.sync_all()
+            }
+        }
     }
 }
 
@@ -440,7 +448,7 @@ async fn call_task(
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<(ContactId, MediaReport)>,
     clock: Clock,
-    recording: Option<PathBuf>,
+    recordings: Option<Recordings>,
 ) {
     let mut media = CallMedia::new(config);
     let mut sockets: [Option<UdpSocket>; 2] = [None, None];
@@ -479,9 +487,9 @@ async fn call_task(
                 }
                 Some(Command::Bridge(record)) => {
                     media.bridge();
-                    if let (Some(mode), Some(path)) = (record, &recording) {
+                    if let (Some(mode), Some(recordings)) = (record, &recordings) {
                         if recorder.is_none() {
-                            recorder = Recorder::create(path, mode).ok();
+                            recorder = Recorder::create(recordings, contact, mode).ok();
                             if recorder.is_some() {
                                 media.start_recording(mode == RecordMode::Stereo);
                             }

@@ -1,6 +1,7 @@
-//! Retention: a task that removes the personal data of old interactions (their summaries)
-//! and survey answers (their comments) once they are older than the configured number of
-//! days (`[records] retention_days`). The interactions themselves stay, for the statistics.
+//! Retention: a task that removes the personal data of old interactions (their summaries),
+//! survey answers (their comments) and call recordings (the files) once they are older than
+//! the configured number of days (`[records] retention_days`). The interactions themselves
+//! stay, for the statistics.
 
 use std::time::Duration;
 
@@ -12,10 +13,11 @@ pub const RETENTION_INTERVAL: Duration = Duration::from_secs(3_600);
 /// The longest retention a configuration may set: ten years.
 pub const MAX_RETENTION_DAYS: u32 = 3_650;
 
-/// Starts the sweep; it stops when `shutdown` turns true. Answers how many interactions it
-/// redacted.
+/// Starts the sweep over the records and the recordings in `recordings` (if any); it stops
+/// when `shutdown` turns true. Answers how many interactions it redacted.
 pub fn spawn(
     records: Records,
+    recordings: Option<std::path::PathBuf>,
     retention_days: u32,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<u64> {
@@ -30,6 +32,29 @@ pub fn spawn(
                 .await
             {
                 redacted += count;
+            }
+            if let Some(dir) = recordings.clone() {
+                let cutoff = std::time::SystemTime::now()
+                    .checked_sub(Duration::from_secs(u64::from(retention_days) * 86_400));
+                if let Some(cutoff) = cutoff {
+                    let removed = tokio::task::spawn_blocking(move || {
+                        crate::recordings::remove_older_than(&dir, cutoff)
+                    })
+                    .await;
+                    if let Ok(Ok(count)) = removed {
+                        if count > 0 {
+                            let _ = records
+                                .audit(
+                                    now,
+                                    "retention",
+                                    "recording.delete",
+                                    "recordings",
+                                    &format!("{count} recordings older than {retention_days} days"),
+                                )
+                                .await;
+                        }
+                    }
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(RETENTION_INTERVAL) => {}

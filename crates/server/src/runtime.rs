@@ -543,6 +543,9 @@ pub async fn start_with(
         )?),
         None => None,
     };
+    let recording_keys = link
+        .as_ref()
+        .map(|setup| Arc::new(setup.records.keyring().clone()));
     let link = link.map(|setup| {
         config.switch.caller_lookup = setup.lookup;
         let (profiles_tx, profiles) = mpsc::channel(crate::customer_link::MAX_LINK_QUEUE);
@@ -592,9 +595,14 @@ pub async fn start_with(
             .map_err(|e| format!("prompts from {}: {e}", dir.display()))?;
     }
     check_prompts(&config.switch.media, &prompts)?;
+    // Recordings go beside the event log, sealed with the records' keys when there are
+    // records (every `hotline serve`).
     let recordings = event_log
         .and_then(|p| p.parent())
-        .map(|dir| dir.join("recordings"));
+        .map(|dir| crate::recordings::Recordings {
+            dir: dir.join("recordings"),
+            keys: recording_keys.clone(),
+        });
     let clock = Clock::new();
     let media_address = config.switch.media.address;
     let seed = config.switch.seed;

@@ -448,6 +448,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/kb/quick-replies"),
         ("GET", "/api/v1/kb/search"),
         ("GET", "/api/v1/me"),
+        ("GET", "/api/v1/recordings/{contact_id}"),
         ("GET", "/api/v1/screen-pop"),
         ("GET", "/api/v1/surveys/csat"),
         ("GET", "/api/v1/tickets"),
@@ -1174,4 +1175,91 @@ async fn webhooks_are_for_admins_and_their_url_is_checked() {
         .call(Method::DELETE, &uri, Some(&api.admin), None, &[])
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_supervisor_downloads_a_sealed_recording_opened_and_audited_and_an_agent_may_not() {
+    use std::io::Write;
+    let base = api().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A recording as the media runtime writes it: a WAV stream sealed with the records' keys.
+    let recordings = hotline_server::recordings::Recordings {
+        dir: dir.path().to_path_buf(),
+        keys: Some(std::sync::Arc::new(base.records.keyring().clone())),
+    };
+    let path = recordings.path(hotline_routing::ContactId(42));
+    assert!(path.to_string_lossy().ends_with("42.wav.sealed"));
+    let mut wav = hotline_media::wav::streaming_header(1).unwrap().to_vec();
+    let samples: Vec<i16> = (0..80_000)
+        .map(|i| ((i % 200) * 100 - 10_000) as i16)
+        .collect();
+    hotline_media::wav::encode_pcm16(&samples, &mut wav);
+    let keys = base.records.keyring().clone();
+    let mut sealed = keys
+        .seal_stream(
+            hotline_server::recordings::RECORDING_FIELD,
+            std::fs::File::create(&path).unwrap(),
+        )
+        .unwrap();
+    sealed.write_all(&wav).unwrap();
+    sealed.finish().unwrap();
+    let on_disk = std::fs::read(&path).unwrap();
+    assert!(on_disk.starts_with(b"HLSTREAM"), "sealed at rest");
+    assert!(
+        !on_disk.windows(4).any(|w| w == b"RIFF"),
+        "no WAV header in the clear"
+    );
+
+    let state = ApiState {
+        recordings: Some(dir.path().to_path_buf()),
+        ..ApiState::new(base.records.clone())
+    };
+    let router = api::router(state);
+    let get = |key: String, uri: &'static str| {
+        let router = router.clone();
+        async move {
+            let response = router
+                .oneshot(
+                    Request::builder()
+                        .uri(uri)
+                        .header("authorization", format!("Bearer {key}"))
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let status = response.status();
+            let kind = response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string());
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, kind, bytes)
+        }
+    };
+    let (status, _, body) = get(base.agent.clone(), "/api/v1/recordings/42").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _, _) = get(base.supervisor.clone(), "/api/v1/recordings/43").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, kind, body) = get(base.supervisor.clone(), "/api/v1/recordings/42").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kind.as_deref(), Some("audio/wav"));
+    assert_eq!(&body[..], &wav[..], "the WAV, opened");
+    let heard = hotline_media::wav::read_wav(&body).unwrap();
+    assert_eq!(heard.channel(0), samples);
+    let audit = base
+        .records
+        .audit_log(Some("contact:42"), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(
+        (audit[0].actor.as_str(), audit[0].action.as_str()),
+        ("supervisor-li", "recording.read")
+    );
 }

@@ -855,7 +855,10 @@ async fn after_the_agent_hangs_up_a_sipp_caller_rates_the_call_and_the_answer_is
     let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
         .await
         .unwrap();
-    let text = CONFIG.replace("[media]\nenabled = false\n", "[media]\nsurvey = 8\n");
+    let text = CONFIG.replace(
+        "[media]\nenabled = false\n",
+        "[media]\nsurvey = 8\nrecord = \"stereo\"\n",
+    );
     assert!(text.contains("survey = 8"));
     let config = config::parse("sipp-survey.toml", &text, 42, [9; 32]).unwrap();
     let link = runtime::LinkSetup {
@@ -916,4 +919,19 @@ async fn after_the_agent_hangs_up_a_sipp_caller_rates_the_call_and_the_answer_is
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!((rows[0].key.as_str(), rows[0].answers), ("ann", 1));
     assert_eq!(rows[0].average, 1.0);
+    // The conversation was recorded sealed: nothing of it in the clear, and it opens whole
+    // with the records' keys.
+    let contact = answered.contact_id.unwrap();
+    let dir = data.path().join("recordings");
+    let path = hotline_server::recordings::find(&dir, contact).expect("a recording");
+    assert!(hotline_server::recordings::is_sealed(&path), "{path:?}");
+    assert!(std::fs::read(&path).unwrap().starts_with(b"HLSTREAM"));
+    let mut wav = Vec::new();
+    let report = hotline_server::recordings::open_to(&path, records.keyring(), &mut wav).unwrap();
+    assert!(report.complete, "finished when the call ended");
+    let wav = hotline_media::wav::read_wav(&wav).unwrap();
+    assert_eq!(wav.channels, 2);
+    // About 1.5 s of conversation at 8 kHz (the survey after it is not recorded).
+    let seconds = wav.channel(0).len() as f64 / 8_000.0;
+    assert!((1.0..4.0).contains(&seconds), "{seconds} s recorded");
 }

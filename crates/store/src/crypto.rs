@@ -60,8 +60,8 @@ pub const MAX_SEALED_PLAINTEXT: usize = 64 * 1024;
 /// The size of a blind index.
 pub const BLIND_INDEX_LEN: usize = 16;
 
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
+pub(crate) const NONCE_LEN: usize = 12;
+pub(crate) const TAG_LEN: usize = 16;
 const KEY_LEN: usize = 32;
 
 /// What can go wrong with keys and sealed values.
@@ -95,6 +95,31 @@ pub enum CryptoError {
     /// The system's random number source failed.
     #[error("no random numbers: {0}")]
     Random(String),
+    /// The start of a stream is not the header of a sealed stream (wrong magic, unknown
+    /// version, malformed key id, or cut off); see [`crate::crypto_stream`].
+    #[error("not a sealed stream: {0}")]
+    NotAStream(String),
+    /// A sealed stream is cut inside a chunk, has a malformed or out-of-place chunk, was sealed
+    /// for another field, or was tampered with.
+    #[error("a sealed {field} stream does not open: {reason}")]
+    BadStream {
+        /// The field it was read for.
+        field: String,
+        /// Why, naming the chunk at fault.
+        reason: String,
+    },
+    /// A stream that would need more chunks than
+    /// [`MAX_STREAM_CHUNKS`](crate::crypto_stream::MAX_STREAM_CHUNKS).
+    #[error("a {field} stream may have at most {max_chunks} chunks")]
+    StreamTooLong {
+        /// The field.
+        field: String,
+        /// The most chunks a stream may have.
+        max_chunks: u32,
+    },
+    /// Reading or writing a stream failed.
+    #[error("stream i/o: {0}")]
+    Io(String),
 }
 
 /// The encryption keys and the index key. Debug output never shows key material.
@@ -288,6 +313,18 @@ impl Keyring {
     /// The id of the key new values are sealed with.
     pub fn active_key(&self) -> &str {
         &self.active
+    }
+
+    /// The cipher of one sealed stream ([`crate::crypto_stream`]): a key of its own, derived
+    /// from the keyring key `id` and the stream's random `salt`; `None` for an unknown key.
+    pub(crate) fn stream_cipher(&self, id: &str, salt: &[u8]) -> Option<Aes256Gcm> {
+        let raw = self.raw.get(id)?;
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(raw).ok()?;
+        mac.update(b"hotline.stream");
+        mac.update(&[0]);
+        mac.update(salt);
+        let key = mac.finalize().into_bytes();
+        Some(Aes256Gcm::new(&key))
     }
 
     /// Encrypts `plaintext` for `field` with the active key.

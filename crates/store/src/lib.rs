@@ -7,7 +7,9 @@
 //! - [`Records`], customers and their interactions, the [`ScreenPop`] for a caller's
 //!   number, the audit log, API keys and idempotency keys, in one SQLite file (`records.db`).
 //! - [`Keyring`], the AES-256-GCM keys personal data is sealed with and the blind-index key
-//!   its phone numbers are found by ([`crypto`] says how).
+//!   its phone numbers are found by ([`crypto`] says how), and that large files such as call
+//!   recordings are sealed with in chunks ([`Keyring::seal_stream`], [`SealedWriter`],
+//!   [`Keyring::open_stream`]; [`crypto_stream`] gives the format).
 //! - [`CustomerFields`] and [`NewInteraction`], what a write takes, each with a named limit on
 //!   every field ([`records`]) and a [`FieldError`] naming the field at fault.
 //!
@@ -50,6 +52,7 @@
 
 mod bench;
 pub mod crypto;
+pub mod crypto_stream;
 mod error;
 mod event;
 pub mod kb_records;
@@ -66,6 +69,9 @@ mod writer;
 
 pub use bench::{bench_append, bench_append_with, BenchConfig, BenchReport, BENCH_PRODUCERS};
 pub use crypto::{CryptoError, Keyring};
+pub use crypto_stream::{
+    stream_key_id, SealedWriter, StreamReport, MAX_STREAM_CHUNKS, STREAM_CHUNK_BYTES,
+};
 pub use error::StoreError;
 pub use event::{
     AppendReceipt, EventRejection, NewEvent, RangeCursor, RangeQuery, StoredEvent, MAX_DATA_BYTES,

@@ -101,6 +101,7 @@ pub async fn bench_screen_pop(
         for chunk_start in (first..last).step_by(LOAD_ROWS_PER_STATEMENT) {
             let chunk_end = (chunk_start + LOAD_ROWS_PER_STATEMENT as u64).min(last);
             let mut insert = Sql::new(
+                records.backend(),
                 "INSERT INTO customers (id, external_id, name_sealed, level, value_score, tags, \
                  preferences, consent, do_not_call, created_ms, updated_ms, version) ",
             );
@@ -125,6 +126,7 @@ pub async fn bench_screen_pop(
             });
             insert.build()?.execute(&mut *tx).await?;
             let mut phones = Sql::new(
+                records.backend(),
                 "INSERT INTO customer_phones (customer_id, position, number_sealed, \
                  number_index, label) ",
             );
@@ -174,6 +176,7 @@ pub async fn bench_screen_pop(
                 rows.push((j as i64, customer, summary));
             }
             let mut insert = Sql::new(
+                records.backend(),
                 "INSERT INTO interactions (customer_id, at_ms, kind, channel, agent, queue, \
                  contact_id, disposition, duration_ms, summary_sealed) ",
             );

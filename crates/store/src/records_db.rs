@@ -565,6 +565,7 @@ impl Records {
             ));
         }
         let mut insert = Sql::new(
+            self.backend,
             "INSERT INTO customers (external_id, name_sealed, level, value_score, tags, \
              preferences, consent, do_not_call, created_ms, updated_ms, version) ",
         );
@@ -620,6 +621,7 @@ impl Records {
         }
         // One statement for the chunk: UPDATE … FROM a VALUES list (SQLite 3.33 and later).
         let mut update = Sql::new(
+            self.backend,
             "WITH v (id, name_sealed, level, value_score, tags, preferences, consent, \
              do_not_call) AS (",
         );
@@ -642,7 +644,10 @@ impl Records {
         update.push(", version = customers.version + 1 FROM v WHERE customers.id = v.id");
         update.build()?.execute(&mut *tx).await?;
         for chunk in batch.chunks(IMPORT_LOOKUPS_PER_SELECT) {
-            let mut delete = Sql::new("DELETE FROM customer_phones WHERE customer_id IN ");
+            let mut delete = Sql::new(
+                self.backend,
+                "DELETE FROM customer_phones WHERE customer_id IN ",
+            );
             delete.push_list(chunk.iter().map(|(id, _)| id.0));
             delete.build()?.execute(&mut *tx).await?;
         }
@@ -672,6 +677,7 @@ impl Records {
         }
         for chunk in phones.chunks(IMPORT_ROWS_PER_INSERT * 2) {
             let mut insert = Sql::new(
+                self.backend,
                 "INSERT INTO customer_phones (customer_id, position, number_sealed, \
                  number_index, label) ",
             );
@@ -1002,8 +1008,10 @@ impl Records {
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         check_limit(limit, MAX_AUDIT_READ)?;
-        let mut select =
-            Sql::new("SELECT id, at_ms, actor, action, subject, detail FROM audit_log WHERE id > ");
+        let mut select = Sql::new(
+            self.backend,
+            "SELECT id, at_ms, actor, action, subject, detail FROM audit_log WHERE id > ",
+        );
         select.push_bind(after);
         if let Some(subject) = subject {
             select.push(" AND subject = ").push_bind(subject);
@@ -1363,13 +1371,25 @@ async fn existing_external_ids(
         .filter_map(|f| f.external_id.as_deref())
         .collect();
     for chunk in ids.chunks(IMPORT_LOOKUPS_PER_SELECT) {
-        let mut select = Sql::new("SELECT id, external_id FROM customers WHERE external_id IN ");
+        let mut select = Sql::new(
+            backend_of(tx),
+            "SELECT id, external_id FROM customers WHERE external_id IN ",
+        );
         select.push_list(chunk.iter().copied());
         for row in select.build()?.fetch_all(&mut *tx).await? {
             existing.insert(row.try_get("external_id")?, row.try_get("id")?);
         }
     }
     Ok(existing)
+}
+
+/// The database a connection is to.
+fn backend_of(connection: &AnyConnection) -> Backend {
+    if connection.backend_name().eq_ignore_ascii_case("postgresql") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
 }
 
 /// A flag column: an integer, 0 or 1, on both databases.
@@ -1432,6 +1452,7 @@ async fn decode_customers(
         return Ok(Vec::new());
     }
     let mut select = Sql::new(
+        backend_of(connection),
         "SELECT customer_id, number_sealed, label FROM customer_phones WHERE customer_id IN ",
     );
     let ids = rows
@@ -1541,4 +1562,40 @@ fn decode_interaction(row: &AnyRow, keyring: &Keyring) -> Result<Interaction, St
         },
         redacted: flag(row, "redacted")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_sqlite_connection_has_its_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = Records::open(dir.path().join("records.db"), Keyring::generate().unwrap())
+            .await
+            .unwrap();
+        let pragma = |pool: &AnyPool, name: &str| {
+            let pool = pool.clone();
+            let sql = format!("PRAGMA {name}");
+            async move {
+                let row = sqlx::query(&sql).fetch_one(&pool).await.unwrap();
+                match row.try_get::<i64, _>(0) {
+                    Ok(n) => n.to_string(),
+                    Err(_) => row.try_get::<String, _>(0).unwrap(),
+                }
+            }
+        };
+        assert_eq!(pragma(&records.write, "journal_mode").await, "wal");
+        assert_eq!(pragma(&records.write, "synchronous").await, "2", "FULL");
+        assert_eq!(pragma(&records.write, "foreign_keys").await, "1");
+        assert_eq!(
+            pragma(&records.write, "cache_size").await,
+            format!("-{WRITER_CACHE_KIB}")
+        );
+        assert_eq!(pragma(&records.read, "foreign_keys").await, "1");
+        assert_eq!(
+            pragma(&records.read, "busy_timeout").await,
+            BUSY_TIMEOUT.as_millis().to_string()
+        );
+    }
 }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod customers;
 pub mod error;
 pub mod knowledge;
+pub mod recordings;
 pub mod surveys;
 pub mod tickets;
 pub mod users;
@@ -65,6 +66,8 @@ pub struct ApiState {
     pub link: Option<tokio::sync::mpsc::WeakSender<crate::customer_link::LinkEvent>>,
     /// The event log, for reading (a new webhook starts after its last event).
     pub log: Option<hotline_store::SqliteEventLog>,
+    /// Where the switch keeps call recordings (none: no recordings to serve).
+    pub recordings: Option<std::path::PathBuf>,
 }
 
 impl ApiState {
@@ -81,6 +84,7 @@ impl ApiState {
             events: None,
             link: None,
             log: None,
+            recordings: None,
         }
     }
 }
@@ -142,6 +146,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(knowledge::article_versions))
         .routes(routes!(knowledge::search))
         .routes(routes!(knowledge::quick_replies))
+        .routes(routes!(recordings::get_recording))
         .routes(routes!(surveys::add_answer))
         .routes(routes!(surveys::csat))
         .routes(routes!(users::login))

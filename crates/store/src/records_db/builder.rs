@@ -1,27 +1,33 @@
-//! A statement built piece by piece with numbered placeholders (`$1`, `$2` …), which both
-//! SQLite and PostgreSQL read. sqlx's own `QueryBuilder` writes `?` for its `Any` driver, which
-//! PostgreSQL does not take.
+//! A statement built piece by piece, with the placeholders its database reads best: numbered
+//! (`$1`, `$2` …) for PostgreSQL, plain `?` for SQLite. sqlx's own `QueryBuilder` writes `?`
+//! for its `Any` driver, which PostgreSQL does not take; and SQLite looks a named parameter
+//! such as `$7` up by walking a list, which made binding a 2,000-value statement quadratic
+//! (62 % of a CSV import's time).
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, Arguments, Encode, Type};
+
+use super::Backend;
 
 /// A statement and its bound values.
 pub(crate) struct Sql<'q> {
     text: String,
     arguments: AnyArguments<'q>,
     count: usize,
+    numbered: bool,
     /// The first value that could not be encoded, answered by [`Sql::build`].
     error: Option<sqlx::error::BoxDynError>,
 }
 
 impl<'q> Sql<'q> {
-    /// A statement starting with `text`.
-    pub(crate) fn new(text: &str) -> Self {
+    /// A statement for `backend` starting with `text`.
+    pub(crate) fn new(backend: Backend, text: &str) -> Self {
         Sql {
             text: text.to_owned(),
             arguments: AnyArguments::default(),
             count: 0,
+            numbered: backend == Backend::Postgres,
             error: None,
         }
     }
@@ -38,8 +44,12 @@ impl<'q> Sql<'q> {
         T: 'q + Encode<'q, Any> + Type<Any>,
     {
         self.count += 1;
-        self.text.push('$');
-        self.text.push_str(&self.count.to_string());
+        if self.numbered {
+            self.text.push('$');
+            self.text.push_str(&self.count.to_string());
+        } else {
+            self.text.push('?');
+        }
         if let Err(error) = self.arguments.add(value) {
             self.error.get_or_insert(error);
         }
@@ -127,7 +137,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_across_rows_and_lists() {
-        let mut sql = Sql::new("INSERT INTO t (a, b) ");
+        let mut sql = Sql::new(Backend::Postgres, "INSERT INTO t (a, b) ");
         sql.push_values([(1i64, "x"), (2, "y")], |row, (a, b)| {
             row.push_bind(a).push_bind(b);
         });
@@ -136,5 +146,8 @@ mod tests {
             sql.text,
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) WHERE c IN ($5, $6)"
         );
+        let mut sql = Sql::new(Backend::Sqlite, "SELECT 1 WHERE c IN ");
+        sql.push_list([7i64, 8]);
+        assert_eq!(sql.text, "SELECT 1 WHERE c IN (?, ?)");
     }
 }

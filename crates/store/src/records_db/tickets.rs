@@ -129,8 +129,10 @@ impl Records {
     /// Tickets matching `filter`, newest first.
     pub async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
         check_limit(filter.limit, MAX_TICKETS_PAGE)?;
-        let mut query =
-            super::builder::Sql::new(&format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE 1 = 1"));
+        let mut query = super::builder::Sql::new(
+            self.backend,
+            &format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE 1 = 1"),
+        );
         if let Some(status) = filter.status {
             query.push(" AND status = ").push_bind(status.as_str());
         }
