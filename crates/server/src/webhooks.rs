@@ -18,6 +18,8 @@ use tokio::sync::watch;
 pub const EVENTS_PER_ROUND: u32 = 500;
 /// Deliveries attempted per round.
 pub const DELIVERIES_PER_ROUND: u32 = 100;
+/// Deliveries in flight at once (a slow receiver holds up only its own).
+pub const MAX_CONCURRENT_DELIVERIES: usize = 8;
 /// Attempts before a delivery is marked failed.
 pub const MAX_ATTEMPTS: i64 = 12;
 /// The longest a receiver may take to answer.
@@ -32,6 +34,8 @@ pub struct DispatchConfig {
     pub poll: Duration,
     /// The first retry's wait; each further one doubles it, up to [`MAX_BACKOFF`].
     pub backoff: Duration,
+    /// Attempts before a delivery is marked failed ([`MAX_ATTEMPTS`]).
+    pub max_attempts: i64,
 }
 
 impl Default for DispatchConfig {
@@ -39,6 +43,7 @@ impl Default for DispatchConfig {
         DispatchConfig {
             poll: Duration::from_secs(1),
             backoff: Duration::from_secs(30),
+            max_attempts: MAX_ATTEMPTS,
         }
     }
 }
@@ -149,34 +154,30 @@ async fn round(
         .due_deliveries(crate::api::now_ms(), DELIVERIES_PER_ROUND)
         .await?;
     busy |= due.len() as u32 == DELIVERIES_PER_ROUND;
-    for delivery in due {
-        let timestamp = crate::api::now_ms();
-        let answer = client
-            .post(&delivery.url)
-            .header("content-type", "application/json")
-            .header("x-hotline-event", &delivery.kind)
-            .header("x-hotline-delivery", delivery.id.to_string())
-            .header("x-hotline-timestamp", timestamp.to_string())
-            .header(
-                "x-hotline-signature",
-                signature(&delivery.secret, timestamp, &delivery.payload),
-            )
-            .body(delivery.payload.clone())
-            .send()
-            .await;
-        let (delivered, status, error) = match answer {
-            Ok(response) if response.status().is_success() => {
-                (true, Some(response.status().as_u16()), None)
-            }
-            Ok(response) => (
-                false,
-                Some(response.status().as_u16()),
-                Some(format!("answered {}", response.status())),
-            ),
-            Err(e) => (false, None, Some(e.to_string())),
+    // Up to MAX_CONCURRENT_DELIVERIES POSTs at once; each attempt is recorded as it ends.
+    let mut due = due.into_iter();
+    let mut sending = tokio::task::JoinSet::new();
+    loop {
+        while sending.len() < MAX_CONCURRENT_DELIVERIES {
+            let Some(delivery) = due.next() else {
+                break;
+            };
+            let client = client.clone();
+            sending.spawn(async move {
+                let outcome = send(&client, &delivery).await;
+                (delivery, outcome)
+            });
+        }
+        let Some(done) = sending.join_next().await else {
+            break;
+        };
+        let Ok((delivery, (delivered, status, error))) = done else {
+            // A send that panicked: its delivery stays pending and is tried next round.
+            stats.errors += 1;
+            continue;
         };
         let now = crate::api::now_ms();
-        let retry_at = (!delivered && delivery.attempts + 1 < MAX_ATTEMPTS)
+        let retry_at = (!delivered && delivery.attempts + 1 < config.max_attempts)
             .then(|| now + backoff(config, delivery.attempts).as_millis() as i64);
         if delivered {
             stats.delivered += 1;
@@ -197,6 +198,38 @@ async fn round(
     Ok(busy)
 }
 
+/// POSTs one delivery: whether it was delivered (2xx), the status, and the error.
+async fn send(
+    client: &reqwest::Client,
+    delivery: &hotline_store::DueDelivery,
+) -> (bool, Option<u16>, Option<String>) {
+    let timestamp = crate::api::now_ms();
+    let answer = client
+        .post(&delivery.url)
+        .header("content-type", "application/json")
+        .header("x-hotline-event", &delivery.kind)
+        .header("x-hotline-delivery", delivery.id.to_string())
+        .header("x-hotline-timestamp", timestamp.to_string())
+        .header(
+            "x-hotline-signature",
+            signature(&delivery.secret, timestamp, &delivery.payload),
+        )
+        .body(delivery.payload.clone())
+        .send()
+        .await;
+    match answer {
+        Ok(response) if response.status().is_success() => {
+            (true, Some(response.status().as_u16()), None)
+        }
+        Ok(response) => (
+            false,
+            Some(response.status().as_u16()),
+            Some(format!("answered {}", response.status())),
+        ),
+        Err(e) => (false, None, Some(e.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +244,7 @@ mod tests {
         let config = DispatchConfig {
             poll: Duration::from_millis(1),
             backoff: Duration::from_secs(30),
+            max_attempts: MAX_ATTEMPTS,
         };
         assert_eq!(backoff(&config, 0), Duration::from_secs(30));
         assert_eq!(backoff(&config, 1), Duration::from_secs(60));

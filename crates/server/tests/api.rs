@@ -459,6 +459,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/webhooks/{id}/deliveries"),
         ("PATCH", "/api/v1/tickets/{id}"),
         ("PATCH", "/api/v1/users/{name}"),
+        ("PATCH", "/api/v1/webhooks/{id}"),
         ("POST", "/api/v1/contacts/{contact_id}/customer"),
         ("POST", "/api/v1/customers"),
         ("POST", "/api/v1/customers/{id}/interactions"),
@@ -471,6 +472,11 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("POST", "/api/v1/tickets/{id}/links"),
         ("POST", "/api/v1/users"),
         ("POST", "/api/v1/webhooks"),
+        (
+            "POST",
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+        ),
+        ("POST", "/api/v1/webhooks/{id}/retry-failed"),
         ("PUT", "/api/v1/customers/by-external-id/{external_id}"),
         ("PUT", "/api/v1/customers/{id}"),
         ("PUT", "/api/v1/kb/articles/{id}"),
@@ -487,6 +493,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
             .replace("{external_id}", "CRM-1")
             .replace("{name}", "ann")
             .replace("{link_id}", "x")
+            .replace("{delivery_id}", "1")
             .replace("{contact_id}", "5")
             .replace("{token}", "x");
         let (status, _) = api

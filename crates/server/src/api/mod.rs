@@ -155,7 +155,9 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(users::change_user))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
-        .routes(routes!(webhooks::delete_webhook))
+        .routes(routes!(webhooks::delete_webhook, webhooks::change_webhook))
+        .routes(routes!(webhooks::retry_delivery))
+        .routes(routes!(webhooks::retry_failed))
         .routes(routes!(webhooks::deliveries))
         .with_state(state)
         .split_for_parts();

@@ -33,6 +33,8 @@ pub struct WebhookView {
     pub url: String,
     /// What goes there (empty: everything).
     pub kinds: Vec<String>,
+    /// Delivered to (false: paused).
+    pub active: bool,
     /// The signing secret: only in the answer that made it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -43,6 +45,7 @@ fn webhook_view(webhook: Webhook, secret: Option<String>) -> WebhookView {
         id: webhook.id,
         url: webhook.url,
         kinds: webhook.kinds,
+        active: webhook.active,
         secret,
     }
 }
@@ -73,7 +76,7 @@ pub async fn create_webhook(
     ))
 }
 
-/// The webhooks.
+/// The webhooks, paused ones too.
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
     responses((status = 200, body = Vec<WebhookView>)),
     security(("api_key" = [])),
@@ -83,7 +86,7 @@ pub async fn list_webhooks(
     caller: Caller,
 ) -> Result<Json<Vec<WebhookView>>, ApiError> {
     caller.require(Role::Admin)?;
-    let webhooks = state.records.webhooks().await?;
+    let webhooks = state.records.all_webhooks().await?;
     Ok(Json(
         webhooks
             .into_iter()
@@ -166,4 +169,96 @@ pub async fn deliveries(
     caller.require(Role::Admin)?;
     let log = state.records.deliveries(id, 100).await?;
     Ok(Json(log.into_iter().map(delivery_view).collect()))
+}
+
+/// A change to a webhook.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookChange {
+    /// `false` pauses it (events wait; nothing is lost), `true` resumes it.
+    pub active: bool,
+}
+
+/// Pauses or resumes a webhook. A paused webhook's events are delivered after it resumes.
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id")),
+    request_body = WebhookChange,
+    responses((status = 200, body = WebhookView), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: admin.")]
+pub async fn change_webhook(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(change, _): ApiJson<WebhookChange>,
+) -> Result<Json<WebhookView>, ApiError> {
+    caller.require(Role::Admin)?;
+    if !state
+        .records
+        .set_webhook_active(id, change.active, now_ms(), &caller.name)
+        .await?
+    {
+        return Err(ApiError::not_found(format!("no webhook {id}")));
+    }
+    let webhook = state
+        .records
+        .all_webhooks()
+        .await?
+        .into_iter()
+        .find(|w| w.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no webhook {id}")))?;
+    Ok(Json(webhook_view(webhook, None)))
+}
+
+/// How many deliveries a retry made pending again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetryView {
+    /// Deliveries due again now, each with a fresh set of attempts.
+    pub retried: u64,
+}
+
+/// Tries a failed delivery again now, with a fresh set of attempts (404 when the webhook has
+/// no failed delivery of that id).
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id"),
+           ("delivery_id" = i64, Path, description = "The delivery's id")),
+    responses((status = 200, body = RetryView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: admin.")]
+pub async fn retry_delivery(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((id, delivery_id)): Path<(i64, i64)>,
+) -> Result<Json<RetryView>, ApiError> {
+    caller.require(Role::Admin)?;
+    let retried = state
+        .records
+        .retry_deliveries(id, Some(delivery_id), now_ms(), &caller.name)
+        .await?;
+    if retried == 0 {
+        return Err(ApiError::not_found(format!(
+            "webhook {id} has no failed delivery {delivery_id}"
+        )));
+    }
+    Ok(Json(RetryView { retried }))
+}
+
+/// Tries every failed delivery of a webhook again now (after the receiver was fixed).
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/retry-failed", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook's id")),
+    responses((status = 200, body = RetryView)),
+    security(("api_key" = [])),
+    description = "Role: admin.")]
+pub async fn retry_failed(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<RetryView>, ApiError> {
+    caller.require(Role::Admin)?;
+    let retried = state
+        .records
+        .retry_deliveries(id, None, now_ms(), &caller.name)
+        .await?;
+    Ok(Json(RetryView { retried }))
 }

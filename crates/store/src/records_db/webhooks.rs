@@ -27,6 +27,9 @@ pub struct Webhook {
     pub kinds: Vec<String>,
     /// The last event-log seq turned into deliveries.
     pub cursor_seq: i64,
+    /// Whether it is delivered to; a paused webhook keeps its cursor and catches up when it
+    /// is resumed.
+    pub active: bool,
 }
 
 impl Webhook {
@@ -86,6 +89,7 @@ fn decode_webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
         kinds: serde_json::from_str(&kinds)
             .map_err(|e| StoreError::Invariant(format!("stored webhook kinds: {e}")))?,
         cursor_seq: row.try_get("cursor_seq")?,
+        active: super::flag(row, "active")?,
     })
 }
 
@@ -156,19 +160,96 @@ impl Records {
                 url: url.to_owned(),
                 kinds: kinds.to_vec(),
                 cursor_seq: after_seq,
+                active: true,
             },
             secret,
         ))
     }
 
-    /// The active webhooks.
+    /// The active webhooks (the dispatcher's).
     pub async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, url, kinds, cursor_seq FROM webhooks WHERE active = 1 ORDER BY id",
+            "SELECT id, url, kinds, cursor_seq, active FROM webhooks WHERE active = 1 \
+             ORDER BY id",
         )
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(decode_webhook).collect()
+    }
+
+    /// Every webhook, paused ones too.
+    pub async fn all_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, url, kinds, cursor_seq, active FROM webhooks ORDER BY id")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(decode_webhook).collect()
+    }
+
+    /// Pauses (`active` false) or resumes a webhook; answers whether it exists. A paused
+    /// webhook gets no new deliveries and its pending ones wait; its cursor stays, so the
+    /// events of the pause are delivered after it.
+    pub async fn set_webhook_active(
+        &self,
+        id: i64,
+        active: bool,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("UPDATE webhooks SET active = $1 WHERE id = $2")
+            .bind(i64::from(active))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if found {
+            let action = if active {
+                "webhook.resume"
+            } else {
+                "webhook.pause"
+            };
+            audit(&mut tx, now_ms, actor, action, &format!("webhook:{id}"), "").await?;
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// Makes failed deliveries of a webhook pending again, due now with a fresh set of
+    /// attempts: one (`delivery`) or all of them. Answers how many; a delivery that is not
+    /// failed (pending, delivered) or not the webhook's is not touched.
+    pub async fn retry_deliveries(
+        &self,
+        webhook: i64,
+        delivery: Option<i64>,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let retried = sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_ms = $1 \
+             WHERE webhook_id = $2 AND state = 'failed' AND ($3 IS NULL OR id = $3)",
+        )
+        .bind(now_ms)
+        .bind(webhook)
+        .bind(delivery)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if retried > 0 {
+            audit(
+                &mut tx,
+                now_ms,
+                actor,
+                "webhook.retry",
+                &format!("webhook:{webhook}"),
+                &format!("{retried} deliveries"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(retried)
     }
 
     /// Deletes a webhook and its delivery log; answers whether it existed.
