@@ -461,6 +461,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("PATCH", "/api/v1/users/{name}"),
         ("PATCH", "/api/v1/webhooks/{id}"),
         ("POST", "/api/v1/contacts/{contact_id}/customer"),
+        ("POST", "/api/v1/contacts/{contact_id}/survey-link"),
         ("POST", "/api/v1/customers"),
         ("POST", "/api/v1/customers/{id}/interactions"),
         ("POST", "/api/v1/kb/articles"),
@@ -1269,4 +1270,98 @@ async fn a_supervisor_downloads_a_sealed_recording_opened_and_audited_and_an_age
         (audit[0].actor.as_str(), audit[0].action.as_str()),
         ("supervisor-li", "recording.read")
     );
+}
+
+/// A page request through the router: status and body text.
+async fn page(api: &Api, method: Method, uri: &str, form: Option<&str>) -> (StatusCode, String) {
+    let mut request = Request::builder().method(method).uri(uri);
+    let body = match form {
+        Some(form) => {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+            Body::from(form.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = api
+        .router
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn a_customer_rates_a_call_on_the_signed_survey_page_once() {
+    let api = api().await;
+    api.records
+        .add_interaction(&hotline_store::NewInteraction {
+            customer: None,
+            at_ms: 1_000,
+            kind: hotline_store::InteractionKind::InboundCall,
+            channel: Some("phone".into()),
+            agent: Some("agent-1001".into()),
+            queue: Some("售后".into()),
+            contact_id: Some(77),
+            event_seq: None,
+            disposition: Some("answered".into()),
+            duration_ms: Some(60_000),
+            summary: None,
+        })
+        .await
+        .unwrap();
+    let (status, body) = api
+        .post("/api/v1/contacts/78/survey-link", &api.agent, json!(null))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no such call: {body}");
+    let (status, link) = api
+        .call(
+            Method::POST,
+            "/api/v1/contacts/77/survey-link",
+            Some(&api.agent),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    let path = link["path"].as_str().unwrap().to_string();
+    assert!(path.starts_with("/survey/77."), "{path}");
+    let (status, html) = page(&api, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("非常满意") && html.contains("Very satisfied"),
+        "{html}"
+    );
+    // A forged or altered token shows nothing.
+    let forged = path.replace("/survey/77.", "/survey/78.");
+    assert_eq!(
+        page(&api, Method::GET, &forged, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _) = page(&api, Method::POST, &forged, Some("score=1")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, html) = page(&api, Method::POST, &path, Some("score=9")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    let (status, html) = page(
+        &api,
+        Method::POST,
+        &path,
+        Some("score=4&comment=%E5%BE%88%E5%A5%BD"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("感谢"), "{html}");
+    let (status, html) = page(&api, Method::POST, &path, Some("score=1")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "one answer per call: {html}");
+    // The answer counts for the call's agent and queue.
+    let rows = api
+        .records
+        .csat(hotline_store::CsatGroup::Queue, 0, i64::MAX, 480, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].key.as_str(), rows[0].answers), ("售后", 1));
+    assert_eq!(rows[0].average, 4.0);
 }

@@ -148,6 +148,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(knowledge::quick_replies))
         .routes(routes!(recordings::get_recording))
         .routes(routes!(surveys::add_answer))
+        .routes(routes!(surveys::create_survey_link))
         .routes(routes!(surveys::csat))
         .routes(routes!(users::login))
         .routes(routes!(users::logout))
@@ -169,6 +170,10 @@ pub fn router(state: ApiState) -> Router {
     let (routes, doc) = router_and_doc(state.clone());
     let track_page = Router::new()
         .route("/track/{token}", get(tickets::track_page))
+        .route(
+            "/survey/{token}",
+            get(surveys::survey_page).post(surveys::survey_answer),
+        )
         .with_state(state);
     let doc = Arc::new(doc);
     routes

@@ -2,8 +2,9 @@
 //! queue or day. Each answer is also a `survey.answered` event in the event log, for the
 //! live wall and the reports.
 
-use axum::extract::{Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use hotline_store::{CsatGroup, CustomerId, NewEvent, NewSurveyAnswer, Role, SurveyAnswer};
 use serde::{Deserialize, Serialize};
@@ -204,4 +205,167 @@ pub async fn csat(
             })
             .collect(),
     ))
+}
+
+/// How long a survey link is good for.
+pub const SURVEY_LINK_DAYS: i64 = 7;
+/// The longest comment the survey page takes.
+pub const MAX_PAGE_COMMENT_CHARS: usize = 1_000;
+
+/// A survey link for a customer (SMS, WeChat).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SurveyLinkView {
+    /// The page's path on this server (`/survey/…`); the token in it is the permission.
+    pub path: String,
+    /// When the link stops working (Unix milliseconds).
+    pub expires_ms: i64,
+}
+
+/// Makes a signed link to the survey page of a call, good for [`SURVEY_LINK_DAYS`] days.
+#[utoipa::path(post, path = "/api/v1/contacts/{contact_id}/survey-link", tag = "surveys",
+    params(("contact_id" = i64, Path, description = "The call's contact id")),
+    responses((status = 201, body = SurveyLinkView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above (the SMS or WeChat integration's key).")]
+pub async fn create_survey_link(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(contact_id): Path<i64>,
+) -> Result<(StatusCode, Json<SurveyLinkView>), ApiError> {
+    caller.require(Role::Agent)?;
+    if !state.records.contact_has_interaction(contact_id).await? {
+        return Err(ApiError::not_found(format!(
+            "no call with contact id {contact_id}"
+        )));
+    }
+    let expires_ms = now_ms() + SURVEY_LINK_DAYS * 86_400_000;
+    let token = state.records.survey_token(contact_id, expires_ms);
+    Ok((
+        StatusCode::CREATED,
+        Json(SurveyLinkView {
+            path: format!("/survey/{token}"),
+            expires_ms,
+        }),
+    ))
+}
+
+/// The survey page's head: Chinese first, English beside it, readable on a phone.
+const PAGE_HEAD: &str = "<!doctype html><html lang=zh-CN><meta charset=utf-8>\
+    <meta name=viewport content=\"width=device-width\"><meta name=robots content=noindex>\
+    <title>满意度调查 Satisfaction survey</title>\
+    <style>body{font-family:sans-serif;max-width:30em;margin:2em auto;padding:0 1em}\
+    button{font-size:1.2em;margin:.2em;padding:.4em .8em}textarea{width:100%}</style>";
+
+fn page(status: StatusCode, body: &str) -> Response {
+    (status, Html(format!("{PAGE_HEAD}{body}"))).into_response()
+}
+
+fn gone() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "<p>链接已失效或不存在。The link has expired or does not exist.</p>",
+    )
+}
+
+/// The customer's survey page (HTML, Chinese and English), by survey token: five buttons and
+/// an optional comment.
+pub async fn survey_page(State(state): State<ApiState>, Path(token): Path<String>) -> Response {
+    if state.records.survey_contact(&token, now_ms()).is_err() {
+        return gone();
+    }
+    let buttons: String = [
+        (5, "非常满意 Very satisfied"),
+        (4, "满意 Satisfied"),
+        (3, "一般 Neutral"),
+        (2, "不满意 Dissatisfied"),
+        (1, "非常不满意 Very dissatisfied"),
+    ]
+    .iter()
+    .map(|(score, words)| {
+        format!("<button name=score value={score} type=submit>{score} · {words}</button><br>")
+    })
+    .collect();
+    page(
+        StatusCode::OK,
+        &format!(
+            "<h1>请为本次服务评分 How did we do?</h1>\
+             <form method=post>\
+             <label for=comment>留言（可选） Comment (optional)</label><br>\
+             <textarea id=comment name=comment maxlength={MAX_PAGE_COMMENT_CHARS} rows=3>\
+             </textarea><br>{buttons}</form>"
+        ),
+    )
+}
+
+/// What the survey page posts.
+#[derive(Debug, Deserialize)]
+pub struct SurveyForm {
+    /// 1 to 5.
+    pub score: String,
+    /// Optional words.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Takes the survey page's answer (form post), stores it against the call and logs
+/// `survey.answered`; a second answer for the call is refused kindly.
+pub async fn survey_answer(
+    State(state): State<ApiState>,
+    Path(token): Path<String>,
+    Form(form): Form<SurveyForm>,
+) -> Response {
+    let at_ms = now_ms();
+    let Ok(contact_id) = state.records.survey_contact(&token, at_ms) else {
+        return gone();
+    };
+    let Some(score) = form
+        .score
+        .trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|s| (1..=5).contains(s))
+    else {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "<p>请选择1到5分。Please choose a score from 1 to 5.</p>",
+        );
+    };
+    let comment = form.comment.trim();
+    if comment.chars().count() > MAX_PAGE_COMMENT_CHARS {
+        return page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "<p>留言太长。The comment is too long.</p>",
+        );
+    }
+    let stored = state
+        .records
+        .add_survey_answer(&NewSurveyAnswer {
+            at_ms,
+            score,
+            channel: "link".into(),
+            customer: None,
+            interaction: None,
+            contact_id: Some(contact_id),
+            agent: None,
+            queue: None,
+            comment: (!comment.is_empty()).then(|| comment.to_string()),
+        })
+        .await;
+    match stored {
+        Ok(stored) => {
+            emit(&state, answered_event(at_ms, &stored)).await;
+            page(
+                StatusCode::OK,
+                "<p>感谢您的评价！Thank you for your feedback!</p>",
+            )
+        }
+        Err(hotline_store::StoreError::Conflict(_)) => page(
+            StatusCode::CONFLICT,
+            "<p>您已评价过本次服务，谢谢。You have already rated this call. Thank you.</p>",
+        ),
+        Err(_) => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<p>暂时无法保存，请稍后再试。We could not save your answer; please try again later.</p>",
+        ),
+    }
 }

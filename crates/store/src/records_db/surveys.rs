@@ -8,8 +8,54 @@ use crate::records::{CustomerId, FieldError};
 use crate::survey_records::{CsatGroup, CsatRow, NewSurveyAnswer, SurveyAnswer, MAX_CSAT_GROUPS};
 
 const COMMENT_FIELD: &str = "survey.comment";
+/// What survey links are signed for (apart from tracking links).
+const SURVEY_LINK_SIGNATURE: &str = "survey_link";
+/// The longest survey token read.
+const MAX_SURVEY_TOKEN_CHARS: usize = 200;
 
 impl Records {
+    /// A signed token for the survey of call `contact_id`, good until `expires_ms`: the
+    /// permission of the customer's survey page (no login). One answer per call still holds.
+    pub fn survey_token(&self, contact_id: i64, expires_ms: i64) -> String {
+        let payload = format!("{contact_id}.{expires_ms}");
+        let signature = super::tickets::sign_for(&self.keyring, SURVEY_LINK_SIGNATURE, &payload);
+        format!("{payload}.{signature}")
+    }
+
+    /// Whether a call with this contact id left an interaction (a survey link names one).
+    pub async fn contact_has_interaction(&self, contact_id: i64) -> Result<bool, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM interactions WHERE contact_id = $1 LIMIT 1")
+                .bind(contact_id)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    /// The call a survey token is for, if the token is genuine and unexpired; otherwise
+    /// `NotFound` whatever the reason.
+    pub fn survey_contact(&self, token: &str, now_ms: i64) -> Result<i64, StoreError> {
+        let refused = || StoreError::NotFound {
+            what: "survey link",
+            id: "(expired or not genuine)".into(),
+        };
+        if token.len() > MAX_SURVEY_TOKEN_CHARS {
+            return Err(refused());
+        }
+        let (payload, signature) = token.rsplit_once('.').ok_or_else(refused)?;
+        let expected = super::tickets::sign_for(&self.keyring, SURVEY_LINK_SIGNATURE, payload);
+        if !super::tickets::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+            return Err(refused());
+        }
+        let (contact, expires) = payload.split_once('.').ok_or_else(refused)?;
+        let contact: i64 = contact.parse().map_err(|_| refused())?;
+        let expires: i64 = expires.parse().map_err(|_| refused())?;
+        if expires <= now_ms {
+            return Err(refused());
+        }
+        Ok(contact)
+    }
+
     /// Records a survey answer in one transaction. An answer naming its contact takes the
     /// agent, queue, customer and interaction of that call's interaction where it leaves
     /// them out; a second answer for one contact is a conflict.

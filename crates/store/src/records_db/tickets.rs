@@ -894,11 +894,16 @@ fn foreign_key_fields(error: sqlx::Error) -> StoreError {
     }
 }
 
-fn sign(keyring: &Keyring, payload: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(keyring.blind_index(LINK_SIGNATURE, payload))
+/// The signature of a link's `payload` for `purpose` (tracking links, survey links): a keyed
+/// hash under the keyring's index key, base64url.
+pub(super) fn sign_for(keyring: &Keyring, purpose: &str, payload: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(keyring.blind_index(purpose, payload))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+fn sign(keyring: &Keyring, payload: &str) -> String {
+    sign_for(keyring, LINK_SIGNATURE, payload)
+}
+
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
