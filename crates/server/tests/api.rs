@@ -68,14 +68,7 @@ impl Api {
             }
             None => Body::empty(),
         };
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let (status, bytes) = self.send(request.body(body).unwrap()).await;
         let value = if bytes.is_empty() {
             Value::Null
         } else {
@@ -83,6 +76,14 @@ impl Api {
                 .unwrap_or_else(|_| panic!("{uri}: not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
         (status, value)
+    }
+
+    /// Sends a request through the router: the status and the body's bytes.
+    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::body::Bytes) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, bytes)
     }
 
     async fn get(&self, uri: &str, key: &str) -> (StatusCode, Value) {
@@ -1282,14 +1283,7 @@ async fn page(api: &Api, method: Method, uri: &str, form: Option<&str>) -> (Stat
         }
         None => Body::empty(),
     };
-    let response = api
-        .router
-        .clone()
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, bytes) = api.send(request.body(body).unwrap()).await;
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -207,6 +207,30 @@ fn caller_scenario(switch: SocketAddr, name: &str) -> Output {
         .unwrap()
 }
 
+/// One call with media from a caller scenario to 95588, answered by ann's phone playing
+/// `agent`; the caller's and the phone's sipp outputs.
+async fn media_call(
+    switch: SocketAddr,
+    agent: &'static str,
+    caller: &'static str,
+) -> (Output, Output) {
+    tokio::task::spawn_blocking(move || {
+        let phone = agent_phone(switch, "ann", agent, 1);
+        let call = sipp()
+            .arg("-sf")
+            .arg(scenario(caller))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .args(["-mp", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap();
+        (call, phone.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
 /// Places `calls` calls from the trunk with sipp's built-in caller (`uac`).
 fn caller(switch: SocketAddr, calls: u32, rate: u32) -> Output {
     sipp()
@@ -384,21 +408,7 @@ async fn with_media_a_sipp_caller_presses_1_is_bridged_to_the_agent_and_recorded
     let log_path = data.path().join("events.db");
     let server = media_server(&log_path).await;
     let switch = server.local;
-    let (call, phone) = tokio::task::spawn_blocking(move || {
-        let phone = agent_phone(switch, "ann", "agent_answers.xml", 1);
-        let call = sipp()
-            .arg("-sf")
-            .arg(scenario("caller_ivr.xml"))
-            .args(["-s", "95588", "-m", "1"])
-            .args(["-p", &free_port().to_string()])
-            .args(["-mp", &free_port().to_string()])
-            .arg(switch.to_string())
-            .output()
-            .unwrap();
-        (call, phone.wait_with_output().unwrap())
-    })
-    .await
-    .unwrap();
+    let (call, phone) = media_call(switch, "agent_answers.xml", "caller_ivr.xml").await;
     check("caller", &call);
     check("agent phone", &phone);
     let stats = server.stop().await.unwrap();
@@ -872,21 +882,12 @@ async fn after_the_agent_hangs_up_a_sipp_caller_rates_the_call_and_the_answer_is
         .await
         .unwrap();
     let switch = server.local;
-    let (call, phone) = tokio::task::spawn_blocking(move || {
-        let phone = agent_phone(switch, "ann", "agent_answers_then_hangs_up.xml", 1);
-        let call = sipp()
-            .arg("-sf")
-            .arg(scenario("caller_rates_the_call.xml"))
-            .args(["-s", "95588", "-m", "1"])
-            .args(["-p", &free_port().to_string()])
-            .args(["-mp", &free_port().to_string()])
-            .arg(switch.to_string())
-            .output()
-            .unwrap();
-        (call, phone.wait_with_output().unwrap())
-    })
-    .await
-    .unwrap();
+    let (call, phone) = media_call(
+        switch,
+        "agent_answers_then_hangs_up.xml",
+        "caller_rates_the_call.xml",
+    )
+    .await;
     check("agent phone", &phone);
     check("caller (hung up by hotline after the thanks)", &call);
     let stats = server.stop().await.unwrap();
