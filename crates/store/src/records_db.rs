@@ -25,6 +25,7 @@ use crate::records::{
 use crate::sqlite::{BUSY_TIMEOUT, MAX_READ_CONNECTIONS};
 
 pub(crate) mod builder;
+mod callbacks;
 mod kb;
 mod surveys;
 mod tickets;
@@ -33,6 +34,7 @@ mod webhooks;
 
 use builder::Sql;
 
+pub use callbacks::MAX_ACTIVE_CALLBACKS_READ;
 pub use tickets::SLA_CHECK_BATCH;
 pub use users::{
     LoginRefused, User, LOCKOUT_MS, MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS, SESSION_LIFETIME_MS,

@@ -1,0 +1,272 @@
+//! Callback tasks in the records: written before a request is acknowledged, the dialer's
+//! snapshot written before each dial, and read back whole at start.
+
+use std::str::FromStr;
+
+use hotline_phone::PhoneNumber;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{audit, check_limit, seal_opt, to_json, Records, PHONE_FIELD, PHONE_INDEX};
+use crate::callback_records::{
+    CallbackFilter, CallbackState, CallbackTask, NewCallbackTask, MAX_CALLBACKS_PAGE,
+    MAX_CALLBACK_SNAPSHOT_BYTES,
+};
+use crate::error::StoreError;
+use crate::records::{CustomerId, FieldError};
+use crate::ticket_records::TicketId;
+
+const PAYLOAD_FIELD: &str = "callback.payload";
+const COLUMNS: &str = "id, customer_id, number_sealed, channel, reason, need_tags, \
+    payload_sealed, priority, value_score, window_start_ms, window_end_ms, promised_ms, state, \
+    dedupe_key, ticket_id, attempts, outcome, snapshot, created_ms, updated_ms";
+/// The most active tasks read back at start in one go.
+pub const MAX_ACTIVE_CALLBACKS_READ: u32 = 2_000_000;
+
+impl Records {
+    /// Stores a callback request (pending), in one transaction with its audit row. A second
+    /// active task with the same dedupe key is a conflict naming the first.
+    pub async fn create_callback_task(
+        &self,
+        task: &NewCallbackTask,
+        actor: &str,
+    ) -> Result<CallbackTask, StoreError> {
+        task.validate()?;
+        let number = self
+            .keyring
+            .seal_str(PHONE_FIELD, &task.number.to_string())?;
+        let index = self.keyring.blind_index(PHONE_INDEX, task.number.e164());
+        let payload = match &task.payload {
+            Some(payload) => seal_opt(&self.keyring, PAYLOAD_FIELD, Some(&payload.to_string()))?,
+            None => None,
+        };
+        let mut tx = self.begin().await?;
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM callback_tasks WHERE dedupe_key = $1 \
+             AND state IN ('pending', 'dialling')",
+        )
+        .bind(&task.dedupe_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(existing) = existing {
+            return Err(StoreError::Conflict(format!(
+                "callback {existing} is already waiting for this customer and reason"
+            )));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO callback_tasks (customer_id, number_sealed, number_index, channel, \
+             reason, need_tags, payload_sealed, priority, value_score, window_start_ms, \
+             window_end_ms, promised_ms, state, dedupe_key, ticket_id, attempts, created_ms, \
+             updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', \
+             $13, $14, 0, $15, $15) RETURNING id",
+        )
+        .bind(task.customer.map(|c| c.0))
+        .bind(number)
+        .bind(&index[..])
+        .bind(&task.channel)
+        .bind(task.reason.trim())
+        .bind(to_json(&task.need_tags)?)
+        .bind(payload)
+        .bind(&task.priority)
+        .bind(i64::from(task.value_score))
+        .bind(task.window_start_ms)
+        .bind(task.window_end_ms)
+        .bind(task.promised_ms)
+        .bind(&task.dedupe_key)
+        .bind(task.ticket.map(|t| t.0))
+        .bind(task.created_ms)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Invalid(FieldError::new("customer_id", "no such customer"))
+            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
+                "a callback is already waiting for this customer and reason".into(),
+            ),
+            _ => StoreError::from(e),
+        })?;
+        audit(
+            &mut tx,
+            task.created_ms,
+            actor,
+            "callback.create",
+            &format!("callback:{id}"),
+            &task.channel,
+        )
+        .await?;
+        tx.commit().await?;
+        self.callback_task(id)
+            .await?
+            .ok_or_else(|| StoreError::Invariant("a stored callback is gone".into()))
+    }
+
+    /// A callback task by id.
+    pub async fn callback_task(&self, id: i64) -> Result<Option<CallbackTask>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM callback_tasks WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| self.decode_callback(&row)).transpose()
+    }
+
+    /// Callback tasks, newest first.
+    pub async fn callback_tasks(
+        &self,
+        filter: &CallbackFilter,
+    ) -> Result<Vec<CallbackTask>, StoreError> {
+        check_limit(filter.limit, MAX_CALLBACKS_PAGE)?;
+        let mut query = super::builder::Sql::new(
+            self.backend,
+            &format!("SELECT {COLUMNS} FROM callback_tasks WHERE 1 = 1"),
+        );
+        if let Some(state) = filter.state {
+            query.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(customer) = filter.customer {
+            query.push(" AND customer_id = ").push_bind(customer.0);
+        }
+        if let Some(before) = filter.before_id {
+            query.push(" AND id < ").push_bind(before);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        let rows = query.build()?.fetch_all(&self.read).await?;
+        rows.iter().map(|row| self.decode_callback(row)).collect()
+    }
+
+    /// Every active (pending or dialling) task, oldest first: the dialer's state at start.
+    pub async fn active_callback_tasks(&self) -> Result<Vec<CallbackTask>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM callback_tasks WHERE state IN ('pending', 'dialling') \
+             ORDER BY id LIMIT $1"
+        ))
+        .bind(i64::from(MAX_ACTIVE_CALLBACKS_READ))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| self.decode_callback(row)).collect()
+    }
+
+    /// Records where a task is: its state, attempts, last outcome and the dialer's snapshot.
+    /// Written before a dial starts (the claim of an attempt) and after it ends. A task that
+    /// is no longer active is not changed (a late report after a cancel); answers whether it
+    /// was.
+    pub async fn update_callback_task(
+        &self,
+        id: i64,
+        state: CallbackState,
+        attempts: u32,
+        outcome: Option<&str>,
+        snapshot: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        if snapshot.is_some_and(|s| s.len() > MAX_CALLBACK_SNAPSHOT_BYTES) {
+            return Err(StoreError::Invariant(format!(
+                "a dialer snapshot over {MAX_CALLBACK_SNAPSHOT_BYTES} bytes"
+            )));
+        }
+        let mut tx = self.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE callback_tasks SET state = $1, attempts = $2, outcome = $3, \
+             snapshot = COALESCE($4, snapshot), updated_ms = $5 \
+             WHERE id = $6 AND state IN ('pending', 'dialling')",
+        )
+        .bind(state.as_str())
+        .bind(i64::from(attempts))
+        .bind(outcome)
+        .bind(snapshot)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Cancels an active task; answers whether it was active.
+    pub async fn cancel_callback_task(
+        &self,
+        id: i64,
+        reason: &str,
+        now_ms: i64,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let cancelled = sqlx::query(
+            "UPDATE callback_tasks SET state = 'cancelled', outcome = $1, updated_ms = $2 \
+             WHERE id = $3 AND state IN ('pending', 'dialling')",
+        )
+        .bind(reason)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if cancelled {
+            audit(
+                &mut tx,
+                now_ms,
+                actor,
+                "callback.cancel",
+                &format!("callback:{id}"),
+                reason,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(cancelled)
+    }
+
+    fn decode_callback(&self, row: &AnyRow) -> Result<CallbackTask, StoreError> {
+        let number = self
+            .keyring
+            .open_string(PHONE_FIELD, &row.try_get::<Vec<u8>, _>("number_sealed")?)?;
+        let number = PhoneNumber::from_str(&number)
+            .map_err(|e| StoreError::Invariant(format!("a stored callback number: {e}")))?;
+        let payload = row
+            .try_get::<Option<Vec<u8>>, _>("payload_sealed")?
+            .map(|sealed| self.keyring.open_string(PAYLOAD_FIELD, &sealed))
+            .transpose()?
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Invariant(format!("a stored payload: {e}")))
+            })
+            .transpose()?;
+        let tags: String = row.try_get("need_tags")?;
+        let state: String = row.try_get("state")?;
+        Ok(CallbackTask {
+            id: row.try_get("id")?,
+            fields: NewCallbackTask {
+                customer: row
+                    .try_get::<Option<i64>, _>("customer_id")?
+                    .map(CustomerId),
+                number,
+                channel: row.try_get("channel")?,
+                reason: row.try_get("reason")?,
+                need_tags: serde_json::from_str(&tags)
+                    .map_err(|e| StoreError::Invariant(format!("stored need tags: {e}")))?,
+                payload,
+                priority: row.try_get("priority")?,
+                value_score: u32::try_from(row.try_get::<i64, _>("value_score")?).unwrap_or(0),
+                window_start_ms: row.try_get("window_start_ms")?,
+                window_end_ms: row.try_get("window_end_ms")?,
+                promised_ms: row.try_get("promised_ms")?,
+                dedupe_key: row.try_get("dedupe_key")?,
+                ticket: row.try_get::<Option<i64>, _>("ticket_id")?.map(TicketId),
+                created_ms: row.try_get("created_ms")?,
+            },
+            state: CallbackState::parse(&state)
+                .ok_or_else(|| StoreError::Invariant(format!("callback state {state:?}")))?,
+            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+            outcome: row.try_get("outcome")?,
+            snapshot: row.try_get("snapshot")?,
+            updated_ms: row.try_get("updated_ms")?,
+        })
+    }
+}
