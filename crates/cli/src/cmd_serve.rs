@@ -79,6 +79,13 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
         };
         let tickets = Arc::new(config.tickets.clone());
+        let (outbound, outbound_task) = hotline_server::outbound::spawn(
+            records.clone(),
+            config.dialer.clone(),
+            config.dialer.default_legal_hours().clone(),
+        )
+        .await
+        .context("starting the dialer")?;
         let retention_days = config.retention_days;
         let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
@@ -104,6 +111,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 link: running.link.clone(),
                 log: Some(log.clone()),
                 recordings: Some(args.data.join("recordings")),
+                outbound: Some(outbound.clone()),
                 ..ApiState::new(records.clone())
             };
             let api = crate::cmd_records::start_api(state, listen).await?;
@@ -173,6 +181,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             let _ = api.shutdown.send(());
             let _ = api.task.await;
         }
+        // The API's handles are gone with it: the outbound task ends with the last one.
+        drop(outbound);
+        let _ = outbound_task.await;
         println!(
             "hotline: stopped; {} calls in, {} connected, {} refused, {} messages in, {} out",
             stats.switch.calls_in,

@@ -96,6 +96,9 @@ pub struct ServerConfig {
     /// Tickets' SLA policies, departments and follow-ups (`[tickets]`); always open with the
     /// default policy when left out.
     pub tickets: hotline_tickets::TicketRules,
+    /// When callbacks may be dialled and how they are retried (`[dialer]`: legal hours,
+    /// regions, attempts, retry delays, the promise); the defaults when left out.
+    pub dialer: hotline_dialer::DialerRules,
     /// Days after which interactions' and survey answers' personal data is removed
     /// (`[records] retention_days`); kept until deleted when left out.
     pub retention_days: Option<u32>,
@@ -213,6 +216,7 @@ pub fn parse(
     let calendars_section = document.get_mut().remove("calendars");
     let tickets_section = document.get_mut().remove("tickets");
     let records_section = document.get_mut().remove("records");
+    let dialer_section = document.get_mut().remove("dialer");
     if let Some(unknown) = document.get_ref().keys().next() {
         let unknown = unknown.get_ref().to_string();
         return Err(error(
@@ -220,7 +224,7 @@ pub fn parse(
             &unknown,
             format!(
                 "unknown table [{unknown}]; the tables are [sip], [media], [[calendars]], \
-                 [routing], [tickets] and [records]"
+                 [routing], [tickets], [records] and [dialer]"
             ),
         ));
     }
@@ -311,6 +315,20 @@ pub fn parse(
             })?
         }
         None => hotline_tickets::TicketRules::default(),
+    };
+    let dialer = match dialer_section {
+        Some(section) => {
+            let spec: hotline_dialer::DialerConfig =
+                hotline_config::deserialize_section(file, text, "dialer", section)?;
+            hotline_dialer::DialerRules::from_config(&spec).map_err(|e| {
+                error(
+                    file,
+                    &format!("dialer.{}", e.field()),
+                    e.message().to_string(),
+                )
+            })?
+        }
+        None => hotline_dialer::DialerRules::default(),
     };
     let retention_days = match records_section {
         Some(section) => {
@@ -492,6 +510,7 @@ pub fn parse(
         prompts: media.prompts.map(PathBuf::from),
         demo_passwords: Vec::new(),
         tickets,
+        dialer,
         retention_days,
     })
 }

@@ -22,6 +22,7 @@ pub mod demo;
 pub mod knowledge;
 pub mod media_bench;
 pub mod media_runtime;
+pub mod outbound;
 pub mod phone;
 pub mod prompt_files;
 pub mod recordings;

@@ -436,10 +436,13 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     }
     documented.sort();
     let expected = [
+        ("DELETE", "/api/v1/callbacks/{id}"),
         ("DELETE", "/api/v1/customers/{id}"),
         ("DELETE", "/api/v1/tickets/{id}/links/{link_id}"),
         ("DELETE", "/api/v1/webhooks/{id}"),
         ("GET", "/api/v1/agents/{name}/pops"),
+        ("GET", "/api/v1/callbacks"),
+        ("GET", "/api/v1/callbacks/{id}"),
         ("GET", "/api/v1/customers"),
         ("GET", "/api/v1/customers/{id}"),
         ("GET", "/api/v1/customers/{id}/interactions"),
@@ -461,6 +464,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("PATCH", "/api/v1/tickets/{id}"),
         ("PATCH", "/api/v1/users/{name}"),
         ("PATCH", "/api/v1/webhooks/{id}"),
+        ("POST", "/api/v1/callbacks"),
         ("POST", "/api/v1/contacts/{contact_id}/customer"),
         ("POST", "/api/v1/contacts/{contact_id}/survey-link"),
         ("POST", "/api/v1/customers"),

@@ -44,7 +44,7 @@ async fn a_request_is_stored_once_per_customer_and_reason_and_its_dialer_state_k
         .unwrap()
         .id;
     let task = records
-        .create_callback_task(&request(Some(customer), "repair"), "api:web")
+        .create_callback_task(None, &request(Some(customer), "repair"), "api:web")
         .await
         .unwrap();
     assert_eq!(task.state, CallbackState::Pending);
@@ -56,7 +56,7 @@ async fn a_request_is_stored_once_per_customer_and_reason_and_its_dialer_state_k
     assert_eq!(task.fields.number.e164(), "+8613800138000");
     // The same customer and reason again: refused, naming the waiting one.
     let again = records
-        .create_callback_task(&request(Some(customer), "repair"), "api:web")
+        .create_callback_task(None, &request(Some(customer), "repair"), "api:web")
         .await;
     match again {
         Err(StoreError::Conflict(message)) => {
@@ -66,7 +66,7 @@ async fn a_request_is_stored_once_per_customer_and_reason_and_its_dialer_state_k
     }
     // Another reason is another task.
     let other = records
-        .create_callback_task(&request(Some(customer), "billing"), "api:web")
+        .create_callback_task(None, &request(Some(customer), "billing"), "api:web")
         .await
         .unwrap();
     // A dial claimed, then ended: state, attempts and the snapshot are kept.
@@ -114,7 +114,7 @@ async fn a_request_is_stored_once_per_customer_and_reason_and_its_dialer_state_k
         .await
         .unwrap());
     records
-        .create_callback_task(&request(Some(customer), "repair"), "api:web")
+        .create_callback_task(None, &request(Some(customer), "repair"), "api:web")
         .await
         .unwrap();
     // Cancelling, lists and bad input.
@@ -136,7 +136,7 @@ async fn a_request_is_stored_once_per_customer_and_reason_and_its_dialer_state_k
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0].outcome.as_deref(), Some("do_not_call"));
     let unknown = records
-        .create_callback_task(&request(Some(CustomerId(999)), "x"), "api")
+        .create_callback_task(None, &request(Some(CustomerId(999)), "x"), "api")
         .await;
     assert!(
         matches!(&unknown, Err(StoreError::Invalid(e)) if e.field == "customer_id"),
@@ -144,7 +144,7 @@ async fn a_request_is_stored_once_per_customer_and_reason_and_its_dialer_state_k
     );
     let mut bad = request(None, "x");
     bad.channel = "fax".into();
-    let refused = records.create_callback_task(&bad, "api").await;
+    let refused = records.create_callback_task(None, &bad, "api").await;
     assert!(
         matches!(&refused, Err(StoreError::Invalid(e)) if e.field == "channel"),
         "{refused:?}"

@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod callbacks;
 pub mod customers;
 pub mod error;
 pub mod knowledge;
@@ -68,6 +69,8 @@ pub struct ApiState {
     pub log: Option<hotline_store::SqliteEventLog>,
     /// Where the switch keeps call recordings (none: no recordings to serve).
     pub recordings: Option<std::path::PathBuf>,
+    /// The outbound task that takes callback requests (none: `/callbacks` answers 503).
+    pub outbound: Option<crate::outbound::Outbound>,
 }
 
 impl ApiState {
@@ -85,6 +88,7 @@ impl ApiState {
             link: None,
             log: None,
             recordings: None,
+            outbound: None,
         }
     }
 }
@@ -146,6 +150,11 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(knowledge::article_versions))
         .routes(routes!(knowledge::search))
         .routes(routes!(knowledge::quick_replies))
+        .routes(routes!(
+            callbacks::create_callback,
+            callbacks::list_callbacks
+        ))
+        .routes(routes!(callbacks::get_callback, callbacks::cancel_callback))
         .routes(routes!(recordings::get_recording))
         .routes(routes!(surveys::add_answer))
         .routes(routes!(surveys::create_survey_link))

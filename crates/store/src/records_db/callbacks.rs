@@ -24,10 +24,12 @@ const COLUMNS: &str = "id, customer_id, number_sealed, channel, reason, need_tag
 pub const MAX_ACTIVE_CALLBACKS_READ: u32 = 2_000_000;
 
 impl Records {
-    /// Stores a callback request (pending), in one transaction with its audit row. A second
-    /// active task with the same dedupe key is a conflict naming the first.
+    /// Stores a callback request (pending), in one transaction with its audit row, under `id`
+    /// (the dialer's task id) or a new one. A second active task with the same dedupe key is
+    /// a conflict naming the first.
     pub async fn create_callback_task(
         &self,
+        id: Option<i64>,
         task: &NewCallbackTask,
         actor: &str,
     ) -> Result<CallbackTask, StoreError> {
@@ -54,12 +56,14 @@ impl Records {
             )));
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO callback_tasks (customer_id, number_sealed, number_index, channel, \
+            "INSERT INTO callback_tasks (id, customer_id, number_sealed, number_index, channel, \
              reason, need_tags, payload_sealed, priority, value_score, window_start_ms, \
              window_end_ms, promised_ms, state, dedupe_key, ticket_id, attempts, created_ms, \
-             updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', \
-             $13, $14, 0, $15, $15) RETURNING id",
+             updated_ms) VALUES (COALESCE($1, (SELECT COALESCE(MAX(id), 0) + 1 FROM \
+             callback_tasks)), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', \
+             $14, $15, 0, $16, $16) RETURNING id",
         )
+        .bind(id)
         .bind(task.customer.map(|c| c.0))
         .bind(number)
         .bind(&index[..])
@@ -82,7 +86,8 @@ impl Records {
                 StoreError::Invalid(FieldError::new("customer_id", "no such customer"))
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
-                "a callback is already waiting for this customer and reason".into(),
+                "a callback is already waiting for this customer and reason, or its id is taken"
+                    .into(),
             ),
             _ => StoreError::from(e),
         })?;
@@ -99,6 +104,14 @@ impl Records {
         self.callback_task(id)
             .await?
             .ok_or_else(|| StoreError::Invariant("a stored callback is gone".into()))
+    }
+
+    /// The highest callback id ever stored (0 for none): the dialer's ids go on after it.
+    pub async fn max_callback_id(&self) -> Result<i64, StoreError> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM callback_tasks")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(max.unwrap_or(0))
     }
 
     /// A callback task by id.

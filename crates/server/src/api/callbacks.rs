@@ -1,0 +1,386 @@
+//! `/api/v1/callbacks`: customers' requests to be called back (回拨), from a web form,
+//! WeChat, an app, an after-sales form, a ticket's follow-up or any integration.
+//!
+//! A request names the customer (by id or CRM external id) or just a number, why, and when:
+//! as soon as possible, or a window. The answer says it was accepted, with the task's id and
+//! the promised time, and comes only after the task is stored (a crash after the answer
+//! loses nothing). The dialer ([`crate::outbound`]) decides the promise: now plus a few
+//! seconds when the customer's contact hours and the legal calling hours are open, else
+//! the next instant they all are.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use hotline_store::{
+    CallbackFilter, CallbackState, CallbackTask, CustomerId, NewCallbackTask, Role, TicketId,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{ApiJson, Caller};
+use super::customers::parse_number;
+use super::error::{ApiError, ErrorBody};
+use super::{idempotent, now_ms, ApiState};
+use crate::outbound::{CallbackRequest, SubmitError};
+
+/// A callback request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackInput {
+    /// Where it came from: `web_form`, `wechat`, `app`, `after_sales`, `follow_up` or `api`.
+    pub channel: String,
+    /// The customer, by hotline's id.
+    pub customer_id: Option<i64>,
+    /// Or by the CRM's id.
+    pub external_id: Option<String>,
+    /// The number to call (any Chinese form, or E.164); the customer's first number when
+    /// left out.
+    pub number: Option<String>,
+    /// Why the customer wants the call (the agent sees it).
+    pub reason: String,
+    /// Need tags (knowledge-base suggestions on the screen pop).
+    #[serde(default)]
+    pub need_tags: Vec<String>,
+    /// The CRM's data for the screen pop (order, product …), at most 16 KiB of JSON.
+    pub payload: Option<serde_json::Value>,
+    /// `normal` (default), `high` or `urgent`.
+    #[serde(default = "normal")]
+    pub priority: String,
+    /// When the customer wants the call; as soon as possible when left out.
+    pub window: Option<WindowInput>,
+    /// The ticket whose follow-up visit this is.
+    pub ticket_id: Option<i64>,
+}
+
+fn normal() -> String {
+    "normal".into()
+}
+
+/// A window, `[start_ms, end_ms)` in Unix milliseconds.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowInput {
+    /// From.
+    pub start_ms: i64,
+    /// Until.
+    pub end_ms: i64,
+}
+
+/// A callback task.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackView {
+    /// Its id.
+    pub id: i64,
+    /// `accepted` in the answer to a request; then `pending`, `dialling`, `done`, `failed`
+    /// or `cancelled`.
+    pub state: String,
+    /// When the call was promised (Unix milliseconds).
+    pub promised_ms: i64,
+    /// The same in the dialer's time zone, for people (`2026-12-06 19:00`).
+    pub promised_local: String,
+    /// Where the request came from.
+    pub channel: String,
+    /// Why.
+    pub reason: String,
+    /// The customer, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<i64>,
+    /// The number, masked.
+    pub number: String,
+    /// The window.
+    pub window_start_ms: i64,
+    /// The window's end.
+    pub window_end_ms: i64,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
+fn callback_view(state: &ApiState, task: &CallbackTask, accepted: bool) -> CallbackView {
+    CallbackView {
+        id: task.id,
+        state: if accepted {
+            "accepted".into()
+        } else {
+            task.state.as_str().into()
+        },
+        promised_ms: task.fields.promised_ms,
+        promised_local: state
+            .outbound
+            .as_ref()
+            .map(|o| o.local_time(task.fields.promised_ms))
+            .unwrap_or_default(),
+        channel: task.fields.channel.clone(),
+        reason: task.fields.reason.clone(),
+        customer_id: task.fields.customer.map(|c| c.0),
+        number: task.fields.number.masked(),
+        window_start_ms: task.fields.window_start_ms,
+        window_end_ms: task.fields.window_end_ms,
+        attempts: task.attempts,
+        outcome: task.outcome.clone(),
+    }
+}
+
+/// Requests a callback. The answer (201) comes after the task is stored; with an
+/// `Idempotency-Key`, a retry gets the first answer.
+#[utoipa::path(post, path = "/api/v1/callbacks", tag = "callbacks",
+    request_body = CallbackInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body get the first answer")),
+    responses((status = 201, body = CallbackView), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above (the web form's, WeChat's or the app's integration key).")]
+pub async fn create_callback(
+    State(state): State<ApiState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(input, body): ApiJson<CallbackInput>,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Agent)?;
+    submit(&state, &caller, &headers, &body, input).await
+}
+
+async fn submit(
+    state: &ApiState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &Bytes,
+    input: CallbackInput,
+) -> Result<Response, ApiError> {
+    let outbound = state
+        .outbound
+        .clone()
+        .ok_or_else(|| ApiError::unavailable("the dialer is not running"))?;
+    idempotent(state, caller, headers, body, || async {
+        let request = resolve(state, input).await?;
+        let task = outbound.submit(request).await.map_err(|e| match e {
+            SubmitError::Invalid(field, message) => ApiError::invalid(field, message),
+            SubmitError::Duplicate(message) => ApiError::conflict(message),
+            SubmitError::Store(error) => ApiError::from(error),
+            SubmitError::Busy => ApiError::unavailable("the dialer is busy; try again"),
+        })?;
+        Ok((StatusCode::CREATED, callback_view(state, &task, true)))
+    })
+    .await
+}
+
+/// Turns the input into a request for the dialer: the customer looked up, do-not-call
+/// honoured, the number chosen and normalised.
+async fn resolve(state: &ApiState, input: CallbackInput) -> Result<CallbackRequest, ApiError> {
+    let customer = match (input.customer_id, &input.external_id) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "external_id",
+                "name the customer by customer_id or external_id, not both",
+            ))
+        }
+        (Some(id), None) => Some(
+            state
+                .records
+                .customer(CustomerId(id))
+                .await?
+                .ok_or_else(|| ApiError::invalid("customer_id", format!("no customer {id}")))?,
+        ),
+        (None, Some(external)) => Some(
+            state
+                .records
+                .customer_by_external_id(external)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid("external_id", format!("no customer {external:?}"))
+                })?,
+        ),
+        (None, None) => None,
+    };
+    if let Some(customer) = &customer {
+        if customer.fields.do_not_call {
+            return Err(ApiError::invalid(
+                "customer_id",
+                "the customer asked not to be called (do_not_call)",
+            ));
+        }
+        if input.channel == "follow_up" && !customer.fields.consent {
+            return Err(ApiError::invalid(
+                "customer_id",
+                "a follow-up call needs the customer's consent",
+            ));
+        }
+    }
+    let number = match (&input.number, &customer) {
+        (Some(text), _) => parse_number(state, "number", text)?,
+        (None, Some(customer)) => customer
+            .fields
+            .phones
+            .first()
+            .map(|p| p.number.clone())
+            .ok_or_else(|| ApiError::invalid("number", "the customer has no number: give one"))?,
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "number",
+                "give the number, or the customer by customer_id or external_id",
+            ))
+        }
+    };
+    let contact_hours = match &customer {
+        Some(customer) => Some(
+            customer
+                .fields
+                .preferences
+                .contact_calendar()
+                .map_err(|e| ApiError::invalid(e.field, e.problem))?,
+        ),
+        None => None,
+    };
+    let reason_key = input.reason.trim().to_lowercase();
+    let dedupe_key = match &customer {
+        Some(customer) => format!("customer:{}:{reason_key}", customer.id.0),
+        None => format!("number:{}:{reason_key}", number.e164()),
+    };
+    let window = input
+        .window
+        .map(|w| {
+            if w.end_ms <= w.start_ms {
+                Err(ApiError::invalid(
+                    "window.end_ms",
+                    "must come after window.start_ms",
+                ))
+            } else {
+                Ok((w.start_ms, w.end_ms))
+            }
+        })
+        .transpose()?;
+    Ok(CallbackRequest {
+        task: NewCallbackTask {
+            customer: customer.as_ref().map(|c| c.id),
+            number,
+            channel: input.channel,
+            reason: input.reason,
+            need_tags: input.need_tags,
+            payload: input.payload,
+            priority: input.priority,
+            value_score: customer.as_ref().map_or(0, |c| c.fields.value_score),
+            window_start_ms: 0,
+            window_end_ms: 0,
+            promised_ms: 0,
+            dedupe_key,
+            ticket: input.ticket_id.map(TicketId),
+            created_ms: now_ms(),
+        },
+        window,
+        contact_hours,
+        vip: customer.as_ref().is_some_and(|c| c.fields.level == "vip"),
+    })
+}
+
+/// One callback task.
+#[utoipa::path(get, path = "/api/v1/callbacks/{id}", tag = "callbacks",
+    params(("id" = i64, Path, description = "The task's id")),
+    responses((status = 200, body = CallbackView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above.")]
+pub async fn get_callback(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<CallbackView>, ApiError> {
+    caller.require(Role::Agent)?;
+    let task = state
+        .records
+        .callback_task(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no callback {id}")))?;
+    Ok(Json(callback_view(&state, &task, false)))
+}
+
+/// Which callbacks to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackQuery {
+    /// Only tasks in this state.
+    pub state: Option<String>,
+    /// Only this customer's.
+    pub customer_id: Option<i64>,
+    /// The next page: ids below this.
+    pub before_id: Option<i64>,
+    /// At most this many (100 by default, 500 at most).
+    pub limit: Option<u32>,
+}
+
+/// Callback tasks, newest first.
+#[utoipa::path(get, path = "/api/v1/callbacks", tag = "callbacks",
+    params(CallbackQuery),
+    responses((status = 200, body = Vec<CallbackView>), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above.")]
+pub async fn list_callbacks(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Json<Vec<CallbackView>>, ApiError> {
+    caller.require(Role::Agent)?;
+    let filter = CallbackFilter {
+        state: query
+            .state
+            .as_deref()
+            .map(|s| {
+                CallbackState::parse(s).ok_or_else(|| {
+                    ApiError::invalid(
+                        "state",
+                        format!("{s:?} is not pending, dialling, done, failed or cancelled"),
+                    )
+                })
+            })
+            .transpose()?,
+        customer: query.customer_id.map(CustomerId),
+        before_id: query.before_id,
+        limit: query.limit.unwrap_or(100),
+    };
+    let tasks = state.records.callback_tasks(&filter).await?;
+    Ok(Json(
+        tasks
+            .iter()
+            .map(|t| callback_view(&state, t, false))
+            .collect(),
+    ))
+}
+
+/// Cancels a waiting callback (the customer called in, or asked to stop).
+#[utoipa::path(delete, path = "/api/v1/callbacks/{id}", tag = "callbacks",
+    params(("id" = i64, Path, description = "The task's id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above.")]
+pub async fn cancel_callback(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Agent)?;
+    if state.records.callback_task(id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no callback {id}")));
+    }
+    let cancelled = match &state.outbound {
+        Some(outbound) => outbound.cancel(id, &caller.name).await,
+        None => state
+            .records
+            .cancel_callback_task(id, "cancelled", now_ms(), &caller.name)
+            .await
+            .map_err(SubmitError::Store),
+    }
+    .map_err(|e| match e {
+        SubmitError::Store(error) => ApiError::from(error),
+        other => ApiError::unavailable(other.to_string()),
+    })?;
+    if cancelled {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::conflict(format!(
+            "callback {id} is no longer waiting"
+        )))
+    }
+}

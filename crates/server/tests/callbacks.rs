@@ -1,0 +1,324 @@
+//! `/api/v1/callbacks` with the outbound task and real records (SQLite, and PostgreSQL in
+//! the test command's second pass): a request is answered with its promise only once it is
+//! stored, duplicates and bad input are refused by field, and a restart restores the tasks.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use hotline_server::api::{self, ApiState};
+use hotline_store::{CustomerFields, Keyring, Phone, Preferences, Records, Role};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const ALL_DAY: &str = "00:00-24:00";
+
+/// The dialer's rules: legal hours all day (the test runs at any hour), or as given.
+fn rules(weekly_hours: &str) -> hotline_dialer::DialerRules {
+    let days: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!(weekly_hours)))
+        .collect();
+    let config: hotline_dialer::DialerConfig = serde_json::from_value(json!({
+        "legal_hours": { "name": "legal", "time_zone": "Asia/Shanghai", "weekly": days },
+    }))
+    .unwrap();
+    hotline_dialer::DialerRules::from_config(&config).unwrap()
+}
+
+struct Center {
+    router: axum::Router,
+    key: String,
+    outbound: hotline_server::outbound::Outbound,
+    task: tokio::task::JoinHandle<hotline_server::outbound::OutboundStats>,
+}
+
+async fn center(records: Records, rules: hotline_dialer::DialerRules) -> Center {
+    // A key of its own for each start (the name must be new).
+    let name = format!("web-form-{}", records.api_keys().await.unwrap().len());
+    let key = records
+        .create_api_key(&name, Role::Agent, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let display = rules.default_legal_hours().clone();
+    let (outbound, task) = hotline_server::outbound::spawn(records.clone(), rules, display)
+        .await
+        .unwrap();
+    let router = api::router(ApiState {
+        outbound: Some(outbound.clone()),
+        ..ApiState::new(records.clone())
+    });
+    Center {
+        router,
+        key,
+        outbound,
+        task,
+    }
+}
+
+impl Center {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {}", self.key));
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let body = match body {
+            Some(body) => {
+                request = request.header("content-type", "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, "/api/v1/callbacks", Some(body), None)
+            .await
+    }
+
+    async fn stop(self) -> hotline_server::outbound::OutboundStats {
+        drop(self.router);
+        drop(self.outbound);
+        self.task.await.unwrap()
+    }
+}
+
+fn wang(contact_hours: Option<&str>, do_not_call: bool) -> CustomerFields {
+    let number =
+        hotline_phone::normalize("13800138000", &hotline_phone::NumberContext::default()).unwrap();
+    CustomerFields {
+        external_id: Some(format!("CRM-{}", u8::from(do_not_call))),
+        name: Some("王芳".into()),
+        phones: vec![Phone {
+            number,
+            label: None,
+        }],
+        level: "vip".into(),
+        value_score: 900,
+        do_not_call,
+        preferences: Preferences {
+            contact_hours: contact_hours
+                .map(|hours| serde_json::from_value(json!({ "mon": hours })).unwrap()),
+            ..Preferences::default()
+        },
+        ..CustomerFields::default()
+    }
+}
+
+#[tokio::test]
+async fn a_request_is_promised_stored_and_restored_and_bad_ones_are_refused_by_field() {
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let customer = records
+        .create_customer(&wang(None, false), 1, "t")
+        .await
+        .unwrap()
+        .id;
+    let blocked = records
+        .create_customer(&wang(None, true), 1, "t")
+        .await
+        .unwrap()
+        .id;
+    let center = center(records.clone(), rules(ALL_DAY)).await;
+    let before = hotline_server::api::now_ms();
+    let request = json!({
+        "channel": "web_form",
+        "customer_id": customer.0,
+        "reason": "洗衣机漏水",
+        "need_tags": ["洗衣机"],
+        "payload": { "order": "JD-42" },
+    });
+    let (status, accepted) = center
+        .call(
+            Method::POST,
+            "/api/v1/callbacks",
+            Some(request.clone()),
+            Some("form-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    assert_eq!(accepted["state"], "accepted");
+    let promised = accepted["promised_ms"].as_i64().unwrap();
+    assert!(
+        (before..=before + 31_000 + 5_000).contains(&promised),
+        "ASAP within the 30 s promise: {accepted}"
+    );
+    assert_eq!(accepted["number"], "138****8000", "masked");
+    let id = accepted["id"].as_i64().unwrap();
+    // Stored before the answer, with the dialer's snapshot.
+    let stored = records.callback_task(id).await.unwrap().unwrap();
+    assert_eq!(stored.fields.promised_ms, promised);
+    assert!(stored.snapshot.is_some());
+    // The form posted twice with its key: the same answer, one task.
+    let (status, again) = center
+        .call(
+            Method::POST,
+            "/api/v1/callbacks",
+            Some(request.clone()),
+            Some("form-1"),
+        )
+        .await;
+    assert_eq!(
+        (status, again["id"].as_i64()),
+        (StatusCode::CREATED, Some(id))
+    );
+    // Without the key, the same customer and reason is a duplicate naming the first.
+    let (status, duplicate) = center.post(request.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{duplicate}");
+    assert!(
+        duplicate["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&id.to_string()),
+        "{duplicate}"
+    );
+    // Bad requests name their field.
+    for (body, field) in [
+        (
+            json!({ "channel": "fax", "number": "13912345678", "reason": "x" }),
+            "channel",
+        ),
+        (json!({ "channel": "app", "reason": "x" }), "number"),
+        (
+            json!({ "channel": "app", "number": "12", "reason": "x" }),
+            "number",
+        ),
+        (
+            json!({ "channel": "app", "customer_id": 999, "reason": "x" }),
+            "customer_id",
+        ),
+        (
+            json!({ "channel": "app", "customer_id": blocked.0, "reason": "x" }),
+            "customer_id",
+        ),
+        (
+            json!({ "channel": "app", "number": "13912345678", "reason": "x",
+                    "window": { "start_ms": 10, "end_ms": 5 } }),
+            "window.end_ms",
+        ),
+        (
+            json!({ "channel": "app", "number": "13912345678", "reason": "x",
+                    "window": { "start_ms": 1_000, "end_ms": 2_000 } }),
+            "window",
+        ),
+    ] {
+        let (status, error) = center.post(body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {error}");
+        assert_eq!(error["error"]["field"], field, "{body} → {error}");
+    }
+    let (status, listed) = center
+        .call(Method::GET, "/api/v1/callbacks?state=pending", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let stats = center.stop().await;
+    assert_eq!(stats.accepted, 1);
+
+    // A restart: the task comes back from the records, still a duplicate for the dialer.
+    let center = self::center(records.clone(), rules(ALL_DAY)).await;
+    let (status, _) = center.post(request.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = center
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/callbacks/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = center
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/callbacks/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "no longer waiting");
+    // Cancelled, the customer may ask again.
+    let (status, _) = center.post(request).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let stats = center.stop().await;
+    assert_eq!(stats.restored, 1);
+}
+
+#[tokio::test]
+async fn a_request_outside_the_customers_hours_is_promised_when_they_open_or_refused_if_never() {
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    // Mondays 19:00-21:00 only, and legal hours 09:00-18:00: they never meet.
+    let evenings = records
+        .create_customer(&wang(Some("19:00-21:00"), false), 1, "t")
+        .await
+        .unwrap()
+        .id;
+    let center = center(records.clone(), rules("09:00-18:00")).await;
+    let (status, error) = center
+        .post(json!({ "channel": "wechat", "customer_id": evenings.0, "reason": "账单" }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "window", "{error}");
+    center.stop().await;
+    // With legal hours all day, the promise is the next Monday 19:00 in Shanghai (or now,
+    // when the test runs inside that window).
+    let center = self::center(records, rules(ALL_DAY)).await;
+    let (status, accepted) = center
+        .post(json!({ "channel": "wechat", "customer_id": evenings.0, "reason": "账单" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    let local = accepted["promised_local"].as_str().unwrap();
+    let hour: u32 = local[11..13].parse().unwrap();
+    assert!((19..21).contains(&hour), "promised {local}");
+    center.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_dialer_requests_are_refused_as_unavailable() {
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let (_, key) = records
+        .create_api_key("web-form", Role::Agent, 0, "t")
+        .await
+        .unwrap();
+    let router = api::router(ApiState::new(records));
+    let response = router
+        .oneshot(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/callbacks")
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({ "channel": "app", "number": "13912345678", "reason": "x" }).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
