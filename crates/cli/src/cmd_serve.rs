@@ -83,6 +83,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             records.clone(),
             config.dialer.clone(),
             config.dialer.default_legal_hours().clone(),
+            hotline_server::outbound::FOLLOW_UP_POLL,
         )
         .await
         .context("starting the dialer")?;

@@ -16,14 +16,19 @@ use hotline_dialer::{
     AddError, CancelReason, CustomerKey, Dialer, DialerRules, NewTask, RequestedWindow, Restored,
     TaskId, TaskSnapshot, TaskState,
 };
+use hotline_phone::PhoneNumber;
 use hotline_store::{
-    CallbackState, CallbackTask, CustomerId, NewCallbackTask, Records, StoreError,
+    CallbackState, CallbackTask, Customer, CustomerId, NewCallbackTask, Records, StoreError,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 /// Requests waiting for the outbound task; beyond it the API answers 503 (try again).
 pub const MAX_OUTBOUND_QUEUE: usize = 1_024;
+/// How often tickets' due follow-up visits (回访) are turned into callback tasks.
+pub const FOLLOW_UP_POLL: std::time::Duration = std::time::Duration::from_secs(15);
+/// Follow-ups turned into tasks per round.
+pub const FOLLOW_UPS_PER_ROUND: u32 = 100;
 
 /// A callback request as the API resolved it (customer looked up, number normalised).
 #[derive(Debug)]
@@ -36,6 +41,85 @@ pub struct CallbackRequest {
     pub contact_hours: Option<Calendar>,
     /// A VIP customer (first when capacity is short).
     pub vip: bool,
+}
+
+impl CallbackRequest {
+    /// A request to call `customer` (a record) back: do-not-call refused, a follow-up only
+    /// with consent, `number` or the customer's first number, its contact hours, VIP and value
+    /// from the record. The error names the field at fault.
+    pub fn for_customer(
+        customer: &Customer,
+        channel: &str,
+        reason: &str,
+        number: Option<PhoneNumber>,
+        now_ms: i64,
+    ) -> Result<CallbackRequest, (String, String)> {
+        let fields = &customer.fields;
+        if fields.do_not_call {
+            return Err((
+                "customer_id".into(),
+                "the customer asked not to be called (do_not_call)".into(),
+            ));
+        }
+        if channel == "follow_up" && !fields.consent {
+            return Err((
+                "customer_id".into(),
+                "a follow-up call needs the customer's consent".into(),
+            ));
+        }
+        let number = match number {
+            Some(number) => number,
+            None => fields
+                .phones
+                .first()
+                .map(|p| p.number.clone())
+                .ok_or_else(|| {
+                    (
+                        "number".to_string(),
+                        "the customer has no number: give one".to_string(),
+                    )
+                })?,
+        };
+        let contact_hours = match &fields.preferences.contact_hours {
+            Some(_) => Some(
+                fields
+                    .preferences
+                    .contact_calendar()
+                    .map_err(|e| (e.field, e.problem))?,
+            ),
+            None => None,
+        };
+        Ok(CallbackRequest {
+            task: NewCallbackTask {
+                customer: Some(customer.id),
+                number,
+                channel: channel.into(),
+                reason: reason.into(),
+                need_tags: fields.tags.clone(),
+                payload: None,
+                priority: "normal".into(),
+                value_score: fields.value_score,
+                window_start_ms: 0,
+                window_end_ms: 0,
+                promised_ms: 0,
+                dedupe_key: dedupe_key(Some(customer.id), "", reason),
+                ticket: None,
+                created_ms: now_ms,
+            },
+            window: None,
+            contact_hours,
+            vip: fields.level == "vip",
+        })
+    }
+}
+
+/// The key of the one-active-task rule: the customer (or the number) and the reason.
+pub fn dedupe_key(customer: Option<CustomerId>, e164: &str, reason: &str) -> String {
+    let reason = reason.trim().to_lowercase();
+    match customer {
+        Some(customer) => format!("customer:{}:{reason}", customer.0),
+        None => format!("number:{e164}:{reason}"),
+    }
 }
 
 /// Why a request was not taken.
@@ -118,15 +202,21 @@ pub struct OutboundStats {
     pub accepted: u64,
     /// Records writes that failed (the request was refused, the dialer left unchanged).
     pub store_errors: u64,
+    /// Tickets' follow-up visits turned into callback tasks.
+    pub follow_ups_queued: u64,
+    /// Follow-ups that could not be called (no customer, do-not-call, no consent, no time).
+    pub follow_ups_not_called: u64,
 }
 
 /// Starts the outbound task over `records` with the dialer's `rules` (its default legal hours
-/// shown as `display`): restores the active tasks first, then takes requests until every
-/// [`Outbound`] handle is dropped.
+/// shown as `display`): restores the active tasks first, then takes requests, and every
+/// `follow_up_poll` the tickets' due follow-up visits, until every [`Outbound`] handle is
+/// dropped.
 pub async fn spawn(
     records: Records,
     rules: DialerRules,
     display: Calendar,
+    follow_up_poll: std::time::Duration,
 ) -> Result<(Outbound, tokio::task::JoinHandle<OutboundStats>), StoreError> {
     let mut stats = OutboundStats::default();
     let next = records.max_callback_id().await? + 1;
@@ -164,7 +254,7 @@ pub async fn spawn(
     // restore's are dropped here.
     while dialer.poll_event().is_some() {}
     let (commands, receiver) = mpsc::channel(MAX_OUTBOUND_QUEUE);
-    let task = tokio::spawn(run(records, dialer, receiver, stats));
+    let task = tokio::spawn(run(records, dialer, receiver, stats, follow_up_poll));
     Ok((
         Outbound {
             commands,
@@ -251,28 +341,83 @@ async fn run(
     mut dialer: Dialer,
     mut commands: mpsc::Receiver<Command>,
     mut stats: OutboundStats,
+    follow_up_poll: std::time::Duration,
 ) -> OutboundStats {
-    while let Some(command) = commands.recv().await {
-        match command {
-            Command::Submit(request, reply) => {
-                let answer = accept(&records, &mut dialer, *request, &mut stats).await;
-                let _ = reply.send(answer);
-            }
-            Command::Cancel(id, actor, reply) => {
-                let now = crate::api::now_ms();
-                let answer = records
-                    .cancel_callback_task(id, "cancelled", now, &actor)
-                    .await
-                    .map_err(SubmitError::Store);
-                if matches!(answer, Ok(true)) {
-                    let _ = dialer.cancel(now as u64, TaskId(id as u64), CancelReason::ByStaff);
+    let mut follow_ups = tokio::time::interval(follow_up_poll);
+    follow_ups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => break,
+                Some(Command::Submit(request, reply)) => {
+                    let answer = accept(&records, &mut dialer, *request, &mut stats).await;
+                    let _ = reply.send(answer);
                 }
-                let _ = reply.send(answer);
-            }
+                Some(Command::Cancel(id, actor, reply)) => {
+                    let now = crate::api::now_ms();
+                    let answer = records
+                        .cancel_callback_task(id, "cancelled", now, &actor)
+                        .await
+                        .map_err(SubmitError::Store);
+                    if matches!(answer, Ok(true)) {
+                        let _ = dialer.cancel(now as u64, TaskId(id as u64), CancelReason::ByStaff);
+                    }
+                    let _ = reply.send(answer);
+                }
+            },
+            _ = follow_ups.tick() => feed_follow_ups(&records, &mut dialer, &mut stats).await,
         }
         while dialer.poll_event().is_some() {}
     }
     stats
+}
+
+/// Turns the tickets' due follow-up visits into callback tasks (channel `follow_up`), each
+/// once: the ticket's follow-up becomes `queued`. One that cannot be called is recorded as
+/// `not_called` with the reason; one whose records write failed is tried next round.
+async fn feed_follow_ups(records: &Records, dialer: &mut Dialer, stats: &mut OutboundStats) {
+    let now = crate::api::now_ms();
+    let Ok(due) = records.follow_ups_due(now, FOLLOW_UPS_PER_ROUND).await else {
+        return;
+    };
+    for ticket in due {
+        let reason = format!("回访 follow-up: ticket {}", ticket.id.0);
+        let customer = match ticket.fields.customer {
+            Some(id) => records.customer(id).await.ok().flatten(),
+            None => None,
+        };
+        let request = match &customer {
+            Some(customer) => {
+                CallbackRequest::for_customer(customer, "follow_up", &reason, None, now)
+            }
+            None => Err(("customer_id".into(), "the ticket has no customer".into())),
+        };
+        let accepted = match request {
+            Ok(mut request) => {
+                request.task.ticket = Some(ticket.id);
+                accept(records, dialer, request, stats).await
+            }
+            Err((field, message)) => Err(SubmitError::Invalid(field, message)),
+        };
+        match accepted {
+            Ok(task) => {
+                if records
+                    .queue_follow_up(ticket.id, task.id, now)
+                    .await
+                    .unwrap_or(false)
+                {
+                    stats.follow_ups_queued += 1;
+                }
+            }
+            Err(SubmitError::Invalid(_, message)) | Err(SubmitError::Duplicate(message)) => {
+                stats.follow_ups_not_called += 1;
+                let _ = records
+                    .record_follow_up(ticket.id, "not_called", Some(&message), now, "dialer")
+                    .await;
+            }
+            Err(SubmitError::Store(_)) | Err(SubmitError::Busy) => {}
+        }
+    }
 }
 
 async fn accept(

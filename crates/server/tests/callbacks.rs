@@ -41,9 +41,14 @@ async fn center(records: Records, rules: hotline_dialer::DialerRules) -> Center 
         .unwrap()
         .1;
     let display = rules.default_legal_hours().clone();
-    let (outbound, task) = hotline_server::outbound::spawn(records.clone(), rules, display)
-        .await
-        .unwrap();
+    let (outbound, task) = hotline_server::outbound::spawn(
+        records.clone(),
+        rules,
+        display,
+        std::time::Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
     let router = api::router(ApiState {
         outbound: Some(outbound.clone()),
         ..ApiState::new(records.clone())
@@ -321,4 +326,105 @@ async fn without_the_dialer_requests_are_refused_as_unavailable() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_resolved_tickets_follow_up_visit_becomes_one_callback_task_and_a_do_not_call_one_is_not_called(
+) {
+    use hotline_store::{NewTicket, TicketChange};
+    use hotline_tickets::{Priority, TicketRules, TicketStatus, TicketsSpec};
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let mut consenting = wang(None, false);
+    consenting.consent = true;
+    let customer = records
+        .create_customer(&consenting, 1, "t")
+        .await
+        .unwrap()
+        .id;
+    let mut refusing = wang(None, true);
+    refusing.consent = true;
+    let blocked = records.create_customer(&refusing, 1, "t").await.unwrap().id;
+    let spec: TicketsSpec =
+        serde_json::from_value(json!({ "follow_ups": [{ "category": "*", "after": "1d" }] }))
+            .unwrap();
+    let rules = TicketRules::from_spec(&spec, |_| None).unwrap();
+    // Both tickets were resolved two days ago: their follow-ups fell due yesterday.
+    let two_days_ago = hotline_server::api::now_ms() - 2 * 86_400_000;
+    let mut tickets = Vec::new();
+    for who in [customer, blocked] {
+        let ticket = records
+            .create_ticket(
+                &NewTicket {
+                    title: "洗衣机漏水".into(),
+                    description: None,
+                    category: "repair".into(),
+                    priority: Priority::Normal,
+                    customer: Some(who),
+                    interaction: None,
+                    assignee: None,
+                    department: None,
+                },
+                &rules,
+                two_days_ago - 60_000,
+                "agent",
+            )
+            .await
+            .unwrap();
+        let resolve = TicketChange {
+            status: Some(TicketStatus::Resolved),
+            ..TicketChange::default()
+        };
+        records
+            .change_ticket(ticket.id, &resolve, None, &rules, two_days_ago, "agent")
+            .await
+            .unwrap();
+        tickets.push(ticket.id);
+    }
+    let center = center(records.clone(), rules_all_day()).await;
+    let mut queued = Vec::new();
+    for _ in 0..200 {
+        queued = records
+            .callback_tasks(&hotline_store::CallbackFilter::default())
+            .await
+            .unwrap();
+        let done = records
+            .ticket(tickets[1])
+            .await
+            .unwrap()
+            .unwrap()
+            .follow_up
+            .is_some_and(|f| f.state == "done");
+        if !queued.is_empty() && done {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        queued.len(),
+        1,
+        "one task, for the customer who may be called"
+    );
+    let task = &queued[0];
+    assert_eq!(task.fields.channel, "follow_up");
+    assert_eq!(task.fields.customer, Some(customer));
+    assert_eq!(task.fields.ticket, Some(tickets[0]));
+    let first = records.ticket(tickets[0]).await.unwrap().unwrap();
+    assert_eq!(first.follow_up.unwrap().state, "queued");
+    let second = records.ticket(tickets[1]).await.unwrap().unwrap();
+    let follow_up = second.follow_up.unwrap();
+    assert_eq!(
+        (follow_up.state.as_str(), follow_up.outcome.as_deref()),
+        ("done", Some("not_called"))
+    );
+    let stats = center.stop().await;
+    assert_eq!(
+        (stats.follow_ups_queued, stats.follow_ups_not_called),
+        (1, 1)
+    );
+}
+
+fn rules_all_day() -> hotline_dialer::DialerRules {
+    rules(ALL_DAY)
 }

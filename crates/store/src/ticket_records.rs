@@ -113,7 +113,8 @@ impl TicketChange {
 pub struct FollowUp {
     /// When the customer should be called.
     pub due_ms: i64,
-    /// `scheduled`, or `done` once its outcome is recorded.
+    /// `scheduled`; `queued` once handed to the dialer as a callback; `done` once its outcome
+    /// is recorded; `cancelled` when the ticket was reopened.
     pub state: String,
     /// How it went (`satisfied`, `unsatisfied`, `unreachable` …).
     pub outcome: Option<String>,
@@ -156,7 +157,7 @@ pub struct TicketHistoryEntry {
     /// Who (an API key or user name, or `system` for SLA checks).
     pub actor: String,
     /// What: `created`, `status`, `assignee`, `priority`, `note`, `answered`, `sla_warning`,
-    /// `sla_breached`, `escalated`, `follow_up_scheduled`, `follow_up_done`, `link_created`,
+    /// `sla_breached`, `escalated`, `follow_up_scheduled`, `follow_up_queued`, `follow_up_done`, `link_created`,
     /// `link_revoked`.
     pub action: String,
     /// The value before, where the action changes one.

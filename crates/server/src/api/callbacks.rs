@@ -23,7 +23,7 @@ use super::auth::{ApiJson, Caller};
 use super::customers::parse_number;
 use super::error::{ApiError, ErrorBody};
 use super::{idempotent, now_ms, ApiState};
-use crate::outbound::{CallbackRequest, SubmitError};
+use crate::outbound::{dedupe_key, CallbackRequest, SubmitError};
 
 /// A callback request.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -197,51 +197,47 @@ async fn resolve(state: &ApiState, input: CallbackInput) -> Result<CallbackReque
         ),
         (None, None) => None,
     };
-    if let Some(customer) = &customer {
-        if customer.fields.do_not_call {
-            return Err(ApiError::invalid(
-                "customer_id",
-                "the customer asked not to be called (do_not_call)",
-            ));
+    let number = input
+        .number
+        .as_deref()
+        .map(|text| parse_number(state, "number", text))
+        .transpose()?;
+    let mut request = match &customer {
+        Some(customer) => {
+            CallbackRequest::for_customer(customer, &input.channel, &input.reason, number, now_ms())
+                .map_err(|(field, message)| ApiError::invalid(field, message))?
         }
-        if input.channel == "follow_up" && !customer.fields.consent {
-            return Err(ApiError::invalid(
-                "customer_id",
-                "a follow-up call needs the customer's consent",
-            ));
-        }
-    }
-    let number = match (&input.number, &customer) {
-        (Some(text), _) => parse_number(state, "number", text)?,
-        (None, Some(customer)) => customer
-            .fields
-            .phones
-            .first()
-            .map(|p| p.number.clone())
-            .ok_or_else(|| ApiError::invalid("number", "the customer has no number: give one"))?,
-        (None, None) => {
-            return Err(ApiError::invalid(
-                "number",
-                "give the number, or the customer by customer_id or external_id",
-            ))
+        None => {
+            let number = number.ok_or_else(|| {
+                ApiError::invalid(
+                    "number",
+                    "give the number, or the customer by customer_id or external_id",
+                )
+            })?;
+            CallbackRequest {
+                task: NewCallbackTask {
+                    customer: None,
+                    dedupe_key: dedupe_key(None, number.e164(), &input.reason),
+                    number,
+                    channel: input.channel.clone(),
+                    reason: input.reason.clone(),
+                    need_tags: Vec::new(),
+                    payload: None,
+                    priority: "normal".into(),
+                    value_score: 0,
+                    window_start_ms: 0,
+                    window_end_ms: 0,
+                    promised_ms: 0,
+                    ticket: None,
+                    created_ms: now_ms(),
+                },
+                window: None,
+                contact_hours: None,
+                vip: false,
+            }
         }
     };
-    let contact_hours = match &customer {
-        Some(customer) => Some(
-            customer
-                .fields
-                .preferences
-                .contact_calendar()
-                .map_err(|e| ApiError::invalid(e.field, e.problem))?,
-        ),
-        None => None,
-    };
-    let reason_key = input.reason.trim().to_lowercase();
-    let dedupe_key = match &customer {
-        Some(customer) => format!("customer:{}:{reason_key}", customer.id.0),
-        None => format!("number:{}:{reason_key}", number.e164()),
-    };
-    let window = input
+    request.window = input
         .window
         .map(|w| {
             if w.end_ms <= w.start_ms {
@@ -254,27 +250,13 @@ async fn resolve(state: &ApiState, input: CallbackInput) -> Result<CallbackReque
             }
         })
         .transpose()?;
-    Ok(CallbackRequest {
-        task: NewCallbackTask {
-            customer: customer.as_ref().map(|c| c.id),
-            number,
-            channel: input.channel,
-            reason: input.reason,
-            need_tags: input.need_tags,
-            payload: input.payload,
-            priority: input.priority,
-            value_score: customer.as_ref().map_or(0, |c| c.fields.value_score),
-            window_start_ms: 0,
-            window_end_ms: 0,
-            promised_ms: 0,
-            dedupe_key,
-            ticket: input.ticket_id.map(TicketId),
-            created_ms: now_ms(),
-        },
-        window,
-        contact_hours,
-        vip: customer.as_ref().is_some_and(|c| c.fields.level == "vip"),
-    })
+    if !input.need_tags.is_empty() {
+        request.task.need_tags = input.need_tags;
+    }
+    request.task.payload = input.payload;
+    request.task.priority = input.priority;
+    request.task.ticket = input.ticket_id.map(TicketId);
+    Ok(request)
 }
 
 /// One callback task.

@@ -362,6 +362,41 @@ impl Records {
             .collect()
     }
 
+    /// Marks a ticket's due follow-up as handed to the dialer (callback task `callback`), so it
+    /// is handed over once; answers whether it was still scheduled.
+    pub async fn queue_follow_up(
+        &self,
+        id: TicketId,
+        callback: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let Some(mut ticket) = read_ticket(&mut tx, &self.keyring, id).await? else {
+            return Ok(false);
+        };
+        match &mut ticket.follow_up {
+            Some(follow_up) if follow_up.state == "scheduled" => follow_up.state = "queued".into(),
+            _ => return Ok(false),
+        }
+        history(
+            &mut tx,
+            &self.keyring,
+            id,
+            now_ms,
+            "dialer",
+            "follow_up_queued",
+            None,
+            Some(&callback.to_string()),
+            None,
+        )
+        .await?;
+        ticket.updated_ms = now_ms;
+        ticket.version += 1;
+        write_ticket(&mut tx, &ticket).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Records how a ticket's follow-up call went (`satisfied`, `unsatisfied`,
     /// `unreachable` …). A ticket without a scheduled follow-up is a conflict.
     pub async fn record_follow_up(
@@ -380,7 +415,7 @@ impl Records {
             .await?
             .ok_or_else(|| not_found(id))?;
         match &mut ticket.follow_up {
-            Some(follow_up) if follow_up.state == "scheduled" => {
+            Some(follow_up) if follow_up.state == "scheduled" || follow_up.state == "queued" => {
                 follow_up.state = "done".into();
                 follow_up.outcome = Some(outcome.to_owned());
             }
@@ -619,7 +654,8 @@ async fn move_status(
         }
         TicketStatus::InProgress if from == TicketStatus::Resolved => {
             if let Some(follow_up) = &mut ticket.follow_up {
-                if follow_up.state == "scheduled" {
+                // A queued follow-up's callback task stays (the agent who calls sees why).
+                if follow_up.state == "scheduled" || follow_up.state == "queued" {
                     follow_up.state = "cancelled".into();
                     history(
                         tx,
