@@ -85,6 +85,19 @@ pub enum Which {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Callback scheduling: tasks held by the dialer's core, and the time to choose the next
+    /// one to dial (hand-out, outcome, events), one by one.
+    Dialer {
+        /// Tasks loaded.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
+        tasks: u64,
+        /// Hand-outs timed.
+        #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        polls: u64,
+        /// Seeds the tasks.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Knowledge-base searches over synthetic articles in Chinese and English (index built
     /// first, in a temporary directory).
     Kb {
@@ -147,6 +160,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             lookups,
             dir,
         } => bench_screenpop(*customers, *interactions, *lookups, dir.as_deref()),
+        Which::Dialer { tasks, polls, seed } => {
+            let report =
+                hotline_dialer::bench::bench_dialer(*tasks as usize, *polls as usize, *seed);
+            println!("dialer: {report}");
+            Ok(())
+        }
         Which::Kb {
             articles,
             queries,
