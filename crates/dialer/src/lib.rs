@@ -115,6 +115,7 @@ mod dialer;
 mod duration;
 mod error;
 mod number;
+pub mod pacing;
 mod schedule;
 mod task;
 
@@ -122,6 +123,7 @@ pub use config::{DialerConfig, DialerRules, RegionSpec, RetryDelays, RetrySpec};
 pub use dialer::Dialer;
 pub use error::{AddError, CancelError, ConfigError, OutcomeError, RestoreError};
 pub use number::E164Number;
+pub use pacing::{CampaignState, ModelBased, Pacer, PacingEvent, Progressive, VicidialAdaptive};
 pub use schedule::Blocked;
 pub use task::{
     Accepted, CancelReason, CustomerKey, DialOrder, Event, FailReason, NewTask, Next, Outcome,

@@ -12,6 +12,7 @@
 
 mod engine;
 pub mod erlang;
+pub mod predictive;
 mod scenario;
 
 pub use engine::*;
