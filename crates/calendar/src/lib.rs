@@ -83,6 +83,7 @@
 //! ```
 
 mod calendar;
+pub mod duration;
 mod error;
 mod parse;
 mod spec;

@@ -22,42 +22,7 @@ const EXPECTED: &str = r#"expected forms like "30s", "5m", "1h30m", "3d""#;
 
 /// Parses a duration into milliseconds. It must be above zero and at most `max_ms`.
 pub(crate) fn parse_duration(text: &str, max_ms: u64) -> Result<u64, String> {
-    let invalid = || format!("invalid duration {text:?}; {EXPECTED}");
-    let too_long = || format!("duration {text:?} is too long; at most {}", show(max_ms));
-    let mut rest = text;
-    let mut next_unit = 0;
-    let mut total_ms: u64 = 0;
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(invalid());
-        }
-        let (number, after) = rest.split_at(digits);
-        let unit = after.chars().next().ok_or_else(invalid)?;
-        let offset = UNITS
-            .get(next_unit..)
-            .and_then(|units| units.iter().position(|&(name, _)| name == unit))
-            .ok_or_else(invalid)?;
-        let unit_ms = UNITS[next_unit + offset].1;
-        next_unit += offset + 1;
-        // A number too long for u64 is far past any maximum.
-        let count: u64 = number.parse().map_err(|_| too_long())?;
-        total_ms = count
-            .checked_mul(unit_ms)
-            .and_then(|ms| total_ms.checked_add(ms))
-            .ok_or_else(too_long)?;
-        rest = &after[unit.len_utf8()..];
-    }
-    if total_ms == 0 {
-        return Err(format!("duration {text:?} is zero; it must be longer"));
-    }
-    if total_ms > max_ms {
-        return Err(too_long());
-    }
-    Ok(total_ms)
+    hotline_calendar::duration::parse_duration(text, &UNITS, EXPECTED, max_ms, &show)
 }
 
 /// A duration in milliseconds written back in the configuration's form (`"3d"`, `"1h30m"`,

@@ -36,53 +36,11 @@ pub(crate) fn parse_calendar_duration(text: &str, max_ms: u64) -> Result<u64, St
     )
 }
 
-/// Parses numbers each followed by a unit of `units`, in the order given, each unit at most
-/// once, without spaces; the whole must be above zero and at most `max_ms`.
+/// Parses with the calendar crate's shared parser, the maximum written in these units.
 fn parse(text: &str, units: &[(char, u64)], expected: &str, max_ms: u64) -> Result<u64, String> {
-    let invalid = || format!("invalid duration {text:?}; {expected}");
-    let mut rest = text;
-    let mut next_unit = 0;
-    let mut total_ms: u64 = 0;
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(invalid());
-        }
-        let (number, after) = rest.split_at(digits);
-        let unit = after.chars().next().ok_or_else(invalid)?;
-        let offset = units[next_unit..]
-            .iter()
-            .position(|&(name, _)| name == unit)
-            .ok_or_else(invalid)?;
-        let unit_ms = units[next_unit + offset].1;
-        next_unit += offset + 1;
-        // A number too long for u64 is far past any maximum.
-        let too_long = || {
-            format!(
-                "duration {text:?} is too long; at most {}",
-                show_max(max_ms, units)
-            )
-        };
-        let count: u64 = number.parse().map_err(|_| too_long())?;
-        total_ms = count
-            .checked_mul(unit_ms)
-            .and_then(|ms| total_ms.checked_add(ms))
-            .ok_or_else(too_long)?;
-        rest = &after[unit.len_utf8()..];
-    }
-    if total_ms == 0 {
-        return Err(format!("duration {text:?} is zero; it must be longer"));
-    }
-    if total_ms > max_ms {
-        return Err(format!(
-            "duration {text:?} is too long; at most {}",
-            show_max(max_ms, units)
-        ));
-    }
-    Ok(total_ms)
+    hotline_calendar::duration::parse_duration(text, units, expected, max_ms, &|max| {
+        show_max(max, units)
+    })
 }
 
 /// A maximum in the units of the text it limits: whole days as days (`"366d"`) where days
