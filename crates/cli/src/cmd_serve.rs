@@ -71,26 +71,35 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             knowledge.len(),
             started.elapsed().as_millis()
         );
+        let (switch_side, dialler_side) = hotline_server::outbound::link();
         let link = runtime::LinkSetup {
             records: records.clone(),
             hub: pops.clone(),
             knowledge: knowledge.clone(),
             number_context: NumberContext::default(),
             lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
+            outbound: Some(switch_side),
         };
         let tickets = Arc::new(config.tickets.clone());
-        let (outbound, outbound_task) = hotline_server::outbound::spawn(
-            records.clone(),
-            config.dialer.clone(),
-            config.dialer.default_legal_hours().clone(),
-            hotline_server::outbound::FOLLOW_UP_POLL,
-        )
-        .await
-        .context("starting the dialer")?;
+        let dialer_rules = config.dialer.clone();
+        let max_in_flight = config.outbound_in_flight;
         let retention_days = config.retention_days;
         let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
             .map_err(|e| anyhow!("{e}"))?;
+        let (outbound, outbound_task) = hotline_server::outbound::spawn(
+            records.clone(),
+            dialer_rules.clone(),
+            dialer_rules.default_legal_hours().clone(),
+            hotline_server::outbound::FOLLOW_UP_POLL,
+            Some(hotline_server::outbound::Dialling {
+                side: dialler_side,
+                events: running.events.clone(),
+                max_in_flight,
+            }),
+        )
+        .await
+        .context("starting the dialer")?;
         // A second handle on the event log, for reading: webhooks tail it.
         let log = hotline_store::SqliteEventLog::open(&log_path)
             .await

@@ -106,6 +106,10 @@ pub struct ContactSpec {
     pub enqueued_at: Option<Time>,
     /// Where it goes in the queue.
     pub placement: Placement,
+    /// For a callback: the most dials before it fails; `None` for the queue's
+    /// [`CallbackPolicy::max_attempts`](crate::CallbackPolicy::max_attempts). An outbound
+    /// dialler that keeps its own retry policy gives 1: each of its attempts is a contact.
+    pub max_dials: Option<u32>,
 }
 
 impl ContactSpec {
@@ -120,6 +124,7 @@ impl ContactSpec {
             preferred_agent: None,
             enqueued_at: None,
             placement: Placement::ByPriority,
+            max_dials: None,
         }
     }
 }
@@ -369,6 +374,8 @@ struct Contact {
     /// Not before this time: the overflow queue was full.
     max_wait_retry_at: Time,
     attempts: u32,
+    /// Dials at most (callbacks).
+    max_dials: u32,
     retry_at: Time,
     timer_generation: u32,
 }
@@ -746,6 +753,14 @@ impl Router {
         self.queues.get(queue.index()).map_or(0, |q| q.held)
     }
 
+    /// Agents ready and free for a voice contact with `queue` in their profile (an outbound
+    /// dialler paces its agent-first callbacks by it).
+    pub fn ready_voice_agents(&self, queue: QueueId) -> u32 {
+        self.queues
+            .get(queue.index())
+            .map_or(0, |q| q.ready[Channel::Voice as usize].len() as u32)
+    }
+
     /// Contacts the router holds in all.
     pub fn contact_count(&self) -> usize {
         self.index.len()
@@ -917,6 +932,10 @@ impl Router {
             max_wait_done: false,
             max_wait_retry_at: Time::ZERO,
             attempts: 0,
+            max_dials: spec
+                .max_dials
+                .unwrap_or(self.config.callbacks.max_attempts)
+                .max(1),
             retry_at: Time::ZERO,
             // Distinct from any stale timer left by the slot's previous contact. A stale
             // match would only cost a harmless re-evaluation.
@@ -1119,8 +1138,8 @@ impl Router {
         }
         self.agents[agent.index()].work.remove(item);
         let policy = &self.config.callbacks;
-        let attempt = self.contact(slot).attempts;
-        let retry_at = (attempt < policy.max_attempts).then(|| {
+        let (attempt, max_dials) = (self.contact(slot).attempts, self.contact(slot).max_dials);
+        let retry_at = (attempt < max_dials).then(|| {
             now + match outcome {
                 DialOutcome::Busy => policy.retry_after_busy,
                 DialOutcome::Rejected => policy.retry_after_rejected,

@@ -553,6 +553,38 @@ fn callback_fails_after_the_last_attempt() {
 }
 
 #[test]
+fn a_callback_with_its_own_dial_limit_fails_after_one_dial_and_frees_the_agent() {
+    // An outbound dialler keeps its own retries: one dial per contact, whatever the policy.
+    let mut c = one_queue(&["a"]);
+    c.at(0.0).ready("a");
+    assert_eq!(c.router.ready_voice_agents(QueueId(0)), 1);
+    c.arrive_with(1, "general", |s| {
+        s.kind = ContactKind::Callback;
+        s.max_dials = Some(1);
+    });
+    c.accept("a", 1);
+    assert_eq!(c.router.ready_voice_agents(QueueId(0)), 0);
+    c.ok(Input::CallbackResult {
+        contact: ContactId(1),
+        outcome: DialOutcome::Busy,
+    });
+    assert_eq!(c.ended(), vec![(1, Outcome::CallbackFailed)]);
+    assert!(c.events.iter().any(|(_, e)| matches!(
+        e,
+        Event::CallbackAttemptFailed {
+            attempt: 1,
+            retry_at: None,
+            ..
+        }
+    )));
+    assert_eq!(
+        c.router.ready_voice_agents(QueueId(0)),
+        1,
+        "the agent is free again"
+    );
+}
+
+#[test]
 fn wrap_up_timer_then_ready_again() {
     let mut c = one_queue(&["a"]);
     let mut config = c.router.config().clone();

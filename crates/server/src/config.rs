@@ -102,7 +102,21 @@ pub struct ServerConfig {
     /// Days after which interactions' and survey answers' personal data is removed
     /// (`[records] retention_days`); kept until deleted when left out.
     pub retention_days: Option<u32>,
+    /// The most outbound attempts under way at once (`[outbound] max_in_flight`, 1 to
+    /// [`crate::switch::MAX_OUTBOUND_ATTEMPTS`]).
+    pub outbound_in_flight: u32,
 }
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OutboundSection {
+    queue: Option<String>,
+    caller_id: Option<String>,
+    max_in_flight: Option<i64>,
+}
+
+/// The most outbound attempts under way at once by default (`[outbound] max_in_flight`).
+pub const DEFAULT_OUTBOUND_IN_FLIGHT: u32 = 200;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +231,7 @@ pub fn parse(
     let tickets_section = document.get_mut().remove("tickets");
     let records_section = document.get_mut().remove("records");
     let dialer_section = document.get_mut().remove("dialer");
+    let outbound_section = document.get_mut().remove("outbound");
     if let Some(unknown) = document.get_ref().keys().next() {
         let unknown = unknown.get_ref().to_string();
         return Err(error(
@@ -224,7 +239,7 @@ pub fn parse(
             &unknown,
             format!(
                 "unknown table [{unknown}]; the tables are [sip], [media], [[calendars]], \
-                 [routing], [tickets], [records] and [dialer]"
+                 [routing], [tickets], [records], [dialer] and [outbound]"
             ),
         ));
     }
@@ -486,6 +501,41 @@ pub fn parse(
             auth,
         });
     }
+    let outbound: OutboundSection = match outbound_section {
+        Some(section) => hotline_config::deserialize_section(file, text, "outbound", section)?,
+        None => OutboundSection::default(),
+    };
+    let outbound_queue = match &outbound.queue {
+        Some(name) => Some(routing.queue_id(name).ok_or_else(|| {
+            error(
+                file,
+                "outbound.queue",
+                format!("no queue {name:?} in [routing]"),
+            )
+        })?),
+        None => None,
+    };
+    let max_in_flight = outbound
+        .max_in_flight
+        .unwrap_or(i64::from(DEFAULT_OUTBOUND_IN_FLIGHT));
+    if !(1..=crate::switch::MAX_OUTBOUND_ATTEMPTS as i64).contains(&max_in_flight) {
+        return Err(error(
+            file,
+            "outbound.max_in_flight",
+            format!(
+                "{max_in_flight}: give 1 to {}",
+                crate::switch::MAX_OUTBOUND_ATTEMPTS
+            ),
+        ));
+    }
+    let caller_id = outbound.caller_id.unwrap_or_default();
+    if !caller_id.chars().all(|c| c.is_ascii_digit() || c == '+') || caller_id.len() > 32 {
+        return Err(error(
+            file,
+            "outbound.caller_id",
+            format!("{caller_id:?}: digits (and a leading +), at most 32"),
+        ));
+    }
     Ok(ServerConfig {
         listen,
         switch: SwitchConfig {
@@ -505,6 +555,10 @@ pub fn parse(
             dial_timeout_ms: dial_timeout_ms(file, sip.dial_timeout)?,
             first_contact_id: 1,
             caller_lookup: None,
+            outbound: crate::switch::OutboundSettings {
+                queue: outbound_queue,
+                caller_id,
+            },
         },
         routing,
         prompts: media.prompts.map(PathBuf::from),
@@ -512,6 +566,7 @@ pub fn parse(
         tickets,
         dialer,
         retention_days,
+        outbound_in_flight: max_in_flight as u32,
     })
 }
 

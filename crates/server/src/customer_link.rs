@@ -50,6 +50,20 @@ pub enum LinkEvent {
         /// When.
         at_ms: u64,
     },
+    /// The outbound dialler's attempt to call `number` back (callback task `task`) waits for
+    /// an agent.
+    OutboundQueued {
+        /// The contact.
+        contact: ContactId,
+        /// The number dialled, E.164.
+        number: String,
+        /// The customer in the records.
+        customer: Option<i64>,
+        /// The callback task.
+        task: u64,
+        /// When.
+        at_ms: u64,
+    },
     /// The contact is offered to an agent (their phone rings, or a callback waits for them).
     Offered {
         /// The contact.
@@ -127,6 +141,19 @@ pub fn link_event(routing: &RoutingConfig, record: &Record) -> Option<LinkEvent>
             CallEvent::Arrived { contact, from, .. } => Some(LinkEvent::Arrived {
                 contact: *contact,
                 from: from.clone(),
+                at_ms: *at,
+            }),
+            CallEvent::OutboundQueued {
+                contact,
+                number,
+                customer,
+                task,
+                ..
+            } => Some(LinkEvent::OutboundQueued {
+                contact: *contact,
+                number: number.clone(),
+                customer: *customer,
+                task: *task,
                 at_ms: *at,
             }),
             CallEvent::Connected { contact, agent } => Some(LinkEvent::Connected {
@@ -326,6 +353,8 @@ struct Tracked {
     callback_waiting: bool,
     /// The current leg is the callback's dial to the customer.
     callback_leg: bool,
+    /// The outbound dialler's callback task this contact is an attempt of.
+    callback_task: Option<u64>,
 }
 
 /// Starts the link task; it ends when the sender is dropped, with its counters.
@@ -364,6 +393,21 @@ impl Link {
                 from,
                 at_ms,
             } => self.arrived(contact, &from, at_ms).await,
+            LinkEvent::OutboundQueued {
+                contact,
+                number,
+                customer,
+                task,
+                at_ms,
+            } => {
+                self.arrived(contact, &number, at_ms).await;
+                if let Some(tracked) = self.tracked.get_mut(&contact) {
+                    tracked.callback_task = Some(task);
+                    if let Some(customer) = customer {
+                        tracked.customers = vec![CustomerId(customer)];
+                    }
+                }
+            }
             LinkEvent::Offered {
                 contact,
                 agent,
@@ -488,7 +532,7 @@ impl Link {
         callback: bool,
         at_ms: u64,
     ) {
-        let number = match self.tracked.get_mut(&contact) {
+        let (number, task) = match self.tracked.get_mut(&contact) {
             Some(tracked) => {
                 tracked.queue = Some(queue.clone());
                 if callback {
@@ -496,8 +540,29 @@ impl Link {
                     tracked.callback_leg = true;
                     tracked.arrived_ms = at_ms;
                 }
-                tracked.number.clone()
+                (tracked.number.clone(), tracked.callback_task)
             }
+            None => (None, None),
+        };
+        // The request behind an outbound callback: why, from where, and the CRM payload.
+        let request = match task {
+            Some(task) => match self.parts.records.callback_task(task as i64).await {
+                Ok(Some(task)) => Some(serde_json::json!({
+                    "id": task.id,
+                    "channel": task.fields.channel,
+                    "reason": task.fields.reason,
+                    "need_tags": task.fields.need_tags,
+                    "payload": task.fields.payload,
+                    "priority": task.fields.priority,
+                    "attempt": task.attempts,
+                    "ticket_id": task.fields.ticket.map(|t| t.0),
+                })),
+                Ok(None) => None,
+                Err(_) => {
+                    self.stats.store_errors += 1;
+                    None
+                }
+            },
             None => None,
         };
         let pop = match &number {
@@ -522,6 +587,7 @@ impl Link {
                 "contact_id": contact.0,
                 "queue": queue,
                 "callback": callback,
+                "callback_request": request,
                 "at_ms": at_ms,
                 // No pop: a withheld or unreadable number, or a contact not followed.
                 "pop": pop,

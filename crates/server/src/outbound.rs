@@ -5,23 +5,36 @@
 //! active tasks (a task that was dialling is taken to have ended that attempt unknown: the
 //! same attempt is never dialled twice).
 //!
-//! Placing the calls (the dialer's due tasks through the switch's trunk) is not wired yet:
-//! the dialer is fed and kept, not polled. See the README's "Not yet there".
+//! With [`Dialling`] it also places the calls: each due task's attempt is checked against the
+//! records again (do-not-call, consent), claimed in the records (state `dialling` with the
+//! dialer's snapshot) and only then handed to the switch ([`OutboundCall`]), agent first,
+//! one per free agent of the outbound queue. The switch reports each attempt's end once
+//! ([`OutboundReport`]); the dialer decides the retry and the records follow. The dialer's
+//! events go to the event log as `callback.*`.
 
 use std::fmt;
 use std::sync::Arc;
 
 use hotline_calendar::Calendar;
+use std::collections::HashMap;
+
 use hotline_dialer::{
-    AddError, CancelReason, CustomerKey, Dialer, DialerRules, NewTask, RequestedWindow, Restored,
-    TaskId, TaskSnapshot, TaskState,
+    AddError, CancelReason, CustomerKey, Dialer, DialerRules, Event as DialerEvent, NewTask, Next,
+    Outcome, RequestedWindow, Restored, TaskId, TaskSnapshot, TaskState,
 };
+use hotline_media::announce::Language;
 use hotline_phone::PhoneNumber;
+use hotline_routing::ContactId;
 use hotline_store::{
     CallbackState, CallbackTask, Customer, CustomerId, NewCallbackTask, Records, StoreError,
 };
+use hotline_store::{EventWriter, NewEvent};
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::switch::{
+    CallerProfile, OutboundCall, OutboundCapacity, OutboundResult, MAX_OUTBOUND_ATTEMPTS,
+};
 
 /// Requests waiting for the outbound task; beyond it the API answers 503 (try again).
 pub const MAX_OUTBOUND_QUEUE: usize = 1_024;
@@ -206,17 +219,27 @@ pub struct OutboundStats {
     pub follow_ups_queued: u64,
     /// Follow-ups that could not be called (no customer, do-not-call, no consent, no time).
     pub follow_ups_not_called: u64,
+    /// Attempts handed to the switch.
+    pub attempts_placed: u64,
+    /// Attempts whose end the dialler took.
+    pub attempts_ended: u64,
+    /// Tasks cancelled right before a dial (do-not-call, consent withdrawn).
+    pub cancelled_before_dial: u64,
+    /// Dialler events not logged (the event writer was full or gone).
+    pub events_dropped: u64,
 }
 
 /// Starts the outbound task over `records` with the dialer's `rules` (its default legal hours
 /// shown as `display`): restores the active tasks first, then takes requests, and every
 /// `follow_up_poll` the tickets' due follow-up visits, until every [`Outbound`] handle is
-/// dropped.
+/// dropped. With `dialling`, it places the due tasks through the switch, paced by the
+/// outbound queue's free agents; without, it only keeps them.
 pub async fn spawn(
     records: Records,
     rules: DialerRules,
     display: Calendar,
     follow_up_poll: std::time::Duration,
+    dialling: Option<Dialling>,
 ) -> Result<(Outbound, tokio::task::JoinHandle<OutboundStats>), StoreError> {
     let mut stats = OutboundStats::default();
     let next = records.max_callback_id().await? + 1;
@@ -233,7 +256,26 @@ pub async fn spawn(
             None => first_snapshot(&task, contact_hours.is_some()),
         };
         match dialer.restore(now as u64, &snapshot, contact_hours) {
-            Ok(Restored::DueAt(_)) => stats.restored += 1,
+            Ok(Restored::DueAt(_)) => {
+                stats.restored += 1;
+                if matches!(snapshot.state, TaskState::Dialling { .. }) {
+                    // That attempt ended unknown: say so, so that the next restart does not
+                    // count it again.
+                    let restored = dialer
+                        .snapshot(snapshot.id)
+                        .and_then(|s| serde_json::to_string(&s).ok());
+                    let _ = records
+                        .update_callback_task(
+                            task.id,
+                            CallbackState::Pending,
+                            snapshot.attempts,
+                            Some("unknown"),
+                            restored.as_deref(),
+                            now,
+                        )
+                        .await;
+                }
+            }
             Ok(Restored::Failed(reason)) => {
                 stats.restore_failed += 1;
                 let _ = records
@@ -250,11 +292,15 @@ pub async fn spawn(
             Err(_) => stats.restore_failed += 1,
         }
     }
-    // The dialer's own events (attempts, promises) matter once it dials; until then the
-    // restore's are dropped here.
-    while dialer.poll_event().is_some() {}
     let (commands, receiver) = mpsc::channel(MAX_OUTBOUND_QUEUE);
-    let task = tokio::spawn(run(records, dialer, receiver, stats, follow_up_poll));
+    let task = tokio::spawn(run(
+        records,
+        dialer,
+        receiver,
+        stats,
+        follow_up_poll,
+        dialling,
+    ));
     Ok((
         Outbound {
             commands,
@@ -336,16 +382,115 @@ fn priority_class(priority: &str, vip: bool) -> u8 {
     }
 }
 
+/// The dialler's ends of the channels to the switch's run loop ([`link`]).
+pub struct DiallerSide {
+    calls: mpsc::Sender<OutboundCall>,
+    reports: mpsc::Receiver<OutboundReport>,
+    capacity: watch::Receiver<OutboundCapacity>,
+}
+
+/// The switch's ends ([`link`]), for [`crate::runtime::LinkSetup::outbound`].
+pub struct SwitchSide {
+    /// Attempts to place.
+    pub calls: mpsc::Receiver<OutboundCall>,
+    /// How each attempt ended.
+    pub reports: mpsc::Sender<OutboundReport>,
+    /// The free agents, published after each turn.
+    pub capacity: watch::Sender<OutboundCapacity>,
+}
+
+/// How an attempt the switch placed ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboundReport {
+    /// The task.
+    pub task: u64,
+    /// The attempt.
+    pub attempt: u32,
+    /// The contact it was.
+    pub contact: ContactId,
+    /// How it ended.
+    pub result: OutboundResult,
+    /// When.
+    pub at_ms: u64,
+}
+
+/// The channels between the dialler and the switch: attempts one way, their ends and the
+/// free capacity the other. Both are bounded by [`MAX_OUTBOUND_ATTEMPTS`], which the dialler
+/// never exceeds in flight, so a report is never dropped.
+pub fn link() -> (SwitchSide, DiallerSide) {
+    let (calls_tx, calls) = mpsc::channel(MAX_OUTBOUND_ATTEMPTS);
+    let (reports, reports_rx) = mpsc::channel(MAX_OUTBOUND_ATTEMPTS);
+    let (capacity, capacity_rx) = watch::channel(OutboundCapacity::default());
+    (
+        SwitchSide {
+            calls,
+            reports,
+            capacity,
+        },
+        DiallerSide {
+            calls: calls_tx,
+            reports: reports_rx,
+            capacity: capacity_rx,
+        },
+    )
+}
+
+/// Placing the dialler's due tasks through the switch.
+pub struct Dialling {
+    /// The channels to the switch.
+    pub side: DiallerSide,
+    /// Where the dialler's events go (`callback.*`), for the metrics and the webhooks.
+    pub events: Option<EventWriter>,
+    /// The most attempts under way at once.
+    pub max_in_flight: u32,
+}
+
+/// The dialling half of the task's state.
+struct Placing {
+    calls: mpsc::Sender<OutboundCall>,
+    reports: mpsc::Receiver<OutboundReport>,
+    capacity: watch::Receiver<OutboundCapacity>,
+    max_in_flight: usize,
+    /// Attempts sent to the switch so far.
+    sent: u64,
+    /// Attempts under way: task → attempt.
+    in_flight: HashMap<u64, u32>,
+}
+
 async fn run(
     records: Records,
     mut dialer: Dialer,
     mut commands: mpsc::Receiver<Command>,
     mut stats: OutboundStats,
     follow_up_poll: std::time::Duration,
+    dialling: Option<Dialling>,
 ) -> OutboundStats {
     let mut follow_ups = tokio::time::interval(follow_up_poll);
     follow_ups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let events = dialling.as_ref().and_then(|d| d.events.clone());
+    let mut placing = dialling.map(|d| Placing {
+        calls: d.side.calls,
+        reports: d.side.reports,
+        capacity: d.side.capacity,
+        max_in_flight: (d.max_in_flight as usize).clamp(1, MAX_OUTBOUND_ATTEMPTS),
+        sent: 0,
+        in_flight: HashMap::new(),
+    });
+    let started = std::time::Instant::now();
+    let started_ms = crate::api::now_ms();
+    // The restore's events (attempts that ended unknown, tasks that could not go on).
+    drain_events(&mut dialer, &events, &mut stats).await;
     loop {
+        // Sleep until the next task falls due; tasks already due wait for capacity, which
+        // wakes the loop when it changes.
+        let now = crate::api::now_ms() as u64;
+        let wake = match (&placing, dialer.next_wakeup()) {
+            (Some(_), Some(at)) if at > now => Some(
+                tokio::time::Instant::from_std(started)
+                    + std::time::Duration::from_millis(at - started_ms as u64),
+            ),
+            _ => None,
+        };
         tokio::select! {
             command = commands.recv() => match command {
                 None => break,
@@ -361,15 +506,361 @@ async fn run(
                         .map_err(SubmitError::Store);
                     if matches!(answer, Ok(true)) {
                         let _ = dialer.cancel(now as u64, TaskId(id as u64), CancelReason::ByStaff);
+                        if let Some(placing) = &mut placing {
+                            placing.in_flight.remove(&(id as u64));
+                        }
                     }
                     let _ = reply.send(answer);
                 }
             },
             _ = follow_ups.tick() => feed_follow_ups(&records, &mut dialer, &mut stats).await,
+            report = from_switch(&mut placing) => {
+                if let Some(report) = report {
+                    ended(&records, &mut dialer, &mut placing, report, &mut stats).await;
+                }
+            }
+            _ = sleep_until(wake) => {}
         }
-        while dialer.poll_event().is_some() {}
+        if let Some(placing) = &mut placing {
+            place_due(&records, &mut dialer, placing, &mut stats).await;
+        }
+        drain_events(&mut dialer, &events, &mut stats).await;
     }
     stats
+}
+
+/// The next word from the switch: an attempt's end, or `None` when its capacity changed.
+/// Never, without dialling or once the switch has stopped.
+async fn from_switch(placing: &mut Option<Placing>) -> Option<OutboundReport> {
+    let Some(placing) = placing else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        report = placing.reports.recv() => match report {
+            Some(report) => Some(report),
+            None => std::future::pending().await,
+        },
+        changed = placing.capacity.changed() => match changed {
+            Ok(()) => None,
+            Err(_) => std::future::pending().await,
+        },
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands due tasks to the switch, one per free agent (less the attempts sent that the switch
+/// has not counted yet), within `max_in_flight`. Each is checked against the records first
+/// (do-not-call, consent) and its claim stored before it is sent.
+async fn place_due(
+    records: &Records,
+    dialer: &mut Dialer,
+    placing: &mut Placing,
+    stats: &mut OutboundStats,
+) {
+    let capacity = *placing.capacity.borrow_and_update();
+    let unseen = placing.sent.saturating_sub(capacity.calls_taken);
+    let free = u64::from(capacity.free_agents).saturating_sub(unseen);
+    let room = placing
+        .max_in_flight
+        .saturating_sub(placing.in_flight.len());
+    let wanted = (free as usize)
+        .min(room)
+        .min(hotline_dialer::DIAL_ORDERS_PER_POLL_MAX);
+    if wanted == 0 {
+        return;
+    }
+    let now = crate::api::now_ms();
+    for order in dialer.poll_due(now as u64, wanted) {
+        let id = order.task.0 as i64;
+        let task = match records.callback_task(id).await {
+            Ok(Some(task)) => task,
+            Ok(None) => {
+                // Not in the records (cannot happen: stored before accepted): forget it.
+                let _ = dialer.cancel(now as u64, order.task, CancelReason::ByStaff);
+                continue;
+            }
+            Err(_) => {
+                stats.store_errors += 1;
+                let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
+                continue;
+            }
+        };
+        let customer = match task.fields.customer {
+            Some(customer) => records.customer(customer).await.ok().flatten(),
+            None => None,
+        };
+        // Re-checked right before the dial, not only when the request came.
+        let refusal = customer.as_ref().and_then(|c| {
+            if c.fields.do_not_call {
+                Some(CancelReason::DoNotCall)
+            } else if task.fields.channel == "follow_up" && !c.fields.consent {
+                Some(CancelReason::NoConsent)
+            } else {
+                None
+            }
+        });
+        if let Some(reason) = refusal {
+            stats.cancelled_before_dial += 1;
+            let _ = dialer.cancel(now as u64, order.task, reason);
+            let _ = records
+                .cancel_callback_task(id, cancel_reason(reason), now, "dialer")
+                .await;
+            continue;
+        }
+        let snapshot = dialer
+            .snapshot(order.task)
+            .and_then(|s| serde_json::to_string(&s).ok());
+        // The claim: stored before the dial, so that a restart never dials this attempt again.
+        let claimed = records
+            .update_callback_task(
+                id,
+                CallbackState::Dialling,
+                order.attempt,
+                task.outcome.as_deref(),
+                snapshot.as_deref(),
+                now,
+            )
+            .await;
+        if !matches!(claimed, Ok(true)) {
+            stats.store_errors += 1;
+            let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
+            continue;
+        }
+        let call = OutboundCall {
+            task: order.task.0,
+            attempt: order.attempt,
+            number: order.number.as_str().to_string(),
+            customer: task.fields.customer.map(|c| c.0),
+            language: customer
+                .as_ref()
+                .and_then(|c| c.fields.preferences.language.as_deref())
+                .and_then(language_of),
+            profile: customer.as_ref().map(|c| CallerProfile {
+                level: Some(c.fields.level.clone()),
+                value_score: c.fields.value_score,
+                prefer_human: c.fields.preferences.prefer_human,
+                dedicated_agent: c.fields.preferences.dedicated_agent.clone(),
+            }),
+        };
+        if placing.calls.try_send(call).is_err() {
+            let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
+            continue;
+        }
+        stats.attempts_placed += 1;
+        placing.sent += 1;
+        placing.in_flight.insert(order.task.0, order.attempt);
+    }
+}
+
+/// The language of a customer's preference (`zh`, `zh-CN`, `en`, …).
+fn language_of(preference: &str) -> Option<Language> {
+    let lower = preference.trim().to_ascii_lowercase();
+    if lower.starts_with("zh") {
+        Some(Language::ZhCn)
+    } else if lower.starts_with("en") {
+        Some(Language::En)
+    } else {
+        None
+    }
+}
+
+fn cancel_reason(reason: CancelReason) -> &'static str {
+    match reason {
+        CancelReason::DoNotCall => "do_not_call",
+        CancelReason::NoConsent => "no_consent",
+        CancelReason::ByCustomer => "withdrawn",
+        CancelReason::ByStaff => "cancelled",
+    }
+}
+
+/// The dialler's outcome of an attempt's end.
+fn outcome_of(result: OutboundResult) -> Outcome {
+    match result {
+        OutboundResult::Connected => Outcome::Connected,
+        OutboundResult::Busy => Outcome::Busy,
+        OutboundResult::NoAnswer => Outcome::NoAnswer,
+        OutboundResult::Rejected => Outcome::Rejected,
+        OutboundResult::InvalidNumber => Outcome::InvalidNumber,
+        OutboundResult::Failed(_) | OutboundResult::NotPlaced => Outcome::NetworkFailure,
+    }
+}
+
+/// An attempt ended: the dialler decides what is next and the records say so.
+async fn ended(
+    records: &Records,
+    dialer: &mut Dialer,
+    placing: &mut Option<Placing>,
+    report: OutboundReport,
+    stats: &mut OutboundStats,
+) {
+    if let Some(placing) = placing {
+        if placing.in_flight.get(&report.task) == Some(&report.attempt) {
+            placing.in_flight.remove(&report.task);
+        }
+    }
+    let now = crate::api::now_ms();
+    let outcome = outcome_of(report.result);
+    let Ok(next) = dialer.outcome(now as u64, TaskId(report.task), report.attempt, outcome) else {
+        // A late report (the task was cancelled meanwhile).
+        return;
+    };
+    stats.attempts_ended += 1;
+    let id = report.task as i64;
+    let written = match next {
+        Next::Done => {
+            records
+                .update_callback_task(
+                    id,
+                    CallbackState::Done,
+                    report.attempt,
+                    Some(report.result.as_str()),
+                    None,
+                    now,
+                )
+                .await
+        }
+        Next::RetryAt(_) => {
+            let snapshot = dialer
+                .snapshot(TaskId(report.task))
+                .and_then(|s| serde_json::to_string(&s).ok());
+            records
+                .update_callback_task(
+                    id,
+                    CallbackState::Pending,
+                    report.attempt,
+                    Some(report.result.as_str()),
+                    snapshot.as_deref(),
+                    now,
+                )
+                .await
+        }
+        Next::Failed(reason) => {
+            let text = fail_text(reason, report.result);
+            records
+                .update_callback_task(
+                    id,
+                    CallbackState::Failed,
+                    report.attempt,
+                    Some(&text),
+                    None,
+                    now,
+                )
+                .await
+        }
+    };
+    if written.is_err() {
+        // The restore takes the stored claim as an attempt of unknown outcome.
+        stats.store_errors += 1;
+    }
+}
+
+fn fail_text(reason: hotline_dialer::FailReason, last: OutboundResult) -> String {
+    format!("{reason} (last: {})", last.as_str())
+}
+
+/// Writes the dialler's events to the event log (`callback.*`): the metrics and the
+/// webhooks read them there.
+async fn drain_events(
+    dialer: &mut Dialer,
+    events: &Option<EventWriter>,
+    stats: &mut OutboundStats,
+) {
+    while let Some(event) = dialer.poll_event() {
+        let Some(events) = events else {
+            continue;
+        };
+        let row = callback_event(&event);
+        if events.try_append(row).await.is_err() {
+            stats.events_dropped += 1;
+        }
+    }
+}
+
+/// A dialler event as an event-log row.
+pub fn callback_event(event: &DialerEvent) -> NewEvent {
+    let (kind, at_ms, data) = match *event {
+        DialerEvent::AttemptStarted {
+            task,
+            attempt,
+            at_ms,
+        } => (
+            "callback.attempt_started",
+            at_ms,
+            serde_json::json!({ "task": task.0, "attempt": attempt }),
+        ),
+        DialerEvent::AttemptEnded {
+            task,
+            attempt,
+            outcome,
+            at_ms,
+        } => (
+            "callback.attempt_ended",
+            at_ms,
+            serde_json::json!({
+                "task": task.0, "attempt": attempt, "outcome": outcome_name(outcome),
+            }),
+        ),
+        DialerEvent::TaskDone { task, at_ms } => (
+            "callback.done",
+            at_ms,
+            serde_json::json!({ "task": task.0 }),
+        ),
+        DialerEvent::TaskFailed {
+            task,
+            reason,
+            at_ms,
+        } => (
+            "callback.failed",
+            at_ms,
+            serde_json::json!({ "task": task.0, "reason": reason.to_string() }),
+        ),
+        DialerEvent::TaskCancelled {
+            task,
+            reason,
+            at_ms,
+        } => (
+            "callback.cancelled",
+            at_ms,
+            serde_json::json!({ "task": task.0, "reason": cancel_reason(reason) }),
+        ),
+        DialerEvent::PromiseMissed {
+            task,
+            promised_ms,
+            late_ms,
+        } => (
+            "callback.promise_missed",
+            promised_ms + late_ms,
+            serde_json::json!({
+                "task": task.0, "promised_ms": promised_ms, "late_ms": late_ms,
+            }),
+        ),
+    };
+    NewEvent {
+        at_ms: at_ms as i64,
+        kind: kind.to_string(),
+        contact_id: None,
+        agent: None,
+        queue: None,
+        data,
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Connected => "connected",
+        Outcome::Busy => "busy",
+        Outcome::NoAnswer => "no_answer",
+        Outcome::Rejected => "rejected",
+        Outcome::NetworkFailure => "network_failure",
+        Outcome::InvalidNumber => "invalid_number",
+        Outcome::Unknown => "unknown",
+    }
 }
 
 /// Turns the tickets' due follow-up visits into callback tasks (channel `follow_up`), each

@@ -21,7 +21,10 @@ use tokio::sync::{mpsc, watch};
 use crate::customer_link::LinkEvent;
 use crate::media_runtime::{CallQuality, MediaReport};
 use crate::media_runtime::{MediaDriver, MediaStats};
-use crate::switch::{CallEvent, CallerLookup, CallerProfile, Party, Record, Switch, SwitchStats};
+use crate::outbound::{OutboundReport, SwitchSide};
+use crate::switch::{
+    CallEvent, CallerLookup, CallerProfile, OutboundResult, Party, Record, Switch, SwitchStats,
+};
 
 /// The most UDP datagrams taken in at one wake-up before the switch's output is sent.
 pub const MAX_UDP_BURST: usize = 32;
@@ -98,6 +101,8 @@ pub struct RuntimeStats {
     pub link_dropped: u64,
     /// The link task's counters.
     pub link: crate::customer_link::LinkStats,
+    /// Outbound attempts' ends not handed to the dialler (its channel was full or gone).
+    pub outbound_reports_dropped: u64,
 }
 
 /// The bound sockets, before the loop starts (so a caller learns the real port of `:0`).
@@ -154,6 +159,8 @@ pub struct RunParts {
     pub shutdown: watch::Receiver<bool>,
     /// The customer records' task, when the records are open.
     pub link: Option<LinkChannels>,
+    /// The outbound dialler's channels, when it places calls.
+    pub outbound: Option<SwitchSide>,
 }
 
 /// The run loop's ends of the link task's channels ([`crate::customer_link`]).
@@ -179,7 +186,12 @@ pub async fn run(
         media: (mut media, mut media_events),
         mut shutdown,
         link,
+        outbound,
     } = parts;
+    let (mut outbound_calls, outbound_reports, outbound_capacity) = match outbound {
+        Some(side) => (Some(side.calls), Some(side.reports), Some(side.capacity)),
+        None => (None, None, None),
+    };
     let (link_events, mut profiles, link_task) = match link {
         Some(link) => (Some(link.events), Some(link.profiles), Some(link.task)),
         None => (None, None, None),
@@ -250,6 +262,9 @@ pub async fn run(
             Some((contact, profile)) = recv_some(&mut profiles) => {
                 switch.caller_profile(clock.now(), contact, profile);
             }
+            Some(call) = recv_some(&mut outbound_calls) => {
+                switch.place_outbound(clock.now(), call);
+            }
             _ = sleep_until(deadline) => {
                 switch.handle_timeout(clock.now());
             }
@@ -285,6 +300,31 @@ pub async fn run(
             }
         }
         while let Some(record) = switch.poll_record() {
+            if let (
+                Some(reports),
+                Record::Call(
+                    at,
+                    CallEvent::OutboundEnded {
+                        contact,
+                        task,
+                        attempt,
+                        result,
+                    },
+                ),
+            ) = (&outbound_reports, &record)
+            {
+                let report = OutboundReport {
+                    task: *task,
+                    attempt: *attempt,
+                    contact: *contact,
+                    result: *result,
+                    at_ms: *at,
+                };
+                // Never full: the dialler holds at most as many attempts as the channel does.
+                if reports.try_send(report).is_err() {
+                    stats.outbound_reports_dropped += 1;
+                }
+            }
             if let Some(events) = &link_events {
                 if let Some(event) = crate::customer_link::link_event(&routing, &record) {
                     if events.try_send(event).is_err() {
@@ -293,6 +333,14 @@ pub async fn run(
                 }
             }
             queue_row(&log_tx, logging, encode(&routing, record), &mut stats);
+        }
+        if let Some(capacity) = &outbound_capacity {
+            let now = switch.outbound_capacity();
+            capacity.send_if_modified(|published| {
+                let changed = *published != now;
+                *published = now;
+                changed
+            });
         }
     }
     accept_task.abort();
@@ -502,6 +550,8 @@ pub struct LinkSetup {
     /// Wait this way for each caller's profile before queuing; `None`: queue at once (the
     /// pops and interactions still happen).
     pub lookup: Option<CallerLookup>,
+    /// The outbound dialler's channels ([`crate::outbound::link`]), when it places calls.
+    pub outbound: Option<SwitchSide>,
 }
 
 /// How long a call waits for its caller's profile by default: the records answer in about
@@ -546,7 +596,9 @@ pub async fn start_with(
     let recording_keys = link
         .as_ref()
         .map(|setup| Arc::new(setup.records.keyring().clone()));
-    let link = link.map(|setup| {
+    let mut outbound = None;
+    let link = link.map(|mut setup| {
+        outbound = setup.outbound.take();
         config.switch.caller_lookup = setup.lookup;
         let (profiles_tx, profiles) = mpsc::channel(crate::customer_link::MAX_LINK_QUEUE);
         let (events, task) = crate::customer_link::spawn(crate::customer_link::LinkParts {
@@ -629,6 +681,7 @@ pub async fn start_with(
             media,
             shutdown: receiver,
             link,
+            outbound,
         },
     ));
     Ok(Running {
@@ -740,6 +793,41 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             None,
             None,
             serde_json::json!({ "attempt": attempt, "why": why }),
+        ),
+        CallEvent::OutboundQueued {
+            contact,
+            task,
+            attempt,
+            number,
+            customer,
+        } => (
+            "call.outbound_queued",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({
+                "task": task, "attempt": attempt, "number": number, "customer_id": customer,
+            }),
+        ),
+        CallEvent::OutboundEnded {
+            contact,
+            task,
+            attempt,
+            result,
+        } => (
+            "call.outbound_ended",
+            Some(contact),
+            None,
+            None,
+            match result {
+                OutboundResult::Failed(status) => serde_json::json!({
+                    "task": task, "attempt": attempt, "result": result.as_str(),
+                    "status": status,
+                }),
+                _ => serde_json::json!({
+                    "task": task, "attempt": attempt, "result": result.as_str(),
+                }),
+            },
         ),
         CallEvent::CallbackDialling {
             contact,

@@ -49,6 +49,7 @@ use std::net::{IpAddr, SocketAddr};
 
 mod callback;
 mod media;
+mod outbound;
 mod transfer;
 
 use callback::{CallbackDial, CallbackTarget};
@@ -58,6 +59,8 @@ pub use media::{
     DEFAULT_SURVEY_TIMEOUT_MS, MAX_MENUS, MAX_MENU_REPEATS, MAX_PENDING_MEDIA, MAX_PROMPTS, MOH,
     SURVEY_SCORES,
 };
+use outbound::OutboundAttempt;
+pub use outbound::{OutboundCall, OutboundCapacity, OutboundResult, MAX_OUTBOUND_ATTEMPTS};
 use transfer::TransferDial;
 pub use transfer::{valid_transfer_number, MAX_TRANSFER_NUMBER};
 
@@ -230,7 +233,22 @@ pub struct SwitchConfig {
     /// Ask the records about each caller before queuing the call; `None` queues at once with
     /// default attributes.
     pub caller_lookup: Option<CallerLookup>,
+    /// Calls the outbound dialler places ([`Switch::place_outbound`]).
+    pub outbound: OutboundSettings,
 }
+
+/// Where the outbound dialler's calls go (`[outbound]`).
+#[derive(Clone, Debug, Default)]
+pub struct OutboundSettings {
+    /// The queue whose agents take them; `None` for the first queue.
+    pub queue: Option<QueueId>,
+    /// The number shown to the customer (the From user); empty shows `hotline`.
+    pub caller_id: String,
+}
+
+/// How long a call of a customer with a dedicated agent waits for that agent when the
+/// switch does not look callers up itself (outbound calls carry their profile).
+pub const DEFAULT_DEDICATED_AGENT_WAIT_MS: Millis = 30_000;
 
 /// How the switch waits for the records' answer about a caller ([`Switch::caller_profile`]).
 ///
@@ -417,6 +435,31 @@ pub enum CallEvent {
         /// Where it came from.
         source: SocketAddr,
     },
+    /// The outbound dialler's attempt joined the outbound queue: the first suitable agent
+    /// takes it, and then the customer is dialled.
+    OutboundQueued {
+        /// The contact (one per attempt).
+        contact: ContactId,
+        /// The dialler's task.
+        task: u64,
+        /// The attempt.
+        attempt: u32,
+        /// The number to dial.
+        number: String,
+        /// The customer in the records.
+        customer: Option<i64>,
+    },
+    /// How the outbound dialler's attempt ended; once per [`OutboundCall`].
+    OutboundEnded {
+        /// The contact.
+        contact: ContactId,
+        /// The dialler's task.
+        task: u64,
+        /// The attempt.
+        attempt: u32,
+        /// How.
+        result: OutboundResult,
+    },
     /// An agent's phone is being rung.
     AgentRinging {
         /// The contact.
@@ -596,6 +639,10 @@ pub struct Switch {
     deferred_callbacks: HashMap<ContactId, (AgentId, QueueId)>,
     /// Calls waiting for their caller's profile: when each stops waiting.
     lookup_timers: BTreeSet<(Millis, ContactId)>,
+    /// The outbound dialler's attempts, until their routing ends.
+    outbound: HashMap<ContactId, OutboundAttempt>,
+    /// Attempts taken from the dialler so far.
+    outbound_taken: u64,
 }
 
 /// Why the switch could not start.
@@ -660,6 +707,8 @@ impl Switch {
             callback_targets: HashMap::new(),
             deferred_callbacks: HashMap::new(),
             lookup_timers: BTreeSet::new(),
+            outbound: HashMap::new(),
+            outbound_taken: 0,
             config,
         })
     }
@@ -1171,9 +1220,22 @@ impl Switch {
     /// The routing core's view of a call: its queue, and its caller's level, value,
     /// preference and dedicated agent from the records.
     fn contact_spec(&self, contact: ContactId, queue: QueueId) -> ContactSpec {
+        let profile = match self.calls.get(&contact).map(|c| &c.profile) {
+            Some(ProfileState::Known(Some(profile))) => Some(profile),
+            _ => None,
+        };
+        self.spec_for(contact, queue, profile)
+    }
+
+    /// A call for the routing core in `queue`, with a customer's profile when known.
+    fn spec_for(
+        &self,
+        contact: ContactId,
+        queue: QueueId,
+        profile: Option<&CallerProfile>,
+    ) -> ContactSpec {
         let mut spec = ContactSpec::call(contact, queue);
-        let Some(ProfileState::Known(Some(profile))) = self.calls.get(&contact).map(|c| &c.profile)
-        else {
+        let Some(profile) = profile else {
             return spec;
         };
         let routing = self.router.config();
@@ -1185,10 +1247,16 @@ impl Switch {
             .unwrap_or(0);
         spec.attributes.value_score = profile.value_score;
         spec.attributes.prefer_human = profile.prefer_human;
-        if let (Some(name), Some(lookup)) = (&profile.dedicated_agent, self.config.caller_lookup) {
+        if let Some(name) = &profile.dedicated_agent {
+            let wait_ms = self
+                .config
+                .caller_lookup
+                .map_or(DEFAULT_DEDICATED_AGENT_WAIT_MS, |l| {
+                    l.dedicated_agent_wait_ms
+                });
             spec.preferred_agent = routing.agent_id(name).map(|agent| PreferredAgent {
                 agent,
-                wait: std::time::Duration::from_millis(lookup.dedicated_agent_wait_ms),
+                wait: std::time::Duration::from_millis(wait_ms),
             });
         }
         spec
@@ -1398,6 +1466,7 @@ impl Switch {
                     contact, outcome, ..
                 } => {
                     self.callback_targets.remove(&contact);
+                    self.outbound_contact_ended(now, contact);
                     let with_media = self.calls.get(&contact).is_some_and(|c| c.media.is_some());
                     if with_media {
                         if outcome != Outcome::Answered && outcome != Outcome::Abandoned {
@@ -2025,7 +2094,7 @@ impl Switch {
         if self.callback_unreported(contact) {
             // The agent hung up before the customer answered: the dial failed.
             self.cancel_customer(now, contact);
-            self.report_dial(now, contact, DialOutcome::Failed);
+            self.report_dial(now, contact, DialOutcome::Failed, 0);
         } else if let Some(agent) = agent {
             self.route(now, Input::Complete { agent, contact });
         } else if abandoned {

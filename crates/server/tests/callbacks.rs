@@ -46,6 +46,7 @@ async fn center(records: Records, rules: hotline_dialer::DialerRules) -> Center 
         rules,
         display,
         std::time::Duration::from_millis(50),
+        None,
     )
     .await
     .unwrap();

@@ -3,11 +3,13 @@
 //! calls in from the trunk. `scripts/test` installs sipp when it is missing.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
+
+mod support;
 
 use hotline_server::config;
 use hotline_server::runtime::{self, Running};
+use support::*;
 
 const CONFIG: &str = r#"
 [sip]
@@ -45,47 +47,6 @@ queues = ["general"]
 name = "bob"
 queues = ["general"]
 "#;
-
-fn sipp() -> Command {
-    let found = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        found,
-        "sipp is not installed: run scripts/test (it installs Debian's sip-tester)"
-    );
-    let mut command = Command::new("sipp");
-    command
-        .args([
-            "-nostdin",
-            "-i",
-            "127.0.0.1",
-            "-timeout",
-            "60s",
-            "-timeout_error",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scenario(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(name)
-}
 
 async fn server() -> Running {
     server_with_log(None).await
@@ -128,72 +89,6 @@ prompts = ["zh/welcome_menu"]
 options = { "1" = "queue:general" }
 default = "hangup"
 "#;
-
-async fn log_events(path: &std::path::Path) -> Vec<hotline_store::StoredEvent> {
-    use hotline_store::EventLog;
-    let log = hotline_store::SqliteEventLog::open(path).await.unwrap();
-    log.read_from(0, 1_000).await.unwrap()
-}
-
-fn assert_in_order(kinds: &[String], expected: &[&str]) {
-    let mut position = 0;
-    for kind in expected {
-        match kinds[position..].iter().position(|k| k == kind) {
-            Some(i) => position += i + 1,
-            None => panic!("{kind} missing (in order) from {kinds:?}"),
-        }
-    }
-}
-
-/// A sipp instance answering as `agent`'s phone, registered with the switch.
-fn agent_phone(switch: SocketAddr, agent: &str, scenario_name: &str, calls: u32) -> Child {
-    let port = free_port();
-    let phone = sipp()
-        .arg("-sf")
-        .arg(scenario(scenario_name))
-        .args(["-p", &port.to_string(), "-m", &calls.to_string()])
-        .args(["-mp", &free_port().to_string()])
-        .arg(switch.to_string())
-        .spawn()
-        .unwrap();
-    // sipp does not expand keywords inside [authentication …]: write the account in.
-    let template = std::fs::read_to_string(scenario("register.xml")).unwrap();
-    let file = std::env::temp_dir().join(format!("hotline-register-{agent}-{port}.xml"));
-    std::fs::write(
-        &file,
-        template
-            .replace("[agent]", agent)
-            .replace("[password]", &format!("{agent}-secret")),
-    )
-    .unwrap();
-    let registration = sipp()
-        .arg("-sf")
-        .arg(&file)
-        .args(["-key", "agent_port", &port.to_string()])
-        .args(["-p", &free_port().to_string(), "-m", "1"])
-        .arg(switch.to_string())
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&file);
-    check("registration", &registration);
-    phone
-}
-
-fn check(what: &str, output: &Output) {
-    assert!(
-        output.status.success(),
-        "{what}: sipp exited with {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        tail(&output.stdout),
-        tail(&output.stderr)
-    );
-}
-
-fn tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
 
 /// Places one call with a scenario file of ours.
 fn caller_scenario(switch: SocketAddr, name: &str) -> Output {
@@ -796,6 +691,7 @@ async fn a_known_caller_pops_on_the_offered_agents_desktop_and_the_call_becomes_
         knowledge: std::sync::Arc::new(hotline_server::knowledge::Knowledge::empty().unwrap()),
         number_context: context,
         lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
+        outbound: None,
     };
     let server = runtime::start_with(config, Some(&data.path().join("events.db")), Some(link))
         .await
@@ -877,6 +773,7 @@ async fn after_the_agent_hangs_up_a_sipp_caller_rates_the_call_and_the_answer_is
         knowledge: std::sync::Arc::new(hotline_server::knowledge::Knowledge::empty().unwrap()),
         number_context: hotline_phone::NumberContext::default(),
         lookup: None,
+        outbound: None,
     };
     let server = runtime::start_with(config, Some(&log_path), Some(link))
         .await

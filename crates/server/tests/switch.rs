@@ -581,6 +581,7 @@ fn world_config(seed: u64) -> SwitchConfig {
         dial_timeout_ms: 30_000,
         first_contact_id: 1,
         caller_lookup: None,
+        outbound: Default::default(),
     }
 }
 

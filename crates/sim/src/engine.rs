@@ -507,6 +507,7 @@ impl Sim<'_> {
                 .map(|(agent, wait)| PreferredAgent { agent, wait }),
             enqueued_at: None,
             placement: Placement::ByPriority,
+            max_dials: None,
         };
         let kind = t.kind;
         self.segments[call_type as usize][segment].offered += 1;

@@ -40,13 +40,13 @@ pub const MAX_CALLBACK_TARGETS: usize = 1_000_000;
 #[derive(Clone, Debug)]
 pub(super) struct CallbackTarget {
     /// The customer's number (the caller's From user).
-    number: String,
+    pub(super) number: String,
     /// The number the customer called, shown as ours on the callback.
-    shown: String,
+    pub(super) shown: String,
     /// The trunk the call came in on.
-    trunk: usize,
+    pub(super) trunk: usize,
     /// The caller's language (from the menu it chose).
-    language: Language,
+    pub(super) language: Language,
 }
 
 /// A callback call in progress.
@@ -418,6 +418,7 @@ impl Switch {
                 callback.attempt = attempt;
                 callback.inviting = true;
                 let (agent, number) = (callback.agent, callback.number.clone());
+                self.outbound_dialled(contact);
                 self.set_phase(contact, Phase::Dialling);
                 let deadline = now + self.config.dial_timeout_ms;
                 self.set_deadline(contact, Some(deadline));
@@ -457,6 +458,7 @@ impl Switch {
         {
             callback.reported = true;
         }
+        self.outbound_outcome(contact, DialOutcome::Failed, 503);
         self.route(
             now,
             Input::CallbackResult {
@@ -466,8 +468,15 @@ impl Switch {
         );
     }
 
-    /// Tells the routing core how the dial ended, once.
-    pub(super) fn report_dial(&mut self, now: Millis, contact: ContactId, outcome: DialOutcome) {
+    /// Tells the routing core how the dial ended (the final status: 0 when the agent hung up
+    /// before the customer answered), once.
+    pub(super) fn report_dial(
+        &mut self,
+        now: Millis,
+        contact: ContactId,
+        outcome: DialOutcome,
+        status: u16,
+    ) {
         let Some(callback) = self
             .calls
             .get_mut(&contact)
@@ -479,6 +488,7 @@ impl Switch {
             return;
         }
         callback.reported = true;
+        self.outbound_outcome(contact, outcome, status);
         self.route(now, Input::CallbackResult { contact, outcome });
     }
 
@@ -557,7 +567,7 @@ impl Switch {
         );
         if !reported {
             self.drop_agent_leg(now, contact);
-            self.report_dial(now, contact, outcome);
+            self.report_dial(now, contact, outcome, status);
         }
         self.finish_if_done(now, contact);
     }
@@ -652,6 +662,6 @@ impl Switch {
         self.bridge(contact);
         self.stats.connected += 1;
         self.call_event(now, CallEvent::Connected { contact, agent });
-        self.report_dial(now, contact, DialOutcome::Connected);
+        self.report_dial(now, contact, DialOutcome::Connected, 200);
     }
 }

@@ -1,0 +1,528 @@
+//! The outbound dialler end to end: callback requests placed through the switch agent first,
+//! with sipp as the agent's phone and as the customer's phone behind the carrier, over real
+//! SIP on loopback, and the records and the event log read back. `scripts/test` installs sipp.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hotline_phone::NumberContext;
+use hotline_server::config;
+use hotline_server::customer_link::PopHub;
+use hotline_server::outbound::{self, CallbackRequest, Dialling, Outbound, OutboundStats};
+use hotline_server::runtime::{self, Running};
+use hotline_store::{
+    CallbackState, CallbackTask, Customer, CustomerFields, Keyring, Phone, Records, StoredEvent,
+};
+use support::*;
+
+/// One agent, ann, in one queue; the carrier at `CARRIER` takes the calls hotline places;
+/// legal hours all day (the tests run at any hour); retries after 2 s.
+const CONFIG: &str = r#"
+[sip]
+listen = "127.0.0.1:0"
+realm = "hotline"
+digest = ["MD5"]
+dial_timeout = 2
+[[sip.accounts]]
+agent = "ann"
+password = "ann-secret"
+[[sip.trunks]]
+name = "carrier"
+allow = ["127.0.0.0/8"]
+address = "CARRIER"
+
+[routing]
+[routing.offers]
+offer_timeout = 20
+[[routing.queues]]
+name = "general"
+[[routing.agents]]
+name = "ann"
+queues = ["general"]
+
+[dialer]
+legal_hours = { name = "all_day", weekly = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" } }
+max_attempts = MAX_ATTEMPTS
+max_attempts_per_day = MAX_ATTEMPTS
+[dialer.retry]
+busy = "2s"
+no_answer = "2s"
+rejected = "2s"
+network_failure = "2s"
+
+[outbound]
+caller_id = "4008123123"
+"#;
+
+struct Center {
+    running: Running,
+    outbound: Outbound,
+    dialler: tokio::task::JoinHandle<OutboundStats>,
+    records: Records,
+}
+
+impl Center {
+    /// Stops the switch and the dialler, as at shutdown.
+    async fn stop(self) -> OutboundStats {
+        self.running.stop().await.unwrap();
+        drop(self.outbound);
+        self.dialler.await.unwrap()
+    }
+}
+
+/// The key the records of `data` are sealed with, the same across restarts.
+fn keyring(data: &Path) -> Keyring {
+    Keyring::load_or_create(&data.join("keys")).unwrap()
+}
+
+/// A center on `data` (records and event log there) dialling out through `carrier`.
+async fn center(data: &Path, carrier: SocketAddr, max_attempts: u32) -> Center {
+    let text = CONFIG
+        .replace("CARRIER", &carrier.to_string())
+        .replace("MAX_ATTEMPTS", &max_attempts.to_string());
+    let config = config::parse("outbound.toml", &text, 42, [9; 32]).unwrap();
+    let records = Records::open(data.join("records.db"), keyring(data))
+        .await
+        .unwrap();
+    let (switch_side, dialler_side) = outbound::link();
+    let link = runtime::LinkSetup {
+        records: records.clone(),
+        hub: PopHub::new(),
+        knowledge: Arc::new(hotline_server::knowledge::Knowledge::empty().unwrap()),
+        number_context: NumberContext::default(),
+        lookup: None,
+        outbound: Some(switch_side),
+    };
+    let rules = config.dialer.clone();
+    let max_in_flight = config.outbound_in_flight;
+    let running = runtime::start_with(config, Some(&data.join("events.db")), Some(link))
+        .await
+        .unwrap();
+    let (outbound, dialler) = outbound::spawn(
+        records.clone(),
+        rules.clone(),
+        rules.default_legal_hours().clone(),
+        Duration::from_secs(3_600),
+        Some(Dialling {
+            side: dialler_side,
+            events: running.events.clone(),
+            max_in_flight,
+        }),
+    )
+    .await
+    .unwrap();
+    Center {
+        running,
+        outbound,
+        dialler,
+        records,
+    }
+}
+
+fn carrier() -> (u16, SocketAddr) {
+    let port = free_port();
+    (port, format!("127.0.0.1:{port}").parse().unwrap())
+}
+
+/// 王芳, whose mobile 13800138000 is behind the carrier.
+async fn wang(records: &Records) -> Customer {
+    let number = hotline_phone::normalize("13800138000", &NumberContext::default()).unwrap();
+    let fields = CustomerFields {
+        name: Some("王芳".into()),
+        phones: vec![Phone {
+            number,
+            label: None,
+        }],
+        level: "vip".into(),
+        value_score: 900,
+        ..CustomerFields::default()
+    };
+    records.create_customer(&fields, 1, "test").await.unwrap()
+}
+
+/// Asks for a callback of `customer`, as soon as possible or in `window`.
+async fn request(center: &Center, customer: &Customer, window: Option<(i64, i64)>) -> CallbackTask {
+    let now = now_ms();
+    let mut request =
+        CallbackRequest::for_customer(customer, "web_form", "退货 return", None, now).unwrap();
+    request.task.payload = Some(serde_json::json!({ "order": "JD-20261206-0042" }));
+    request.window = window;
+    center.outbound.submit(request).await.unwrap()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Waits (at most 30 s) until the task is in `state`, and returns it.
+async fn wait_for_state(records: &Records, id: i64, state: CallbackState) -> CallbackTask {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let task = records.callback_task(id).await.unwrap().unwrap();
+        if task.state == state {
+            return task;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "task {id} still {:?} (outcome {:?}), waited for {state:?}",
+            task.state,
+            task.outcome
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A sipp customer's phone on the carrier's port, playing `scenario_name` for one call.
+fn customer_phone(port: u16, switch: SocketAddr, scenario_name: &str) -> std::process::Child {
+    sipp()
+        .arg("-sf")
+        .arg(scenario(scenario_name))
+        .args(["-p", &port.to_string(), "-m", "1"])
+        .args(["-mp", &free_port().to_string()])
+        .arg(switch.to_string())
+        .spawn()
+        .unwrap()
+}
+
+fn events_of<'a>(events: &'a [StoredEvent], kind: &str) -> Vec<&'a StoredEvent> {
+    events.iter().filter(|e| e.kind == kind).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asap_request_rings_the_agent_first_then_dials_the_customer_and_connects() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let center = center(data.path(), address, 3).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        let customer_phone = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
+        (
+            agent_phone(switch, "ann", "agent_answers.xml", 1),
+            customer_phone,
+        )
+    })
+    .await
+    .unwrap();
+    let task = request(&center, &customer, None).await;
+    assert_eq!(task.state, CallbackState::Pending);
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        (
+            phone.wait_with_output().unwrap(),
+            customer_phone.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("agent phone", &phone);
+    check("customer phone", &customer_phone);
+    let done = wait_for_state(&center.records, task.id, CallbackState::Done).await;
+    assert_eq!(done.attempts, 1);
+    assert_eq!(done.outcome.as_deref(), Some("connected"));
+    let stats = center.stop().await;
+    assert_eq!(stats.attempts_placed, 1);
+    assert_eq!(stats.attempts_ended, 1);
+
+    let events = log_events(&data.path().join("events.db")).await;
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    // The switch's side, in its order: the agent rings before the customer is dialled.
+    assert_in_order(
+        &kinds,
+        &[
+            "call.outbound_queued",
+            "offer.created",
+            "call.agent_ringing",
+            "call.callback_dialling",
+            "call.connected",
+            "call.outbound_ended",
+        ],
+    );
+    // The dialler's side, in its order.
+    assert_in_order(
+        &kinds,
+        &[
+            "callback.attempt_started",
+            "callback.attempt_ended",
+            "callback.done",
+        ],
+    );
+    let queued = events_of(&events, "call.outbound_queued");
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].data["task"], task.id);
+    assert_eq!(queued[0].data["customer_id"], customer.id.0);
+    let dialling = events_of(&events, "call.callback_dialling");
+    assert_eq!(dialling[0].data["number"], "+8613800138000");
+    assert_eq!(dialling[0].agent.as_deref(), Some("ann"));
+    let ended = events_of(&events, "call.outbound_ended");
+    assert_eq!(ended[0].data["result"], "connected");
+    let started = events_of(&events, "callback.attempt_started");
+    assert!(
+        started[0].at_ms - task.fields.created_ms < 1_000,
+        "an ASAP request with a free agent is dialled at once: {} ms",
+        started[0].at_ms - task.fields.created_ms
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_customer_is_called_again_after_the_busy_delay() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let center = center(data.path(), address, 3).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    let (phone, busy) = tokio::task::spawn_blocking(move || {
+        let busy = customer_phone(port, switch, "customer_busy.xml");
+        (agent_phone(switch, "ann", "agent_answers.xml", 2), busy)
+    })
+    .await
+    .unwrap();
+    let task = request(&center, &customer, None).await;
+    let (phone, busy, answered) = tokio::task::spawn_blocking(move || {
+        let busy = busy.wait_with_output().unwrap();
+        // The second attempt comes 2 s later: this phone answers it.
+        let answered = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
+        (
+            phone.wait_with_output().unwrap(),
+            busy,
+            answered.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("busy customer", &busy);
+    check("answering customer", &answered);
+    check("agent phone", &phone);
+    let done = wait_for_state(&center.records, task.id, CallbackState::Done).await;
+    assert_eq!(done.attempts, 2);
+    center.stop().await;
+
+    let events = log_events(&data.path().join("events.db")).await;
+    let ended = events_of(&events, "callback.attempt_ended");
+    assert_eq!(ended.len(), 2, "{ended:?}");
+    assert_eq!(ended[0].data["outcome"], "busy");
+    assert_eq!(ended[1].data["outcome"], "connected");
+    let started = events_of(&events, "callback.attempt_started");
+    assert_eq!(started[1].data["attempt"], 2);
+    let waited = started[1].at_ms - ended[0].at_ms;
+    assert!(
+        waited >= 2_000,
+        "the busy delay is 2 s; the second attempt started {waited} ms after the first ended"
+    );
+    let results: Vec<_> = events_of(&events, "call.outbound_ended")
+        .iter()
+        .map(|e| e.data["result"].clone())
+        .collect();
+    assert_eq!(results, ["busy", "connected"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_then_a_failing_carrier_use_up_the_attempts_and_the_task_fails() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let center = center(data.path(), address, 2).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    let (phone, ringing) = tokio::task::spawn_blocking(move || {
+        let ringing = customer_phone(port, switch, "customer_never_answers.xml");
+        (agent_phone(switch, "ann", "agent_answers.xml", 2), ringing)
+    })
+    .await
+    .unwrap();
+    let task = request(&center, &customer, None).await;
+    let (phone, ringing, failing) = tokio::task::spawn_blocking(move || {
+        let ringing = ringing.wait_with_output().unwrap();
+        let failing = customer_phone(port, switch, "carrier_unavailable.xml");
+        (
+            phone.wait_with_output().unwrap(),
+            ringing,
+            failing.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("customer who never answers", &ringing);
+    check("carrier answering 503", &failing);
+    check("agent phone", &phone);
+    let failed = wait_for_state(&center.records, task.id, CallbackState::Failed).await;
+    assert_eq!(failed.attempts, 2);
+    let outcome = failed.outcome.unwrap();
+    assert!(outcome.contains("failed"), "{outcome}");
+    center.stop().await;
+
+    let events = log_events(&data.path().join("events.db")).await;
+    let ended: Vec<_> = events_of(&events, "callback.attempt_ended")
+        .iter()
+        .map(|e| e.data["outcome"].clone())
+        .collect();
+    assert_eq!(ended, ["no_answer", "network_failure"]);
+    let carrier_failure = events_of(&events, "call.outbound_ended")[1];
+    assert_eq!(carrier_failure.data["status"], 503);
+    let failed = events_of(&events, "callback.failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].data["task"], task.id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_a_later_window_waits_for_it() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let center = center(data.path(), address, 3).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        let customer_phone = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
+        (
+            agent_phone(switch, "ann", "agent_answers.xml", 1),
+            customer_phone,
+        )
+    })
+    .await
+    .unwrap();
+    let start = now_ms() + 3_000;
+    let task = request(&center, &customer, Some((start, start + 3_600_000))).await;
+    assert_eq!(task.fields.window_start_ms, start);
+    // The agent is free, but the window has not opened.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let waiting = center
+        .records
+        .callback_task(task.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(waiting.state, CallbackState::Pending);
+    assert_eq!(waiting.attempts, 0);
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        (
+            phone.wait_with_output().unwrap(),
+            customer_phone.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("agent phone", &phone);
+    check("customer phone", &customer_phone);
+    wait_for_state(&center.records, task.id, CallbackState::Done).await;
+    center.stop().await;
+    let events = log_events(&data.path().join("events.db")).await;
+    let started = events_of(&events, "callback.attempt_started");
+    assert!(
+        started[0].at_ms >= start,
+        "dialled {} ms before the window opened",
+        start - started[0].at_ms
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn do_not_call_set_after_the_request_stops_the_dial() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, address) = carrier();
+    let center = center(data.path(), address, 3).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    // No agent yet: the request waits for one.
+    let task = request(&center, &customer, None).await;
+    let mut fields = customer.fields.clone();
+    fields.do_not_call = true;
+    center
+        .records
+        .update_customer(customer.id, &fields, None, 2, "test")
+        .await
+        .unwrap();
+    // An agent comes: the dialler would dial now, and checks the records first.
+    let mut phone =
+        tokio::task::spawn_blocking(move || agent_phone(switch, "ann", "agent_answers.xml", 1))
+            .await
+            .unwrap();
+    let cancelled = wait_for_state(&center.records, task.id, CallbackState::Cancelled).await;
+    assert_eq!(cancelled.outcome.as_deref(), Some("do_not_call"));
+    assert_eq!(cancelled.attempts, 0);
+    let _ = phone.kill();
+    let _ = phone.wait();
+    let stats = center.stop().await;
+    assert_eq!(stats.cancelled_before_dial, 1);
+    assert_eq!(stats.attempts_placed, 0);
+    let events = log_events(&data.path().join("events.db")).await;
+    assert!(events_of(&events, "call.outbound_queued").is_empty());
+    let cancelled = events_of(&events, "callback.cancelled");
+    assert_eq!(cancelled[0].data["reason"], "do_not_call");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_the_agent_rings_loses_no_task_and_dials_nothing_twice() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let first = center(data.path(), address, 3).await;
+    let switch = first.running.local;
+    let customer = wang(&first.records).await;
+    // Ann's phone rings and nobody picks up: the attempt is claimed, the customer not dialled.
+    let mut ringing = tokio::task::spawn_blocking(move || {
+        agent_phone(switch, "ann", "agent_never_answers.xml", 1)
+    })
+    .await
+    .unwrap();
+    let task = request(&first, &customer, None).await;
+    let claimed = wait_for_state(&first.records, task.id, CallbackState::Dialling).await;
+    assert_eq!(claimed.attempts, 1);
+    // The process dies: the dialler without a goodbye, the switch with its calls.
+    first.dialler.abort();
+    first.running.stop().await.unwrap();
+    drop(first.outbound);
+    let _ = ringing.kill();
+    let _ = ringing.wait();
+
+    let second = center(data.path(), address, 3).await;
+    let switch = second.running.local;
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        let customer_phone = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
+        (
+            agent_phone(switch, "ann", "agent_answers.xml", 1),
+            customer_phone,
+        )
+    })
+    .await
+    .unwrap();
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        (
+            phone.wait_with_output().unwrap(),
+            customer_phone.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("agent phone", &phone);
+    check("customer phone", &customer_phone);
+    let done = wait_for_state(&second.records, task.id, CallbackState::Done).await;
+    assert_eq!(done.attempts, 2, "attempt 1 ended unknown in the restart");
+    let stats = second.stop().await;
+    assert_eq!(stats.restored, 1);
+
+    let events = log_events(&data.path().join("events.db")).await;
+    let started: Vec<_> = events_of(&events, "callback.attempt_started")
+        .iter()
+        .map(|e| e.data["attempt"].clone())
+        .collect();
+    assert_eq!(started, [1, 2], "each attempt is handed out once");
+    let ended: Vec<_> = events_of(&events, "callback.attempt_ended")
+        .iter()
+        .map(|e| (e.data["attempt"].clone(), e.data["outcome"].clone()))
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            (serde_json::json!(1), serde_json::json!("unknown")),
+            (serde_json::json!(2), serde_json::json!("connected"))
+        ]
+    );
+    assert_eq!(
+        events_of(&events, "call.callback_dialling").len(),
+        1,
+        "the customer was dialled once"
+    );
+}
