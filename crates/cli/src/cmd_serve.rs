@@ -83,6 +83,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let tickets = Arc::new(config.tickets.clone());
         let dialer_rules = config.dialer.clone();
         let max_in_flight = config.outbound_in_flight;
+        let notice_settings = config.notices.clone();
         let retention_days = config.retention_days;
         let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
@@ -96,6 +97,11 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 side: dialler_side,
                 events: running.events.clone(),
                 max_in_flight,
+                notices: running.events.clone().map(|events| {
+                    let provider: Arc<dyn hotline_server::notify::Provider> =
+                        Arc::new(hotline_server::notify::WebhookProvider { events });
+                    (provider, notice_settings)
+                }),
             }),
         )
         .await
@@ -104,6 +110,17 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let log = hotline_store::SqliteEventLog::open(&log_path)
             .await
             .with_context(|| format!("opening {} for reading", log_path.display()))?;
+        // The outbound figures: the whole log replayed, then tailed.
+        let outbound_metrics = hotline_server::outbound_metrics::OutboundMetrics::default();
+        outbound_metrics
+            .catch_up(&log)
+            .await
+            .context("replaying the event log for the outbound figures")?;
+        let metrics_task = hotline_server::outbound_metrics::spawn(
+            outbound_metrics.clone(),
+            log.clone(),
+            running.shutdown_handle().subscribe(),
+        );
         println!("hotline: SIP on {} (UDP and TCP)", running.local);
         println!("hotline: event log {}", log_path.display());
         let api = if args.http == "off" {
@@ -122,6 +139,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 log: Some(log.clone()),
                 recordings: Some(args.data.join("recordings")),
                 outbound: Some(outbound.clone()),
+                outbound_metrics: Some(outbound_metrics.clone()),
                 ..ApiState::new(records.clone())
             };
             let api = crate::cmd_records::start_api(state, listen).await?;
@@ -182,6 +200,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         });
         let stats = running.wait().await.context("the switch stopped")?;
         let _ = sla_watch.await;
+        let _ = metrics_task.await;
         let _ = dispatcher.await;
         if let Some(task) = retention {
             let _ = task.await;

@@ -105,6 +105,8 @@ pub struct ServerConfig {
     /// The most outbound attempts under way at once (`[outbound] max_in_flight`, 1 to
     /// [`crate::switch::MAX_OUTBOUND_ATTEMPTS`]).
     pub outbound_in_flight: u32,
+    /// What the outbound fallbacks' messages say and give (`[outbound]` links and benefit).
+    pub notices: crate::notify::NoticeSettings,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,6 +115,10 @@ struct OutboundSection {
     queue: Option<String>,
     caller_id: Option<String>,
     max_in_flight: Option<i64>,
+    chat_url: Option<String>,
+    booking_url: Option<String>,
+    apology_coupon: Option<String>,
+    apology_tag: Option<String>,
 }
 
 /// The most outbound attempts under way at once by default (`[outbound] max_in_flight`).
@@ -528,6 +534,17 @@ pub fn parse(
             ),
         ));
     }
+    let notices = crate::notify::NoticeSettings {
+        chat_url: setting(file, "outbound.chat_url", outbound.chat_url, true)?,
+        booking_url: setting(file, "outbound.booking_url", outbound.booking_url, true)?,
+        apology_coupon: setting(
+            file,
+            "outbound.apology_coupon",
+            outbound.apology_coupon,
+            false,
+        )?,
+        apology_tag: setting(file, "outbound.apology_tag", outbound.apology_tag, false)?,
+    };
     let caller_id = outbound.caller_id.unwrap_or_default();
     if !caller_id.chars().all(|c| c.is_ascii_digit() || c == '+') || caller_id.len() > 32 {
         return Err(error(
@@ -567,7 +584,42 @@ pub fn parse(
         dialer,
         retention_days,
         outbound_in_flight: max_in_flight as u32,
+        notices,
     })
+}
+
+/// A text setting of the fallbacks' messages: trimmed, not empty, at most
+/// [`crate::notify::MAX_SETTING_BYTES`], and an `http(s)://` link where `link` says so.
+fn setting(
+    file: &str,
+    field: &str,
+    value: Option<String>,
+    link: bool,
+) -> Result<Option<String>, Diagnostics> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let value = value.trim().to_string();
+    let problem = if value.is_empty() {
+        Some("empty: leave it out instead".to_string())
+    } else if value.len() > crate::notify::MAX_SETTING_BYTES {
+        Some(format!(
+            "longer than {} bytes",
+            crate::notify::MAX_SETTING_BYTES
+        ))
+    } else if link && !(value.starts_with("https://") || value.starts_with("http://")) {
+        Some(format!(
+            "{value:?}: a link starting with https:// or http://"
+        ))
+    } else if value.chars().any(char::is_control) {
+        Some("control characters".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(error(file, field, problem)),
+        None => Ok(Some(value)),
+    }
 }
 
 /// The longest a callback may ring the customer, in seconds.

@@ -32,6 +32,7 @@ use hotline_store::{EventWriter, NewEvent};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::notify::{Notice, NoticeSettings, Provider};
 use crate::switch::{
     CallerProfile, OutboundCall, OutboundCapacity, OutboundResult, MAX_OUTBOUND_ATTEMPTS,
 };
@@ -227,6 +228,10 @@ pub struct OutboundStats {
     pub cancelled_before_dial: u64,
     /// Dialler events not logged (the event writer was full or gone).
     pub events_dropped: u64,
+    /// Fallback messages the provider took.
+    pub notices_sent: u64,
+    /// Fallback messages not sent (the provider refused them, or the task was unreadable).
+    pub notices_failed: u64,
 }
 
 /// Starts the outbound task over `records` with the dialer's `rules` (its default legal hours
@@ -443,6 +448,9 @@ pub struct Dialling {
     pub events: Option<EventWriter>,
     /// The most attempts under way at once.
     pub max_in_flight: u32,
+    /// Where the fallbacks' messages go (failed for good, later than promised), and what
+    /// they say; `None` sends none (the `callback.*` events are still written).
+    pub notices: Option<(Arc<dyn Provider>, NoticeSettings)>,
 }
 
 /// The dialling half of the task's state.
@@ -468,6 +476,7 @@ async fn run(
     let mut follow_ups = tokio::time::interval(follow_up_poll);
     follow_ups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let events = dialling.as_ref().and_then(|d| d.events.clone());
+    let notices = dialling.as_ref().and_then(|d| d.notices.clone());
     let mut placing = dialling.map(|d| Placing {
         calls: d.side.calls,
         reports: d.side.reports,
@@ -479,7 +488,7 @@ async fn run(
     let started = std::time::Instant::now();
     let started_ms = crate::api::now_ms();
     // The restore's events (attempts that ended unknown, tasks that could not go on).
-    drain_events(&mut dialer, &events, &mut stats).await;
+    drain_events(&records, &mut dialer, &events, &notices, &mut stats).await;
     loop {
         // Sleep until the next task falls due; tasks already due wait for capacity, which
         // wakes the loop when it changes.
@@ -495,7 +504,8 @@ async fn run(
             command = commands.recv() => match command {
                 None => break,
                 Some(Command::Submit(request, reply)) => {
-                    let answer = accept(&records, &mut dialer, *request, &mut stats).await;
+                    let answer =
+                        accept(&records, &mut dialer, *request, &events, &mut stats).await;
                     let _ = reply.send(answer);
                 }
                 Some(Command::Cancel(id, actor, reply)) => {
@@ -513,7 +523,9 @@ async fn run(
                     let _ = reply.send(answer);
                 }
             },
-            _ = follow_ups.tick() => feed_follow_ups(&records, &mut dialer, &mut stats).await,
+            _ = follow_ups.tick() => {
+                feed_follow_ups(&records, &mut dialer, &events, &mut stats).await;
+            }
             report = from_switch(&mut placing) => {
                 if let Some(report) = report {
                     ended(&records, &mut dialer, &mut placing, report, &mut stats).await;
@@ -524,7 +536,7 @@ async fn run(
         if let Some(placing) = &mut placing {
             place_due(&records, &mut dialer, placing, &mut stats).await;
         }
-        drain_events(&mut dialer, &events, &mut stats).await;
+        drain_events(&records, &mut dialer, &events, &notices, &mut stats).await;
     }
     stats
 }
@@ -640,7 +652,7 @@ async fn place_due(
             language: customer
                 .as_ref()
                 .and_then(|c| c.fields.preferences.language.as_deref())
-                .and_then(language_of),
+                .and_then(crate::notify::language_of),
             profile: customer.as_ref().map(|c| CallerProfile {
                 level: Some(c.fields.level.clone()),
                 value_score: c.fields.value_score,
@@ -655,18 +667,6 @@ async fn place_due(
         stats.attempts_placed += 1;
         placing.sent += 1;
         placing.in_flight.insert(order.task.0, order.attempt);
-    }
-}
-
-/// The language of a customer's preference (`zh`, `zh-CN`, `en`, …).
-fn language_of(preference: &str) -> Option<Language> {
-    let lower = preference.trim().to_ascii_lowercase();
-    if lower.starts_with("zh") {
-        Some(Language::ZhCn)
-    } else if lower.starts_with("en") {
-        Some(Language::En)
-    } else {
-        None
     }
 }
 
@@ -767,18 +767,110 @@ fn fail_text(reason: hotline_dialer::FailReason, last: OutboundResult) -> String
 /// Writes the dialler's events to the event log (`callback.*`): the metrics and the
 /// webhooks read them there.
 async fn drain_events(
+    records: &Records,
     dialer: &mut Dialer,
     events: &Option<EventWriter>,
+    notices: &Option<(Arc<dyn Provider>, NoticeSettings)>,
     stats: &mut OutboundStats,
 ) {
     while let Some(event) = dialer.poll_event() {
-        let Some(events) = events else {
-            continue;
-        };
-        let row = callback_event(&event);
-        if events.try_append(row).await.is_err() {
-            stats.events_dropped += 1;
+        if let Some(events) = events {
+            if events.try_append(callback_event(&event)).await.is_err() {
+                stats.events_dropped += 1;
+            }
         }
+        if let Some((provider, settings)) = notices {
+            fallback(records, provider.as_ref(), settings, &event, stats).await;
+        }
+    }
+}
+
+/// The message a fallback sends: the links when a task failed for good, the apology (and
+/// its benefit) when the first dial was late. A provider that does not take it is counted.
+async fn fallback(
+    records: &Records,
+    provider: &dyn Provider,
+    settings: &NoticeSettings,
+    event: &DialerEvent,
+    stats: &mut OutboundStats,
+) {
+    let (task, late_ms, at_ms) = match *event {
+        DialerEvent::TaskFailed { task, at_ms, .. } => (task, None, at_ms),
+        DialerEvent::PromiseMissed {
+            task,
+            promised_ms,
+            late_ms,
+        } => (task, Some(late_ms), promised_ms + late_ms),
+        _ => return,
+    };
+    let Ok(Some(row)) = records.callback_task(task.0 as i64).await else {
+        stats.notices_failed += 1;
+        return;
+    };
+    let customer = match row.fields.customer {
+        Some(id) => records.customer(id).await.ok().flatten(),
+        None => None,
+    };
+    let language = customer
+        .as_ref()
+        .and_then(|c| c.fields.preferences.language.as_deref())
+        .and_then(crate::notify::language_of)
+        .unwrap_or(Language::ZhCn);
+    let to = row.fields.number.e164();
+    let customer_id = row.fields.customer.map(|c| c.0);
+    let notice = match late_ms {
+        None => Notice::failed(settings, row.id, customer_id, to, language, at_ms as i64),
+        Some(late_ms) => {
+            if let (Some(tag), Some(customer)) = (&settings.apology_tag, &customer) {
+                // The benefit agents see on the pop: a flag on the customer's record.
+                if !customer.fields.tags.contains(tag) {
+                    let mut fields = customer.fields.clone();
+                    fields.tags.push(tag.clone());
+                    let now = crate::api::now_ms();
+                    if records
+                        .update_customer(customer.id, &fields, None, now, "dialer")
+                        .await
+                        .is_err()
+                    {
+                        stats.store_errors += 1;
+                    }
+                }
+            }
+            Notice::late(
+                settings,
+                row.id,
+                customer_id,
+                to,
+                language,
+                late_ms,
+                at_ms as i64,
+            )
+        }
+    };
+    match provider.submit(&notice).await {
+        Ok(()) => stats.notices_sent += 1,
+        Err(_) => stats.notices_failed += 1,
+    }
+}
+
+/// The `callback.requested` row of a stored request.
+pub fn requested_event(task: &CallbackTask) -> NewEvent {
+    NewEvent {
+        at_ms: task.fields.created_ms,
+        kind: "callback.requested".to_string(),
+        contact_id: None,
+        agent: None,
+        queue: None,
+        data: serde_json::json!({
+            "task": task.id,
+            "channel": task.fields.channel,
+            "priority": task.fields.priority,
+            "customer_id": task.fields.customer.map(|c| c.0),
+            "window_start_ms": task.fields.window_start_ms,
+            "window_end_ms": task.fields.window_end_ms,
+            "promised_ms": task.fields.promised_ms,
+            "ticket_id": task.fields.ticket.map(|t| t.0),
+        }),
     }
 }
 
@@ -866,7 +958,12 @@ fn outcome_name(outcome: Outcome) -> &'static str {
 /// Turns the tickets' due follow-up visits into callback tasks (channel `follow_up`), each
 /// once: the ticket's follow-up becomes `queued`. One that cannot be called is recorded as
 /// `not_called` with the reason; one whose records write failed is tried next round.
-async fn feed_follow_ups(records: &Records, dialer: &mut Dialer, stats: &mut OutboundStats) {
+async fn feed_follow_ups(
+    records: &Records,
+    dialer: &mut Dialer,
+    events: &Option<EventWriter>,
+    stats: &mut OutboundStats,
+) {
     let now = crate::api::now_ms();
     let Ok(due) = records.follow_ups_due(now, FOLLOW_UPS_PER_ROUND).await else {
         return;
@@ -886,7 +983,7 @@ async fn feed_follow_ups(records: &Records, dialer: &mut Dialer, stats: &mut Out
         let accepted = match request {
             Ok(mut request) => {
                 request.task.ticket = Some(ticket.id);
-                accept(records, dialer, request, stats).await
+                accept(records, dialer, request, events, stats).await
             }
             Err((field, message)) => Err(SubmitError::Invalid(field, message)),
         };
@@ -915,6 +1012,7 @@ async fn accept(
     records: &Records,
     dialer: &mut Dialer,
     request: CallbackRequest,
+    events: &Option<EventWriter>,
     stats: &mut OutboundStats,
 ) -> Result<CallbackTask, SubmitError> {
     let now = crate::api::now_ms();
@@ -967,6 +1065,12 @@ async fn accept(
     match stored {
         Ok(stored) => {
             stats.accepted += 1;
+            if let Some(events) = events {
+                // The trigger of the outbound metrics (trigger → first dial, per channel).
+                if events.try_append(requested_event(&stored)).await.is_err() {
+                    stats.events_dropped += 1;
+                }
+            }
             if let Some(snapshot) = snapshot.and_then(|s| serde_json::to_string(&s).ok()) {
                 // The first snapshot; a failure here is repaired by the restore, which builds
                 // it from the row.

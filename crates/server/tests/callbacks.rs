@@ -429,3 +429,104 @@ async fn a_resolved_tickets_follow_up_visit_becomes_one_callback_task_and_a_do_n
 fn rules_all_day() -> hotline_dialer::DialerRules {
     rules(ALL_DAY)
 }
+
+#[tokio::test]
+async fn the_outbound_figures_are_for_supervisors_and_projected_from_the_log() {
+    use hotline_store::{EventLog, NewEvent};
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let log = hotline_store::SqliteEventLog::open(data.path().join("events.db"))
+        .await
+        .unwrap();
+    let row = |at_ms: i64, kind: &str, contact: Option<i64>, data: Value| NewEvent {
+        at_ms,
+        kind: kind.into(),
+        contact_id: contact,
+        agent: None,
+        queue: None,
+        data,
+    };
+    log.append(&[
+        row(
+            1_000,
+            "callback.requested",
+            None,
+            json!({"task": 1, "channel": "app", "promised_ms": 31_000}),
+        ),
+        row(
+            1_100,
+            "callback.attempt_started",
+            None,
+            json!({"task": 1, "attempt": 1}),
+        ),
+        row(
+            1_200,
+            "call.outbound_queued",
+            Some(9),
+            json!({"task": 1, "attempt": 1}),
+        ),
+        row(
+            3_000,
+            "call.callback_dialling",
+            Some(9),
+            json!({"attempt": 1}),
+        ),
+        row(
+            8_000,
+            "call.outbound_ended",
+            Some(9),
+            json!({"task": 1, "attempt": 1, "result": "connected"}),
+        ),
+        row(8_000, "callback.done", None, json!({"task": 1})),
+    ])
+    .await
+    .unwrap();
+    let supervisor = records
+        .create_api_key("wall", Role::Supervisor, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let agent = records
+        .create_api_key("desk", Role::Agent, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let router = api::router(ApiState {
+        log: Some(log),
+        outbound_metrics: Some(hotline_server::outbound_metrics::OutboundMetrics::default()),
+        ..ApiState::new(records)
+    });
+    let get = |uri: &str, key: &str| {
+        let request = Request::builder()
+            .uri(uri)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let uri = "/api/v1/metrics/outbound?from_ms=0&to_ms=100000";
+    let (status, _) = get(uri, &agent).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = get(uri, &supervisor).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let app = &body["by_channel"]["app"];
+    assert_eq!(app["requested"], 1);
+    assert_eq!(app["connect_rate"], 1.0);
+    assert_eq!(app["trigger_to_first_dial_ms"]["p50"], 2_000);
+    assert_eq!(app["trigger_to_connected_ms"]["max"], 7_000);
+    assert_eq!(body["total"]["timeliness"], 1.0);
+    let (status, body) = get("/api/v1/metrics/outbound?from_ms=5&to_ms=5", &supervisor).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "from_ms", "{body}");
+}

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hotline_phone::NumberContext;
 use hotline_server::config;
 use hotline_server::customer_link::PopHub;
+use hotline_server::notify::WebhookProvider;
 use hotline_server::outbound::{self, CallbackRequest, Dialling, Outbound, OutboundStats};
 use hotline_server::runtime::{self, Running};
 use hotline_store::{
@@ -48,6 +49,8 @@ queues = ["general"]
 legal_hours = { name = "all_day", weekly = { mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" } }
 max_attempts = MAX_ATTEMPTS
 max_attempts_per_day = MAX_ATTEMPTS
+asap_promise = "30s"
+apology_after = "5m"
 [dialer.retry]
 busy = "2s"
 no_answer = "2s"
@@ -56,6 +59,10 @@ network_failure = "2s"
 
 [outbound]
 caller_id = "4008123123"
+chat_url = "https://kf.example.cn/chat"
+booking_url = "https://kf.example.cn/book"
+apology_coupon = "SORRY10"
+apology_tag = "回电延误 late callback"
 "#;
 
 struct Center {
@@ -81,7 +88,12 @@ fn keyring(data: &Path) -> Keyring {
 
 /// A center on `data` (records and event log there) dialling out through `carrier`.
 async fn center(data: &Path, carrier: SocketAddr, max_attempts: u32) -> Center {
-    let text = CONFIG
+    center_with(data, carrier, max_attempts, CONFIG).await
+}
+
+/// [`center`] with a configuration of its own.
+async fn center_with(data: &Path, carrier: SocketAddr, max_attempts: u32, text: &str) -> Center {
+    let text = text
         .replace("CARRIER", &carrier.to_string())
         .replace("MAX_ATTEMPTS", &max_attempts.to_string());
     let config = config::parse("outbound.toml", &text, 42, [9; 32]).unwrap();
@@ -99,6 +111,7 @@ async fn center(data: &Path, carrier: SocketAddr, max_attempts: u32) -> Center {
     };
     let rules = config.dialer.clone();
     let max_in_flight = config.outbound_in_flight;
+    let settings = config.notices.clone();
     let running = runtime::start_with(config, Some(&data.join("events.db")), Some(link))
         .await
         .unwrap();
@@ -111,6 +124,12 @@ async fn center(data: &Path, carrier: SocketAddr, max_attempts: u32) -> Center {
             side: dialler_side,
             events: running.events.clone(),
             max_in_flight,
+            notices: Some((
+                Arc::new(WebhookProvider {
+                    events: running.events.clone().unwrap(),
+                }),
+                settings,
+            )),
         }),
     )
     .await
@@ -262,6 +281,22 @@ async fn an_asap_request_rings_the_agent_first_then_dials_the_customer_and_conne
     assert_eq!(dialling[0].agent.as_deref(), Some("ann"));
     let ended = events_of(&events, "call.outbound_ended");
     assert_eq!(ended[0].data["result"], "connected");
+    // The figures, projected from the same log.
+    let metrics = hotline_server::outbound_metrics::OutboundMetrics::default();
+    let log = hotline_store::SqliteEventLog::open(data.path().join("events.db"))
+        .await
+        .unwrap();
+    metrics.catch_up(&log).await.unwrap();
+    let report = metrics.report(0, now_ms() + 1);
+    let web = &report.by_channel["web_form"];
+    assert_eq!(
+        (web.requested, web.connected, web.dialled, web.answered),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(web.connect_rate, Some(1.0));
+    assert_eq!(web.timeliness, Some(1.0), "dialled within its 30 s promise");
+    assert_eq!(web.trigger_to_first_dial_ms.count, 1);
+    assert!(web.trigger_to_connected_ms.p50.unwrap() >= web.trigger_to_first_dial_ms.p50.unwrap());
     let started = events_of(&events, "callback.attempt_started");
     assert!(
         started[0].at_ms - task.fields.created_ms < 1_000,
@@ -367,6 +402,77 @@ async fn no_answer_then_a_failing_carrier_use_up_the_attempts_and_the_task_fails
     let failed = events_of(&events, "callback.failed");
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].data["task"], task.id);
+    // The customer is told, in Chinese (no language preference), with both links.
+    let notices = events_of(&events, "notify.callback_failed");
+    assert_eq!(notices.len(), 1, "one message per failed task");
+    let notice = &notices[0].data;
+    assert_eq!(notice["task"], task.id);
+    assert_eq!(notice["to"], "+8613800138000");
+    assert_eq!(notice["language"], "zh-CN");
+    let text = notice["text"].as_str().unwrap();
+    assert!(
+        text.contains("在线客服：https://kf.example.cn/chat"),
+        "{text}"
+    );
+    assert!(
+        text.contains("预约回电：https://kf.example.cn/book"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_dial_later_than_promised_sends_an_apology_with_the_coupon_and_flags_the_customer()
+{
+    let data = tempfile::tempdir().unwrap();
+    let (_, address) = carrier();
+    // Promised 1 s after the request; an apology is owed past 1 s more.
+    let text = CONFIG
+        .replace("asap_promise = \"30s\"", "asap_promise = \"1s\"")
+        .replace("apology_after = \"5m\"", "apology_after = \"1s\"");
+    let center = center_with(data.path(), address, 3, &text).await;
+    let switch = center.running.local;
+    let mut customer = wang(&center.records).await;
+    customer.fields.preferences.language = Some("en".into());
+    let customer = center
+        .records
+        .update_customer(customer.id, &customer.fields, None, 2, "test")
+        .await
+        .unwrap();
+    // No agent for 3 s: the first dial comes about 2 s after its promise.
+    let task = request(&center, &customer, None).await;
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    // The agent's phone never answers: what matters is when the attempt was handed out.
+    let mut phone = tokio::task::spawn_blocking(move || {
+        agent_phone(switch, "ann", "agent_never_answers.xml", 1)
+    })
+    .await
+    .unwrap();
+    wait_for_state(&center.records, task.id, CallbackState::Dialling).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let flagged = loop {
+        let now = center.records.customer(customer.id).await.unwrap().unwrap();
+        if !now.fields.tags.is_empty() || tokio::time::Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(flagged.fields.tags, ["回电延误 late callback"]);
+    let _ = phone.kill();
+    let _ = phone.wait();
+    center.stop().await;
+    let events = log_events(&data.path().join("events.db")).await;
+    let missed = events_of(&events, "callback.promise_missed");
+    assert_eq!(missed.len(), 1);
+    assert!(missed[0].data["late_ms"].as_u64().unwrap() >= 1_000);
+    let apology = events_of(&events, "notify.callback_late");
+    assert_eq!(apology.len(), 1);
+    assert_eq!(apology[0].data["language"], "en");
+    assert_eq!(apology[0].data["coupon"], "SORRY10");
+    let text = apology[0].data["text"].as_str().unwrap();
+    assert!(
+        text.contains("Please accept this coupon: SORRY10"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -366,3 +366,56 @@ pub async fn cancel_callback(
         )))
     }
 }
+
+/// The window of the outbound figures.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsQuery {
+    /// Callbacks requested from this instant (Unix ms); default 24 h before `to_ms`.
+    pub from_ms: Option<i64>,
+    /// Up to this instant, excluded (Unix ms); default now.
+    pub to_ms: Option<i64>,
+}
+
+/// The longest window of the outbound figures.
+pub const MAX_METRICS_WINDOW_MS: i64 = 31 * 24 * 3_600_000;
+
+/// The outbound figures of the callbacks requested in a window: trigger → first dial and →
+/// connected (p50, p95, max), connect and answer rates, attempts per connect, timeliness, in
+/// all and per source channel. Projected from the event log, current to the request.
+#[utoipa::path(get, path = "/api/v1/metrics/outbound", tag = "callbacks",
+    params(MetricsQuery),
+    responses((status = 200, body = crate::outbound_metrics::OutboundReport),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn outbound_metrics(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<MetricsQuery>,
+) -> Result<Json<crate::outbound_metrics::OutboundReport>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    let to_ms = query.to_ms.unwrap_or_else(|| crate::api::now_ms() + 1);
+    let from_ms = query.from_ms.unwrap_or(to_ms - 24 * 3_600_000);
+    if from_ms >= to_ms {
+        return Err(ApiError::invalid("from_ms", "must be before to_ms"));
+    }
+    if to_ms - from_ms > MAX_METRICS_WINDOW_MS {
+        return Err(ApiError::invalid(
+            "from_ms",
+            format!(
+                "the window is at most {} days",
+                MAX_METRICS_WINDOW_MS / 86_400_000
+            ),
+        ));
+    }
+    let metrics = state
+        .outbound_metrics
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("the outbound figures are not kept here"))?;
+    if let Some(log) = &state.log {
+        // Current to the request, not to the tailer's last poll.
+        metrics.catch_up(log).await?;
+    }
+    Ok(Json(metrics.report(from_ms, to_ms)))
+}

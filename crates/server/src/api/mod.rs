@@ -71,6 +71,9 @@ pub struct ApiState {
     pub recordings: Option<std::path::PathBuf>,
     /// The outbound task that takes callback requests (none: `/callbacks` answers 503).
     pub outbound: Option<crate::outbound::Outbound>,
+    /// The outbound figures, projected from the event log (none: `/metrics/outbound` answers
+    /// 503).
+    pub outbound_metrics: Option<crate::outbound_metrics::OutboundMetrics>,
 }
 
 impl ApiState {
@@ -89,6 +92,7 @@ impl ApiState {
             log: None,
             recordings: None,
             outbound: None,
+            outbound_metrics: None,
         }
     }
 }
@@ -155,6 +159,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
             callbacks::list_callbacks
         ))
         .routes(routes!(callbacks::get_callback, callbacks::cancel_callback))
+        .routes(routes!(callbacks::outbound_metrics))
         .routes(routes!(recordings::get_recording))
         .routes(routes!(surveys::add_answer))
         .routes(routes!(surveys::create_survey_link))

@@ -1,0 +1,546 @@
+//! The outbound figures, as a projection of the event log (never a second source): trigger →
+//! first dial and trigger → connected (p50, p95, max), connect rate, answer rate, attempts
+//! per connect and callback timeliness (the customer's phone rang by the promised instant),
+//! in all and per source channel, for the callbacks requested in a time window.
+//!
+//! Which events, and what they mean:
+//! - `callback.requested` (the outbound task, when a request is stored): the trigger, its
+//!   channel and promise;
+//! - `callback.attempt_started`: the dialler handed an attempt out;
+//! - `call.outbound_queued` (the switch): the attempt's contact, which later events name;
+//! - `call.callback_dialling`: the customer's INVITE left (agent first: after the agent
+//!   answered): the dial;
+//! - `call.outbound_ended`: how the attempt ended (`connected`: the customer answered);
+//! - `callback.done`, `callback.failed`, `callback.cancelled`: the task's end.
+//!
+//! [`spawn`] keeps a projection current by tailing the log (it replays the whole log at start)
+//! and answers [`OutboundMetrics::report`] from memory. Agent-first calls cannot be abandoned
+//! (the agent is on the line before the customer is dialled), so no abandonment figure is
+//! given here; it belongs to predictive dialling, which places calls before an agent is free.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hotline_store::{EventLog, SqliteEventLog, StoredEvent};
+use serde::Serialize;
+use tokio::sync::watch;
+use utoipa::ToSchema;
+
+/// Tasks remembered; the oldest are forgotten beyond it.
+pub const MAX_TASKS_TRACKED: usize = 200_000;
+/// Attempts' contacts remembered until their end.
+pub const MAX_CONTACTS_TRACKED: usize = 20_000;
+/// Events read from the log at once.
+pub const EVENTS_PER_READ: u32 = 5_000;
+/// How often the log is read for new events.
+pub const TAIL_POLL: Duration = Duration::from_millis(250);
+
+/// How a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    Done,
+    Failed,
+    Cancelled,
+}
+
+/// What the log said about one task.
+#[derive(Clone, Debug)]
+struct TaskFacts {
+    channel: String,
+    trigger_ms: i64,
+    promised_ms: i64,
+    first_dial_ms: Option<i64>,
+    connected_ms: Option<i64>,
+    attempts: u32,
+    dialled: u32,
+    answered: u32,
+    end: Option<End>,
+}
+
+/// The projection: fed with events in log order, asked for reports.
+#[derive(Debug, Default)]
+pub struct Projection {
+    tasks: BTreeMap<i64, TaskFacts>,
+    contacts: HashMap<i64, i64>,
+    contact_order: VecDeque<i64>,
+    /// The seq of the last event applied.
+    pub last_seq: i64,
+}
+
+impl Projection {
+    /// Applies one event (others than the module's are ignored), once: an event at or
+    /// before the last applied seq is skipped.
+    pub fn apply(&mut self, event: &StoredEvent) {
+        if event.seq <= self.last_seq {
+            return;
+        }
+        self.last_seq = event.seq;
+        let data = &event.data;
+        let task_of = |data: &serde_json::Value| data["task"].as_i64();
+        match event.kind.as_str() {
+            "callback.requested" => {
+                let Some(task) = task_of(data) else {
+                    return;
+                };
+                self.tasks.insert(
+                    task,
+                    TaskFacts {
+                        channel: data["channel"].as_str().unwrap_or("api").to_string(),
+                        trigger_ms: event.at_ms,
+                        promised_ms: data["promised_ms"].as_i64().unwrap_or(i64::MAX),
+                        first_dial_ms: None,
+                        connected_ms: None,
+                        attempts: 0,
+                        dialled: 0,
+                        answered: 0,
+                        end: None,
+                    },
+                );
+                while self.tasks.len() > MAX_TASKS_TRACKED {
+                    self.tasks.pop_first();
+                }
+            }
+            "callback.attempt_started" => {
+                if let Some(facts) = task_of(data).and_then(|t| self.tasks.get_mut(&t)) {
+                    facts.attempts += 1;
+                }
+            }
+            "call.outbound_queued" => {
+                let (Some(contact), Some(task)) = (event.contact_id, task_of(data)) else {
+                    return;
+                };
+                self.contacts.insert(contact, task);
+                self.contact_order.push_back(contact);
+                while self.contact_order.len() > MAX_CONTACTS_TRACKED {
+                    if let Some(old) = self.contact_order.pop_front() {
+                        self.contacts.remove(&old);
+                    }
+                }
+            }
+            "call.callback_dialling" => {
+                let Some(task) = event.contact_id.and_then(|c| self.contacts.get(&c)) else {
+                    return;
+                };
+                if let Some(facts) = self.tasks.get_mut(task) {
+                    facts.dialled += 1;
+                    facts.first_dial_ms.get_or_insert(event.at_ms);
+                }
+            }
+            "call.outbound_ended" => {
+                if let Some(contact) = event.contact_id {
+                    self.contacts.remove(&contact);
+                }
+                if data["result"] != "connected" {
+                    return;
+                }
+                if let Some(facts) = task_of(data).and_then(|t| self.tasks.get_mut(&t)) {
+                    facts.answered += 1;
+                    facts.connected_ms.get_or_insert(event.at_ms);
+                }
+            }
+            "callback.done" | "callback.failed" | "callback.cancelled" => {
+                if let Some(facts) = task_of(data).and_then(|t| self.tasks.get_mut(&t)) {
+                    facts.end = Some(match event.kind.as_str() {
+                        "callback.done" => End::Done,
+                        "callback.failed" => End::Failed,
+                        _ => End::Cancelled,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The figures of the callbacks requested from `from_ms` up to `to_ms`.
+    pub fn report(&self, from_ms: i64, to_ms: i64) -> OutboundReport {
+        let mut total = Tally::default();
+        let mut by_channel: BTreeMap<String, Tally> = BTreeMap::new();
+        for facts in self.tasks.values() {
+            if facts.trigger_ms < from_ms || facts.trigger_ms >= to_ms {
+                continue;
+            }
+            total.add(facts);
+            by_channel
+                .entry(facts.channel.clone())
+                .or_default()
+                .add(facts);
+        }
+        OutboundReport {
+            from_ms,
+            to_ms,
+            total: total.figures(),
+            by_channel: by_channel
+                .into_iter()
+                .map(|(channel, tally)| (channel, tally.figures()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    requested: u64,
+    connected: u64,
+    failed: u64,
+    cancelled: u64,
+    attempts: u64,
+    dialled: u64,
+    answered: u64,
+    first_dials: u64,
+    within_promise: u64,
+    to_first_dial: Vec<i64>,
+    to_connected: Vec<i64>,
+}
+
+impl Tally {
+    fn add(&mut self, facts: &TaskFacts) {
+        self.requested += 1;
+        match facts.end {
+            Some(End::Done) => self.connected += 1,
+            Some(End::Failed) => self.failed += 1,
+            Some(End::Cancelled) => self.cancelled += 1,
+            None => {}
+        }
+        self.attempts += u64::from(facts.attempts);
+        self.dialled += u64::from(facts.dialled);
+        self.answered += u64::from(facts.answered);
+        if let Some(dial) = facts.first_dial_ms {
+            self.first_dials += 1;
+            if dial <= facts.promised_ms {
+                self.within_promise += 1;
+            }
+            self.to_first_dial.push(dial - facts.trigger_ms);
+        }
+        if let Some(connected) = facts.connected_ms {
+            self.to_connected.push(connected - facts.trigger_ms);
+        }
+    }
+
+    fn figures(mut self) -> OutboundFigures {
+        let ratio = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
+        OutboundFigures {
+            requested: self.requested,
+            connected: self.connected,
+            failed: self.failed,
+            cancelled: self.cancelled,
+            pending: self.requested - self.connected - self.failed - self.cancelled,
+            attempts: self.attempts,
+            dialled: self.dialled,
+            answered: self.answered,
+            connect_rate: ratio(self.connected, self.connected + self.failed),
+            answer_rate: ratio(self.answered, self.dialled),
+            attempts_per_connect: ratio(self.dialled, self.connected),
+            dialled_within_promise: self.within_promise,
+            timeliness: ratio(self.within_promise, self.first_dials),
+            trigger_to_first_dial_ms: Latency::of(&mut self.to_first_dial),
+            trigger_to_connected_ms: Latency::of(&mut self.to_connected),
+        }
+    }
+}
+
+/// The figures of a set of callbacks. Rates are `null` when nothing was counted.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct OutboundFigures {
+    /// Callbacks requested.
+    pub requested: u64,
+    /// Reached (the customer answered and talked to an agent).
+    pub connected: u64,
+    /// Failed for good.
+    pub failed: u64,
+    /// Cancelled (do-not-call, consent, staff, the customer).
+    pub cancelled: u64,
+    /// Not ended yet.
+    pub pending: u64,
+    /// Attempts handed out by the dialler.
+    pub attempts: u64,
+    /// Attempts whose customer was dialled (the INVITE left).
+    pub dialled: u64,
+    /// Dials the customer answered.
+    pub answered: u64,
+    /// Connected ÷ (connected + failed).
+    pub connect_rate: Option<f64>,
+    /// Answered ÷ dialled.
+    pub answer_rate: Option<f64>,
+    /// Dials per connected callback.
+    pub attempts_per_connect: Option<f64>,
+    /// Callbacks whose first dial came by the promised instant.
+    pub dialled_within_promise: u64,
+    /// Dialled within promise ÷ callbacks dialled.
+    pub timeliness: Option<f64>,
+    /// From the request to the customer's first dial.
+    pub trigger_to_first_dial_ms: Latency,
+    /// From the request to the customer answering.
+    pub trigger_to_connected_ms: Latency,
+}
+
+/// A latency's distribution in milliseconds; `null` figures when there is none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Latency {
+    /// How many.
+    pub count: u64,
+    /// Median (nearest rank).
+    pub p50: Option<i64>,
+    /// 95th percentile (nearest rank).
+    pub p95: Option<i64>,
+    /// The longest.
+    pub max: Option<i64>,
+}
+
+impl Latency {
+    fn of(values: &mut [i64]) -> Latency {
+        values.sort_unstable();
+        let rank = |p: f64| {
+            let n = values.len();
+            (n > 0).then(|| values[((p * n as f64).ceil() as usize).clamp(1, n) - 1])
+        };
+        Latency {
+            count: values.len() as u64,
+            p50: rank(0.50),
+            p95: rank(0.95),
+            max: values.last().copied(),
+        }
+    }
+}
+
+/// The outbound figures of a window, in all and per source channel.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct OutboundReport {
+    /// The window's start (requests from then).
+    pub from_ms: i64,
+    /// Its end, excluded.
+    pub to_ms: i64,
+    /// Every channel together.
+    pub total: OutboundFigures,
+    /// Per source channel (`web_form`, `wechat`, `app`, `after_sales`, `follow_up`, `api`).
+    pub by_channel: BTreeMap<String, OutboundFigures>,
+}
+
+/// The live projection, shared with the API.
+#[derive(Clone, Debug, Default)]
+pub struct OutboundMetrics {
+    projection: Arc<Mutex<Projection>>,
+}
+
+impl OutboundMetrics {
+    /// The figures of the callbacks requested from `from_ms` up to `to_ms`.
+    pub fn report(&self, from_ms: i64, to_ms: i64) -> OutboundReport {
+        self.lock().report(from_ms, to_ms)
+    }
+
+    /// The seq of the last event applied.
+    pub fn last_seq(&self) -> i64 {
+        self.lock().last_seq
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Projection> {
+        // A panic while applying one event leaves a usable projection.
+        self.projection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Reads the log's events after the last applied one, up to [`EVENTS_PER_READ`] at a
+    /// time, until none is left; answers how many were applied.
+    pub async fn catch_up(&self, log: &SqliteEventLog) -> Result<u64, hotline_store::StoreError> {
+        let mut applied = 0;
+        loop {
+            let after = self.last_seq();
+            let events = log.read_from(after, EVENTS_PER_READ).await?;
+            if events.is_empty() {
+                return Ok(applied);
+            }
+            let mut projection = self.lock();
+            for event in &events {
+                projection.apply(event);
+            }
+            applied += events.len() as u64;
+        }
+    }
+}
+
+/// Keeps `metrics` current with `log` until `shutdown` turns true.
+pub fn spawn(
+    metrics: OutboundMetrics,
+    log: SqliteEventLog,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            // A failed read is tried again at the next poll.
+            let _ = metrics.catch_up(&log).await;
+            tokio::select! {
+                _ = tokio::time::sleep(TAIL_POLL) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(
+        seq: i64,
+        at_ms: i64,
+        kind: &str,
+        contact: Option<i64>,
+        data: serde_json::Value,
+    ) -> StoredEvent {
+        StoredEvent {
+            seq,
+            at_ms,
+            kind: kind.to_string(),
+            contact_id: contact,
+            agent: None,
+            queue: None,
+            data,
+        }
+    }
+
+    #[test]
+    fn a_busy_then_connected_callback_and_a_failed_one_give_the_rates_and_latencies() {
+        let mut p = Projection::default();
+        let events = [
+            event(
+                1,
+                1_000,
+                "callback.requested",
+                None,
+                json!({"task": 1, "channel": "web_form", "promised_ms": 31_000}),
+            ),
+            event(
+                2,
+                1_010,
+                "callback.attempt_started",
+                None,
+                json!({"task": 1, "attempt": 1}),
+            ),
+            event(
+                3,
+                1_020,
+                "call.outbound_queued",
+                Some(10),
+                json!({"task": 1, "attempt": 1}),
+            ),
+            event(
+                4,
+                4_000,
+                "call.callback_dialling",
+                Some(10),
+                json!({"attempt": 1}),
+            ),
+            event(
+                5,
+                5_000,
+                "call.outbound_ended",
+                Some(10),
+                json!({"task": 1, "attempt": 1, "result": "busy"}),
+            ),
+            event(
+                6,
+                2_000,
+                "callback.requested",
+                None,
+                json!({"task": 2, "channel": "wechat", "promised_ms": 3_000}),
+            ),
+            event(
+                7,
+                60_000,
+                "callback.attempt_started",
+                None,
+                json!({"task": 1, "attempt": 2}),
+            ),
+            event(
+                8,
+                60_010,
+                "call.outbound_queued",
+                Some(11),
+                json!({"task": 1, "attempt": 2}),
+            ),
+            event(
+                9,
+                61_000,
+                "call.callback_dialling",
+                Some(11),
+                json!({"attempt": 1}),
+            ),
+            event(
+                10,
+                65_000,
+                "call.outbound_ended",
+                Some(11),
+                json!({"task": 1, "attempt": 2, "result": "connected"}),
+            ),
+            event(11, 65_000, "callback.done", None, json!({"task": 1})),
+            event(
+                12,
+                9_000,
+                "callback.attempt_started",
+                None,
+                json!({"task": 2, "attempt": 1}),
+            ),
+            event(
+                13,
+                9_010,
+                "call.outbound_queued",
+                Some(12),
+                json!({"task": 2, "attempt": 1}),
+            ),
+            event(
+                14,
+                9_500,
+                "call.callback_dialling",
+                Some(12),
+                json!({"attempt": 1}),
+            ),
+            event(
+                15,
+                30_000,
+                "call.outbound_ended",
+                Some(12),
+                json!({"task": 2, "attempt": 1, "result": "no_answer"}),
+            ),
+            event(16, 30_000, "callback.failed", None, json!({"task": 2})),
+            event(
+                17,
+                40_000,
+                "callback.requested",
+                None,
+                json!({"task": 3, "channel": "web_form", "promised_ms": 70_000}),
+            ),
+        ];
+        for e in &events {
+            p.apply(e);
+        }
+        let report = p.report(0, 100_000);
+        let total = &report.total;
+        assert_eq!(total.requested, 3);
+        assert_eq!((total.connected, total.failed, total.pending), (1, 1, 1));
+        assert_eq!(total.dialled, 3);
+        assert_eq!(total.answered, 1);
+        assert_eq!(total.connect_rate, Some(0.5));
+        assert_eq!(total.answer_rate, Some(1.0 / 3.0));
+        assert_eq!(total.attempts_per_connect, Some(3.0));
+        // Task 1 rang by its promise (4 000 ≤ 31 000), task 2 did not (9 500 > 3 000).
+        assert_eq!(total.dialled_within_promise, 1);
+        assert_eq!(total.timeliness, Some(0.5));
+        assert_eq!(total.trigger_to_first_dial_ms.count, 2);
+        assert_eq!(total.trigger_to_first_dial_ms.max, Some(7_500));
+        assert_eq!(total.trigger_to_first_dial_ms.p50, Some(3_000));
+        assert_eq!(total.trigger_to_connected_ms.max, Some(64_000));
+        let web = &report.by_channel["web_form"];
+        assert_eq!((web.requested, web.connected, web.pending), (2, 1, 1));
+        assert_eq!(report.by_channel["wechat"].failed, 1);
+        // The window counts requests by their trigger.
+        assert_eq!(p.report(1_500, 100_000).total.requested, 2);
+        assert_eq!(p.report(0, 1_000).total.requested, 0);
+        assert_eq!(p.report(0, 1_000).total.connect_rate, None);
+    }
+}
