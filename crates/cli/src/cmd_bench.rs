@@ -4,6 +4,7 @@
 //! - `sim`: a simulated day of a 1,000-agent center (wall time and peak memory);
 //! - `eventlog`: events appended to SQLite per second, durable on commit;
 //! - `sip`: SIP messages parsed and printed per second;
+//! - `outbound`: trigger → first dial of callback requests under load;
 //! - `media`: concurrent anchored calls with RTP flowing through a `hotline serve` child
 //!   process (loss, transit, added jitter, memory and CPU per call).
 
@@ -105,6 +106,19 @@ pub enum Which {
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
         seeds: u64,
     },
+    /// Trigger → first dial of callback requests: the outbound task on SQLite as in `serve`,
+    /// with tasks waiting and requests arriving at a steady rate.
+    Outbound {
+        /// Tasks waiting (for tomorrow) during the measurement.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=hotline_server::outbound_bench::MAX_BENCH_REQUESTS))]
+        pending: u64,
+        /// Requests per second to call back at once.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        rate: u32,
+        /// Seconds of arrivals.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+        seconds: u64,
+    },
     /// Knowledge-base searches over synthetic articles in Chinese and English (index built
     /// first, in a temporary directory).
     Kb {
@@ -174,6 +188,28 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Which::Pacing { seeds } => bench_pacing(*seeds),
+        Which::Outbound {
+            pending,
+            rate,
+            seconds,
+        } => {
+            let dir =
+                std::env::temp_dir().join(format!("hotline-bench-outbound-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).context("a temporary directory")?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let report = runtime
+                .block_on(hotline_server::outbound_bench::run(
+                    &dir, *pending, *rate, *seconds,
+                ))
+                .map_err(|e| anyhow::anyhow!("{e}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            let report = report?;
+            println!("outbound: {report}");
+            Ok(())
+        }
         Which::Kb {
             articles,
             queries,

@@ -84,6 +84,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let dialer_rules = config.dialer.clone();
         let max_in_flight = config.outbound_in_flight;
         let notice_settings = config.notices.clone();
+        let outbound_mode = config.outbound_mode;
         let retention_days = config.retention_days;
         let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
@@ -102,6 +103,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                         Arc::new(hotline_server::notify::WebhookProvider { events });
                     (provider, notice_settings)
                 }),
+                mode: outbound_mode,
             }),
         )
         .await

@@ -119,6 +119,15 @@ const ZH: &[(&str, &str)] = &[
     ),
     ("zh/survey_question", "本次通话已结束。请为我们的服务评分：非常满意请按5，满意请按4，一般请按3，不满意请按2，非常不满意请按1。"),
     ("zh/survey_thanks", "感谢您的评价，再见。"),
+    (
+        "zh/auto_callback",
+        "您好，这里是客服中心，您申请的回电已为您接通。现在转接人工客服请按1，希望稍后再回电请按2。",
+    ),
+    (
+        "zh/auto_later",
+        "请选择回电时间：一小时后请按1，三小时后请按2，明天这个时间请按3。",
+    ),
+    ("zh/auto_later_confirmed", "好的，我们会在您选择的时间给您回电，再见。"),
 ];
 
 /// Every English prompt with its text.
@@ -210,6 +219,18 @@ const EN: &[(&str, &str)] = &[
         "Your call has ended. Please rate our service from 1 to 5: press 5 if you were very satisfied, down to 1 if you were very dissatisfied.",
     ),
     ("en/survey_thanks", "Thank you for your feedback. Goodbye."),
+    (
+        "en/auto_callback",
+        "Hello, this is customer service, calling you back as you asked. To talk to an agent now, press 1. To be called back later, press 2.",
+    ),
+    (
+        "en/auto_later",
+        "When should we call you back? In one hour, press 1. In three hours, press 2. Tomorrow at this time, press 3.",
+    ),
+    (
+        "en/auto_later_confirmed",
+        "Thank you. We will call you back at the time you chose. Goodbye.",
+    ),
 ];
 
 fn table(language: Language) -> &'static [(&'static str, &'static str)] {

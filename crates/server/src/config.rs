@@ -107,6 +107,9 @@ pub struct ServerConfig {
     pub outbound_in_flight: u32,
     /// What the outbound fallbacks' messages say and give (`[outbound]` links and benefit).
     pub notices: crate::notify::NoticeSettings,
+    /// How callbacks are placed (`[outbound] mode`: `agent_first`, the default, or
+    /// `automatic`).
+    pub outbound_mode: crate::switch::OutboundMode,
 }
 
 #[derive(Deserialize, Default)]
@@ -119,6 +122,7 @@ struct OutboundSection {
     booking_url: Option<String>,
     apology_coupon: Option<String>,
     apology_tag: Option<String>,
+    mode: Option<String>,
 }
 
 /// The most outbound attempts under way at once by default (`[outbound] max_in_flight`).
@@ -545,6 +549,17 @@ pub fn parse(
         )?,
         apology_tag: setting(file, "outbound.apology_tag", outbound.apology_tag, false)?,
     };
+    let outbound_mode = match outbound.mode.as_deref() {
+        None | Some("agent_first") => crate::switch::OutboundMode::AgentFirst,
+        Some("automatic") => crate::switch::OutboundMode::Automatic,
+        Some(other) => {
+            return Err(error(
+                file,
+                "outbound.mode",
+                format!("{other:?}: agent_first or automatic"),
+            ))
+        }
+    };
     let caller_id = outbound.caller_id.unwrap_or_default();
     if !caller_id.chars().all(|c| c.is_ascii_digit() || c == '+') || caller_id.len() > 32 {
         return Err(error(
@@ -585,6 +600,7 @@ pub fn parse(
         retention_days,
         outbound_in_flight: max_in_flight as u32,
         notices,
+        outbound_mode,
     })
 }
 

@@ -24,6 +24,7 @@ pub mod media_bench;
 pub mod media_runtime;
 pub mod notify;
 pub mod outbound;
+pub mod outbound_bench;
 pub mod outbound_metrics;
 pub mod phone;
 pub mod prompt_files;

@@ -34,7 +34,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::notify::{Notice, NoticeSettings, Provider};
 use crate::switch::{
-    CallerProfile, OutboundCall, OutboundCapacity, OutboundResult, MAX_OUTBOUND_ATTEMPTS,
+    CallerProfile, OutboundCall, OutboundCapacity, OutboundMode, OutboundResult,
+    MAX_OUTBOUND_ATTEMPTS,
 };
 
 /// Requests waiting for the outbound task; beyond it the API answers 503 (try again).
@@ -160,6 +161,8 @@ impl fmt::Display for SubmitError {
     }
 }
 
+impl std::error::Error for SubmitError {}
+
 enum Command {
     Submit(
         Box<CallbackRequest>,
@@ -230,6 +233,8 @@ pub struct OutboundStats {
     pub events_dropped: u64,
     /// Fallback messages the provider took.
     pub notices_sent: u64,
+    /// Callbacks the customer moved to a later time on an automatic call.
+    pub moved_later: u64,
     /// Fallback messages not sent (the provider refused them, or the task was unreadable).
     pub notices_failed: u64,
 }
@@ -451,6 +456,9 @@ pub struct Dialling {
     /// Where the fallbacks' messages go (failed for good, later than promised), and what
     /// they say; `None` sends none (the `callback.*` events are still written).
     pub notices: Option<(Arc<dyn Provider>, NoticeSettings)>,
+    /// Agent first (one attempt per free agent), or automatic (dialled at once, up to
+    /// `max_in_flight`; the customer chooses an agent or a later time).
+    pub mode: OutboundMode,
 }
 
 /// The dialling half of the task's state.
@@ -459,6 +467,7 @@ struct Placing {
     reports: mpsc::Receiver<OutboundReport>,
     capacity: watch::Receiver<OutboundCapacity>,
     max_in_flight: usize,
+    mode: OutboundMode,
     /// Attempts sent to the switch so far.
     sent: u64,
     /// Attempts under way: task → attempt.
@@ -482,6 +491,7 @@ async fn run(
         reports: d.side.reports,
         capacity: d.side.capacity,
         max_in_flight: (d.max_in_flight as usize).clamp(1, MAX_OUTBOUND_ATTEMPTS),
+        mode: d.mode,
         sent: 0,
         in_flight: HashMap::new(),
     });
@@ -528,7 +538,8 @@ async fn run(
             }
             report = from_switch(&mut placing) => {
                 if let Some(report) = report {
-                    ended(&records, &mut dialer, &mut placing, report, &mut stats).await;
+                    ended(&records, &mut dialer, &mut placing, report, &events, &mut stats)
+                        .await;
                 }
             }
             _ = sleep_until(wake) => {}
@@ -577,7 +588,11 @@ async fn place_due(
 ) {
     let capacity = *placing.capacity.borrow_and_update();
     let unseen = placing.sent.saturating_sub(capacity.calls_taken);
-    let free = u64::from(capacity.free_agents).saturating_sub(unseen);
+    let free = match placing.mode {
+        OutboundMode::AgentFirst => u64::from(capacity.free_agents).saturating_sub(unseen),
+        // Dialled at once: only `max_in_flight` bounds them.
+        OutboundMode::Automatic => u64::MAX,
+    };
     let room = placing
         .max_in_flight
         .saturating_sub(placing.in_flight.len());
@@ -659,6 +674,7 @@ async fn place_due(
                 prefer_human: c.fields.preferences.prefer_human,
                 dedicated_agent: c.fields.preferences.dedicated_agent.clone(),
             }),
+            mode: placing.mode,
         };
         if placing.calls.try_send(call).is_err() {
             let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
@@ -688,6 +704,8 @@ fn outcome_of(result: OutboundResult) -> Outcome {
         OutboundResult::Rejected => Outcome::Rejected,
         OutboundResult::InvalidNumber => Outcome::InvalidNumber,
         OutboundResult::Failed(_) | OutboundResult::NotPlaced => Outcome::NetworkFailure,
+        // Reported after `Connected`; never given to the dialer.
+        OutboundResult::Later(_) => Outcome::Connected,
     }
 }
 
@@ -697,6 +715,7 @@ async fn ended(
     dialer: &mut Dialer,
     placing: &mut Option<Placing>,
     report: OutboundReport,
+    events: &Option<EventWriter>,
     stats: &mut OutboundStats,
 ) {
     if let Some(placing) = placing {
@@ -705,6 +724,10 @@ async fn ended(
         }
     }
     let now = crate::api::now_ms();
+    if let OutboundResult::Later(after_ms) = report.result {
+        later(records, dialer, report.task, after_ms, events, stats).await;
+        return;
+    }
     let outcome = outcome_of(report.result);
     let Ok(next) = dialer.outcome(now as u64, TaskId(report.task), report.attempt, outcome) else {
         // A late report (the task was cancelled meanwhile).
@@ -757,6 +780,46 @@ async fn ended(
     if written.is_err() {
         // The restore takes the stored claim as an attempt of unknown outcome.
         stats.store_errors += 1;
+    }
+}
+
+/// How long a callback the customer moved to later stays valid from its new start.
+pub const LATER_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// The customer of an automatic call (reached, its task done) chose to be called again
+/// `after_ms` from now: a new task of the same request from then, under the same rules.
+async fn later(
+    records: &Records,
+    dialer: &mut Dialer,
+    task: u64,
+    after_ms: u64,
+    events: &Option<EventWriter>,
+    stats: &mut OutboundStats,
+) {
+    let Ok(Some(old)) = records.callback_task(task as i64).await else {
+        stats.store_errors += 1;
+        return;
+    };
+    let now = crate::api::now_ms();
+    let customer = match old.fields.customer {
+        Some(id) => records.customer(id).await.ok().flatten(),
+        None => None,
+    };
+    let start = now + after_ms as i64;
+    let mut fields = old.fields.clone();
+    fields.created_ms = now;
+    let request = CallbackRequest {
+        task: fields,
+        window: Some((start, start + LATER_WINDOW_MS)),
+        contact_hours: contact_hours_of(records, old.fields.customer)
+            .await
+            .map(|c| (*c).clone()),
+        vip: customer.is_some_and(|c| c.fields.level == "vip"),
+    };
+    match accept(records, dialer, request, events, stats).await {
+        Ok(_) => stats.moved_later += 1,
+        // A window that never opens, a duplicate: the customer was reached; nothing more.
+        Err(_) => stats.store_errors += 1,
     }
 }
 

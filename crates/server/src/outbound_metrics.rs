@@ -8,8 +8,8 @@
 //!   channel and promise;
 //! - `callback.attempt_started`: the dialler handed an attempt out;
 //! - `call.outbound_queued` (the switch): the attempt's contact, which later events name;
-//! - `call.callback_dialling`: the customer's INVITE left (agent first: after the agent
-//!   answered): the dial;
+//! - `call.callback_dialling` (agent first: after the agent answered) and
+//!   `call.outbound_dialling` (automatic calls): the customer's INVITE left: the dial;
 //! - `call.outbound_ended`: how the attempt ended (`connected`: the customer answered);
 //! - `callback.done`, `callback.failed`, `callback.cancelled`: the task's end.
 //!
@@ -118,7 +118,7 @@ impl Projection {
                     }
                 }
             }
-            "call.callback_dialling" => {
+            "call.callback_dialling" | "call.outbound_dialling" => {
                 let Some(task) = event.contact_id.and_then(|c| self.contacts.get(&c)) else {
                     return;
                 };

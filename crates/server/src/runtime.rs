@@ -300,26 +300,7 @@ pub async fn run(
             }
         }
         while let Some(record) = switch.poll_record() {
-            if let (
-                Some(reports),
-                Record::Call(
-                    at,
-                    CallEvent::OutboundEnded {
-                        contact,
-                        task,
-                        attempt,
-                        result,
-                    },
-                ),
-            ) = (&outbound_reports, &record)
-            {
-                let report = OutboundReport {
-                    task: *task,
-                    attempt: *attempt,
-                    contact: *contact,
-                    result: *result,
-                    at_ms: *at,
-                };
+            if let (Some(reports), Some(report)) = (&outbound_reports, outbound_report(&record)) {
                 // Never full: the dialler holds at most as many attempts as the channel does.
                 if reports.try_send(report).is_err() {
                     stats.outbound_reports_dropped += 1;
@@ -369,6 +350,40 @@ pub async fn run(
     stats.switch = switch.stats();
     stats.transactions = switch.transaction_stats();
     Ok(stats)
+}
+
+/// What the outbound dialler hears of a record: an attempt's end, or the customer's choice
+/// of a later time on an automatic call.
+fn outbound_report(record: &Record) -> Option<OutboundReport> {
+    let Record::Call(at, event) = record else {
+        return None;
+    };
+    match *event {
+        CallEvent::OutboundEnded {
+            contact,
+            task,
+            attempt,
+            result,
+        } => Some(OutboundReport {
+            task,
+            attempt,
+            contact,
+            result,
+            at_ms: *at,
+        }),
+        CallEvent::OutboundLater {
+            contact,
+            task,
+            after_ms,
+        } => Some(OutboundReport {
+            task,
+            attempt: 0,
+            contact,
+            result: OutboundResult::Later(after_ms),
+            at_ms: *at,
+        }),
+        _ => None,
+    }
 }
 
 /// Queues a row for the event-log task when there is one; a full queue drops it, counted.
@@ -808,6 +823,29 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             serde_json::json!({
                 "task": task, "attempt": attempt, "number": number, "customer_id": customer,
             }),
+        ),
+        CallEvent::OutboundDialling {
+            contact,
+            task,
+            attempt,
+            number,
+        } => (
+            "call.outbound_dialling",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "task": task, "attempt": attempt, "number": number }),
+        ),
+        CallEvent::OutboundLater {
+            contact,
+            task,
+            after_ms,
+        } => (
+            "call.outbound_later",
+            Some(contact),
+            None,
+            None,
+            serde_json::json!({ "task": task, "after_ms": after_ms }),
         ),
         CallEvent::OutboundEnded {
             contact,

@@ -60,7 +60,9 @@ pub use media::{
     SURVEY_SCORES,
 };
 use outbound::OutboundAttempt;
-pub use outbound::{OutboundCall, OutboundCapacity, OutboundResult, MAX_OUTBOUND_ATTEMPTS};
+pub use outbound::{
+    OutboundCall, OutboundCapacity, OutboundMode, OutboundResult, MAX_OUTBOUND_ATTEMPTS,
+};
 use transfer::TransferDial;
 pub use transfer::{valid_transfer_number, MAX_TRANSFER_NUMBER};
 
@@ -449,6 +451,26 @@ pub enum CallEvent {
         /// The customer in the records.
         customer: Option<i64>,
     },
+    /// An automatic outbound call dials the customer (no agent yet).
+    OutboundDialling {
+        /// The contact.
+        contact: ContactId,
+        /// The dialler's task.
+        task: u64,
+        /// The attempt.
+        attempt: u32,
+        /// The number.
+        number: String,
+    },
+    /// The customer of an automatic outbound call chose to be called again later.
+    OutboundLater {
+        /// The contact.
+        contact: ContactId,
+        /// The dialler's task.
+        task: u64,
+        /// In how long.
+        after_ms: u64,
+    },
     /// How the outbound dialler's attempt ended; once per [`OutboundCall`].
     OutboundEnded {
         /// The contact.
@@ -584,6 +606,9 @@ struct Call {
     callback: Option<CallbackDial>,
     /// A menu transfer: the agent leg is an outside number, dialled by hotline.
     transfer: Option<TransferDial>,
+    /// An automatic outbound call: the caller leg is the customer, dialled by hotline, who
+    /// hears the outbound menu once they answer.
+    automatic: Option<outbound::AutomaticDial>,
     /// The caller's INVITE (server transaction), or the customer's on a callback (client);
     /// `None` until a callback dials.
     caller_txn: Option<TransactionId>,
@@ -643,6 +668,8 @@ pub struct Switch {
     outbound: HashMap<ContactId, OutboundAttempt>,
     /// Attempts taken from the dialler so far.
     outbound_taken: u64,
+    /// The first outbound menu of each language (zh-CN, en) in the media's menus.
+    outbound_menus: [usize; 2],
 }
 
 /// Why the switch could not start.
@@ -687,6 +714,18 @@ impl Switch {
             auth_config.algorithms = config.digest_algorithms.clone();
         }
         let auth = Authenticator::new(auth_config).map_err(|e| SwitchError(e.to_string()))?;
+        // The automatic outbound calls' menus, after the configured ones.
+        let mut config = config;
+        let outbound_queue = config
+            .outbound
+            .queue
+            .or_else(|| (!router.config().queues.is_empty()).then_some(QueueId(0)));
+        let mut outbound_menus = [usize::MAX; 2];
+        if let (true, Some(queue)) = (config.media.enabled, outbound_queue) {
+            let (menus, first) = outbound::outbound_menus(queue, config.media.menus.len());
+            config.media.menus.extend(menus);
+            outbound_menus = first;
+        }
         Ok(Switch {
             transactions: Transactions::new(config.transactions.clone()),
             router,
@@ -709,6 +748,7 @@ impl Switch {
             lookup_timers: BTreeSet::new(),
             outbound: HashMap::new(),
             outbound_taken: 0,
+            outbound_menus,
             config,
         })
     }
@@ -1145,6 +1185,7 @@ impl Switch {
                 media,
                 callback: None,
                 transfer: None,
+                automatic: None,
                 caller_txn: Some(id),
                 caller_invite: request.clone(),
                 caller_peer: source,
@@ -1644,8 +1685,13 @@ impl Switch {
 
     fn on_response(&mut self, now: Millis, txn: TransactionId, response: Response) {
         if let Some(&contact) = self.by_caller_txn.get(&txn) {
-            // Only a callback's customer leg is a client INVITE on the caller's side.
-            self.customer_response(now, contact, response);
+            // Only a callback's customer leg is a client INVITE on the caller's side (or an
+            // automatic outbound call's).
+            if self.is_automatic(contact) {
+                self.automatic_response(now, contact, response);
+            } else {
+                self.customer_response(now, contact, response);
+            }
             return;
         }
         let Some(&contact) = self.by_agent_txn.get(&txn) else {
@@ -2133,6 +2179,9 @@ impl Switch {
             self.media_closed(contact);
         }
         if done {
+            self.automatic_finished(now, contact);
+        }
+        if done {
             // A callback offered while the caller still heard the goodbye starts now.
             if let Some((agent, queue)) = self.deferred_callbacks.remove(&contact) {
                 self.start_callback(now, contact, agent, queue);
@@ -2212,6 +2261,7 @@ fn check_media(config: &SwitchConfig, routing: &RoutingConfig) -> Result<(), Swi
                 MenuAction::Menu(m) => *m < menus,
                 MenuAction::Play(p) => p.len() <= MAX_PROMPTS,
                 MenuAction::HangUp => true,
+                MenuAction::Later(ms) => *ms <= 7 * 86_400_000,
                 MenuAction::Transfer(number) => {
                     if !valid_transfer_number(number) {
                         return Err(SwitchError(format!(

@@ -112,6 +112,7 @@ async fn center_with(data: &Path, carrier: SocketAddr, max_attempts: u32, text: 
     let rules = config.dialer.clone();
     let max_in_flight = config.outbound_in_flight;
     let settings = config.notices.clone();
+    let mode = config.outbound_mode;
     let running = runtime::start_with(config, Some(&data.join("events.db")), Some(link))
         .await
         .unwrap();
@@ -130,6 +131,7 @@ async fn center_with(data: &Path, carrier: SocketAddr, max_attempts: u32, text: 
                 }),
                 settings,
             )),
+            mode,
         }),
     )
     .await
@@ -630,5 +632,145 @@ async fn a_restart_while_the_agent_rings_loses_no_task_and_dials_nothing_twice()
         events_of(&events, "call.callback_dialling").len(),
         1,
         "the customer was dialled once"
+    );
+}
+
+/// [`CONFIG`] placing callbacks automatically.
+fn automatic() -> String {
+    CONFIG.replace(
+        "caller_id = \"4008123123\"",
+        "caller_id = \"4008123123\"\nmode = \"automatic\"",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automatic_callback_dials_at_once_and_the_customer_presses_1_for_an_agent() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let center = center_with(data.path(), address, 3, &automatic()).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        let customer_phone = customer_phone(port, switch, "customer_presses_1_for_an_agent.xml");
+        (
+            agent_phone(switch, "ann", "agent_answers.xml", 1),
+            customer_phone,
+        )
+    })
+    .await
+    .unwrap();
+    let task = request(&center, &customer, None).await;
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        (
+            phone.wait_with_output().unwrap(),
+            customer_phone.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("customer phone", &customer_phone);
+    check("agent phone", &phone);
+    let done = wait_for_state(&center.records, task.id, CallbackState::Done).await;
+    assert_eq!(done.outcome.as_deref(), Some("connected"));
+    center.stop().await;
+    let events = log_events(&data.path().join("events.db")).await;
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    // The customer first, then (on their key) the queue and the agent.
+    assert_in_order(
+        &kinds,
+        &[
+            "call.outbound_dialling",
+            "call.outbound_ended",
+            "call.menu_choice",
+            "call.queued",
+            "offer.created",
+            "call.agent_ringing",
+            "call.connected",
+            "call.ended",
+        ],
+    );
+    let choice = events_of(&events, "call.menu_choice");
+    assert_eq!(choice[0].data["menu"], "outbound_auto_zh");
+    assert_eq!(choice[0].data["digit"], "1");
+    assert_eq!(
+        events_of(&events, "call.outbound_ended")[0].data["result"],
+        "connected"
+    );
+    assert!(
+        events_of(&events, "call.callback_dialling").is_empty(),
+        "no agent first"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_an_automatic_callback_the_customer_chooses_a_later_time_by_key() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let center = center_with(data.path(), address, 3, &automatic()).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    // No agent at all: an automatic call needs none to start.
+    let customer_phone = tokio::task::spawn_blocking(move || {
+        customer_phone(port, switch, "customer_chooses_later.xml")
+    })
+    .await
+    .unwrap();
+    let task = request(&center, &customer, None).await;
+    let customer_phone =
+        tokio::task::spawn_blocking(move || customer_phone.wait_with_output().unwrap())
+            .await
+            .unwrap();
+    check("customer phone", &customer_phone);
+    wait_for_state(&center.records, task.id, CallbackState::Done).await;
+    // A new task for an hour from now, same customer and reason.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let later = loop {
+        let pending = center
+            .records
+            .callback_tasks(&hotline_store::CallbackFilter {
+                state: Some(CallbackState::Pending),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if let Some(task) = pending.into_iter().next() {
+            break task;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let events = log_events(&data.path().join("events.db")).await;
+            let seen: Vec<_> = events.iter().map(|e| (&e.kind, &e.data)).collect();
+            panic!("no later task; the log: {seen:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_ne!(later.id, task.id);
+    assert_eq!(later.fields.customer, Some(customer.id));
+    assert_eq!(later.fields.reason, task.fields.reason);
+    let in_ms = later.fields.window_start_ms - now_ms();
+    assert!(
+        (3_500_000..=3_600_000).contains(&in_ms),
+        "the customer pressed 1: in one hour; the window starts in {in_ms} ms"
+    );
+    let stats = center.stop().await;
+    assert_eq!(stats.moved_later, 1);
+    let events = log_events(&data.path().join("events.db")).await;
+    let later_events = events_of(&events, "call.outbound_later");
+    assert_eq!(later_events[0].data["after_ms"], 3_600_000);
+    let menus: Vec<_> = events_of(&events, "call.menu_choice")
+        .iter()
+        .map(|e| (e.data["menu"].clone(), e.data["digit"].clone()))
+        .collect();
+    assert_eq!(
+        menus,
+        [
+            (
+                serde_json::json!("outbound_auto_zh"),
+                serde_json::json!("2")
+            ),
+            (
+                serde_json::json!("outbound_later_zh"),
+                serde_json::json!("1")
+            )
+        ]
     );
 }

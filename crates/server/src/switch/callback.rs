@@ -73,7 +73,7 @@ impl CallbackDial {
 }
 
 /// What a final response to the customer's INVITE means for the routing core.
-fn outcome_of(status: u16, gave_up: bool) -> DialOutcome {
+pub(super) fn outcome_of(status: u16, gave_up: bool) -> DialOutcome {
     match status {
         _ if gave_up => DialOutcome::NoAnswer,
         486 | 600 => DialOutcome::Busy,
@@ -209,6 +209,7 @@ impl Switch {
                 target: Target::Queue(queue),
                 trunk,
                 media: Some(MediaCall::for_callback(language, agent, session_id)),
+                automatic: None,
                 callback: Some(CallbackDial {
                     agent,
                     number: target.number.clone(),
@@ -523,6 +524,10 @@ impl Switch {
 
     /// The customer's phone rang for the whole dial time-out.
     pub(super) fn customer_ring_timeout(&mut self, now: Millis, contact: ContactId) {
+        if self.is_automatic(contact) {
+            self.automatic_ring_timeout(now, contact);
+            return;
+        }
         if let Some(callback) = self
             .calls
             .get_mut(&contact)

@@ -55,6 +55,9 @@ pub enum MenuAction {
     /// Transfer the caller to an outside number through a trunk that dials out
     /// ([`super::valid_transfer_number`]); on failure the caller hears so and the menu again.
     Transfer(String),
+    /// On an automatic outbound call: the customer wants to be called again this many
+    /// milliseconds from now; they hear the confirmation and the call ends.
+    Later(u64),
 }
 
 /// The post-call satisfaction survey (满意度调查): when the agent hangs up first, the caller
@@ -246,6 +249,24 @@ pub(super) struct MediaCall {
 }
 
 impl MediaCall {
+    /// An automatic outbound call's media: hotline makes the offer; no agent yet.
+    pub(super) fn for_automatic(language: Language, session_id: u64) -> MediaCall {
+        MediaCall {
+            phase: Phase::Opening,
+            language,
+            caller_offer: None,
+            caller_port: None,
+            agent_port: None,
+            agent_waiting: None,
+            routed: false,
+            deadline: None,
+            session_id,
+            version: 1,
+            held_by: None,
+            pending_answer: None,
+        }
+    }
+
     /// A callback's media: both sockets to open, the agent to ring once its socket is open.
     pub(super) fn for_callback(
         language: Language,
@@ -375,7 +396,9 @@ impl Switch {
                     .calls
                     .get(&contact)
                     .is_some_and(|c| c.callback.is_some());
-                if !callback {
+                if self.is_automatic(contact) {
+                    self.dial_automatic(now, contact);
+                } else if !callback {
                     self.answer_caller(now, contact, port);
                 }
             }
@@ -548,7 +571,7 @@ impl Switch {
         });
     }
 
-    fn offer_menu(&mut self, contact: ContactId, menu: usize, tries: u32) {
+    pub(super) fn offer_menu(&mut self, contact: ContactId, menu: usize, tries: u32) {
         let Some(m) = self.config.media.menus.get(menu) else {
             return;
         };
@@ -578,6 +601,7 @@ impl Switch {
             }
             MenuAction::HangUp => self.hang_up_caller(now, contact, Party::System),
             MenuAction::Transfer(number) => self.start_transfer(now, contact, menu, number),
+            MenuAction::Later(after_ms) => self.callback_later(now, contact, after_ms),
         }
     }
 

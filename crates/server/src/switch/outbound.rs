@@ -15,15 +15,90 @@
 //! queue for the next one, like a caller.
 
 use hotline_media::announce::Language;
+use hotline_media::call::LegId;
+use hotline_media::sdp::{build_offer, LocalMedia};
 use hotline_routing::{ContactId, ContactKind, DialOutcome, Input, QueueId, Time};
-use hotline_sip::Millis;
+use hotline_sip::{Dialog, Message, Millis, Peer, Response, Transport};
 
-use super::callback::CallbackTarget;
-use super::{CallEvent, CallerProfile, Switch};
+use super::callback::{outcome_of, CallbackTarget};
+use super::media::{
+    agent_audio, policy, setup_of, MediaCall, MediaCommand, Menu, MenuAction, Phase,
+};
+use super::{Call, CallEvent, CallerProfile, ProfileState, Side, Switch, Target};
 
 /// The most outbound attempts the switch holds at once (queued, ringing an agent, dialling,
 /// or connected and not yet reported); further ones are reported not placed.
 pub const MAX_OUTBOUND_ATTEMPTS: usize = 10_000;
+
+/// How an attempt is placed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutboundMode {
+    /// Reserve an agent, ring them, then dial the customer (the agent hears no ringing).
+    #[default]
+    AgentFirst,
+    /// Dial the customer at once; once they answer they hear that this is the callback they
+    /// asked for and choose: 1 to talk to an agent now (they join the outbound queue), 2 to
+    /// be called again later (in 1 h, 3 h or tomorrow, by key).
+    Automatic,
+}
+
+/// The delays a customer may choose on an automatic call's "later" menu, by key.
+pub const LATER_CHOICES: [(char, u64); 3] = [
+    ('1', 3_600_000),
+    ('2', 3 * 3_600_000),
+    ('3', 24 * 3_600_000),
+];
+
+/// How long the outbound menus wait for a key after their prompt.
+pub const OUTBOUND_MENU_TIMEOUT_MS: Millis = 8_000;
+
+/// The built-in menus of automatic calls, added to the configured ones by [`Switch::new`]:
+/// for each language, the first menu ("press 1 for an agent, 2 for later") and the later
+/// one; `queue` takes those who press 1. Answers the menus to append, with the index of each
+/// language's first menu given the number of menus before them.
+pub(super) fn outbound_menus(queue: QueueId, before: usize) -> (Vec<Menu>, [usize; 2]) {
+    let mut menus = Vec::new();
+    let mut first = [0; 2];
+    for (i, language) in [Language::ZhCn, Language::En].into_iter().enumerate() {
+        let prefix = language.prefix();
+        let later = before + menus.len();
+        menus.push(Menu {
+            name: format!("outbound_later_{prefix}"),
+            language,
+            prompts: vec![format!("{prefix}/auto_later")],
+            options: LATER_CHOICES
+                .iter()
+                .map(|&(key, ms)| (key, MenuAction::Later(ms)))
+                .collect(),
+            timeout_ms: OUTBOUND_MENU_TIMEOUT_MS,
+            repeats: 1,
+            default: MenuAction::HangUp,
+        });
+        first[i] = before + menus.len();
+        menus.push(Menu {
+            name: format!("outbound_auto_{prefix}"),
+            language,
+            prompts: vec![format!("{prefix}/auto_callback")],
+            options: vec![
+                ('1', MenuAction::Queue(queue)),
+                ('2', MenuAction::Menu(later)),
+            ],
+            timeout_ms: OUTBOUND_MENU_TIMEOUT_MS,
+            repeats: 1,
+            default: MenuAction::HangUp,
+        });
+    }
+    (menus, first)
+}
+
+/// An automatic call's dial to the customer.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct AutomaticDial {
+    /// The INVITE waits for its final response.
+    inviting: bool,
+    /// hotline gave up ringing.
+    gave_up: bool,
+}
 
 /// One attempt of a callback task, for the switch to place.
 #[derive(Clone, Debug)]
@@ -40,6 +115,8 @@ pub struct OutboundCall {
     pub language: Option<Language>,
     /// The customer's level, value and dedicated agent, for routing.
     pub profile: Option<CallerProfile>,
+    /// Agent first, or automatic.
+    pub mode: OutboundMode,
 }
 
 /// How an attempt ended, for the dialler.
@@ -61,6 +138,9 @@ pub enum OutboundResult {
     /// The call was never placed (no trunk dials out, media is off, a limit, the routing core
     /// refused it, or the dialler withdrew it before the dial).
     NotPlaced,
+    /// After an automatic call was answered (reported [`OutboundResult::Connected`]): the
+    /// customer chose to be called again this many milliseconds later.
+    Later(u64),
 }
 
 impl OutboundResult {
@@ -74,6 +154,7 @@ impl OutboundResult {
             OutboundResult::InvalidNumber => "invalid_number",
             OutboundResult::Failed(_) => "failed",
             OutboundResult::NotPlaced => "not_placed",
+            OutboundResult::Later(_) => "later",
         }
     }
 }
@@ -88,6 +169,8 @@ pub struct OutboundCapacity {
     pub calls_taken: u64,
     /// Attempts held now.
     pub attempts_held: u32,
+    /// Automatic calls held now (they need no free agent to start).
+    pub automatic_held: u32,
 }
 
 /// An attempt the switch holds.
@@ -99,6 +182,10 @@ pub(super) struct OutboundAttempt {
     dialled: bool,
     /// The dial's outcome as reported to the routing core, and the final status.
     outcome: Option<(DialOutcome, u16)>,
+    /// An automatic call (its end is reported by the call, not by the routing core).
+    automatic: bool,
+    /// Its end was reported.
+    reported: bool,
 }
 
 /// What a failed dial means for the dialler.
@@ -132,6 +219,7 @@ impl Switch {
                 .map_or(0, |q| self.router.ready_voice_agents(q)),
             calls_taken: self.outbound_taken,
             attempts_held: self.outbound.len() as u32,
+            automatic_held: self.outbound.values().filter(|a| a.automatic).count() as u32,
         }
     }
 
@@ -170,6 +258,10 @@ impl Switch {
             return;
         };
         let trunk = self.dialling_trunk(0).unwrap_or(0);
+        if call.mode == OutboundMode::Automatic {
+            self.place_automatic(now, contact, &call, queue, trunk);
+            return;
+        }
         self.callback_targets.insert(
             contact,
             CallbackTarget {
@@ -186,6 +278,8 @@ impl Switch {
                 attempt: call.attempt,
                 dialled: false,
                 outcome: None,
+                automatic: false,
+                reported: false,
             },
         );
         let mut spec = self.spec_for(contact, queue, call.profile.as_ref());
@@ -264,12 +358,28 @@ impl Switch {
         }
     }
 
-    /// The routing core ended a contact: if it was an outbound attempt, say how it went.
+    /// The routing core ended a contact: if it was an agent-first outbound attempt, say how
+    /// it went.
     pub(super) fn outbound_contact_ended(&mut self, now: Millis, contact: ContactId) {
-        let Some(attempt) = self.outbound.remove(&contact) else {
+        if self.outbound.get(&contact).is_none_or(|a| a.automatic) {
             return;
-        };
-        let result = result_of(attempt.outcome, attempt.dialled);
+        }
+        if let Some(attempt) = self.outbound.remove(&contact) {
+            let result = result_of(attempt.outcome, attempt.dialled);
+            self.report_outbound(now, contact, &attempt, result);
+        }
+    }
+
+    fn report_outbound(
+        &mut self,
+        now: Millis,
+        contact: ContactId,
+        attempt: &OutboundAttempt,
+        result: OutboundResult,
+    ) {
+        if attempt.reported {
+            return;
+        }
         self.call_event(
             now,
             CallEvent::OutboundEnded {
@@ -279,6 +389,282 @@ impl Switch {
                 result,
             },
         );
+    }
+
+    /// Reports an automatic call's end now (the customer answered, or the dial failed).
+    fn report_automatic(&mut self, now: Millis, contact: ContactId, result: OutboundResult) {
+        let Some(attempt) = self.outbound.get(&contact).cloned() else {
+            return;
+        };
+        self.report_outbound(now, contact, &attempt, result);
+        if let Some(attempt) = self.outbound.get_mut(&contact) {
+            attempt.reported = true;
+        }
+    }
+
+    /// An automatic call is over: its attempt is forgotten (and reported, if that never
+    /// happened).
+    pub(super) fn automatic_finished(&mut self, now: Millis, contact: ContactId) {
+        if !self.outbound.get(&contact).is_some_and(|a| a.automatic) {
+            return;
+        }
+        if let Some(attempt) = self.outbound.remove(&contact) {
+            let result = result_of(attempt.outcome, attempt.dialled);
+            self.report_outbound(now, contact, &attempt, result);
+        }
+    }
+
+    /// Whether the call is an automatic outbound call.
+    pub(super) fn is_automatic(&self, contact: ContactId) -> bool {
+        self.calls
+            .get(&contact)
+            .is_some_and(|c| c.automatic.is_some())
+    }
+
+    /// An automatic call: the customer's leg gets its socket, then is dialled.
+    fn place_automatic(
+        &mut self,
+        now: Millis,
+        contact: ContactId,
+        call: &OutboundCall,
+        queue: QueueId,
+        trunk: usize,
+    ) {
+        let Some(address) = self.config.trunks[trunk].address else {
+            self.outbound_not_placed(now, contact, call, "the trunk has no address");
+            return;
+        };
+        let shown = if self.config.outbound.caller_id.is_empty() {
+            "hotline".to_string()
+        } else {
+            self.config.outbound.caller_id.clone()
+        };
+        let tag = self.tag();
+        let invite = self.dial_out_invite(contact, &call.number, &shown, address, &tag);
+        let session_id = self.random() >> 1;
+        let language = call.language.unwrap_or(self.config.media.language);
+        self.calls.insert(
+            contact,
+            Call {
+                target: Target::Queue(queue),
+                trunk,
+                media: Some(MediaCall::for_automatic(language, session_id)),
+                callback: None,
+                transfer: None,
+                automatic: Some(AutomaticDial::default()),
+                caller_txn: None,
+                caller_invite: invite,
+                caller_peer: Peer {
+                    addr: address,
+                    transport: Transport::Udp,
+                },
+                caller_tag: tag,
+                caller_dialog: None,
+                agent: None,
+                forks: Vec::new(),
+                fork_rejected: false,
+                leftover: Vec::new(),
+                profile: ProfileState::Known(call.profile.clone()),
+            },
+        );
+        self.outbound.insert(
+            contact,
+            OutboundAttempt {
+                task: call.task,
+                attempt: call.attempt,
+                dialled: false,
+                outcome: None,
+                automatic: true,
+                reported: false,
+            },
+        );
+        // Dialled once the socket is open (`media_opened`).
+        self.media(MediaCommand::Open {
+            contact,
+            leg: LegId::Caller,
+        });
+        let _ = now;
+    }
+
+    /// The customer's leg has its socket: INVITE the customer through the trunk.
+    pub(super) fn dial_automatic(&mut self, now: Millis, contact: ContactId) {
+        let address = self.config.media.address.to_string();
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some((port, session_id)) = call
+            .media
+            .as_ref()
+            .and_then(|m| Some((m.caller_port?, m.session_id)))
+        else {
+            return;
+        };
+        let local = LocalMedia {
+            address,
+            port,
+            session_id,
+            session_version: 1,
+        };
+        call.caller_invite.body = build_offer(&local, &policy()).to_bytes();
+        let (invite, peer) = (call.caller_invite.clone(), call.caller_peer);
+        let number = invite.uri.user.clone().unwrap_or_default();
+        match self.transactions.send_request(now, invite, peer) {
+            Ok(txn) => {
+                self.by_caller_txn.insert(txn, contact);
+                if let Some(call) = self.calls.get_mut(&contact) {
+                    call.caller_txn = Some(txn);
+                    if let Some(auto) = call.automatic.as_mut() {
+                        auto.inviting = true;
+                    }
+                }
+                self.outbound_dialled(contact);
+                self.set_phase(contact, Phase::Dialling);
+                self.set_deadline(contact, Some(now + self.config.dial_timeout_ms));
+                if let Some(attempt) = self.outbound.get(&contact).cloned() {
+                    self.call_event(
+                        now,
+                        CallEvent::OutboundDialling {
+                            contact,
+                            task: attempt.task,
+                            attempt: attempt.attempt,
+                            number,
+                        },
+                    );
+                }
+            }
+            Err(_) => {
+                self.outbound_outcome(contact, DialOutcome::Failed, 503);
+                self.finish_if_done(now, contact);
+            }
+        }
+    }
+
+    /// The customer's phone rang for the whole dial time-out: stop ringing it.
+    pub(super) fn automatic_ring_timeout(&mut self, now: Millis, contact: ContactId) {
+        let Some(call) = self.calls.get_mut(&contact) else {
+            return;
+        };
+        let Some(auto) = call.automatic.as_mut() else {
+            return;
+        };
+        if !auto.inviting {
+            return;
+        }
+        auto.gave_up = true;
+        if let Some(txn) = call.caller_txn {
+            let _ = self.transactions.cancel(now, txn);
+        }
+    }
+
+    /// A final response to an automatic call's INVITE: answered, the customer hears the
+    /// outbound menu; anything else ends the attempt with its outcome.
+    pub(super) fn automatic_response(
+        &mut self,
+        now: Millis,
+        contact: ContactId,
+        response: Response,
+    ) {
+        let status = response.status;
+        if status < 200 {
+            return;
+        }
+        let Some(call) = self.calls.get(&contact) else {
+            return;
+        };
+        let Some(auto) = call.automatic else {
+            return;
+        };
+        let (invite, trunk, peer) = (call.caller_invite.clone(), call.trunk, call.caller_peer);
+        let answered = call.caller_dialog.clone();
+        if matches!(status, 401 | 407) && !auto.gave_up {
+            if let Some((txn, retry)) =
+                self.retry_with_credentials(now, trunk, &invite, peer, &response)
+            {
+                self.by_caller_txn.insert(txn, contact);
+                if let Some(call) = self.calls.get_mut(&contact) {
+                    call.caller_txn = Some(txn);
+                    call.caller_invite = retry;
+                }
+                return;
+            }
+        }
+        if let Some(dialog) = answered {
+            // A retransmitted 2xx: ACK it again.
+            if (200..300).contains(&status) {
+                let via = self.via(peer.transport);
+                self.transactions
+                    .send_stateless(&Message::Request(dialog.ack(&via)), peer);
+            }
+            return;
+        }
+        if let Some(auto) = self
+            .calls
+            .get_mut(&contact)
+            .and_then(|c| c.automatic.as_mut())
+        {
+            auto.inviting = false;
+        }
+        self.set_deadline(contact, None);
+        if !(200..300).contains(&status) {
+            let outcome = outcome_of(status, auto.gave_up);
+            self.outbound_outcome(contact, outcome, status);
+            self.call_event(
+                now,
+                CallEvent::CallbackDialFailed {
+                    contact,
+                    attempt: self.outbound.get(&contact).map_or(0, |a| a.attempt),
+                    status,
+                },
+            );
+            self.finish_if_done(now, contact);
+            return;
+        }
+        let audio = agent_audio(&response.body);
+        let dialog = Dialog::as_uac(&invite, &response).ok();
+        let (Some(audio), Some(dialog)) = (audio, dialog) else {
+            self.ack_and_bye(now, &invite, peer, &response);
+            self.outbound_outcome(contact, DialOutcome::Failed, 488);
+            self.finish_if_done(now, contact);
+            return;
+        };
+        let via = self.via(peer.transport);
+        self.transactions
+            .send_stateless(&Message::Request(dialog.ack(&via)), peer);
+        self.by_dialog
+            .insert(dialog.id.clone(), (contact, Side::Caller));
+        if let Some(call) = self.calls.get_mut(&contact) {
+            call.caller_dialog = Some(dialog);
+        }
+        self.media(MediaCommand::SetLeg {
+            contact,
+            leg: LegId::Caller,
+            setup: setup_of(&audio),
+        });
+        // The customer is reached: the attempt is done, whatever they choose.
+        self.outbound_outcome(contact, DialOutcome::Connected, status);
+        self.report_automatic(now, contact, OutboundResult::Connected);
+        let language = self
+            .calls
+            .get(&contact)
+            .and_then(|c| c.media.as_ref())
+            .map_or(self.config.media.language, |m| m.language);
+        let menu = self.outbound_menus[usize::from(language == Language::En)];
+        self.offer_menu(contact, menu, 0);
+    }
+
+    /// The customer of an automatic call chose a later time.
+    pub(super) fn callback_later(&mut self, now: Millis, contact: ContactId, after_ms: u64) {
+        if let Some(attempt) = self.outbound.get(&contact).cloned() {
+            self.call_event(
+                now,
+                CallEvent::OutboundLater {
+                    contact,
+                    task: attempt.task,
+                    after_ms,
+                },
+            );
+        }
+        self.say_goodbye(contact, "auto_later_confirmed");
     }
 }
 
