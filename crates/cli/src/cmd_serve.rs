@@ -85,6 +85,12 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let max_in_flight = config.outbound_in_flight;
         let notice_settings = config.notices.clone();
         let outbound_mode = config.outbound_mode;
+        let agents: Vec<String> = config
+            .routing
+            .agents
+            .iter()
+            .map(|a| a.name.clone())
+            .collect();
         let retention_days = config.retention_days;
         let running = runtime::start_with(config, Some(&log_path), Some(link))
             .await
@@ -104,6 +110,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                     (provider, notice_settings)
                 }),
                 mode: outbound_mode,
+                agents,
             }),
         )
         .await

@@ -11,9 +11,9 @@ use hotline_calendar::Calendar;
 
 use crate::schedule::{day_key, next_allowed, next_day_start, Allowed};
 use crate::{
-    Accepted, AddError, Blocked, CancelError, CancelReason, CustomerKey, DialOrder, DialerRules,
-    E164Number, Event, FailReason, NewTask, Next, Outcome, OutcomeError, RequestedWindow,
-    RestoreError, Restored, TaskId, TaskSnapshot, TaskState, ATTEMPTS_MAX,
+    Accepted, AddError, Blocked, CancelError, CancelReason, ClaimError, CustomerKey, DialOrder,
+    DialerRules, E164Number, Event, FailReason, NewTask, Next, Outcome, OutcomeError,
+    RequestedWindow, RestoreError, Restored, TaskId, TaskSnapshot, TaskState, ATTEMPTS_MAX,
     DIAL_ORDERS_PER_POLL_MAX, EVENTS_MAX, REASON_BYTES_MAX, SCHEDULE_HORIZON_MS,
 };
 
@@ -261,29 +261,69 @@ impl Dialer {
                 debug_assert!(false, "{} is ready but not active", key.id);
                 continue;
             };
-            let task = &self.tasks[slot];
-            debug_assert_eq!(task.place, Place::Ready);
-            let legal = self.rules.legal_hours(task.region);
-            let today = day_key(legal, now_ms);
-            let day_used_up = task.attempts_day == today
-                && u32::from(task.attempts_on_day) >= self.rules.max_attempts_per_day();
-            if now_ms >= task.open_until_ms || day_used_up {
-                match self.schedule(slot, now_ms, now_ms) {
-                    Err(blocked) => {
-                        self.fail(slot, FailReason::NoTimeLeft(blocked), now_ms);
-                        continue;
-                    }
-                    Ok(allowed) if allowed.at_ms > now_ms => {
-                        // It came out of `ready` and goes to `timer`.
-                        self.place(slot, allowed, now_ms);
-                        continue;
-                    }
-                    Ok(allowed) => self.tasks[slot].open_until_ms = allowed.until_ms,
-                }
+            debug_assert_eq!(self.tasks[slot].place, Place::Ready);
+            if let Ok(today) = self.recheck(slot, now_ms) {
+                orders.push(self.claim(slot, now_ms, today));
             }
-            orders.push(self.claim(slot, now_ms, today));
         }
         orders
+    }
+
+    /// The due tasks, best first (the order of [`Dialer::poll_due`]), at most `max`, without
+    /// handing them out: for preview, where agents see the cards and choose.
+    pub fn peek_due(&mut self, now_ms: u64, max: usize) -> Vec<TaskId> {
+        self.promote(now_ms);
+        self.ready.iter().take(max).map(|key| key.id).collect()
+    }
+
+    /// Hands out one given task now (preview: an agent pressed dial), checked as
+    /// [`Dialer::poll_due`] checks each task, and claimed the same way.
+    pub fn claim_task(&mut self, now_ms: u64, task: TaskId) -> Result<DialOrder, ClaimError> {
+        self.promote(now_ms);
+        let slot = self.slot_of(task).ok_or(ClaimError::UnknownTask { task })?;
+        match self.tasks[slot].place {
+            Place::Dialling => return Err(ClaimError::Dialling { task }),
+            Place::Timer => {
+                return Err(ClaimError::NotDue {
+                    task,
+                    due_ms: self.tasks[slot].at_ms,
+                })
+            }
+            Place::Ready => {}
+        }
+        self.unplace(slot);
+        match self.recheck(slot, now_ms) {
+            Ok(today) => Ok(self.claim(slot, now_ms, today)),
+            Err(Some(due_ms)) => Err(ClaimError::NotDue { task, due_ms }),
+            Err(None) => Err(ClaimError::Failed { task }),
+        }
+    }
+
+    /// Checks a due task taken out of `ready` before it is handed out: if a calendar closed
+    /// or its window ended since it fell due, or its attempts for the day are used up, it is
+    /// moved to its next allowed instant (`Err(Some(at))`) or failed for good (`Err(None)`).
+    /// `Ok` gives today's local date for the claim.
+    fn recheck(&mut self, slot: usize, now_ms: u64) -> Result<u32, Option<u64>> {
+        let task = &self.tasks[slot];
+        let legal = self.rules.legal_hours(task.region);
+        let today = day_key(legal, now_ms);
+        let day_used_up = task.attempts_day == today
+            && u32::from(task.attempts_on_day) >= self.rules.max_attempts_per_day();
+        if now_ms >= task.open_until_ms || day_used_up {
+            match self.schedule(slot, now_ms, now_ms) {
+                Err(blocked) => {
+                    self.fail(slot, FailReason::NoTimeLeft(blocked), now_ms);
+                    return Err(None);
+                }
+                Ok(allowed) if allowed.at_ms > now_ms => {
+                    // It came out of `ready` and goes to `timer`.
+                    self.place(slot, allowed, now_ms);
+                    return Err(Some(allowed.at_ms));
+                }
+                Ok(allowed) => self.tasks[slot].open_until_ms = allowed.until_ms,
+            }
+        }
+        Ok(today)
     }
 
     /// Reports how attempt `attempt` of `task` ended, at `now_ms`, and says what happens next:

@@ -186,6 +186,55 @@ impl fmt::Display for CancelError {
 
 impl std::error::Error for CancelError {}
 
+/// Why [`Dialer::claim_task`](crate::Dialer::claim_task) did not hand a task out. Nothing
+/// changed, except that a task found closed was moved to its next allowed instant or failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimError {
+    /// No such task is active.
+    UnknownTask {
+        /// The task named.
+        task: TaskId,
+    },
+    /// An attempt of it is under way.
+    Dialling {
+        /// The task.
+        task: TaskId,
+    },
+    /// It may not be dialled yet (legal hours, the customer's hours, its window, the day's
+    /// attempts): the first instant it may.
+    NotDue {
+        /// The task.
+        task: TaskId,
+        /// When it falls due.
+        due_ms: u64,
+    },
+    /// It was found with no instant left to be dialled and failed for good.
+    Failed {
+        /// The task.
+        task: TaskId,
+    },
+}
+
+impl fmt::Display for ClaimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClaimError::UnknownTask { task } => write!(f, "no active task {task}"),
+            ClaimError::Dialling { task } => write!(f, "task {task} is being dialled"),
+            ClaimError::NotDue { task, due_ms } => {
+                write!(
+                    f,
+                    "task {task} may not be dialled before {due_ms} (Unix ms)"
+                )
+            }
+            ClaimError::Failed { task } => {
+                write!(f, "task {task} has no time left to be dialled and failed")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClaimError {}
+
 /// Why [`Dialer::restore`](crate::Dialer::restore) refused a snapshot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RestoreError {

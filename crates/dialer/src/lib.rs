@@ -121,7 +121,7 @@ mod task;
 
 pub use config::{DialerConfig, DialerRules, RegionSpec, RetryDelays, RetrySpec};
 pub use dialer::Dialer;
-pub use error::{AddError, CancelError, ConfigError, OutcomeError, RestoreError};
+pub use error::{AddError, CancelError, ClaimError, ConfigError, OutcomeError, RestoreError};
 pub use number::E164Number;
 pub use pacing::{CampaignState, ModelBased, Pacer, PacingEvent, Progressive, VicidialAdaptive};
 pub use schedule::Blocked;

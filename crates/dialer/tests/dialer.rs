@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use common::*;
 use hotline_dialer::{
-    AddError, Blocked, CancelError, CancelReason, CustomerKey, Dialer, DialerConfig, DialerRules,
-    Event, FailReason, Next, Outcome, OutcomeError, RequestedWindow, RestoreError, Restored,
-    TaskId, TaskSnapshot, TaskState, EVENTS_MAX,
+    AddError, Blocked, CancelError, CancelReason, ClaimError, CustomerKey, Dialer, DialerConfig,
+    DialerRules, Event, FailReason, Next, Outcome, OutcomeError, RequestedWindow, RestoreError,
+    Restored, TaskId, TaskSnapshot, TaskState, EVENTS_MAX,
 };
 
 /// Hands out exactly one order at `now_ms` and returns it.
@@ -830,4 +830,62 @@ fn a_morning_burst_keeps_the_priority_order() {
     }
     let expected: Vec<TaskId> = expected.into_iter().map(|(_, _, id)| id).collect();
     assert_eq!(handed_out, expected);
+}
+
+#[test]
+fn preview_shows_the_due_tasks_best_first_and_an_agent_dials_the_one_they_choose() {
+    let mut dialer = Dialer::new(DialerRules::default());
+    let now = sh("2026-09-28 10:00");
+    let first = dialer.add(now, task(1, "web_form")).unwrap().id;
+    let mut vip = task(2, "web_form");
+    vip.priority_class = 1;
+    let vip = dialer.add(now, vip).unwrap().id;
+    let mut tonight = task(3, "web_form");
+    tonight.window = RequestedWindow::Between {
+        start_ms: sh("2026-09-28 19:00"),
+        end_ms: sh("2026-09-28 20:00"),
+    };
+    let tonight = dialer.add(now, tonight).unwrap().id;
+    drain(&mut dialer);
+    // Seeing the cards claims nothing.
+    assert_eq!(dialer.peek_due(now, 10), [vip, first]);
+    assert_eq!(dialer.peek_due(now, 10), [vip, first]);
+    assert!(drain(&mut dialer).is_empty());
+    // The agent dials the second card, not the best.
+    let order = dialer.claim_task(now + SECOND_MS, first).unwrap();
+    assert_eq!((order.task, order.attempt), (first, 1));
+    assert_eq!(
+        drain(&mut dialer),
+        [Event::AttemptStarted {
+            task: first,
+            attempt: 1,
+            at_ms: now + SECOND_MS
+        }]
+    );
+    assert_eq!(dialer.peek_due(now, 10), [vip]);
+    assert_eq!(
+        dialer.claim_task(now, first),
+        Err(ClaimError::Dialling { task: first })
+    );
+    assert_eq!(
+        dialer.claim_task(now, tonight),
+        Err(ClaimError::NotDue {
+            task: tonight,
+            due_ms: sh("2026-09-28 19:00")
+        })
+    );
+    assert_eq!(
+        dialer.claim_task(now, TaskId(99)),
+        Err(ClaimError::UnknownTask { task: TaskId(99) })
+    );
+    // The legal hours close at 21:00: a card left on screen is not dialled at 21:30; the
+    // task moves to tomorrow's opening.
+    assert_eq!(
+        dialer.claim_task(sh("2026-09-28 21:30"), vip),
+        Err(ClaimError::NotDue {
+            task: vip,
+            due_ms: sh("2026-09-29 08:00")
+        })
+    );
+    dialer.check_invariants().unwrap();
 }

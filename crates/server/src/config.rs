@@ -552,11 +552,12 @@ pub fn parse(
     let outbound_mode = match outbound.mode.as_deref() {
         None | Some("agent_first") => crate::switch::OutboundMode::AgentFirst,
         Some("automatic") => crate::switch::OutboundMode::Automatic,
+        Some("preview") => crate::switch::OutboundMode::Preview,
         Some(other) => {
             return Err(error(
                 file,
                 "outbound.mode",
-                format!("{other:?}: agent_first or automatic"),
+                format!("{other:?}: agent_first, automatic or preview"),
             ))
         }
     };

@@ -19,8 +19,9 @@ use hotline_calendar::Calendar;
 use std::collections::HashMap;
 
 use hotline_dialer::{
-    AddError, CancelReason, CustomerKey, Dialer, DialerRules, Event as DialerEvent, NewTask, Next,
-    Outcome, RequestedWindow, Restored, TaskId, TaskSnapshot, TaskState,
+    AddError, CancelReason, ClaimError, CustomerKey, DialOrder, Dialer, DialerRules,
+    Event as DialerEvent, NewTask, Next, Outcome, RequestedWindow, Restored, TaskId, TaskSnapshot,
+    TaskState,
 };
 use hotline_media::announce::Language;
 use hotline_phone::PhoneNumber;
@@ -169,6 +170,15 @@ enum Command {
         oneshot::Sender<Result<CallbackTask, SubmitError>>,
     ),
     Cancel(i64, String, oneshot::Sender<Result<bool, SubmitError>>),
+    Preview(
+        usize,
+        oneshot::Sender<Result<Vec<CallbackTask>, SubmitError>>,
+    ),
+    Dial(
+        i64,
+        String,
+        oneshot::Sender<Result<CallbackTask, DialError>>,
+    ),
 }
 
 /// The handle the API holds. Cloning is cheap.
@@ -196,6 +206,24 @@ impl Outbound {
             .try_send(Command::Cancel(id, actor.to_string(), reply))
             .map_err(|_| SubmitError::Busy)?;
         answer.await.map_err(|_| SubmitError::Busy)?
+    }
+
+    /// Preview: the due tasks, best first (at most [`MAX_PREVIEW`]), none claimed.
+    pub async fn preview(&self, limit: usize) -> Result<Vec<CallbackTask>, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .try_send(Command::Preview(limit, reply))
+            .map_err(|_| SubmitError::Busy)?;
+        answer.await.map_err(|_| SubmitError::Busy)?
+    }
+
+    /// Preview: `agent` pressed dial on task `id`: its attempt is placed now, to that agent.
+    pub async fn dial(&self, id: i64, agent: &str) -> Result<CallbackTask, DialError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .try_send(Command::Dial(id, agent.to_string(), reply))
+            .map_err(|_| DialError::Busy)?;
+        answer.await.map_err(|_| DialError::Busy)?
     }
 
     /// An instant as `YYYY-MM-DD HH:MM` in the dialer's time zone.
@@ -456,9 +484,12 @@ pub struct Dialling {
     /// Where the fallbacks' messages go (failed for good, later than promised), and what
     /// they say; `None` sends none (the `callback.*` events are still written).
     pub notices: Option<(Arc<dyn Provider>, NoticeSettings)>,
-    /// Agent first (one attempt per free agent), or automatic (dialled at once, up to
-    /// `max_in_flight`; the customer chooses an agent or a later time).
+    /// Agent first (one attempt per free agent), automatic (dialled at once, up to
+    /// `max_in_flight`; the customer chooses an agent or a later time), or preview (agents
+    /// choose a due task and press dial: [`Outbound::dial`]).
     pub mode: OutboundMode,
+    /// The routing configuration's agents, whom a preview dial may name.
+    pub agents: Vec<String>,
 }
 
 /// The dialling half of the task's state.
@@ -486,6 +517,10 @@ async fn run(
     follow_ups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let events = dialling.as_ref().and_then(|d| d.events.clone());
     let notices = dialling.as_ref().and_then(|d| d.notices.clone());
+    let agents = dialling
+        .as_ref()
+        .map(|d| d.agents.clone())
+        .unwrap_or_default();
     let mut placing = dialling.map(|d| Placing {
         calls: d.side.calls,
         reports: d.side.reports,
@@ -530,6 +565,16 @@ async fn run(
                             placing.in_flight.remove(&(id as u64));
                         }
                     }
+                    let _ = reply.send(answer);
+                }
+                Some(Command::Preview(limit, reply)) => {
+                    let _ = reply.send(preview(&records, &mut dialer, limit).await);
+                }
+                Some(Command::Dial(id, agent, reply)) => {
+                    let answer = dial_now(
+                        &records, &mut dialer, &mut placing, &agents, id, agent, &mut stats,
+                    )
+                    .await;
                     let _ = reply.send(answer);
                 }
             },
@@ -592,6 +637,8 @@ async fn place_due(
         OutboundMode::AgentFirst => u64::from(capacity.free_agents).saturating_sub(unseen),
         // Dialled at once: only `max_in_flight` bounds them.
         OutboundMode::Automatic => u64::MAX,
+        // Agents choose and press dial.
+        OutboundMode::Preview => 0,
     };
     let room = placing
         .max_in_flight
@@ -604,87 +651,197 @@ async fn place_due(
     }
     let now = crate::api::now_ms();
     for order in dialer.poll_due(now as u64, wanted) {
-        let id = order.task.0 as i64;
-        let task = match records.callback_task(id).await {
-            Ok(Some(task)) => task,
-            Ok(None) => {
-                // Not in the records (cannot happen: stored before accepted): forget it.
-                let _ = dialer.cancel(now as u64, order.task, CancelReason::ByStaff);
-                continue;
-            }
-            Err(_) => {
-                stats.store_errors += 1;
-                let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
-                continue;
-            }
-        };
-        let customer = match task.fields.customer {
-            Some(customer) => records.customer(customer).await.ok().flatten(),
-            None => None,
-        };
-        // Re-checked right before the dial, not only when the request came.
-        let refusal = customer.as_ref().and_then(|c| {
-            if c.fields.do_not_call {
-                Some(CancelReason::DoNotCall)
-            } else if task.fields.channel == "follow_up" && !c.fields.consent {
-                Some(CancelReason::NoConsent)
-            } else {
-                None
-            }
-        });
-        if let Some(reason) = refusal {
-            stats.cancelled_before_dial += 1;
-            let _ = dialer.cancel(now as u64, order.task, reason);
-            let _ = records
-                .cancel_callback_task(id, cancel_reason(reason), now, "dialer")
-                .await;
-            continue;
-        }
-        let snapshot = dialer
-            .snapshot(order.task)
-            .and_then(|s| serde_json::to_string(&s).ok());
-        // The claim: stored before the dial, so that a restart never dials this attempt again.
-        let claimed = records
-            .update_callback_task(
-                id,
-                CallbackState::Dialling,
-                order.attempt,
-                task.outcome.as_deref(),
-                snapshot.as_deref(),
-                now,
-            )
-            .await;
-        if !matches!(claimed, Ok(true)) {
-            stats.store_errors += 1;
-            let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
-            continue;
-        }
-        let call = OutboundCall {
-            task: order.task.0,
-            attempt: order.attempt,
-            number: order.number.as_str().to_string(),
-            customer: task.fields.customer.map(|c| c.0),
-            language: customer
-                .as_ref()
-                .and_then(|c| c.fields.preferences.language.as_deref())
-                .and_then(crate::notify::language_of),
-            profile: customer.as_ref().map(|c| CallerProfile {
-                level: Some(c.fields.level.clone()),
-                value_score: c.fields.value_score,
-                prefer_human: c.fields.preferences.prefer_human,
-                dedicated_agent: c.fields.preferences.dedicated_agent.clone(),
-            }),
-            mode: placing.mode,
-        };
-        if placing.calls.try_send(call).is_err() {
-            let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
-            continue;
-        }
-        stats.attempts_placed += 1;
-        placing.sent += 1;
-        placing.in_flight.insert(order.task.0, order.attempt);
+        let _ = place_order(records, dialer, placing, order, None, now, stats).await;
     }
 }
+
+/// Why an attempt handed out was not sent to the switch.
+#[derive(Debug)]
+enum NotSent {
+    /// The task was cancelled (do-not-call, consent) or is gone from the records.
+    Cancelled(&'static str),
+    /// The records or the channel to the switch failed; the attempt counts as unknown.
+    Failed,
+}
+
+/// Checks an attempt handed out against the records (do-not-call, consent), stores its
+/// claim, and sends it to the switch (to `agent` only, when named).
+async fn place_order(
+    records: &Records,
+    dialer: &mut Dialer,
+    placing: &mut Placing,
+    order: DialOrder,
+    agent: Option<String>,
+    now: i64,
+    stats: &mut OutboundStats,
+) -> Result<(), NotSent> {
+    let id = order.task.0 as i64;
+    let task = match records.callback_task(id).await {
+        Ok(Some(task)) => task,
+        Ok(None) => {
+            // Not in the records (cannot happen: stored before accepted): forget it.
+            let _ = dialer.cancel(now as u64, order.task, CancelReason::ByStaff);
+            return Err(NotSent::Cancelled("the task is not in the records"));
+        }
+        Err(_) => {
+            stats.store_errors += 1;
+            let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
+            return Err(NotSent::Failed);
+        }
+    };
+    let customer = match task.fields.customer {
+        Some(customer) => records.customer(customer).await.ok().flatten(),
+        None => None,
+    };
+    // Re-checked right before the dial, not only when the request came.
+    let refusal = customer.as_ref().and_then(|c| {
+        if c.fields.do_not_call {
+            Some(CancelReason::DoNotCall)
+        } else if task.fields.channel == "follow_up" && !c.fields.consent {
+            Some(CancelReason::NoConsent)
+        } else {
+            None
+        }
+    });
+    if let Some(reason) = refusal {
+        stats.cancelled_before_dial += 1;
+        let _ = dialer.cancel(now as u64, order.task, reason);
+        let _ = records
+            .cancel_callback_task(id, cancel_reason(reason), now, "dialer")
+            .await;
+        return Err(NotSent::Cancelled(cancel_reason(reason)));
+    }
+    let snapshot = dialer
+        .snapshot(order.task)
+        .and_then(|s| serde_json::to_string(&s).ok());
+    // The claim: stored before the dial, so that a restart never dials this attempt again.
+    let claimed = records
+        .update_callback_task(
+            id,
+            CallbackState::Dialling,
+            order.attempt,
+            task.outcome.as_deref(),
+            snapshot.as_deref(),
+            now,
+        )
+        .await;
+    if !matches!(claimed, Ok(true)) {
+        stats.store_errors += 1;
+        let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
+        return Err(NotSent::Failed);
+    }
+    let call = OutboundCall {
+        task: order.task.0,
+        attempt: order.attempt,
+        number: order.number.as_str().to_string(),
+        customer: task.fields.customer.map(|c| c.0),
+        language: customer
+            .as_ref()
+            .and_then(|c| c.fields.preferences.language.as_deref())
+            .and_then(crate::notify::language_of),
+        profile: customer.as_ref().map(|c| CallerProfile {
+            level: Some(c.fields.level.clone()),
+            value_score: c.fields.value_score,
+            prefer_human: c.fields.preferences.prefer_human,
+            dedicated_agent: c.fields.preferences.dedicated_agent.clone(),
+        }),
+        mode: placing.mode,
+        agent,
+    };
+    if placing.calls.try_send(call).is_err() {
+        let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
+        return Err(NotSent::Failed);
+    }
+    stats.attempts_placed += 1;
+    placing.sent += 1;
+    placing.in_flight.insert(order.task.0, order.attempt);
+    Ok(())
+}
+
+/// Preview: the due tasks, best first, as the records hold them.
+async fn preview(
+    records: &Records,
+    dialer: &mut Dialer,
+    limit: usize,
+) -> Result<Vec<CallbackTask>, SubmitError> {
+    let now = crate::api::now_ms() as u64;
+    let mut tasks = Vec::new();
+    for id in dialer.peek_due(now, limit.min(MAX_PREVIEW)) {
+        if let Some(task) = records
+            .callback_task(id.0 as i64)
+            .await
+            .map_err(SubmitError::Store)?
+        {
+            tasks.push(task);
+        }
+    }
+    Ok(tasks)
+}
+
+/// Preview: an agent pressed dial on a card.
+async fn dial_now(
+    records: &Records,
+    dialer: &mut Dialer,
+    placing: &mut Option<Placing>,
+    agents: &[String],
+    id: i64,
+    agent: String,
+    stats: &mut OutboundStats,
+) -> Result<CallbackTask, DialError> {
+    let Some(placing) = placing else {
+        return Err(DialError::NotDialling);
+    };
+    if !agents.contains(&agent) {
+        return Err(DialError::UnknownAgent(agent));
+    }
+    if placing.in_flight.len() >= placing.max_in_flight {
+        return Err(DialError::Busy);
+    }
+    let now = crate::api::now_ms();
+    let order = dialer
+        .claim_task(now as u64, TaskId(id.max(0) as u64))
+        .map_err(DialError::Claim)?;
+    match place_order(records, dialer, placing, order, Some(agent), now, stats).await {
+        Ok(()) => records
+            .callback_task(id)
+            .await
+            .ok()
+            .flatten()
+            .ok_or(DialError::Busy),
+        Err(NotSent::Cancelled(why)) => Err(DialError::Cancelled(why)),
+        Err(NotSent::Failed) => Err(DialError::Busy),
+    }
+}
+
+/// Why an agent's dial (preview) was refused.
+#[derive(Debug)]
+pub enum DialError {
+    /// This center does not place calls.
+    NotDialling,
+    /// No such agent in the routing configuration.
+    UnknownAgent(String),
+    /// The task cannot be dialled now.
+    Claim(ClaimError),
+    /// The task was cancelled when checked (do-not-call, consent).
+    Cancelled(&'static str),
+    /// Too many attempts under way, or the records failed: try again.
+    Busy,
+}
+
+impl fmt::Display for DialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DialError::NotDialling => f.write_str("this center does not place calls"),
+            DialError::UnknownAgent(agent) => write!(f, "no agent {agent:?}"),
+            DialError::Claim(e) => write!(f, "{e}"),
+            DialError::Cancelled(why) => write!(f, "the callback was cancelled: {why}"),
+            DialError::Busy => f.write_str("the dialer is busy: try again"),
+        }
+    }
+}
+
+/// The most cards a preview shows.
+pub const MAX_PREVIEW: usize = 100;
 
 fn cancel_reason(reason: CancelReason) -> &'static str {
     match reason {

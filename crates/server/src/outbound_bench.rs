@@ -121,6 +121,7 @@ pub async fn run(
             max_in_flight: crate::switch::MAX_OUTBOUND_ATTEMPTS as u32,
             notices: None,
             mode: crate::switch::OutboundMode::AgentFirst,
+            agents: Vec::new(),
         }),
     )
     .await?;

@@ -1922,6 +1922,8 @@ impl Switch {
             if let Some(&contact) = self.by_caller_txn.get(&txn) {
                 if self.is_dialling_customer(contact) {
                     self.customer_unreachable(now, contact);
+                } else if self.is_automatic(contact) {
+                    self.automatic_unreachable(now, contact);
                 } else {
                     self.hang_up(now, contact, Side::Caller);
                 }

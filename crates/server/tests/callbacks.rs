@@ -530,3 +530,42 @@ async fn the_outbound_figures_are_for_supervisors_and_projected_from_the_log() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "from_ms", "{body}");
 }
+
+#[tokio::test]
+async fn preview_lists_the_due_callbacks_and_dialling_needs_a_center_that_places_calls() {
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let customer = records
+        .create_customer(&wang(None, false), 1, "t")
+        .await
+        .unwrap()
+        .id;
+    let center = center(records.clone(), rules(ALL_DAY)).await;
+    let (status, accepted) = center
+        .post(json!({"channel": "app", "customer_id": customer.0, "reason": "安装预约"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    let (status, cards) = center
+        .call(Method::GET, "/api/v1/callbacks/preview", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cards}");
+    assert_eq!(cards[0]["id"], accepted["id"]);
+    assert_eq!(cards.as_array().unwrap().len(), 1);
+    let (status, body) = center
+        .call(Method::GET, "/api/v1/callbacks/preview?limit=0", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "limit");
+    // This center keeps callbacks but places no calls.
+    let uri = format!("/api/v1/callbacks/{}/dial", accepted["id"]);
+    let (status, body) = center
+        .call(Method::POST, &uri, Some(json!({"agent": "ann"})), None)
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let (status, body) = center
+        .call(Method::POST, &uri, Some(json!({"agnet": "ann"})), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    center.stop().await;
+}

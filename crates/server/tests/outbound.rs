@@ -113,6 +113,12 @@ async fn center_with(data: &Path, carrier: SocketAddr, max_attempts: u32, text: 
     let max_in_flight = config.outbound_in_flight;
     let settings = config.notices.clone();
     let mode = config.outbound_mode;
+    let agents: Vec<String> = config
+        .routing
+        .agents
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
     let running = runtime::start_with(config, Some(&data.join("events.db")), Some(link))
         .await
         .unwrap();
@@ -132,6 +138,7 @@ async fn center_with(data: &Path, carrier: SocketAddr, max_attempts: u32, text: 
                 settings,
             )),
             mode,
+            agents,
         }),
     )
     .await
@@ -773,4 +780,71 @@ async fn on_an_automatic_callback_the_customer_chooses_a_later_time_by_key() {
             )
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_preview_nothing_is_dialled_until_an_agent_presses_dial() {
+    use hotline_server::outbound::DialError;
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let text = CONFIG.replace(
+        "caller_id = \"4008123123\"",
+        "caller_id = \"4008123123\"\nmode = \"preview\"",
+    );
+    let center = center_with(data.path(), address, 3, &text).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        let customer_phone = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
+        (
+            agent_phone(switch, "ann", "agent_answers.xml", 1),
+            customer_phone,
+        )
+    })
+    .await
+    .unwrap();
+    let task = request(&center, &customer, None).await;
+    // Ann is free and the task is due, but in preview she chooses.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let waiting = center
+        .records
+        .callback_task(task.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (waiting.state, waiting.attempts),
+        (CallbackState::Pending, 0)
+    );
+    let cards = center.outbound.preview(10).await.unwrap();
+    assert_eq!(cards.iter().map(|t| t.id).collect::<Vec<_>>(), [task.id]);
+    assert!(matches!(
+        center.outbound.dial(task.id, "zoe").await,
+        Err(DialError::UnknownAgent(_))
+    ));
+    let dialling = center.outbound.dial(task.id, "ann").await.unwrap();
+    assert_eq!(dialling.state, CallbackState::Dialling);
+    assert!(matches!(
+        center.outbound.dial(task.id, "ann").await,
+        Err(DialError::Claim(
+            hotline_dialer::ClaimError::Dialling { .. }
+        ))
+    ));
+    assert!(center.outbound.preview(10).await.unwrap().is_empty());
+    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
+        (
+            phone.wait_with_output().unwrap(),
+            customer_phone.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("agent phone", &phone);
+    check("customer phone", &customer_phone);
+    let done = wait_for_state(&center.records, task.id, CallbackState::Done).await;
+    assert_eq!(done.attempts, 1);
+    center.stop().await;
+    let events = log_events(&data.path().join("events.db")).await;
+    let dialling = events_of(&events, "call.callback_dialling");
+    assert_eq!(dialling[0].agent.as_deref(), Some("ann"));
 }

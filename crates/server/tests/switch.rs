@@ -1972,3 +1972,70 @@ fn with_a_survey_a_caller_who_hangs_up_first_is_not_asked() {
     assert!(!world.plays().iter().flatten().any(|p| p.contains("survey")));
     assert_eq!(world.switch.calls(), 0);
 }
+
+fn automatic_call(task: u64) -> hotline_server::switch::OutboundCall {
+    hotline_server::switch::OutboundCall {
+        task,
+        attempt: 1,
+        number: "+8613800138000".into(),
+        customer: None,
+        language: None,
+        profile: None,
+        mode: hotline_server::switch::OutboundMode::Automatic,
+        agent: None,
+    }
+}
+
+fn outbound_results(world: &World) -> Vec<hotline_server::switch::OutboundResult> {
+    world
+        .call_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            CallEvent::OutboundEnded { result, .. } => Some(result),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_automatic_call_nobody_answers_is_cancelled_at_the_dial_timeout_and_reported_once() {
+    use hotline_server::switch::OutboundResult;
+    let mut world = media_world(41);
+    world.add_phone("13800138000", CUSTOMER, Answer::Never, "");
+    let now = world.now;
+    world.switch.place_outbound(now, automatic_call(7));
+    world.run_for(1_000);
+    let customer: SocketAddr = CUSTOMER.parse().unwrap();
+    assert!(matches!(
+        world.events_of(customer).first(),
+        Some(PhoneEvent::Incoming { .. })
+    ));
+    assert!(outbound_results(&world).is_empty(), "still ringing");
+    world.run_for(31_000);
+    assert_eq!(outbound_results(&world), [OutboundResult::NoAnswer]);
+    assert_eq!(world.switch.calls(), 0);
+    assert_eq!(world.switch.outbound_capacity().attempts_held, 0);
+}
+
+#[test]
+fn an_automatic_call_to_a_carrier_that_never_responds_fails_408_and_is_reported_once() {
+    use hotline_server::switch::OutboundResult;
+    // No phone at the carrier's address: the INVITE goes unanswered until Timer B.
+    let mut world = media_world(42);
+    let now = world.now;
+    world.switch.place_outbound(now, automatic_call(8));
+    world.run_for(40_000);
+    assert_eq!(outbound_results(&world), [OutboundResult::Failed(408)]);
+    assert_eq!(world.switch.calls(), 0);
+    assert_eq!(world.switch.outbound_capacity().attempts_held, 0);
+    // The next attempt still goes out.
+    world.add_phone("13800138000", CUSTOMER, Answer::Never, "");
+    let now = world.now;
+    world.switch.place_outbound(now, automatic_call(8));
+    world.run_for(1_000);
+    let customer: SocketAddr = CUSTOMER.parse().unwrap();
+    assert!(matches!(
+        world.events_of(customer).first(),
+        Some(PhoneEvent::Incoming { .. })
+    ));
+}

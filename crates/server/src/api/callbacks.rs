@@ -419,3 +419,105 @@ pub async fn outbound_metrics(
     }
     Ok(Json(metrics.report(from_ms, to_ms)))
 }
+
+/// How many preview cards.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewQuery {
+    /// At most this many (20 by default, 100 at most).
+    pub limit: Option<u32>,
+}
+
+/// Preview: the callbacks due now, best first (VIPs, then value, then the oldest), for an
+/// agent to choose from; none is claimed by looking.
+#[utoipa::path(get, path = "/api/v1/callbacks/preview", tag = "callbacks",
+    params(PreviewQuery),
+    responses((status = 200, body = Vec<CallbackView>), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above.")]
+pub async fn preview_callbacks(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<PreviewQuery>,
+) -> Result<Json<Vec<CallbackView>>, ApiError> {
+    caller.require(Role::Agent)?;
+    let limit = query.limit.unwrap_or(20);
+    if limit == 0 || limit as usize > crate::outbound::MAX_PREVIEW {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("1 to {}", crate::outbound::MAX_PREVIEW),
+        ));
+    }
+    let outbound = state
+        .outbound
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("callbacks are not kept here"))?;
+    let tasks = outbound
+        .preview(limit as usize)
+        .await
+        .map_err(|e| match e {
+            SubmitError::Store(error) => ApiError::from(error),
+            other => ApiError::unavailable(other.to_string()),
+        })?;
+    Ok(Json(
+        tasks
+            .iter()
+            .map(|t| callback_view(&state, t, false))
+            .collect(),
+    ))
+}
+
+/// Who dials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DialInput {
+    /// The agent who pressed dial (their routing name): their phone rings first, then the
+    /// customer's.
+    pub agent: String,
+}
+
+/// Preview: an agent dials a callback now. Their phone rings with the card; once they answer,
+/// the customer is dialled. 409 when the callback is being dialled or may not be dialled now
+/// (legal hours, the customer's hours, its window: the answer says until when).
+#[utoipa::path(post, path = "/api/v1/callbacks/{id}/dial", tag = "callbacks",
+    params(("id" = i64, Path, description = "The task's id")),
+    request_body = DialInput,
+    responses((status = 202, body = CallbackView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above.")]
+pub async fn dial_callback(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(input, _): ApiJson<DialInput>,
+) -> Result<(StatusCode, Json<CallbackView>), ApiError> {
+    use crate::outbound::DialError;
+    use hotline_dialer::ClaimError;
+    caller.require(Role::Agent)?;
+    let outbound = state
+        .outbound
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("callbacks are not kept here"))?;
+    let task = outbound
+        .dial(id, input.agent.trim())
+        .await
+        .map_err(|e| match e {
+            DialError::UnknownAgent(_) => ApiError::invalid("agent", e.to_string()),
+            DialError::Claim(ClaimError::UnknownTask { .. }) => {
+                ApiError::not_found(format!("no waiting callback {id}"))
+            }
+            DialError::Claim(ClaimError::NotDue { due_ms, .. }) => ApiError::conflict(format!(
+                "callback {id} may not be dialled before {}",
+                outbound.local_time(due_ms as i64)
+            )),
+            DialError::Claim(_) | DialError::Cancelled(_) => ApiError::conflict(e.to_string()),
+            DialError::NotDialling | DialError::Busy => ApiError::unavailable(e.to_string()),
+        })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(callback_view(&state, &task, false)),
+    ))
+}

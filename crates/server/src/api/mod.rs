@@ -160,6 +160,8 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(callbacks::get_callback, callbacks::cancel_callback))
         .routes(routes!(callbacks::outbound_metrics))
+        .routes(routes!(callbacks::preview_callbacks))
+        .routes(routes!(callbacks::dial_callback))
         .routes(routes!(recordings::get_recording))
         .routes(routes!(surveys::add_answer))
         .routes(routes!(surveys::create_survey_link))

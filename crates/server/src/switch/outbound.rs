@@ -17,7 +17,7 @@
 use hotline_media::announce::Language;
 use hotline_media::call::LegId;
 use hotline_media::sdp::{build_offer, LocalMedia};
-use hotline_routing::{ContactId, ContactKind, DialOutcome, Input, QueueId, Time};
+use hotline_routing::{ContactId, ContactKind, DialOutcome, Input, PreferredAgent, QueueId, Time};
 use hotline_sip::{Dialog, Message, Millis, Peer, Response, Transport};
 
 use super::callback::{outcome_of, CallbackTarget};
@@ -40,6 +40,8 @@ pub enum OutboundMode {
     /// asked for and choose: 1 to talk to an agent now (they join the outbound queue), 2 to
     /// be called again later (in 1 h, 3 h or tomorrow, by key).
     Automatic,
+    /// Agents see the due tasks and press dial on one: placed agent first, to that agent.
+    Preview,
 }
 
 /// The delays a customer may choose on an automatic call's "later" menu, by key.
@@ -117,6 +119,9 @@ pub struct OutboundCall {
     pub profile: Option<CallerProfile>,
     /// Agent first, or automatic.
     pub mode: OutboundMode,
+    /// Only this agent takes it (preview: the agent who pressed dial); a name the routing
+    /// configuration does not know leaves it to any agent of the queue.
+    pub agent: Option<String>,
 }
 
 /// How an attempt ended, for the dialler.
@@ -285,6 +290,16 @@ impl Switch {
         let mut spec = self.spec_for(contact, queue, call.profile.as_ref());
         spec.kind = ContactKind::Callback;
         spec.max_dials = Some(1);
+        if let Some(agent) = call
+            .agent
+            .as_deref()
+            .and_then(|name| self.router.config().agent_id(name))
+        {
+            spec.preferred_agent = Some(PreferredAgent {
+                agent,
+                wait: std::time::Duration::MAX,
+            });
+        }
         if let Err(error) = self
             .router
             .handle(Time::from_millis(now), Input::Arrive(spec))
@@ -537,6 +552,31 @@ impl Switch {
                 self.finish_if_done(now, contact);
             }
         }
+    }
+
+    /// No response at all to an automatic call's INVITE (or its 2xx never acknowledged): the
+    /// carrier failed the call.
+    pub(super) fn automatic_unreachable(&mut self, now: Millis, contact: ContactId) {
+        let inviting = self
+            .calls
+            .get_mut(&contact)
+            .and_then(|c| c.automatic.as_mut())
+            .map(|auto| std::mem::replace(&mut auto.inviting, false));
+        if inviting != Some(true) {
+            self.hang_up(now, contact, Side::Caller);
+            return;
+        }
+        self.set_deadline(contact, None);
+        self.outbound_outcome(contact, DialOutcome::Failed, 408);
+        self.call_event(
+            now,
+            CallEvent::CallbackDialFailed {
+                contact,
+                attempt: self.outbound.get(&contact).map_or(0, |a| a.attempt),
+                status: 408,
+            },
+        );
+        self.finish_if_done(now, contact);
     }
 
     /// The customer's phone rang for the whole dial time-out: stop ringing it.
