@@ -6,6 +6,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -219,6 +220,31 @@ fn customer_phone(port: u16, switch: SocketAddr, scenario_name: &str) -> std::pr
         .unwrap()
 }
 
+/// Ann's phone answering one call, and the customer's phone on the carrier's port playing
+/// `customer`.
+async fn phones(switch: SocketAddr, port: u16, customer: &'static str) -> (Child, Child) {
+    tokio::task::spawn_blocking(move || {
+        let customer = customer_phone(port, switch, customer);
+        (agent_phone(switch, "ann", "agent_answers.xml", 1), customer)
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits for both phones of [`phones`] and checks that their sipp runs passed.
+async fn both_done((agent, customer): (Child, Child)) {
+    let (agent, customer) = tokio::task::spawn_blocking(move || {
+        (
+            agent.wait_with_output().unwrap(),
+            customer.wait_with_output().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    check("agent phone", &agent);
+    check("customer phone", &customer);
+}
+
 fn events_of<'a>(events: &'a [StoredEvent], kind: &str) -> Vec<&'a StoredEvent> {
     events.iter().filter(|e| e.kind == kind).collect()
 }
@@ -230,27 +256,10 @@ async fn an_asap_request_rings_the_agent_first_then_dials_the_customer_and_conne
     let center = center(data.path(), address, 3).await;
     let switch = center.running.local;
     let customer = wang(&center.records).await;
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        let customer_phone = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
-        (
-            agent_phone(switch, "ann", "agent_answers.xml", 1),
-            customer_phone,
-        )
-    })
-    .await
-    .unwrap();
+    let phones = phones(switch, port, "customer_answers_and_hangs_up.xml").await;
     let task = request(&center, &customer, None).await;
     assert_eq!(task.state, CallbackState::Pending);
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        (
-            phone.wait_with_output().unwrap(),
-            customer_phone.wait_with_output().unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    check("agent phone", &phone);
-    check("customer phone", &customer_phone);
+    both_done(phones).await;
     let done = wait_for_state(&center.records, task.id, CallbackState::Done).await;
     assert_eq!(done.attempts, 1);
     assert_eq!(done.outcome.as_deref(), Some("connected"));
@@ -491,15 +500,7 @@ async fn a_request_for_a_later_window_waits_for_it() {
     let center = center(data.path(), address, 3).await;
     let switch = center.running.local;
     let customer = wang(&center.records).await;
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        let customer_phone = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
-        (
-            agent_phone(switch, "ann", "agent_answers.xml", 1),
-            customer_phone,
-        )
-    })
-    .await
-    .unwrap();
+    let phones = phones(switch, port, "customer_answers_and_hangs_up.xml").await;
     let start = now_ms() + 3_000;
     let task = request(&center, &customer, Some((start, start + 3_600_000))).await;
     assert_eq!(task.fields.window_start_ms, start);
@@ -513,16 +514,7 @@ async fn a_request_for_a_later_window_waits_for_it() {
         .unwrap();
     assert_eq!(waiting.state, CallbackState::Pending);
     assert_eq!(waiting.attempts, 0);
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        (
-            phone.wait_with_output().unwrap(),
-            customer_phone.wait_with_output().unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    check("agent phone", &phone);
-    check("customer phone", &customer_phone);
+    both_done(phones).await;
     wait_for_state(&center.records, task.id, CallbackState::Done).await;
     center.stop().await;
     let events = log_events(&data.path().join("events.db")).await;
@@ -594,25 +586,8 @@ async fn a_restart_while_the_agent_rings_loses_no_task_and_dials_nothing_twice()
 
     let second = center(data.path(), address, 3).await;
     let switch = second.running.local;
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        let customer_phone = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
-        (
-            agent_phone(switch, "ann", "agent_answers.xml", 1),
-            customer_phone,
-        )
-    })
-    .await
-    .unwrap();
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        (
-            phone.wait_with_output().unwrap(),
-            customer_phone.wait_with_output().unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    check("agent phone", &phone);
-    check("customer phone", &customer_phone);
+    let phones = phones(switch, port, "customer_answers_and_hangs_up.xml").await;
+    both_done(phones).await;
     let done = wait_for_state(&second.records, task.id, CallbackState::Done).await;
     assert_eq!(done.attempts, 2, "attempt 1 ended unknown in the restart");
     let stats = second.stop().await;
@@ -657,26 +632,9 @@ async fn an_automatic_callback_dials_at_once_and_the_customer_presses_1_for_an_a
     let center = center_with(data.path(), address, 3, &automatic()).await;
     let switch = center.running.local;
     let customer = wang(&center.records).await;
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        let customer_phone = customer_phone(port, switch, "customer_presses_1_for_an_agent.xml");
-        (
-            agent_phone(switch, "ann", "agent_answers.xml", 1),
-            customer_phone,
-        )
-    })
-    .await
-    .unwrap();
+    let phones = phones(switch, port, "customer_presses_1_for_an_agent.xml").await;
     let task = request(&center, &customer, None).await;
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        (
-            phone.wait_with_output().unwrap(),
-            customer_phone.wait_with_output().unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    check("customer phone", &customer_phone);
-    check("agent phone", &phone);
+    both_done(phones).await;
     let done = wait_for_state(&center.records, task.id, CallbackState::Done).await;
     assert_eq!(done.outcome.as_deref(), Some("connected"));
     center.stop().await;
@@ -794,15 +752,7 @@ async fn in_preview_nothing_is_dialled_until_an_agent_presses_dial() {
     let center = center_with(data.path(), address, 3, &text).await;
     let switch = center.running.local;
     let customer = wang(&center.records).await;
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        let customer_phone = customer_phone(port, switch, "customer_answers_and_hangs_up.xml");
-        (
-            agent_phone(switch, "ann", "agent_answers.xml", 1),
-            customer_phone,
-        )
-    })
-    .await
-    .unwrap();
+    let phones = phones(switch, port, "customer_answers_and_hangs_up.xml").await;
     let task = request(&center, &customer, None).await;
     // Ann is free and the task is due, but in preview she chooses.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -831,16 +781,7 @@ async fn in_preview_nothing_is_dialled_until_an_agent_presses_dial() {
         ))
     ));
     assert!(center.outbound.preview(10).await.unwrap().is_empty());
-    let (phone, customer_phone) = tokio::task::spawn_blocking(move || {
-        (
-            phone.wait_with_output().unwrap(),
-            customer_phone.wait_with_output().unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    check("agent phone", &phone);
-    check("customer phone", &customer_phone);
+    both_done(phones).await;
     let done = wait_for_state(&center.records, task.id, CallbackState::Done).await;
     assert_eq!(done.attempts, 1);
     center.stop().await;

@@ -358,6 +358,30 @@ impl Switch {
         Some((txn, retry))
     }
 
+    /// The customer hotline dialled answered with usable audio: ACK, the dialog becomes the
+    /// caller leg's, and its media is set up.
+    pub(super) fn customer_answered(
+        &mut self,
+        contact: ContactId,
+        dialog: Dialog,
+        peer: Peer,
+        audio: &NegotiatedAudio,
+    ) {
+        let via = self.via(peer.transport);
+        self.transactions
+            .send_stateless(&Message::Request(dialog.ack(&via)), peer);
+        self.by_dialog
+            .insert(dialog.id.clone(), (contact, Side::Caller));
+        if let Some(call) = self.calls.get_mut(&contact) {
+            call.caller_dialog = Some(dialog);
+        }
+        self.media(MediaCommand::SetLeg {
+            contact,
+            leg: LegId::Caller,
+            setup: setup_of(audio),
+        });
+    }
+
     /// The agent of a callback answered: it hears that the customer is being dialled.
     pub(super) fn callback_agent_answered(&mut self, contact: ContactId, audio: &NegotiatedAudio) {
         self.media(MediaCommand::SetLeg {
@@ -651,19 +675,7 @@ impl Switch {
             }
             return;
         };
-        let via = self.via(peer.transport);
-        self.transactions
-            .send_stateless(&Message::Request(dialog.ack(&via)), peer);
-        self.by_dialog
-            .insert(dialog.id.clone(), (contact, Side::Caller));
-        if let Some(call) = self.calls.get_mut(&contact) {
-            call.caller_dialog = Some(dialog);
-        }
-        self.media(MediaCommand::SetLeg {
-            contact,
-            leg: LegId::Caller,
-            setup: setup_of(&audio),
-        });
+        self.customer_answered(contact, dialog, peer, &audio);
         self.bridge(contact);
         self.stats.connected += 1;
         self.call_event(now, CallEvent::Connected { contact, agent });

@@ -274,18 +274,8 @@ impl MediaCall {
         session_id: u64,
     ) -> MediaCall {
         MediaCall {
-            phase: Phase::Opening,
-            language,
-            caller_offer: None,
-            caller_port: None,
-            agent_port: None,
             agent_waiting: Some(agent),
-            routed: false,
-            deadline: None,
-            session_id,
-            version: 1,
-            held_by: None,
-            pending_answer: None,
+            ..MediaCall::for_automatic(language, session_id)
         }
     }
 }

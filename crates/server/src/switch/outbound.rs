@@ -21,9 +21,7 @@ use hotline_routing::{ContactId, ContactKind, DialOutcome, Input, PreferredAgent
 use hotline_sip::{Dialog, Message, Millis, Peer, Response, Transport};
 
 use super::callback::{outcome_of, CallbackTarget};
-use super::media::{
-    agent_audio, policy, setup_of, MediaCall, MediaCommand, Menu, MenuAction, Phase,
-};
+use super::media::{agent_audio, policy, MediaCall, MediaCommand, Menu, MenuAction, Phase};
 use super::{Call, CallEvent, CallerProfile, ProfileState, Side, Switch, Target};
 
 /// The most outbound attempts the switch holds at once (queued, ringing an agent, dialling,
@@ -193,6 +191,19 @@ pub(super) struct OutboundAttempt {
     reported: bool,
 }
 
+impl OutboundAttempt {
+    fn new(call: &OutboundCall, automatic: bool) -> OutboundAttempt {
+        OutboundAttempt {
+            task: call.task,
+            attempt: call.attempt,
+            dialled: false,
+            outcome: None,
+            automatic,
+            reported: false,
+        }
+    }
+}
+
 /// What a failed dial means for the dialler.
 fn result_of(outcome: Option<(DialOutcome, u16)>, dialled: bool) -> OutboundResult {
     match outcome {
@@ -276,17 +287,8 @@ impl Switch {
                 language: call.language.unwrap_or(self.config.media.language),
             },
         );
-        self.outbound.insert(
-            contact,
-            OutboundAttempt {
-                task: call.task,
-                attempt: call.attempt,
-                dialled: false,
-                outcome: None,
-                automatic: false,
-                reported: false,
-            },
-        );
+        self.outbound
+            .insert(contact, OutboundAttempt::new(&call, false));
         let mut spec = self.spec_for(contact, queue, call.profile.as_ref());
         spec.kind = ContactKind::Callback;
         spec.max_dials = Some(1);
@@ -482,17 +484,8 @@ impl Switch {
                 profile: ProfileState::Known(call.profile.clone()),
             },
         );
-        self.outbound.insert(
-            contact,
-            OutboundAttempt {
-                task: call.task,
-                attempt: call.attempt,
-                dialled: false,
-                outcome: None,
-                automatic: true,
-                reported: false,
-            },
-        );
+        self.outbound
+            .insert(contact, OutboundAttempt::new(call, true));
         // Dialled once the socket is open (`media_opened`).
         self.media(MediaCommand::Open {
             contact,
@@ -667,19 +660,7 @@ impl Switch {
             self.finish_if_done(now, contact);
             return;
         };
-        let via = self.via(peer.transport);
-        self.transactions
-            .send_stateless(&Message::Request(dialog.ack(&via)), peer);
-        self.by_dialog
-            .insert(dialog.id.clone(), (contact, Side::Caller));
-        if let Some(call) = self.calls.get_mut(&contact) {
-            call.caller_dialog = Some(dialog);
-        }
-        self.media(MediaCommand::SetLeg {
-            contact,
-            leg: LegId::Caller,
-            setup: setup_of(&audio),
-        });
+        self.customer_answered(contact, dialog, peer, &audio);
         // The customer is reached: the attempt is done, whatever they choose.
         self.outbound_outcome(contact, DialOutcome::Connected, status);
         self.report_automatic(now, contact, OutboundResult::Connected);
