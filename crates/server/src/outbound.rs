@@ -263,6 +263,9 @@ pub struct OutboundStats {
     pub notices_sent: u64,
     /// Callbacks the customer moved to a later time on an automatic call.
     pub moved_later: u64,
+    /// Tickets' follow-ups closed as not reached or not called (their callback failed for
+    /// good or was cancelled).
+    pub follow_ups_closed: u64,
     /// Fallback messages not sent (the provider refused them, or the task was unreadable).
     pub notices_failed: u64,
 }
@@ -1002,6 +1005,54 @@ async fn drain_events(
         if let Some((provider, settings)) = notices {
             fallback(records, provider.as_ref(), settings, &event, stats).await;
         }
+        close_follow_up(records, events, &event, stats).await;
+    }
+}
+
+/// A ticket's follow-up visit whose callback failed for good or was cancelled is done, as
+/// not reached (the ticket's history says why), so it does not wait forever. One that
+/// connects stays queued: the agent on the call records how it went.
+async fn close_follow_up(
+    records: &Records,
+    events: &Option<EventWriter>,
+    event: &DialerEvent,
+    stats: &mut OutboundStats,
+) {
+    let (task, outcome, note, at_ms) = match *event {
+        DialerEvent::TaskFailed {
+            task,
+            reason,
+            at_ms,
+        } => (task, "not_reached", reason.to_string(), at_ms),
+        DialerEvent::TaskCancelled {
+            task,
+            reason,
+            at_ms,
+        } => (task, "not_called", cancel_reason(reason).to_string(), at_ms),
+        _ => return,
+    };
+    let Ok(Some(row)) = records.callback_task(task.0 as i64).await else {
+        return;
+    };
+    let Some(ticket) = row.fields.ticket else {
+        return;
+    };
+    match records
+        .record_follow_up(ticket, outcome, Some(&note), at_ms as i64, "dialer")
+        .await
+    {
+        Ok(ticket) => {
+            stats.follow_ups_closed += 1;
+            if let Some(events) = events {
+                let event = crate::api::tickets::ticket_event("ticket.follow_up_done", &ticket);
+                if events.try_append(event).await.is_err() {
+                    stats.events_dropped += 1;
+                }
+            }
+        }
+        // Already recorded by an agent (a conflict), or the records failed.
+        Err(StoreError::Conflict(_)) => {}
+        Err(_) => stats.store_errors += 1,
     }
 }
 

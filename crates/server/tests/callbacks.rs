@@ -419,11 +419,34 @@ async fn a_resolved_tickets_follow_up_visit_becomes_one_callback_task_and_a_do_n
         (follow_up.state.as_str(), follow_up.outcome.as_deref()),
         ("done", Some("not_called"))
     );
+    // Staff cancel the visit's call (settled another way): the visit is done, not called,
+    // rather than queued for ever.
+    let (status, body) = center
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/callbacks/{}", task.id),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let mut closed = None;
+    for _ in 0..200 {
+        let follow_up = records.ticket(tickets[0]).await.unwrap().unwrap().follow_up;
+        if follow_up.as_ref().is_some_and(|f| f.state == "done") {
+            closed = follow_up;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let closed = closed.expect("the visit is closed when its call is cancelled");
+    assert_eq!(closed.outcome.as_deref(), Some("not_called"));
     let stats = center.stop().await;
     assert_eq!(
         (stats.follow_ups_queued, stats.follow_ups_not_called),
         (1, 1)
     );
+    assert_eq!(stats.follow_ups_closed, 1);
 }
 
 fn rules_all_day() -> hotline_dialer::DialerRules {
