@@ -82,6 +82,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         };
         let tickets = Arc::new(config.tickets.clone());
         let dialer_rules = config.dialer.clone();
+        let routing = Arc::new(config.routing.clone());
         let max_in_flight = config.outbound_in_flight;
         let notice_settings = config.notices.clone();
         let outbound_mode = config.outbound_mode;
@@ -125,11 +126,17 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             .catch_up(&log)
             .await
             .context("replaying the event log for the outbound figures")?;
-        let metrics_task = hotline_server::outbound_metrics::spawn(
-            outbound_metrics.clone(),
-            log.clone(),
-            running.shutdown_handle().subscribe(),
-        );
+        let metrics_task =
+            outbound_metrics.spawn(log.clone(), running.shutdown_handle().subscribe());
+        // The wall: the same, from the routing events.
+        let wall = hotline_server::wall::WallMetrics::new(hotline_server::wall::Wall::new(
+            routing.clone(),
+            hotline_server::api::now_ms(),
+        ));
+        wall.catch_up(&log)
+            .await
+            .context("replaying the event log for the wall")?;
+        let wall_task = wall.spawn(log.clone(), running.shutdown_handle().subscribe());
         println!("hotline: SIP on {} (UDP and TCP)", running.local);
         println!("hotline: event log {}", log_path.display());
         let api = if args.http == "off" {
@@ -149,6 +156,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                 recordings: Some(args.data.join("recordings")),
                 outbound: Some(outbound.clone()),
                 outbound_metrics: Some(outbound_metrics.clone()),
+                wall: Some((
+                    wall.clone(),
+                    Arc::new(dialer_rules.default_legal_hours().clone()),
+                )),
                 ..ApiState::new(records.clone())
             };
             let api = crate::cmd_records::start_api(state, listen).await?;
@@ -210,6 +221,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let stats = running.wait().await.context("the switch stopped")?;
         let _ = sla_watch.await;
         let _ = metrics_task.await;
+        let _ = wall_task.await;
         let _ = dispatcher.await;
         if let Some(task) = retention {
             let _ = task.await;

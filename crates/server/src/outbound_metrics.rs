@@ -13,28 +13,24 @@
 //! - `call.outbound_ended`: how the attempt ended (`connected`: the customer answered);
 //! - `callback.done`, `callback.failed`, `callback.cancelled`: the task's end.
 //!
-//! [`spawn`] keeps a projection current by tailing the log (it replays the whole log at start)
-//! and answers [`OutboundMetrics::report`] from memory. Agent-first calls cannot be abandoned
+//! [`OutboundMetrics`] keeps the projection current by tailing the log
+//! ([`crate::log_tail`]; the whole log is replayed at start) and answers
+//! [`OutboundMetrics::report`] from memory. Agent-first calls cannot be abandoned
 //! (the agent is on the line before the customer is dialled), so no abandonment figure is
 //! given here; it belongs to predictive dialling, which places calls before an agent is free.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use hotline_store::{EventLog, SqliteEventLog, StoredEvent};
+use hotline_store::StoredEvent;
 use serde::Serialize;
-use tokio::sync::watch;
 use utoipa::ToSchema;
+
+use crate::log_tail::{Projected, Tailed};
 
 /// Tasks remembered; the oldest are forgotten beyond it.
 pub const MAX_TASKS_TRACKED: usize = 200_000;
 /// Attempts' contacts remembered until their end.
 pub const MAX_CONTACTS_TRACKED: usize = 20_000;
-/// Events read from the log at once.
-pub const EVENTS_PER_READ: u32 = 5_000;
-/// How often the log is read for new events.
-pub const TAIL_POLL: Duration = Duration::from_millis(250);
 
 /// How a task ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,18 +60,11 @@ pub struct Projection {
     tasks: BTreeMap<i64, TaskFacts>,
     contacts: HashMap<i64, i64>,
     contact_order: VecDeque<i64>,
-    /// The seq of the last event applied.
-    pub last_seq: i64,
 }
 
 impl Projection {
-    /// Applies one event (others than the module's are ignored), once: an event at or
-    /// before the last applied seq is skipped.
+    /// Applies one event (others than the module's are ignored).
     pub fn apply(&mut self, event: &StoredEvent) {
-        if event.seq <= self.last_seq {
-            return;
-        }
-        self.last_seq = event.seq;
         let data = &event.data;
         let task_of = |data: &serde_json::Value| data["task"].as_i64();
         match event.kind.as_str() {
@@ -316,69 +305,20 @@ pub struct OutboundReport {
     pub by_channel: BTreeMap<String, OutboundFigures>,
 }
 
-/// The live projection, shared with the API.
-#[derive(Clone, Debug, Default)]
-pub struct OutboundMetrics {
-    projection: Arc<Mutex<Projection>>,
+/// The live projection, shared with the API: [`Tailed`] over [`Projection`].
+pub type OutboundMetrics = Tailed<Projection>;
+
+impl Projected for Projection {
+    fn apply(&mut self, event: &StoredEvent) {
+        Projection::apply(self, event);
+    }
 }
 
-impl OutboundMetrics {
+impl Tailed<Projection> {
     /// The figures of the callbacks requested from `from_ms` up to `to_ms`.
     pub fn report(&self, from_ms: i64, to_ms: i64) -> OutboundReport {
-        self.lock().report(from_ms, to_ms)
+        self.lock().state.report(from_ms, to_ms)
     }
-
-    /// The seq of the last event applied.
-    pub fn last_seq(&self) -> i64 {
-        self.lock().last_seq
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Projection> {
-        // A panic while applying one event leaves a usable projection.
-        self.projection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Reads the log's events after the last applied one, up to [`EVENTS_PER_READ`] at a
-    /// time, until none is left; answers how many were applied.
-    pub async fn catch_up(&self, log: &SqliteEventLog) -> Result<u64, hotline_store::StoreError> {
-        let mut applied = 0;
-        loop {
-            let after = self.last_seq();
-            let events = log.read_from(after, EVENTS_PER_READ).await?;
-            if events.is_empty() {
-                return Ok(applied);
-            }
-            let mut projection = self.lock();
-            for event in &events {
-                projection.apply(event);
-            }
-            applied += events.len() as u64;
-        }
-    }
-}
-
-/// Keeps `metrics` current with `log` until `shutdown` turns true.
-pub fn spawn(
-    metrics: OutboundMetrics,
-    log: SqliteEventLog,
-    mut shutdown: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            // A failed read is tried again at the next poll.
-            let _ = metrics.catch_up(&log).await;
-            tokio::select! {
-                _ = tokio::time::sleep(TAIL_POLL) => {}
-                changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() {
-                        return;
-                    }
-                }
-            }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -454,6 +454,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/kb/search"),
         ("GET", "/api/v1/me"),
         ("GET", "/api/v1/metrics/outbound"),
+        ("GET", "/api/v1/metrics/wall"),
         ("GET", "/api/v1/recordings/{contact_id}"),
         ("GET", "/api/v1/screen-pop"),
         ("GET", "/api/v1/surveys/csat"),

@@ -549,6 +549,11 @@ async fn the_outbound_figures_are_for_supervisors_and_projected_from_the_log() {
     assert_eq!(app["trigger_to_first_dial_ms"]["p50"], 2_000);
     assert_eq!(app["trigger_to_connected_ms"]["max"], 7_000);
     assert_eq!(body["total"]["timeliness"], 1.0);
+    // No wall kept by this server.
+    let (status, _) = get("/api/v1/metrics/wall", &agent).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = get("/api/v1/metrics/wall", &supervisor).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (status, body) = get("/api/v1/metrics/outbound?from_ms=5&to_ms=5", &supervisor).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "from_ms", "{body}");

@@ -306,6 +306,26 @@ async fn an_asap_request_rings_the_agent_first_then_dials_the_customer_and_conne
         .unwrap();
     metrics.catch_up(&log).await.unwrap();
     let report = metrics.report(0, now_ms() + 1);
+    // The wall, from the same log: the callback connected, ann took it.
+    let routing = config::parse(
+        "outbound.toml",
+        &CONFIG
+            .replace("CARRIER", &address.to_string())
+            .replace("MAX_ATTEMPTS", "3"),
+        42,
+        [9; 32],
+    )
+    .unwrap()
+    .routing;
+    let wall = hotline_server::wall::WallMetrics::new(hotline_server::wall::Wall::new(
+        Arc::new(routing),
+        now_ms(),
+    ));
+    wall.catch_up(&log).await.unwrap();
+    let today = wall.report(now_ms(), &hotline_calendar::Calendar::always_open());
+    assert_eq!(today.queues[0].figures.connect_rate, Some(1.0), "{today:?}");
+    assert_eq!(today.queues[0].figures.callbacks_pending, 0);
+    assert_eq!(today.agents[0].name, "ann");
     let web = &report.by_channel["web_form"];
     assert_eq!(
         (web.requested, web.connected, web.dialled, web.answered),

@@ -521,3 +521,26 @@ pub async fn dial_callback(
         Json(callback_view(&state, &task, false)),
     ))
 }
+
+/// The supervisors' wall now: per queue, calls waiting and the longest wait, callbacks
+/// pending and today's service level, ASA, abandonment, connect rate and callback
+/// timeliness; per agent, the state and since when, the contact in hand and today's handled
+/// contacts and talk time. Projected from the event log, current to the request.
+#[utoipa::path(get, path = "/api/v1/metrics/wall", tag = "callbacks",
+    responses((status = 200, body = crate::wall::WallReport), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn wall(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<crate::wall::WallReport>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    let (wall, calendar) = state
+        .wall
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("the wall's figures are not kept here"))?;
+    if let Some(log) = &state.log {
+        wall.catch_up(log).await?;
+    }
+    Ok(Json(wall.report(now_ms(), calendar)))
+}

@@ -74,6 +74,9 @@ pub struct ApiState {
     /// The outbound figures, projected from the event log (none: `/metrics/outbound` answers
     /// 503).
     pub outbound_metrics: Option<crate::outbound_metrics::OutboundMetrics>,
+    /// The supervisors' wall, projected from the event log (none: `/metrics/wall` answers
+    /// 503), and the calendar whose time zone says where "today" starts.
+    pub wall: Option<(crate::wall::WallMetrics, Arc<hotline_calendar::Calendar>)>,
 }
 
 impl ApiState {
@@ -93,6 +96,7 @@ impl ApiState {
             recordings: None,
             outbound: None,
             outbound_metrics: None,
+            wall: None,
         }
     }
 }
@@ -160,6 +164,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(callbacks::get_callback, callbacks::cancel_callback))
         .routes(routes!(callbacks::outbound_metrics))
+        .routes(routes!(callbacks::wall))
         .routes(routes!(callbacks::preview_callbacks))
         .routes(routes!(callbacks::dial_callback))
         .routes(routes!(recordings::get_recording))
