@@ -1,12 +1,13 @@
-//! `hotline demo`: the demo center (as `hotline serve` runs it) with simulated callers and
-//! agents placing and answering real SIP calls on loopback.
+//! `hotline demo`: the demo center, everything `hotline serve` runs (records, API, dialler,
+//! live figures), with simulated callers and agents placing and answering real SIP calls on
+//! loopback.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
-use hotline_server::{config, demo, runtime};
+use anyhow::{Context, Result};
+use hotline_server::{config, demo};
 
 /// Arguments of `hotline demo`.
 #[derive(clap::Args, Debug)]
@@ -20,9 +21,13 @@ pub struct DemoArgs {
     /// Where the switch listens (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// The data directory: the event log is DATA/events.db.
+    /// The data directory, as for `hotline serve`: the event log DATA/events.db, the records
+    /// DATA/records.db and their keys.
     #[arg(long, default_value = "hotline-data")]
     pub data: PathBuf,
+    /// Where the REST API listens (port 0: any free port; `off` for none).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub http: String,
     /// Seeds the callers' arrivals and durations (and the demo's passwords).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -36,21 +41,25 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let log_path = args.data.join("events.db");
-        let running = runtime::start(config, Some(&log_path))
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
+        // The whole center, as `hotline serve` runs it, with simulated people on its phones.
+        let center = crate::center::start(config, &args.data, &args.http).await?;
+        let local = center.running.local;
         println!(
-            "hotline demo: switch on {} (event log {}); {} agents, about {} calls a minute, for {} s",
-            running.local,
-            log_path.display(),
+            "hotline demo: {} agents, about {} calls a minute, for {} s",
             agents.len(),
             args.rate,
             args.seconds
         );
+        if let Some(api) = center.api_local {
+            println!(
+                "hotline demo: the wall's figures: curl -H \"Authorization: Bearer $KEY\" \
+                 http://{api}/api/v1/metrics/wall  (KEY: the admin key above, or `hotline \
+                 apikey create`)"
+            );
+        }
         let totals = demo::run(
             demo::DemoConfig {
-                switch: running.local,
+                switch: local,
                 agents,
                 calls_per_minute: args.rate,
                 talk_ms: (8_000, 30_000),
@@ -63,7 +72,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         )
         .await
         .context("the simulated phones")?;
-        let stats = running.stop().await.context("the switch")?;
+        let _ = center.running.shutdown_handle().send(true);
+        let stats = center.wait().await.context("the switch")?;
         println!(
             "hotline demo: {} calls placed, {} connected, {} abandoned, {} failed; the switch took {} calls in and connected {}",
             totals.placed,

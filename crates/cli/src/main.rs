@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod center;
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_erlang;
