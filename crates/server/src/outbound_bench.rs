@@ -137,7 +137,6 @@ pub async fn run(
         free_agents: 1_000_000,
         calls_taken: 0,
         attempts_held: 0,
-        automatic_held: 0,
     });
     let switch = {
         let received = received.clone();

@@ -172,8 +172,6 @@ pub struct OutboundCapacity {
     pub calls_taken: u64,
     /// Attempts held now.
     pub attempts_held: u32,
-    /// Automatic calls held now (they need no free agent to start).
-    pub automatic_held: u32,
 }
 
 /// An attempt the switch holds.
@@ -235,7 +233,6 @@ impl Switch {
                 .map_or(0, |q| self.router.ready_voice_agents(q)),
             calls_taken: self.outbound_taken,
             attempts_held: self.outbound.len() as u32,
-            automatic_held: self.outbound.values().filter(|a| a.automatic).count() as u32,
         }
     }
 
