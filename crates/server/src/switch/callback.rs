@@ -382,6 +382,34 @@ impl Switch {
         });
     }
 
+    /// A 401/407 to the INVITE of a customer hotline dials: sends it again with the trunk's
+    /// credentials ([`Switch::retry_with_credentials`]); answers whether it did (the call
+    /// then waits for the new INVITE's response).
+    pub(super) fn retry_customer_with_credentials(
+        &mut self,
+        now: Millis,
+        contact: ContactId,
+        response: &Response,
+    ) -> bool {
+        if !matches!(response.status, 401 | 407) {
+            return false;
+        }
+        let Some(call) = self.calls.get(&contact) else {
+            return false;
+        };
+        let (invite, trunk, peer) = (call.caller_invite.clone(), call.trunk, call.caller_peer);
+        let Some((txn, retry)) = self.retry_with_credentials(now, trunk, &invite, peer, response)
+        else {
+            return false;
+        };
+        self.by_caller_txn.insert(txn, contact);
+        if let Some(call) = self.calls.get_mut(&contact) {
+            call.caller_txn = Some(txn);
+            call.caller_invite = retry;
+        }
+        true
+    }
+
     /// The agent of a callback answered: it hears that the customer is being dialled.
     pub(super) fn callback_agent_answered(&mut self, contact: ContactId, audio: &NegotiatedAudio) {
         self.media(MediaCommand::SetLeg {
@@ -618,18 +646,8 @@ impl Switch {
         let Some(callback) = call.callback.as_ref() else {
             return;
         };
-        if matches!(status, 401 | 407) && !callback.gave_up {
-            let (invite, trunk, peer) = (call.caller_invite.clone(), call.trunk, call.caller_peer);
-            if let Some((txn, retry)) =
-                self.retry_with_credentials(now, trunk, &invite, peer, &response)
-            {
-                self.by_caller_txn.insert(txn, contact);
-                if let Some(call) = self.calls.get_mut(&contact) {
-                    call.caller_txn = Some(txn);
-                    call.caller_invite = retry;
-                }
-                return;
-            }
+        if !callback.gave_up && self.retry_customer_with_credentials(now, contact, &response) {
+            return;
         }
         let Some(call) = self.calls.get_mut(&contact) else {
             return;

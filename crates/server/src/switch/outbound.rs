@@ -604,19 +604,10 @@ impl Switch {
         let Some(auto) = call.automatic else {
             return;
         };
-        let (invite, trunk, peer) = (call.caller_invite.clone(), call.trunk, call.caller_peer);
+        let (invite, peer) = (call.caller_invite.clone(), call.caller_peer);
         let answered = call.caller_dialog.clone();
-        if matches!(status, 401 | 407) && !auto.gave_up {
-            if let Some((txn, retry)) =
-                self.retry_with_credentials(now, trunk, &invite, peer, &response)
-            {
-                self.by_caller_txn.insert(txn, contact);
-                if let Some(call) = self.calls.get_mut(&contact) {
-                    call.caller_txn = Some(txn);
-                    call.caller_invite = retry;
-                }
-                return;
-            }
+        if !auto.gave_up && self.retry_customer_with_credentials(now, contact, &response) {
+            return;
         }
         if let Some(dialog) = answered {
             // A retransmitted 2xx: ACK it again.
