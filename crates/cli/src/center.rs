@@ -95,21 +95,17 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
     let log = hotline_store::SqliteEventLog::open(&log_path)
         .await
         .with_context(|| format!("opening {} for reading", log_path.display()))?;
-    // The outbound figures: the whole log replayed, then tailed.
+    // The live figures (outbound, the wall): the whole log replayed in one pass, then each
+    // tailed.
     let outbound_metrics = hotline_server::outbound_metrics::OutboundMetrics::default();
-    outbound_metrics
-        .catch_up(&log)
-        .await
-        .context("replaying the event log for the outbound figures")?;
-    let metrics_task = outbound_metrics.spawn(log.clone(), running.shutdown_handle().subscribe());
-    // The wall: the same, from the routing events.
     let wall = hotline_server::wall::WallMetrics::new(hotline_server::wall::Wall::new(
         routing.clone(),
         hotline_server::api::now_ms(),
     ));
-    wall.catch_up(&log)
+    hotline_server::log_tail::catch_up_all(&log, &[&outbound_metrics, &wall])
         .await
-        .context("replaying the event log for the wall")?;
+        .context("replaying the event log for the live figures")?;
+    let metrics_task = outbound_metrics.spawn(log.clone(), running.shutdown_handle().subscribe());
     let wall_task = wall.spawn(log.clone(), running.shutdown_handle().subscribe());
     println!("hotline: SIP on {} (UDP and TCP)", running.local);
     println!("hotline: event log {}", log_path.display());

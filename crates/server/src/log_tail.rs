@@ -72,6 +72,53 @@ impl<P> Tailed<P> {
     }
 }
 
+/// Something fed from the log: several are caught up in one pass with [`catch_up_all`].
+pub trait Feed: Sync {
+    /// The seq of the last event applied.
+    fn fed_to(&self) -> i64;
+    /// Applies the events after the last applied one; answers how many.
+    fn feed(&self, events: &[StoredEvent]) -> u64;
+}
+
+impl<P: Projected> Feed for Tailed<P> {
+    fn fed_to(&self) -> i64 {
+        self.last_seq()
+    }
+
+    fn feed(&self, events: &[StoredEvent]) -> u64 {
+        let mut fed = self.lock();
+        let mut applied = 0;
+        for event in events {
+            if event.seq > fed.last_seq {
+                fed.state.apply(event);
+                fed.last_seq = event.seq;
+                applied += 1;
+            }
+        }
+        applied
+    }
+}
+
+/// Catches every projection of `feeds` up with the log in one read of it (from the least
+/// advanced), [`EVENTS_PER_READ`] events at a time; answers how many events were read.
+pub async fn catch_up_all(log: &SqliteEventLog, feeds: &[&dyn Feed]) -> Result<u64, StoreError> {
+    let Some(mut after) = feeds.iter().map(|f| f.fed_to()).min() else {
+        return Ok(0);
+    };
+    let mut read = 0;
+    loop {
+        let events = log.read_from(after, EVENTS_PER_READ).await?;
+        let Some(last) = events.last() else {
+            return Ok(read);
+        };
+        after = last.seq;
+        read += events.len() as u64;
+        for feed in feeds {
+            feed.feed(&events);
+        }
+    }
+}
+
 impl<P: Projected> Tailed<P> {
     /// Reads the log's events after the last applied one, [`EVENTS_PER_READ`] at a time,
     /// until none is left; answers how many were applied. Concurrent calls apply each event
@@ -79,19 +126,11 @@ impl<P: Projected> Tailed<P> {
     pub async fn catch_up(&self, log: &SqliteEventLog) -> Result<u64, StoreError> {
         let mut applied = 0;
         loop {
-            let after = self.last_seq();
-            let events = log.read_from(after, EVENTS_PER_READ).await?;
+            let events = log.read_from(self.last_seq(), EVENTS_PER_READ).await?;
             if events.is_empty() {
                 return Ok(applied);
             }
-            let mut fed = self.lock();
-            for event in &events {
-                if event.seq > fed.last_seq {
-                    fed.state.apply(event);
-                    fed.last_seq = event.seq;
-                    applied += 1;
-                }
-            }
+            applied += self.feed(&events);
         }
     }
 
@@ -116,5 +155,52 @@ impl<P: Projected> Tailed<P> {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hotline_store::NewEvent;
+
+    #[derive(Default)]
+    struct Count(Vec<i64>);
+
+    impl Projected for Count {
+        fn apply(&mut self, event: &StoredEvent) {
+            self.0.push(event.seq);
+        }
+    }
+
+    #[tokio::test]
+    async fn one_pass_catches_every_projection_up_and_applies_each_event_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = SqliteEventLog::open(dir.path().join("events.db"))
+            .await
+            .unwrap();
+        let rows: Vec<NewEvent> = (0..12)
+            .map(|i| NewEvent {
+                at_ms: i,
+                kind: "test.event".into(),
+                contact_id: None,
+                agent: None,
+                queue: None,
+                data: serde_json::json!({}),
+            })
+            .collect();
+        log.append(&rows).await.unwrap();
+        let ahead = Tailed::<Count>::default();
+        let behind = Tailed::<Count>::default();
+        // One projection has seen the first five already.
+        let first = log.read_from(0, 5).await.unwrap();
+        assert_eq!(ahead.feed(&first), 5);
+        assert_eq!(catch_up_all(&log, &[&ahead, &behind]).await.unwrap(), 12);
+        let all: Vec<i64> = (1..=12).collect();
+        assert_eq!(ahead.lock().state.0, all);
+        assert_eq!(behind.lock().state.0, all);
+        // Nothing new: nothing read, nothing applied twice.
+        assert_eq!(catch_up_all(&log, &[&ahead, &behind]).await.unwrap(), 0);
+        assert_eq!(behind.catch_up(&log).await.unwrap(), 0);
+        assert_eq!(behind.lock().state.0.len(), 12);
     }
 }
