@@ -67,6 +67,12 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
         .iter()
         .map(|a| a.name.clone())
         .collect();
+    let queues: Vec<String> = config
+        .routing
+        .queues
+        .iter()
+        .map(|q| q.name.clone())
+        .collect();
     let retention_days = config.retention_days;
     let running = runtime::start_with(config, Some(&log_path), Some(link))
         .await
@@ -87,6 +93,7 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
             }),
             mode: outbound_mode,
             agents,
+            queues,
         }),
     )
     .await

@@ -143,6 +143,13 @@ impl Dialer {
         TaskId(self.next_id)
     }
 
+    /// Moves the id the next task gets on to `next` if it is below: several dialers that
+    /// share one id space (a driver's lanes) raise each other's before each
+    /// [`Dialer::add`]. Never moves it back.
+    pub fn raise_next_id(&mut self, next: TaskId) {
+        self.next_id = self.next_id.max(next.0);
+    }
+
     /// How many tasks are active.
     pub fn len(&self) -> usize {
         self.tasks.len()

@@ -183,6 +183,13 @@ pub trait Pacer {
 
     /// How many calls to place now, at most [`CALLS_PER_DECISION_MAX`].
     fn calls_to_place(&mut self, now_ms: u64, state: &CampaignState<'_>) -> u32;
+
+    /// Counts answered and abandoned calls of the past (a restart restores the rolling
+    /// windows from stored counts, oldest first, before any [`Pacer::observe`]) without
+    /// learning anything else from them. Pacers that keep no window ignore it.
+    fn restore_abandons(&mut self, at_ms: u64, counts: AbandonCounts) {
+        let _ = (at_ms, counts);
+    }
 }
 
 /// The pacer to use when none is chosen: [`ModelBased`] with its defaults and this cap.
@@ -263,6 +270,14 @@ impl AbandonWindow {
         };
         self.short.record(now_ms, one);
         self.long.record(now_ms, one);
+    }
+
+    /// Counts calls answered and abandoned at `at_ms` in bulk: a driver restoring the
+    /// window after a restart from the counts it stored per minute. Like the other records,
+    /// instants before the newest one recorded fall in the newest bucket.
+    pub fn record_counts(&mut self, at_ms: u64, counts: AbandonCounts) {
+        self.short.record(at_ms, counts);
+        self.long.record(at_ms, counts);
     }
 
     /// The counts of the 24 hours up to `now_ms`.
@@ -656,6 +671,10 @@ impl Default for VicidialAdaptive {
 impl Pacer for VicidialAdaptive {
     fn name(&self) -> &'static str {
         "vicidial-adaptive"
+    }
+
+    fn restore_abandons(&mut self, at_ms: u64, counts: AbandonCounts) {
+        self.window.record_counts(at_ms, counts);
     }
 
     fn observe(&mut self, now_ms: u64, event: PacingEvent) {
@@ -1116,6 +1135,10 @@ impl Default for ModelBased {
 impl Pacer for ModelBased {
     fn name(&self) -> &'static str {
         "model-based"
+    }
+
+    fn restore_abandons(&mut self, at_ms: u64, counts: AbandonCounts) {
+        self.window.record_counts(at_ms, counts);
     }
 
     fn observe(&mut self, now_ms: u64, event: PacingEvent) {

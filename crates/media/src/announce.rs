@@ -128,6 +128,7 @@ const ZH: &[(&str, &str)] = &[
         "请选择回电时间：一小时后请按1，三小时后请按2，明天这个时间请按3。",
     ),
     ("zh/auto_later_confirmed", "好的，我们会在您选择的时间给您回电，再见。"),
+    ("zh/campaign_sorry", "您好，现在没有空闲的客服，我们稍后再打给您，再见。"),
 ];
 
 /// Every English prompt with its text.
@@ -230,6 +231,10 @@ const EN: &[(&str, &str)] = &[
     (
         "en/auto_later_confirmed",
         "Thank you. We will call you back at the time you chose. Goodbye.",
+    ),
+    (
+        "en/campaign_sorry",
+        "Sorry, no agent is free right now. We will call you again later. Goodbye.",
     ),
 ];
 

@@ -12,11 +12,13 @@
 //! ([`OutboundReport`]); the dialer decides the retry and the records follow. The dialer's
 //! events go to the event log as `callback.*`.
 
+mod campaign;
+
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
 use hotline_calendar::Calendar;
-use std::collections::HashMap;
 
 use hotline_dialer::{
     AddError, CancelReason, ClaimError, CustomerKey, DialOrder, Dialer, DialerRules,
@@ -27,16 +29,19 @@ use hotline_media::announce::Language;
 use hotline_phone::PhoneNumber;
 use hotline_routing::ContactId;
 use hotline_store::{
-    CallbackState, CallbackTask, Customer, CustomerId, NewCallbackTask, Records, StoreError,
+    CallbackState, CallbackTask, Campaign, CampaignState as StoredCampaignState, Customer,
+    CustomerId, NewCallbackTask, NewCampaign, Records, StoreError,
 };
 use hotline_store::{EventWriter, NewEvent};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use campaign::{CampaignLive, LaneCounters, AGENTS_ANSWER_WAIT, CAP_MIN_ANSWERED, PACING_TICK};
+
 use crate::notify::{Notice, NoticeSettings, Provider};
 use crate::switch::{
-    CallerProfile, OutboundCall, OutboundCapacity, OutboundMode, OutboundResult,
-    MAX_OUTBOUND_ATTEMPTS,
+    CallerProfile, OutboundCall, OutboundCapacity, OutboundMode, OutboundResult, PacingStep,
+    QueueAgents, MAX_OUTBOUND_ATTEMPTS,
 };
 
 /// Requests waiting for the outbound task; beyond it the API answers 503 (try again).
@@ -121,11 +126,47 @@ impl CallbackRequest {
                 dedupe_key: dedupe_key(Some(customer.id), "", reason),
                 ticket: None,
                 created_ms: now_ms,
+                campaign: None,
+                mode: None,
             },
             window: None,
             contact_hours,
             vip: fields.level == "vip",
         })
+    }
+}
+
+impl CallbackRequest {
+    /// A request to call `number`, of no customer in the records.
+    pub fn for_number(
+        number: PhoneNumber,
+        channel: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> CallbackRequest {
+        CallbackRequest {
+            task: NewCallbackTask {
+                customer: None,
+                dedupe_key: dedupe_key(None, number.e164(), reason),
+                number,
+                channel: channel.into(),
+                reason: reason.into(),
+                need_tags: Vec::new(),
+                payload: None,
+                priority: "normal".into(),
+                value_score: 0,
+                window_start_ms: 0,
+                window_end_ms: 0,
+                promised_ms: 0,
+                ticket: None,
+                created_ms: now_ms,
+                campaign: None,
+                mode: None,
+            },
+            window: None,
+            contact_hours: None,
+            vip: false,
+        }
     }
 }
 
@@ -179,6 +220,33 @@ enum Command {
         String,
         oneshot::Sender<Result<CallbackTask, DialError>>,
     ),
+    CreateCampaign(
+        NewCampaign,
+        String,
+        oneshot::Sender<Result<Campaign, SubmitError>>,
+    ),
+    CampaignState(
+        i64,
+        StoredCampaignState,
+        String,
+        oneshot::Sender<Result<Option<Campaign>, SubmitError>>,
+    ),
+    AddNumbers(
+        i64,
+        Vec<CallbackRequest>,
+        String,
+        oneshot::Sender<Result<AddedNumbers, SubmitError>>,
+    ),
+    Campaigns(oneshot::Sender<Vec<CampaignLive>>),
+}
+
+/// What a list of numbers added to a campaign came to.
+#[derive(Debug, Default)]
+pub struct AddedNumbers {
+    /// Tasks stored.
+    pub accepted: u64,
+    /// Numbers left out: their index in the list, and why.
+    pub skipped: Vec<(usize, String)>,
 }
 
 /// The handle the API holds. Cloning is cheap.
@@ -226,6 +294,59 @@ impl Outbound {
         answer.await.map_err(|_| DialError::Busy)?
     }
 
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .try_send(command(reply))
+            .map_err(|_| SubmitError::Busy)?;
+        answer.await.map_err(|_| SubmitError::Busy)
+    }
+
+    /// Creates a campaign (running, with no numbers yet).
+    pub async fn create_campaign(
+        &self,
+        campaign: NewCampaign,
+        actor: &str,
+    ) -> Result<Campaign, SubmitError> {
+        let actor = actor.to_string();
+        self.ask(|reply| Command::CreateCampaign(campaign, actor, reply))
+            .await?
+    }
+
+    /// Runs, pauses or stops a campaign (stopping cancels its waiting numbers); `None` for an
+    /// unknown one.
+    pub async fn set_campaign_state(
+        &self,
+        id: i64,
+        state: StoredCampaignState,
+        actor: &str,
+    ) -> Result<Option<Campaign>, SubmitError> {
+        let actor = actor.to_string();
+        self.ask(|reply| Command::CampaignState(id, state, actor, reply))
+            .await?
+    }
+
+    /// Adds numbers (at most [`hotline_store::MAX_CAMPAIGN_BATCH`]) to a campaign, stored in
+    /// one go before the answer.
+    pub async fn add_numbers(
+        &self,
+        id: i64,
+        requests: Vec<CallbackRequest>,
+        actor: &str,
+    ) -> Result<AddedNumbers, SubmitError> {
+        let actor = actor.to_string();
+        self.ask(|reply| Command::AddNumbers(id, requests, actor, reply))
+            .await?
+    }
+
+    /// The campaigns' live figures (those not stopped).
+    pub async fn campaigns(&self) -> Result<Vec<CampaignLive>, SubmitError> {
+        self.ask(Command::Campaigns).await
+    }
+
     /// An instant as `YYYY-MM-DD HH:MM` in the dialer's time zone.
     pub fn local_time(&self, at_ms: i64) -> String {
         let t = self.display.local_time(at_ms.max(0) as u64);
@@ -266,15 +387,20 @@ pub struct OutboundStats {
     /// Tickets' follow-ups closed as not reached or not called (their callback failed for
     /// good or was cancelled).
     pub follow_ups_closed: u64,
+    /// Predictive campaign calls handed to the switch.
+    pub campaign_calls_placed: u64,
+    /// Pacing rounds skipped: the switch did not say in time how the agents are.
+    pub pacing_rounds_skipped: u64,
     /// Fallback messages not sent (the provider refused them, or the task was unreadable).
     pub notices_failed: u64,
 }
 
 /// Starts the outbound task over `records` with the dialer's `rules` (its default legal hours
-/// shown as `display`): restores the active tasks first, then takes requests, and every
-/// `follow_up_poll` the tickets' due follow-up visits, until every [`Outbound`] handle is
-/// dropped. With `dialling`, it places the due tasks through the switch, paced by the
-/// outbound queue's free agents; without, it only keeps them.
+/// shown as `display`): restores the campaigns and the active tasks first, then takes
+/// requests, and every `follow_up_poll` the tickets' due follow-up visits, until every
+/// [`Outbound`] handle is dropped. With `dialling`, it places the due tasks through the
+/// switch (agent first paced by the outbound queue's free agents, automatic ones at once,
+/// campaigns by their pacers); without, it only keeps them.
 pub async fn spawn(
     records: Records,
     rules: DialerRules,
@@ -284,59 +410,25 @@ pub async fn spawn(
 ) -> Result<(Outbound, tokio::task::JoinHandle<OutboundStats>), StoreError> {
     let mut stats = OutboundStats::default();
     let next = records.max_callback_id().await? + 1;
-    let mut dialer = Dialer::with_next_id(rules, TaskId(next.max(1) as u64));
+    let default_mode = dialling
+        .as_ref()
+        .map_or(OutboundMode::AgentFirst, |d| d.mode);
+    let mut lanes = Lanes::new(rules, default_mode, next.max(1) as u64);
     let now = crate::api::now_ms();
-    for task in records.active_callback_tasks().await? {
-        let contact_hours = contact_hours_of(&records, task.fields.customer).await;
-        let snapshot = match task
-            .snapshot
-            .as_deref()
-            .and_then(|s| serde_json::from_str::<TaskSnapshot>(s).ok())
-        {
-            Some(snapshot) => snapshot,
-            None => first_snapshot(&task, contact_hours.is_some()),
-        };
-        match dialer.restore(now as u64, &snapshot, contact_hours) {
-            Ok(Restored::DueAt(_)) => {
-                stats.restored += 1;
-                if matches!(snapshot.state, TaskState::Dialling { .. }) {
-                    // That attempt ended unknown: say so, so that the next restart does not
-                    // count it again.
-                    let restored = dialer
-                        .snapshot(snapshot.id)
-                        .and_then(|s| serde_json::to_string(&s).ok());
-                    let _ = records
-                        .update_callback_task(
-                            task.id,
-                            CallbackState::Pending,
-                            snapshot.attempts,
-                            Some("unknown"),
-                            restored.as_deref(),
-                            now,
-                        )
-                        .await;
-                }
-            }
-            Ok(Restored::Failed(reason)) => {
-                stats.restore_failed += 1;
-                let _ = records
-                    .update_callback_task(
-                        task.id,
-                        CallbackState::Failed,
-                        snapshot.attempts,
-                        Some(&reason.to_string()),
-                        None,
-                        now,
-                    )
-                    .await;
-            }
-            Err(_) => stats.restore_failed += 1,
+    for campaign in records.campaigns().await? {
+        if campaign.state != StoredCampaignState::Stopped {
+            let lane =
+                campaign::Lane::open(&records, campaign, lanes.rules.clone(), now as u64).await?;
+            lanes.campaigns.insert(lane.campaign.id, lane);
         }
+    }
+    for task in records.active_callback_tasks().await? {
+        restore_task(&records, &mut lanes, task, now, &mut stats).await;
     }
     let (commands, receiver) = mpsc::channel(MAX_OUTBOUND_QUEUE);
     let task = tokio::spawn(run(
         records,
-        dialer,
+        lanes,
         receiver,
         stats,
         follow_up_poll,
@@ -349,6 +441,194 @@ pub async fn spawn(
         },
         task,
     ))
+}
+
+/// Puts an active task of the records back in its lane. A task that was dialling is taken
+/// to have ended that attempt unknown, and the records say so, so that the next restart
+/// does not count it again; one whose campaign was stopped is cancelled.
+async fn restore_task(
+    records: &Records,
+    lanes: &mut Lanes,
+    task: CallbackTask,
+    now: i64,
+    stats: &mut OutboundStats,
+) {
+    let contact_hours = contact_hours_of(records, task.fields.customer).await;
+    let snapshot = match task
+        .snapshot
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<TaskSnapshot>(s).ok())
+    {
+        Some(snapshot) => snapshot,
+        None => first_snapshot(&task, contact_hours.is_some()),
+    };
+    let Some(dialer) = lanes.dialer_for(task.fields.mode.as_deref(), task.fields.campaign) else {
+        stats.restore_failed += 1;
+        let _ = records
+            .cancel_callback_task(task.id, "campaign_stopped", now, "dialer")
+            .await;
+        return;
+    };
+    match dialer.restore(now as u64, &snapshot, contact_hours) {
+        Ok(Restored::DueAt(_)) => {
+            stats.restored += 1;
+            if matches!(snapshot.state, TaskState::Dialling { .. }) {
+                let restored = dialer
+                    .snapshot(snapshot.id)
+                    .and_then(|s| serde_json::to_string(&s).ok());
+                let _ = records
+                    .update_callback_task(
+                        task.id,
+                        CallbackState::Pending,
+                        snapshot.attempts,
+                        Some("unknown"),
+                        restored.as_deref(),
+                        now,
+                    )
+                    .await;
+            }
+        }
+        Ok(Restored::Failed(reason)) => {
+            stats.restore_failed += 1;
+            let _ = records
+                .update_callback_task(
+                    task.id,
+                    CallbackState::Failed,
+                    snapshot.attempts,
+                    Some(&reason.to_string()),
+                    None,
+                    now,
+                )
+                .await;
+        }
+        Err(_) => stats.restore_failed += 1,
+    }
+    lanes.next_id = lanes.next_id.max(snapshot.id.0.saturating_add(1));
+}
+
+/// The dialers the outbound task owns: one per way a callback is placed (agent first,
+/// automatic, preview: a request names one or gets the center's), and one per campaign not
+/// stopped. They share one id space, the records' ids ([`Dialer::raise_next_id`]).
+struct Lanes {
+    modes: [Dialer; 3],
+    default_mode: OutboundMode,
+    campaigns: BTreeMap<i64, campaign::Lane>,
+    rules: DialerRules,
+    next_id: u64,
+}
+
+impl Lanes {
+    fn new(rules: DialerRules, default_mode: OutboundMode, next_id: u64) -> Lanes {
+        Lanes {
+            modes: [
+                Dialer::new(rules.clone()),
+                Dialer::new(rules.clone()),
+                Dialer::new(rules.clone()),
+            ],
+            default_mode,
+            campaigns: BTreeMap::new(),
+            rules,
+            next_id,
+        }
+    }
+
+    /// The slot of a callback mode's dialer.
+    fn slot(mode: OutboundMode) -> usize {
+        match mode {
+            OutboundMode::AgentFirst | OutboundMode::Predictive => 0,
+            OutboundMode::Automatic => 1,
+            OutboundMode::Preview => 2,
+        }
+    }
+
+    /// The mode a task is placed in: its own, else the center's.
+    fn mode_of(&self, mode: Option<&str>) -> OutboundMode {
+        mode.and_then(OutboundMode::parse)
+            .filter(|m| *m != OutboundMode::Predictive)
+            .unwrap_or(self.default_mode)
+    }
+
+    /// The dialer of a task with this mode or campaign; `None` for a campaign not held.
+    fn dialer_for(&mut self, mode: Option<&str>, campaign: Option<i64>) -> Option<&mut Dialer> {
+        match campaign {
+            Some(id) => self.campaigns.get_mut(&id).map(|lane| &mut lane.dialer),
+            None => {
+                let slot = Lanes::slot(self.mode_of(mode));
+                Some(&mut self.modes[slot])
+            }
+        }
+    }
+
+    /// The dialer that holds an active task, with its campaign.
+    fn find(&mut self, task: TaskId) -> Option<(Option<i64>, &mut Dialer)> {
+        if let Some(slot) = (0..3).find(|&i| self.modes[i].state(task).is_some()) {
+            return Some((None, &mut self.modes[slot]));
+        }
+        let (&id, lane) = self
+            .campaigns
+            .iter_mut()
+            .find(|(_, lane)| lane.dialer.state(task).is_some())?;
+        Some((Some(id), &mut lane.dialer))
+    }
+
+    /// Adds a task to its lane under the next shared id; answers its acceptance and first
+    /// snapshot.
+    fn add(
+        &mut self,
+        now_ms: u64,
+        mode: Option<&str>,
+        campaign: Option<i64>,
+        task: NewTask,
+    ) -> Result<(hotline_dialer::Accepted, Option<TaskSnapshot>), SubmitError> {
+        let next = TaskId(self.next_id);
+        let dialer = self.dialer_for(mode, campaign).ok_or_else(|| {
+            SubmitError::Invalid(
+                "campaign".into(),
+                "no such campaign, or it is stopped".into(),
+            )
+        })?;
+        dialer.raise_next_id(next);
+        let accepted = dialer.add(now_ms, task).map_err(add_error)?;
+        let snapshot = dialer.snapshot(accepted.id);
+        self.next_id = self.next_id.max(accepted.id.0.saturating_add(1));
+        Ok((accepted, snapshot))
+    }
+
+    /// Every dialer, with its campaign.
+    fn each(&mut self) -> impl Iterator<Item = (Option<i64>, &mut Dialer)> {
+        self.modes.iter_mut().map(|d| (None, d)).chain(
+            self.campaigns
+                .iter_mut()
+                .map(|(id, lane)| (Some(*id), &mut lane.dialer)),
+        )
+    }
+
+    /// When the next callback placed by itself (agent first, automatic) falls due.
+    fn next_wakeup(&self) -> Option<u64> {
+        [&self.modes[0], &self.modes[1]]
+            .into_iter()
+            .filter_map(|d| d.next_wakeup())
+            .min()
+    }
+}
+
+fn add_error(error: AddError) -> SubmitError {
+    match error {
+        AddError::Duplicate { existing } => SubmitError::Duplicate(format!(
+            "callback {} is already waiting for this customer and reason",
+            existing.0
+        )),
+        AddError::Full { max } => {
+            SubmitError::Invalid("task".into(), format!("the dialer holds {max} tasks"))
+        }
+        other => SubmitError::Invalid(
+            other.field().unwrap_or("task").to_string(),
+            match other {
+                AddError::WindowNeverOpens { blocked } => blocked.to_string(),
+                other => other.to_string(),
+            },
+        ),
+    }
 }
 
 /// The snapshot of a task that never reached the dialer's snapshot (stored, not yet dialled).
@@ -428,7 +708,21 @@ pub struct DiallerSide {
     calls: mpsc::Sender<OutboundCall>,
     reports: mpsc::Receiver<OutboundReport>,
     capacity: watch::Receiver<OutboundCapacity>,
+    agents: mpsc::Sender<AgentsQuery>,
 }
+
+/// A predictive pacer's question to the switch: the agents of a queue, now.
+#[derive(Debug)]
+pub struct AgentsQuery {
+    /// The queue, by name.
+    pub queue: String,
+    /// The answer; `None` for a queue the routing configuration does not know.
+    pub reply: oneshot::Sender<Option<QueueAgents>>,
+}
+
+/// Questions about agents waiting for the switch's run loop; one per running campaign and
+/// pacing round, so a few at most.
+pub const MAX_AGENT_QUERIES: usize = 64;
 
 /// The switch's ends ([`link`]), for [`crate::runtime::LinkSetup::outbound`].
 pub struct SwitchSide {
@@ -438,6 +732,8 @@ pub struct SwitchSide {
     pub reports: mpsc::Sender<OutboundReport>,
     /// The free agents, published after each turn.
     pub capacity: watch::Sender<OutboundCapacity>,
+    /// The pacers' questions about a queue's agents.
+    pub agents: mpsc::Receiver<AgentsQuery>,
 }
 
 /// How an attempt the switch placed ended.
@@ -462,16 +758,19 @@ pub fn link() -> (SwitchSide, DiallerSide) {
     let (calls_tx, calls) = mpsc::channel(MAX_OUTBOUND_ATTEMPTS);
     let (reports, reports_rx) = mpsc::channel(MAX_OUTBOUND_ATTEMPTS);
     let (capacity, capacity_rx) = watch::channel(OutboundCapacity::default());
+    let (agents_tx, agents) = mpsc::channel(MAX_AGENT_QUERIES);
     (
         SwitchSide {
             calls,
             reports,
             capacity,
+            agents,
         },
         DiallerSide {
             calls: calls_tx,
             reports: reports_rx,
             capacity: capacity_rx,
+            agents: agents_tx,
         },
     )
 }
@@ -493,6 +792,8 @@ pub struct Dialling {
     pub mode: OutboundMode,
     /// The routing configuration's agents, whom a preview dial may name.
     pub agents: Vec<String>,
+    /// The routing configuration's queues, which a campaign may name.
+    pub queues: Vec<String>,
 }
 
 /// The dialling half of the task's state.
@@ -500,17 +801,30 @@ struct Placing {
     calls: mpsc::Sender<OutboundCall>,
     reports: mpsc::Receiver<OutboundReport>,
     capacity: watch::Receiver<OutboundCapacity>,
+    agents: mpsc::Sender<AgentsQuery>,
     max_in_flight: usize,
-    mode: OutboundMode,
     /// Attempts sent to the switch so far.
     sent: u64,
     /// Attempts under way: task → attempt.
     in_flight: HashMap<u64, u32>,
+    /// Campaign calls under way or in conversation (until the agent's wrap-up ends, for
+    /// the pacer): task → campaign. At most [`MAX_OUTBOUND_ATTEMPTS`] plus
+    /// [`crate::switch::MAX_PACED_CONVERSATIONS`].
+    campaign_calls: HashMap<u64, i64>,
+}
+
+/// How an attempt is placed.
+struct PlaceAs {
+    mode: OutboundMode,
+    /// Only this agent takes it (preview).
+    agent: Option<String>,
+    /// The campaign's queue.
+    queue: Option<String>,
 }
 
 async fn run(
     records: Records,
-    mut dialer: Dialer,
+    mut lanes: Lanes,
     mut commands: mpsc::Receiver<Command>,
     mut stats: OutboundStats,
     follow_up_poll: std::time::Duration,
@@ -524,24 +838,31 @@ async fn run(
         .as_ref()
         .map(|d| d.agents.clone())
         .unwrap_or_default();
+    let queues = dialling
+        .as_ref()
+        .map(|d| d.queues.clone())
+        .unwrap_or_default();
     let mut placing = dialling.map(|d| Placing {
         calls: d.side.calls,
         reports: d.side.reports,
         capacity: d.side.capacity,
+        agents: d.side.agents,
         max_in_flight: (d.max_in_flight as usize).clamp(1, MAX_OUTBOUND_ATTEMPTS),
-        mode: d.mode,
         sent: 0,
         in_flight: HashMap::new(),
+        campaign_calls: HashMap::new(),
     });
+    let mut pacing = tokio::time::interval(PACING_TICK);
+    pacing.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = std::time::Instant::now();
     let started_ms = crate::api::now_ms();
     // The restore's events (attempts that ended unknown, tasks that could not go on).
-    drain_events(&records, &mut dialer, &events, &notices, &mut stats).await;
+    drain_events(&records, &mut lanes, &events, &notices, &mut stats).await;
     loop {
         // Sleep until the next task falls due; tasks already due wait for capacity, which
         // wakes the loop when it changes.
         let now = crate::api::now_ms() as u64;
-        let wake = match (&placing, dialer.next_wakeup()) {
+        let wake = match (&placing, lanes.next_wakeup()) {
             (Some(_), Some(at)) if at > now => Some(
                 tokio::time::Instant::from_std(started)
                     + std::time::Duration::from_millis(at - started_ms as u64),
@@ -553,7 +874,7 @@ async fn run(
                 None => break,
                 Some(Command::Submit(request, reply)) => {
                     let answer =
-                        accept(&records, &mut dialer, *request, &events, &mut stats).await;
+                        accept(&records, &mut lanes, *request, &events, &mut stats).await;
                     let _ = reply.send(answer);
                 }
                 Some(Command::Cancel(id, actor, reply)) => {
@@ -563,7 +884,9 @@ async fn run(
                         .await
                         .map_err(SubmitError::Store);
                     if matches!(answer, Ok(true)) {
-                        let _ = dialer.cancel(now as u64, TaskId(id as u64), CancelReason::ByStaff);
+                        if let Some((_, dialer)) = lanes.find(TaskId(id as u64)) {
+                            let _ = dialer.cancel(now as u64, TaskId(id as u64), CancelReason::ByStaff);
+                        }
                         if let Some(placing) = &mut placing {
                             placing.in_flight.remove(&(id as u64));
                         }
@@ -571,31 +894,63 @@ async fn run(
                     let _ = reply.send(answer);
                 }
                 Some(Command::Preview(limit, reply)) => {
-                    let _ = reply.send(preview(&records, &mut dialer, limit).await);
+                    let _ = reply.send(preview(&records, &mut lanes, limit).await);
                 }
                 Some(Command::Dial(id, agent, reply)) => {
                     let answer = dial_now(
-                        &records, &mut dialer, &mut placing, &agents, id, agent, &mut stats,
+                        &records, &mut lanes, &mut placing, &agents, id, agent, &mut stats,
                     )
                     .await;
                     let _ = reply.send(answer);
                 }
+                Some(Command::CreateCampaign(campaign, actor, reply)) => {
+                    let answer =
+                        create_campaign(&records, &mut lanes, &queues, campaign, &actor).await;
+                    let _ = reply.send(answer);
+                }
+                Some(Command::CampaignState(id, state, actor, reply)) => {
+                    let answer =
+                        set_campaign_state(&records, &mut lanes, id, state, &actor).await;
+                    let _ = reply.send(answer);
+                }
+                Some(Command::AddNumbers(id, requests, actor, reply)) => {
+                    let answer = add_numbers(
+                        &records, &mut lanes, id, requests, &actor, &events, &mut stats,
+                    )
+                    .await;
+                    let _ = reply.send(answer);
+                }
+                Some(Command::Campaigns(reply)) => {
+                    let now = crate::api::now_ms() as u64;
+                    let live = lanes
+                        .campaigns
+                        .values()
+                        .filter(|l| !l.stopped())
+                        .map(|l| l.live(now))
+                        .collect();
+                    let _ = reply.send(live);
+                }
             },
             _ = follow_ups.tick() => {
-                feed_follow_ups(&records, &mut dialer, &events, &mut stats).await;
+                feed_follow_ups(&records, &mut lanes, &events, &mut stats).await;
+            }
+            _ = pacing.tick(), if placing.is_some() => {
+                if let Some(placing) = &mut placing {
+                    pace_campaigns(&records, &mut lanes, placing, &mut stats).await;
+                }
             }
             report = from_switch(&mut placing) => {
                 if let Some(report) = report {
-                    ended(&records, &mut dialer, &mut placing, report, &events, &mut stats)
+                    ended(&records, &mut lanes, &mut placing, report, &events, &mut stats)
                         .await;
                 }
             }
             _ = sleep_until(wake) => {}
         }
         if let Some(placing) = &mut placing {
-            place_due(&records, &mut dialer, placing, &mut stats).await;
+            place_due(&records, &mut lanes, placing, &mut stats).await;
         }
-        drain_events(&records, &mut dialer, &events, &notices, &mut stats).await;
+        drain_events(&records, &mut lanes, &events, &notices, &mut stats).await;
     }
     stats
 }
@@ -625,36 +980,104 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// Hands due tasks to the switch, one per free agent (less the attempts sent that the switch
-/// has not counted yet), within `max_in_flight`. Each is checked against the records first
-/// (do-not-call, consent) and its claim stored before it is sent.
+/// Hands due callbacks to the switch: agent-first ones one per free agent (less the
+/// attempts sent that the switch has not counted yet), automatic ones at once, all within
+/// `max_in_flight`. Each is checked against the records first (do-not-call, consent) and
+/// its claim stored before it is sent. Preview tasks wait for an agent's dial; campaigns
+/// for their pacers ([`pace_campaigns`]).
 async fn place_due(
     records: &Records,
-    dialer: &mut Dialer,
+    lanes: &mut Lanes,
     placing: &mut Placing,
     stats: &mut OutboundStats,
 ) {
     let capacity = *placing.capacity.borrow_and_update();
     let unseen = placing.sent.saturating_sub(capacity.calls_taken);
-    let free = match placing.mode {
-        OutboundMode::AgentFirst => u64::from(capacity.free_agents).saturating_sub(unseen),
+    let free = u64::from(capacity.free_agents).saturating_sub(unseen);
+    for (mode, limit) in [
+        (OutboundMode::AgentFirst, free),
         // Dialled at once: only `max_in_flight` bounds them.
-        OutboundMode::Automatic => u64::MAX,
-        // Agents choose and press dial.
-        OutboundMode::Preview => 0,
-    };
-    let room = placing
-        .max_in_flight
-        .saturating_sub(placing.in_flight.len());
-    let wanted = (free as usize)
-        .min(room)
-        .min(hotline_dialer::DIAL_ORDERS_PER_POLL_MAX);
-    if wanted == 0 {
-        return;
+        (OutboundMode::Automatic, u64::MAX),
+    ] {
+        let room = placing
+            .max_in_flight
+            .saturating_sub(placing.in_flight.len());
+        let wanted = usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .min(room)
+            .min(hotline_dialer::DIAL_ORDERS_PER_POLL_MAX);
+        if wanted == 0 {
+            continue;
+        }
+        let now = crate::api::now_ms();
+        let dialer = &mut lanes.modes[Lanes::slot(mode)];
+        for order in dialer.poll_due(now as u64, wanted) {
+            let how = PlaceAs {
+                mode,
+                agent: None,
+                queue: None,
+            };
+            let _ = place_order(records, dialer, placing, order, how, now, stats).await;
+        }
     }
-    let now = crate::api::now_ms();
-    for order in dialer.poll_due(now as u64, wanted) {
-        let _ = place_order(records, dialer, placing, order, None, now, stats).await;
+}
+
+/// One pacing round: for each running campaign with numbers, the switch says how the
+/// queue's agents are, the pacer says how many calls to place, and that many due numbers
+/// are dialled (within `max_in_flight`).
+async fn pace_campaigns(
+    records: &Records,
+    lanes: &mut Lanes,
+    placing: &mut Placing,
+    stats: &mut OutboundStats,
+) {
+    for lane in lanes.campaigns.values_mut() {
+        if !lane.running() || lane.dialer.is_empty() {
+            continue;
+        }
+        let (reply, answer) = oneshot::channel();
+        let query = AgentsQuery {
+            queue: lane.queue().to_string(),
+            reply,
+        };
+        if placing.agents.try_send(query).is_err() {
+            stats.pacing_rounds_skipped += 1;
+            continue;
+        }
+        let agents = match tokio::time::timeout(AGENTS_ANSWER_WAIT, answer).await {
+            Ok(Ok(Some(agents))) => agents,
+            // An unknown queue: the API refuses one, but the routing configuration may have
+            // changed since.
+            _ => {
+                stats.pacing_rounds_skipped += 1;
+                continue;
+            }
+        };
+        let room = placing
+            .max_in_flight
+            .saturating_sub(placing.in_flight.len());
+        let wanted = (lane.calls_to_place(&agents) as usize).min(room);
+        if wanted == 0 {
+            continue;
+        }
+        let now = crate::api::now_ms();
+        let queue = lane.queue().to_string();
+        for order in lane.dialer.poll_due(now as u64, wanted) {
+            let how = PlaceAs {
+                mode: OutboundMode::Predictive,
+                agent: None,
+                queue: Some(queue.clone()),
+            };
+            let task = order.task.0;
+            if place_order(records, &mut lane.dialer, placing, order, how, now, stats)
+                .await
+                .is_ok()
+            {
+                stats.campaign_calls_placed += 1;
+                lane.placed(task, now as u64);
+                placing.campaign_calls.insert(task, lane.campaign.id);
+            }
+        }
     }
 }
 
@@ -674,7 +1097,7 @@ async fn place_order(
     dialer: &mut Dialer,
     placing: &mut Placing,
     order: DialOrder,
-    agent: Option<String>,
+    how: PlaceAs,
     now: i64,
     stats: &mut OutboundStats,
 ) -> Result<(), NotSent> {
@@ -748,8 +1171,9 @@ async fn place_order(
             prefer_human: c.fields.preferences.prefer_human,
             dedicated_agent: c.fields.preferences.dedicated_agent.clone(),
         }),
-        mode: placing.mode,
-        agent,
+        mode: how.mode,
+        agent: how.agent,
+        queue: how.queue,
     };
     if placing.calls.try_send(call).is_err() {
         let _ = dialer.outcome(now as u64, order.task, order.attempt, Outcome::Unknown);
@@ -764,11 +1188,12 @@ async fn place_order(
 /// Preview: the due tasks, best first, as the records hold them.
 async fn preview(
     records: &Records,
-    dialer: &mut Dialer,
+    lanes: &mut Lanes,
     limit: usize,
 ) -> Result<Vec<CallbackTask>, SubmitError> {
     let now = crate::api::now_ms() as u64;
     let mut tasks = Vec::new();
+    let dialer = &mut lanes.modes[Lanes::slot(OutboundMode::Preview)];
     for id in dialer.peek_due(now, limit.min(MAX_PREVIEW)) {
         if let Some(task) = records
             .callback_task(id.0 as i64)
@@ -784,7 +1209,7 @@ async fn preview(
 /// Preview: an agent pressed dial on a card.
 async fn dial_now(
     records: &Records,
-    dialer: &mut Dialer,
+    lanes: &mut Lanes,
     placing: &mut Option<Placing>,
     agents: &[String],
     id: i64,
@@ -801,10 +1226,21 @@ async fn dial_now(
         return Err(DialError::Busy);
     }
     let now = crate::api::now_ms();
+    let task = TaskId(id.max(0) as u64);
+    let dialer = match lanes.find(task) {
+        // A campaign's numbers are paced, not dialled by hand.
+        Some((None, dialer)) => dialer,
+        _ => return Err(DialError::Claim(ClaimError::UnknownTask { task })),
+    };
     let order = dialer
-        .claim_task(now as u64, TaskId(id.max(0) as u64))
+        .claim_task(now as u64, task)
         .map_err(DialError::Claim)?;
-    match place_order(records, dialer, placing, order, Some(agent), now, stats).await {
+    let how = PlaceAs {
+        mode: OutboundMode::Preview,
+        agent: Some(agent),
+        queue: None,
+    };
+    match place_order(records, dialer, placing, order, how, now, stats).await {
         Ok(()) => records
             .callback_task(id)
             .await
@@ -865,32 +1301,56 @@ fn outcome_of(result: OutboundResult) -> Outcome {
         OutboundResult::InvalidNumber => Outcome::InvalidNumber,
         OutboundResult::Failed(_) | OutboundResult::NotPlaced => Outcome::NetworkFailure,
         // Reported after `Connected`; never given to the dialer.
-        OutboundResult::Later(_) => Outcome::Connected,
+        OutboundResult::Later(_) | OutboundResult::Pacing(_) => Outcome::Connected,
+        // The customer answered and heard the apology: called again after the no-answer
+        // delay (the campaign's message said so).
+        OutboundResult::Abandoned => Outcome::NoAnswer,
+        // The customer answered and hung up at once: as declined.
+        OutboundResult::HungUp => Outcome::Rejected,
     }
 }
 
 /// An attempt ended: the dialler decides what is next and the records say so.
 async fn ended(
     records: &Records,
-    dialer: &mut Dialer,
+    lanes: &mut Lanes,
     placing: &mut Option<Placing>,
     report: OutboundReport,
     events: &Option<EventWriter>,
     stats: &mut OutboundStats,
 ) {
+    let pacing_only = matches!(report.result, OutboundResult::Pacing(_));
     if let Some(placing) = placing {
-        if placing.in_flight.get(&report.task) == Some(&report.attempt) {
+        if !pacing_only && placing.in_flight.get(&report.task) == Some(&report.attempt) {
             placing.in_flight.remove(&report.task);
         }
+        if let Some(&campaign) = placing.campaign_calls.get(&report.task) {
+            let done = match report.result {
+                // Followed until the agent's wrap-up ends.
+                OutboundResult::Connected | OutboundResult::Pacing(PacingStep::Answered) => false,
+                OutboundResult::Pacing(PacingStep::TalkEnded(_)) => false,
+                _ => true,
+            };
+            if done {
+                placing.campaign_calls.remove(&report.task);
+            }
+            campaign_report(records, lanes, campaign, &report, stats).await;
+        }
+    }
+    if pacing_only {
+        return;
     }
     let now = crate::api::now_ms();
     if let OutboundResult::Later(after_ms) = report.result {
-        later(records, dialer, report.task, after_ms, events, stats).await;
+        later(records, lanes, report.task, after_ms, events, stats).await;
         return;
     }
     let outcome = outcome_of(report.result);
-    let Ok(next) = dialer.outcome(now as u64, TaskId(report.task), report.attempt, outcome) else {
+    let Some((_, dialer)) = lanes.find(TaskId(report.task)) else {
         // A late report (the task was cancelled meanwhile).
+        return;
+    };
+    let Ok(next) = dialer.outcome(now as u64, TaskId(report.task), report.attempt, outcome) else {
         return;
     };
     stats.attempts_ended += 1;
@@ -943,6 +1403,31 @@ async fn ended(
     }
 }
 
+/// A campaign call's report: its lane's pacer and windows learn from it, and an answer or
+/// an abandon is added to the records' minute (so a restart keeps the rolling windows).
+async fn campaign_report(
+    records: &Records,
+    lanes: &mut Lanes,
+    campaign: i64,
+    report: &OutboundReport,
+    stats: &mut OutboundStats,
+) {
+    let Some(lane) = lanes.campaigns.get_mut(&campaign) else {
+        // Stopped meanwhile.
+        return;
+    };
+    if let Some((answered, abandoned)) = lane.report(report.task, report.result, report.at_ms) {
+        let minute = (report.at_ms - report.at_ms % 60_000) as i64;
+        if records
+            .add_campaign_abandons(campaign, minute, answered, abandoned)
+            .await
+            .is_err()
+        {
+            stats.store_errors += 1;
+        }
+    }
+}
+
 /// How long a callback the customer moved to later stays valid from its new start.
 pub const LATER_WINDOW_MS: i64 = 24 * 3_600_000;
 
@@ -950,7 +1435,7 @@ pub const LATER_WINDOW_MS: i64 = 24 * 3_600_000;
 /// `after_ms` from now: a new task of the same request from then, under the same rules.
 async fn later(
     records: &Records,
-    dialer: &mut Dialer,
+    lanes: &mut Lanes,
     task: u64,
     after_ms: u64,
     events: &Option<EventWriter>,
@@ -976,7 +1461,7 @@ async fn later(
             .map(|c| (*c).clone()),
         vip: customer.is_some_and(|c| c.fields.level == "vip"),
     };
-    match accept(records, dialer, request, events, stats).await {
+    match accept(records, lanes, request, events, stats).await {
         Ok(_) => stats.moved_later += 1,
         // A window that never opens, a duplicate: the customer was reached; nothing more.
         Err(_) => stats.store_errors += 1,
@@ -991,21 +1476,31 @@ fn fail_text(reason: hotline_dialer::FailReason, last: OutboundResult) -> String
 /// webhooks read them there.
 async fn drain_events(
     records: &Records,
-    dialer: &mut Dialer,
+    lanes: &mut Lanes,
     events: &Option<EventWriter>,
     notices: &Option<(Arc<dyn Provider>, NoticeSettings)>,
     stats: &mut OutboundStats,
 ) {
-    while let Some(event) = dialer.poll_event() {
-        if let Some(events) = events {
-            if events.try_append(callback_event(&event)).await.is_err() {
-                stats.events_dropped += 1;
+    for (campaign, dialer) in lanes.each() {
+        while let Some(event) = dialer.poll_event() {
+            if let Some(events) = events {
+                if events
+                    .try_append(callback_event(&event, campaign))
+                    .await
+                    .is_err()
+                {
+                    stats.events_dropped += 1;
+                }
             }
+            // A campaign's numbers asked for no call: no fallback message, no ticket.
+            if campaign.is_some() {
+                continue;
+            }
+            if let Some((provider, settings)) = notices {
+                fallback(records, provider.as_ref(), settings, &event, stats).await;
+            }
+            close_follow_up(records, events, &event, stats).await;
         }
-        if let Some((provider, settings)) = notices {
-            fallback(records, provider.as_ref(), settings, &event, stats).await;
-        }
-        close_follow_up(records, events, &event, stats).await;
     }
 }
 
@@ -1126,27 +1621,39 @@ async fn fallback(
 
 /// The `callback.requested` row of a stored request.
 pub fn requested_event(task: &CallbackTask) -> NewEvent {
+    requested_event_of(task.id, &task.fields)
+}
+
+/// The `callback.requested` row of task `id`.
+fn requested_event_of(id: i64, task: &NewCallbackTask) -> NewEvent {
+    let mut data = serde_json::json!({
+        "task": id,
+        "channel": task.channel,
+        "priority": task.priority,
+        "customer_id": task.customer.map(|c| c.0),
+        "window_start_ms": task.window_start_ms,
+        "window_end_ms": task.window_end_ms,
+        "promised_ms": task.promised_ms,
+        "ticket_id": task.ticket.map(|t| t.0),
+    });
+    if let Some(campaign) = task.campaign {
+        data["campaign"] = campaign.into();
+    }
+    if let Some(mode) = &task.mode {
+        data["mode"] = mode.as_str().into();
+    }
     NewEvent {
-        at_ms: task.fields.created_ms,
+        at_ms: task.created_ms,
         kind: "callback.requested".to_string(),
         contact_id: None,
         agent: None,
         queue: None,
-        data: serde_json::json!({
-            "task": task.id,
-            "channel": task.fields.channel,
-            "priority": task.fields.priority,
-            "customer_id": task.fields.customer.map(|c| c.0),
-            "window_start_ms": task.fields.window_start_ms,
-            "window_end_ms": task.fields.window_end_ms,
-            "promised_ms": task.fields.promised_ms,
-            "ticket_id": task.fields.ticket.map(|t| t.0),
-        }),
+        data,
     }
 }
 
-/// A dialler event as an event-log row.
-pub fn callback_event(event: &DialerEvent) -> NewEvent {
+/// A dialler event as an event-log row; a campaign's tasks' name their campaign.
+pub fn callback_event(event: &DialerEvent, campaign: Option<i64>) -> NewEvent {
     let (kind, at_ms, data) = match *event {
         DialerEvent::AttemptStarted {
             task,
@@ -1204,6 +1711,10 @@ pub fn callback_event(event: &DialerEvent) -> NewEvent {
             }),
         ),
     };
+    let mut data = data;
+    if let Some(campaign) = campaign {
+        data["campaign"] = campaign.into();
+    }
     NewEvent {
         at_ms: at_ms as i64,
         kind: kind.to_string(),
@@ -1231,7 +1742,7 @@ fn outcome_name(outcome: Outcome) -> &'static str {
 /// `not_called` with the reason; one whose records write failed is tried next round.
 async fn feed_follow_ups(
     records: &Records,
-    dialer: &mut Dialer,
+    lanes: &mut Lanes,
     events: &Option<EventWriter>,
     stats: &mut OutboundStats,
 ) {
@@ -1254,7 +1765,7 @@ async fn feed_follow_ups(
         let accepted = match request {
             Ok(mut request) => {
                 request.task.ticket = Some(ticket.id);
-                accept(records, dialer, request, events, stats).await
+                accept(records, lanes, request, events, stats).await
             }
             Err((field, message)) => Err(SubmitError::Invalid(field, message)),
         };
@@ -1279,52 +1790,44 @@ async fn feed_follow_ups(
     }
 }
 
+/// The dialer's task of a request.
+fn new_task_of(request: &CallbackRequest) -> NewTask {
+    let task = &request.task;
+    NewTask {
+        customer: customer_key(task.customer, task.number.e164()),
+        reason: reason_key(&task.reason),
+        number: task.number.e164().to_string(),
+        priority_class: priority_class(&task.priority, request.vip),
+        value_score: task.value_score,
+        window: match request.window {
+            None => RequestedWindow::Asap,
+            Some((start, end)) => RequestedWindow::Between {
+                start_ms: start.max(0) as u64,
+                end_ms: end.max(0) as u64,
+            },
+        },
+        contact_hours: request.contact_hours.clone().map(Arc::new),
+    }
+}
+
+/// Takes one request: its lane's dialer decides (dedupe, window, promise), the records
+/// store it under the dialer's id, and only then is it accepted. A request the records do
+/// not take is forgotten by the dialer.
 async fn accept(
     records: &Records,
-    dialer: &mut Dialer,
+    lanes: &mut Lanes,
     request: CallbackRequest,
     events: &Option<EventWriter>,
     stats: &mut OutboundStats,
 ) -> Result<CallbackTask, SubmitError> {
     let now = crate::api::now_ms();
+    let (accepted, snapshot) = lanes.add(
+        now as u64,
+        request.task.mode.as_deref(),
+        request.task.campaign,
+        new_task_of(&request),
+    )?;
     let mut task = request.task;
-    let window = match request.window {
-        None => RequestedWindow::Asap,
-        Some((start, end)) => RequestedWindow::Between {
-            start_ms: start.max(0) as u64,
-            end_ms: end.max(0) as u64,
-        },
-    };
-    let accepted = dialer
-        .add(
-            now as u64,
-            NewTask {
-                customer: customer_key(task.customer, task.number.e164()),
-                reason: reason_key(&task.reason),
-                number: task.number.e164().to_string(),
-                priority_class: priority_class(&task.priority, request.vip),
-                value_score: task.value_score,
-                window,
-                contact_hours: request.contact_hours.map(Arc::new),
-            },
-        )
-        .map_err(|e| match e {
-            AddError::Duplicate { existing } => SubmitError::Duplicate(format!(
-                "callback {} is already waiting for this customer and reason",
-                existing.0
-            )),
-            AddError::Full { max } => {
-                SubmitError::Invalid("task".into(), format!("the dialer holds {max} tasks"))
-            }
-            other => SubmitError::Invalid(
-                other.field().unwrap_or("task").to_string(),
-                match other {
-                    AddError::WindowNeverOpens { blocked } => blocked.to_string(),
-                    other => other.to_string(),
-                },
-            ),
-        })?;
-    let snapshot = dialer.snapshot(accepted.id);
     if let Some(snapshot) = &snapshot {
         task.window_start_ms = snapshot.window_start_ms as i64;
         task.window_end_ms = snapshot.window_end_ms as i64;
@@ -1361,7 +1864,9 @@ async fn accept(
         Err(error) => {
             stats.store_errors += 1;
             // Not stored, so not accepted: the dialer forgets it.
-            let _ = dialer.cancel(now as u64, accepted.id, CancelReason::ByStaff);
+            if let Some((_, dialer)) = lanes.find(accepted.id) {
+                let _ = dialer.cancel(now as u64, accepted.id, CancelReason::ByStaff);
+            }
             Err(match error {
                 StoreError::Conflict(message) => SubmitError::Duplicate(message),
                 StoreError::Invalid(e) => SubmitError::Invalid(e.field, e.problem),
@@ -1369,4 +1874,184 @@ async fn accept(
             })
         }
     }
+}
+
+/// The most `callback.requested` rows appended in one batch for a campaign's numbers.
+const REQUESTED_EVENTS_PER_BATCH: usize = 500;
+
+/// Adds numbers to a campaign: each goes to the campaign's dialer (a duplicate or a window
+/// that never opens is left out and said why), then all that were taken are stored in one
+/// transaction; if that fails, none is kept.
+async fn add_numbers(
+    records: &Records,
+    lanes: &mut Lanes,
+    campaign: i64,
+    requests: Vec<CallbackRequest>,
+    actor: &str,
+    events: &Option<EventWriter>,
+    stats: &mut OutboundStats,
+) -> Result<AddedNumbers, SubmitError> {
+    if lanes.campaigns.get(&campaign).is_none_or(|l| l.stopped()) {
+        return Err(SubmitError::Invalid(
+            "campaign".into(),
+            format!("no campaign {campaign}, or it is stopped"),
+        ));
+    }
+    let now = crate::api::now_ms();
+    let mut added = AddedNumbers::default();
+    let mut batch = Vec::with_capacity(requests.len());
+    for (index, mut request) in requests.into_iter().enumerate() {
+        request.task.campaign = Some(campaign);
+        request.task.mode = Some(OutboundMode::Predictive.as_str().into());
+        match lanes.add(now as u64, None, Some(campaign), new_task_of(&request)) {
+            Ok((accepted, snapshot)) => {
+                let mut task = request.task;
+                if let Some(snapshot) = &snapshot {
+                    task.window_start_ms = snapshot.window_start_ms as i64;
+                    task.window_end_ms = snapshot.window_end_ms as i64;
+                }
+                task.promised_ms = accepted.promised_ms as i64;
+                batch.push((accepted.id.0 as i64, task));
+            }
+            Err(SubmitError::Invalid(_, why) | SubmitError::Duplicate(why)) => {
+                added.skipped.push((index, why))
+            }
+            Err(other) => {
+                forget(lanes, campaign, &batch, now);
+                return Err(other);
+            }
+        }
+    }
+    if batch.is_empty() {
+        return Ok(added);
+    }
+    if let Err(error) = records.create_callback_tasks(&batch, actor).await {
+        stats.store_errors += 1;
+        forget(lanes, campaign, &batch, now);
+        return Err(match error {
+            StoreError::Conflict(message) => SubmitError::Duplicate(message),
+            StoreError::Invalid(e) => SubmitError::Invalid(e.field, e.problem),
+            other => SubmitError::Store(other),
+        });
+    }
+    added.accepted = batch.len() as u64;
+    stats.accepted += added.accepted;
+    if let Some(events) = events {
+        for chunk in batch.chunks(REQUESTED_EVENTS_PER_BATCH) {
+            let rows = chunk
+                .iter()
+                .map(|(id, task)| requested_event_of(*id, task))
+                .collect();
+            if events.append_batch(rows).await.is_err() {
+                stats.events_dropped += chunk.len() as u64;
+            }
+        }
+    }
+    Ok(added)
+}
+
+/// The campaign's dialer forgets tasks that were not stored.
+fn forget(lanes: &mut Lanes, campaign: i64, batch: &[(i64, NewCallbackTask)], now: i64) {
+    if let Some(lane) = lanes.campaigns.get_mut(&campaign) {
+        for (id, _) in batch {
+            let _ = lane
+                .dialer
+                .cancel(now as u64, TaskId(*id as u64), CancelReason::ByStaff);
+        }
+        // Their cancellations were never requests: not for the log.
+        while lane.dialer.poll_event().is_some() {}
+    }
+}
+
+/// Creates a campaign and its lane.
+async fn create_campaign(
+    records: &Records,
+    lanes: &mut Lanes,
+    queues: &[String],
+    campaign: NewCampaign,
+    actor: &str,
+) -> Result<Campaign, SubmitError> {
+    let now = crate::api::now_ms();
+    if !queues.is_empty() && !queues.contains(&campaign.queue) {
+        return Err(SubmitError::Invalid(
+            "queue".into(),
+            format!(
+                "no queue {:?} (the queues: {})",
+                campaign.queue,
+                queues.join(", ")
+            ),
+        ));
+    }
+    if let Some(other) = lanes
+        .campaigns
+        .values()
+        .find(|l| !l.stopped() && l.queue() == campaign.queue)
+    {
+        // Two pacers over one queue's agents would each count them as theirs.
+        return Err(SubmitError::Duplicate(format!(
+            "campaign {:?} already dials for queue {:?}: stop it first",
+            other.campaign.fields.name, campaign.queue
+        )));
+    }
+    let live = lanes.campaigns.values().filter(|l| !l.stopped()).count();
+    if live >= hotline_store::MAX_CAMPAIGNS {
+        return Err(SubmitError::Invalid(
+            "name".into(),
+            format!("{live} campaigns are not stopped; stop one first"),
+        ));
+    }
+    let stored = records
+        .create_campaign(&campaign, now, actor)
+        .await
+        .map_err(|error| match error {
+            StoreError::Conflict(message) => SubmitError::Duplicate(message),
+            StoreError::Invalid(e) => SubmitError::Invalid(e.field, e.problem),
+            other => SubmitError::Store(other),
+        })?;
+    let lane = campaign::Lane::open(records, stored.clone(), lanes.rules.clone(), now as u64)
+        .await
+        .map_err(SubmitError::Store)?;
+    lanes.campaigns.insert(stored.id, lane);
+    Ok(stored)
+}
+
+/// Runs, pauses or stops a campaign. Stopping cancels its waiting numbers (calls under way
+/// finish) and drops its lane.
+async fn set_campaign_state(
+    records: &Records,
+    lanes: &mut Lanes,
+    id: i64,
+    state: StoredCampaignState,
+    actor: &str,
+) -> Result<Option<Campaign>, SubmitError> {
+    let now = crate::api::now_ms();
+    if lanes.campaigns.get(&id).is_none_or(|l| l.stopped()) {
+        // Unknown, or stopped for good.
+        return match records.campaign(id).await.map_err(SubmitError::Store)? {
+            None => Ok(None),
+            Some(campaign) if campaign.state == state => Ok(Some(campaign)),
+            Some(_) => Err(SubmitError::Duplicate(format!(
+                "campaign {id} is stopped; a stopped campaign does not run again"
+            ))),
+        };
+    }
+    let Some(campaign) = records
+        .set_campaign_state(id, state, now, actor)
+        .await
+        .map_err(SubmitError::Store)?
+    else {
+        return Ok(None);
+    };
+    if let Some(lane) = lanes.campaigns.get_mut(&id) {
+        // A stopped lane places nothing more; its calls under way still report (and their
+        // tasks end in the records). It is not restored at the next start.
+        lane.campaign = campaign.clone();
+    }
+    if state == StoredCampaignState::Stopped {
+        records
+            .cancel_campaign_tasks(id, now, actor)
+            .await
+            .map_err(SubmitError::Store)?;
+    }
+    Ok(Some(campaign))
 }

@@ -81,6 +81,8 @@ fn bench_request(number: &str, window: Option<(i64, i64)>) -> CallbackRequest {
             dedupe_key: outbound::dedupe_key(None, number.e164(), "bench"),
             ticket: None,
             created_ms: now,
+            campaign: None,
+            mode: None,
         },
         window,
         contact_hours: None,
@@ -122,6 +124,7 @@ pub async fn run(
             notices: None,
             mode: crate::switch::OutboundMode::AgentFirst,
             agents: Vec::new(),
+            queues: Vec::new(),
         }),
     )
     .await?;
@@ -132,6 +135,7 @@ pub async fn run(
         mut calls,
         reports,
         capacity,
+        ..
     } = switch_side;
     capacity.send_replace(OutboundCapacity {
         free_agents: 1_000_000,

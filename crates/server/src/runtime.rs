@@ -23,7 +23,8 @@ use crate::media_runtime::{CallQuality, MediaReport};
 use crate::media_runtime::{MediaDriver, MediaStats};
 use crate::outbound::{OutboundReport, SwitchSide};
 use crate::switch::{
-    CallEvent, CallerLookup, CallerProfile, OutboundResult, Party, Record, Switch, SwitchStats,
+    CallEvent, CallerLookup, CallerProfile, OutboundResult, PacingStep, Party, Record, Switch,
+    SwitchStats,
 };
 
 /// The most UDP datagrams taken in at one wake-up before the switch's output is sent.
@@ -188,10 +189,16 @@ pub async fn run(
         link,
         outbound,
     } = parts;
-    let (mut outbound_calls, outbound_reports, outbound_capacity) = match outbound {
-        Some(side) => (Some(side.calls), Some(side.reports), Some(side.capacity)),
-        None => (None, None, None),
-    };
+    let (mut outbound_calls, outbound_reports, outbound_capacity, mut agent_queries) =
+        match outbound {
+            Some(side) => (
+                Some(side.calls),
+                Some(side.reports),
+                Some(side.capacity),
+                Some(side.agents),
+            ),
+            None => (None, None, None, None),
+        };
     let (link_events, mut profiles, link_task) = match link {
         Some(link) => (Some(link.events), Some(link.profiles), Some(link.task)),
         None => (None, None, None),
@@ -264,6 +271,9 @@ pub async fn run(
             }
             Some(call) = recv_some(&mut outbound_calls) => {
                 switch.place_outbound(clock.now(), call);
+            }
+            Some(query) = recv_some(&mut agent_queries) => {
+                let _ = query.reply.send(switch.queue_agents(clock.now(), &query.queue));
             }
             _ = sleep_until(deadline) => {
                 switch.handle_timeout(clock.now());
@@ -380,6 +390,18 @@ fn outbound_report(record: &Record) -> Option<OutboundReport> {
             attempt: 0,
             contact,
             result: OutboundResult::Later(after_ms),
+            at_ms: *at,
+        }),
+        CallEvent::OutboundPacing {
+            contact,
+            task,
+            attempt,
+            step,
+        } => Some(OutboundReport {
+            task,
+            attempt,
+            contact,
+            result: OutboundResult::Pacing(step),
             at_ms: *at,
         }),
         _ => None,
@@ -846,6 +868,30 @@ fn encode_call(routing: &hotline_routing::RoutingConfig, at: Millis, event: Call
             None,
             None,
             serde_json::json!({ "task": task, "after_ms": after_ms }),
+        ),
+        CallEvent::OutboundPacing {
+            contact,
+            task,
+            attempt,
+            step,
+        } => (
+            match step {
+                PacingStep::Answered => "call.outbound_answered",
+                PacingStep::TalkEnded(_) => "call.outbound_talk_ended",
+                PacingStep::WrapEnded(_) => "call.outbound_wrap_ended",
+            },
+            Some(contact),
+            None,
+            None,
+            match step {
+                PacingStep::Answered => serde_json::json!({ "task": task, "attempt": attempt }),
+                PacingStep::TalkEnded(ms) => {
+                    serde_json::json!({ "task": task, "attempt": attempt, "talk_ms": ms })
+                }
+                PacingStep::WrapEnded(ms) => {
+                    serde_json::json!({ "task": task, "attempt": attempt, "wrap_ms": ms })
+                }
+            },
         ),
         CallEvent::OutboundEnded {
             contact,

@@ -61,7 +61,8 @@ pub use media::{
 };
 use outbound::OutboundAttempt;
 pub use outbound::{
-    OutboundCall, OutboundCapacity, OutboundMode, OutboundResult, MAX_OUTBOUND_ATTEMPTS,
+    OutboundCall, OutboundCapacity, OutboundMode, OutboundResult, PacingStep, QueueAgents,
+    ABANDON_AFTER_MS, MAX_OUTBOUND_ATTEMPTS, MAX_PACED_CONVERSATIONS,
 };
 use transfer::TransferDial;
 pub use transfer::{valid_transfer_number, MAX_TRANSFER_NUMBER};
@@ -471,6 +472,18 @@ pub enum CallEvent {
         /// In how long.
         after_ms: u64,
     },
+    /// A predictive call's progress, for the dialler's pacer: answered, then (once bridged to
+    /// an agent) its talk and the agent's wrap-up times.
+    OutboundPacing {
+        /// The contact.
+        contact: ContactId,
+        /// The dialler's task.
+        task: u64,
+        /// The attempt.
+        attempt: u32,
+        /// What happened.
+        step: PacingStep,
+    },
     /// How the outbound dialler's attempt ended; once per [`OutboundCall`].
     OutboundEnded {
         /// The contact.
@@ -670,6 +683,11 @@ pub struct Switch {
     outbound_taken: u64,
     /// The first outbound menu of each language (zh-CN, en) in the media's menus.
     outbound_menus: [usize; 2],
+    /// Connected predictive calls followed for the pacer until their wrap-up ends: the task
+    /// and attempt (at most [`MAX_PACED_CONVERSATIONS`]).
+    paced: HashMap<ContactId, (u64, u32)>,
+    /// When each agent (by index) entered its routing state.
+    agent_since: Vec<Millis>,
 }
 
 /// Why the switch could not start.
@@ -696,6 +714,7 @@ impl Switch {
                 )));
             }
         }
+        let agent_count = routing.agents.len();
         let router = Router::new(routing).map_err(|errors| {
             SwitchError(
                 errors
@@ -749,6 +768,8 @@ impl Switch {
             outbound: HashMap::new(),
             outbound_taken: 0,
             outbound_menus,
+            paced: HashMap::new(),
+            agent_since: vec![0; agent_count],
             config,
         })
     }
@@ -1471,6 +1492,21 @@ impl Switch {
                 RoutingEvent::OfferCreated { contact, agent, .. } => {
                     self.ring_agent(now, contact, agent)
                 }
+                RoutingEvent::AgentStateChanged { agent, .. } => {
+                    if let Some(since) = self.agent_since.get_mut(agent.index()) {
+                        *since = now;
+                    }
+                }
+                RoutingEvent::ContactCompleted { contact, talk, .. } => {
+                    let talk = u64::try_from(talk.as_millis()).unwrap_or(u64::MAX);
+                    self.paced_step(now, contact, PacingStep::TalkEnded(talk));
+                }
+                RoutingEvent::WrapUpEnded {
+                    contact, wrap_up, ..
+                } => {
+                    let wrap = u64::try_from(wrap_up.as_millis()).unwrap_or(u64::MAX);
+                    self.paced_step(now, contact, PacingStep::WrapEnded(wrap));
+                }
                 RoutingEvent::OfferEnded {
                     contact, reason, ..
                 } => {
@@ -1884,6 +1920,7 @@ impl Switch {
             self.media_connect(contact, &audio);
             self.stats.connected += 1;
             self.call_event(now, CallEvent::Connected { contact, agent });
+            self.predictive_connected(now, contact);
             self.drain_routing(now);
             return;
         }

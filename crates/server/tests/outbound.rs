@@ -140,6 +140,7 @@ async fn center_with(data: &Path, carrier: SocketAddr, max_attempts: u32, text: 
             )),
             mode,
             agents,
+            queues: Vec::new(),
         }),
     )
     .await

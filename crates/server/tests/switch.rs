@@ -1983,7 +1983,27 @@ fn automatic_call(task: u64) -> hotline_server::switch::OutboundCall {
         profile: None,
         mode: hotline_server::switch::OutboundMode::Automatic,
         agent: None,
+        queue: None,
     }
+}
+
+fn predictive_call(task: u64) -> hotline_server::switch::OutboundCall {
+    hotline_server::switch::OutboundCall {
+        mode: hotline_server::switch::OutboundMode::Predictive,
+        queue: Some("general".into()),
+        ..automatic_call(task)
+    }
+}
+
+fn pacing_steps(world: &World) -> Vec<hotline_server::switch::PacingStep> {
+    world
+        .call_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            CallEvent::OutboundPacing { step, .. } => Some(step),
+            _ => None,
+        })
+        .collect()
 }
 
 fn outbound_results(world: &World) -> Vec<hotline_server::switch::OutboundResult> {
@@ -2038,4 +2058,107 @@ fn an_automatic_call_to_a_carrier_that_never_responds_fails_408_and_is_reported_
         world.events_of(customer).first(),
         Some(PhoneEvent::Incoming { .. })
     ));
+}
+
+#[test]
+fn a_predictive_call_answered_while_an_agent_is_free_is_bridged_then_its_talk_and_wrap_up_reported()
+{
+    use hotline_server::switch::{OutboundResult, PacingStep};
+    let mut world = media_world(43);
+    world.agent(
+        "ann",
+        "127.0.0.10:5060",
+        Answer::After {
+            ring_ms: 200,
+            talk_ms: Some(5_000),
+        },
+    );
+    world.add_phone(
+        "13800138000",
+        CUSTOMER,
+        Answer::After {
+            ring_ms: 3_000,
+            talk_ms: None,
+        },
+        "",
+    );
+    world.run_for(500);
+    let now = world.now;
+    world.switch.place_outbound(now, predictive_call(9));
+    world.run_for(2_000);
+    assert!(pacing_steps(&world).is_empty(), "still ringing");
+    world.run_for(2_000);
+    // Answered, queued ahead of anyone, offered to ann, who answered in 200 ms: bridged.
+    assert_eq!(pacing_steps(&world), [PacingStep::Answered]);
+    assert_eq!(outbound_results(&world), [OutboundResult::Connected]);
+    assert!(
+        !world
+            .plays()
+            .iter()
+            .flatten()
+            .any(|p| p.contains("campaign_sorry")),
+        "no apology for a call an agent took"
+    );
+    // The agent hangs up after 5 s; wrap-up follows, then ann is ready again.
+    world.run_for(120_000);
+    let steps = pacing_steps(&world);
+    assert!(
+        matches!(
+            steps[..],
+            [PacingStep::Answered, PacingStep::TalkEnded(talk), PacingStep::WrapEnded(_)]
+                if (4_500..=5_500).contains(&talk)
+        ),
+        "{steps:?}"
+    );
+    assert_eq!(outbound_results(&world), [OutboundResult::Connected]);
+    assert_eq!(world.switch.outbound_capacity().attempts_held, 0);
+}
+
+#[test]
+fn a_predictive_call_answered_with_no_agent_free_is_abandoned_at_2_s_with_the_apology() {
+    use hotline_server::switch::{OutboundResult, PacingStep};
+    let mut world = media_world(44);
+    world.add_phone(
+        "13800138000",
+        CUSTOMER,
+        Answer::After {
+            ring_ms: 1_000,
+            talk_ms: None,
+        },
+        "",
+    );
+    let now = world.now;
+    world.switch.place_outbound(now, predictive_call(10));
+    world.run_for(1_200);
+    assert_eq!(pacing_steps(&world), [PacingStep::Answered]);
+    let answered_at = world.now;
+    world.run_for(1_500);
+    assert!(outbound_results(&world).is_empty(), "within the 2 s");
+    world.run_for(600);
+    assert_eq!(outbound_results(&world), [OutboundResult::Abandoned]);
+    assert!(world.now - answered_at <= 2_200);
+    assert!(world
+        .plays()
+        .iter()
+        .any(|p| p == &vec!["zh/campaign_sorry".to_string()]));
+    // The apology ends: hotline hangs up; reported once.
+    world.prompts_finished();
+    world.run_for(2_000);
+    assert_eq!(outbound_results(&world), [OutboundResult::Abandoned]);
+    assert_eq!(world.switch.calls(), 0);
+    assert_eq!(world.switch.outbound_capacity().attempts_held, 0);
+    // An agent who comes later gets nothing of it.
+    assert_eq!(world.switch.router().contact_count(), 0);
+}
+
+#[test]
+fn the_switch_tells_a_pacer_how_the_queue_agents_are() {
+    let mut world = media_world(45);
+    world.agent("ann", "127.0.0.10:5060", Answer::Never);
+    world.run_for(500);
+    let now = world.now;
+    let agents = world.switch.queue_agents(now, "general").unwrap();
+    assert_eq!(agents.idle, 1, "ann registered and ready; bob is not");
+    assert!(agents.talking_since_ms.is_empty());
+    assert_eq!(world.switch.queue_agents(now, "nowhere"), None);
 }

@@ -7,15 +7,20 @@ use hotline_phone::PhoneNumber;
 use crate::records::{CustomerId, FieldError};
 use crate::ticket_records::TicketId;
 
-/// Where a callback request may come from.
-pub const CALLBACK_CHANNELS: [&str; 6] = [
+/// Where a callback request may come from (`campaign`: a predictive campaign's number, and
+/// only that).
+pub const CALLBACK_CHANNELS: [&str; 7] = [
     "web_form",
     "wechat",
     "app",
     "after_sales",
     "follow_up",
     "api",
+    "campaign",
 ];
+/// How a task may be dialled (none given: the center's default mode); `predictive` only for a
+/// campaign's tasks.
+pub const CALLBACK_MODES: [&str; 4] = ["agent_first", "automatic", "preview", "predictive"];
 /// A task's priorities, lowest first.
 pub const CALLBACK_PRIORITIES: [&str; 3] = ["normal", "high", "urgent"];
 /// The longest reason, in characters.
@@ -108,6 +113,10 @@ pub struct NewCallbackTask {
     pub ticket: Option<TicketId>,
     /// When it was requested.
     pub created_ms: i64,
+    /// The campaign whose number this is (its channel is then `campaign`).
+    pub campaign: Option<i64>,
+    /// How it is dialled ([`CALLBACK_MODES`]); `None`: the center's default mode.
+    pub mode: Option<String>,
 }
 
 impl NewCallbackTask {
@@ -122,6 +131,35 @@ impl NewCallbackTask {
                     CALLBACK_CHANNELS.join(", ")
                 ),
             ));
+        }
+        match (self.campaign, self.channel == "campaign") {
+            (Some(_), false) => {
+                return Err(FieldError::new(
+                    "channel",
+                    "a campaign's task has channel \"campaign\"",
+                ))
+            }
+            (None, true) => {
+                return Err(FieldError::new(
+                    "campaign",
+                    "channel \"campaign\" needs a campaign",
+                ))
+            }
+            _ => {}
+        }
+        if let Some(mode) = &self.mode {
+            if !CALLBACK_MODES.contains(&mode.as_str()) {
+                return Err(FieldError::new(
+                    "mode",
+                    format!("{mode:?} is not one of {}", CALLBACK_MODES.join(", ")),
+                ));
+            }
+            if mode == "predictive" && self.campaign.is_none() {
+                return Err(FieldError::new(
+                    "mode",
+                    "predictive dialling is only for a campaign's tasks",
+                ));
+            }
         }
         let reason = self.reason.trim();
         if reason.is_empty() || self.reason.chars().count() > MAX_CALLBACK_REASON_CHARS {

@@ -52,6 +52,7 @@
 
 mod bench;
 pub mod callback_records;
+pub mod campaign_records;
 pub mod crypto;
 pub mod crypto_stream;
 mod error;
@@ -70,6 +71,9 @@ mod writer;
 
 pub use bench::{bench_append, bench_append_with, BenchConfig, BenchReport, BENCH_PRODUCERS};
 pub use callback_records::{CallbackFilter, CallbackState, CallbackTask, NewCallbackTask};
+pub use campaign_records::{
+    Campaign, CampaignCounts, CampaignState, NewCampaign, MAX_CAMPAIGNS, MAX_CAMPAIGN_BATCH,
+};
 pub use crypto::{CryptoError, Keyring};
 pub use crypto_stream::{
     stream_key_id, SealedWriter, StreamReport, MAX_STREAM_CHUNKS, STREAM_CHUNK_BYTES,
@@ -89,9 +93,9 @@ pub use records::{
 pub use records_bench::{bench_screen_pop, PopBenchConfig, PopBenchReport, MAX_BENCH_CUSTOMERS};
 pub use records_db::{
     Backend, Delivery, DueDelivery, LoginRefused, Records, User, Webhook, API_KEY_PREFIX,
-    LOCKOUT_MS, MAX_ACTIVE_CALLBACKS_READ, MAX_API_KEYS, MAX_AUDIT_READ, MAX_FAILED_LOGINS,
-    MAX_WEBHOOKS, MIN_PASSWORD_CHARS, RETENTION_BATCH, SESSION_LIFETIME_MS, SESSION_PREFIX,
-    SLA_CHECK_BATCH,
+    CAMPAIGN_STOPPED, LOCKOUT_MS, MAX_ABANDON_MINUTES_READ, MAX_ACTIVE_CALLBACKS_READ,
+    MAX_API_KEYS, MAX_AUDIT_READ, MAX_FAILED_LOGINS, MAX_WEBHOOKS, MIN_PASSWORD_CHARS,
+    RETENTION_BATCH, SESSION_LIFETIME_MS, SESSION_PREFIX, SLA_CHECK_BATCH,
 };
 pub use sqlite::{
     SqliteEventLog, APPEND_ONLY_MESSAGE, BUSY_TIMEOUT, MAX_READ_CONNECTIONS, ROWS_PER_INSERT,

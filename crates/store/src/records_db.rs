@@ -26,6 +26,7 @@ use crate::sqlite::{BUSY_TIMEOUT, MAX_READ_CONNECTIONS};
 
 pub(crate) mod builder;
 mod callbacks;
+mod campaigns;
 mod kb;
 mod surveys;
 mod tickets;
@@ -35,6 +36,7 @@ mod webhooks;
 use builder::Sql;
 
 pub use callbacks::MAX_ACTIVE_CALLBACKS_READ;
+pub use campaigns::{CAMPAIGN_STOPPED, MAX_ABANDON_MINUTES_READ};
 pub use tickets::SLA_CHECK_BATCH;
 pub use users::{
     LoginRefused, User, LOCKOUT_MS, MAX_FAILED_LOGINS, MIN_PASSWORD_CHARS, SESSION_LIFETIME_MS,

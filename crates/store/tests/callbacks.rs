@@ -23,6 +23,8 @@ fn request(customer: Option<CustomerId>, reason: &str) -> NewCallbackTask {
         dedupe_key: format!("{}:{reason}", customer.map_or(0, |c| c.0)),
         ticket: None,
         created_ms: 1_000,
+        campaign: None,
+        mode: None,
     }
 }
 
@@ -149,4 +151,29 @@ async fn a_request_is_stored_once_per_customer_and_reason_and_its_dialer_state_k
         matches!(&refused, Err(StoreError::Invalid(e)) if e.field == "channel"),
         "{refused:?}"
     );
+    // A dialling mode is kept; an unknown one, or predictive outside a campaign, is refused.
+    let mut preview = request(None, "preview");
+    preview.mode = Some("preview".into());
+    let stored = records
+        .create_callback_task(None, &preview, "api")
+        .await
+        .unwrap();
+    assert_eq!(
+        records
+            .callback_task(stored.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .fields,
+        preview
+    );
+    for mode in ["robocall", "predictive"] {
+        let mut bad = request(None, mode);
+        bad.mode = Some(mode.into());
+        let refused = records.create_callback_task(None, &bad, "api").await;
+        assert!(
+            matches!(&refused, Err(StoreError::Invalid(e)) if e.field == "mode"),
+            "{refused:?}"
+        );
+    }
 }

@@ -13,9 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use hotline_store::{
-    CallbackFilter, CallbackState, CallbackTask, CustomerId, NewCallbackTask, Role, TicketId,
-};
+use hotline_store::{CallbackFilter, CallbackState, CallbackTask, CustomerId, Role, TicketId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -23,7 +21,7 @@ use super::auth::{ApiJson, Caller};
 use super::customers::parse_number;
 use super::error::{ApiError, ErrorBody};
 use super::{idempotent, now_ms, ApiState};
-use crate::outbound::{dedupe_key, CallbackRequest, SubmitError};
+use crate::outbound::{CallbackRequest, SubmitError};
 
 /// A callback request.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,6 +50,11 @@ pub struct CallbackInput {
     pub window: Option<WindowInput>,
     /// The ticket whose follow-up visit this is.
     pub ticket_id: Option<i64>,
+    /// How to place it: `agent_first` (an agent is reserved, then the customer dialled),
+    /// `automatic` (dialled at once; the customer presses 1 for an agent or chooses a later
+    /// time) or `preview` (an agent presses dial); the center's `[outbound] mode` when left
+    /// out.
+    pub mode: Option<String>,
 }
 
 fn normal() -> String {
@@ -98,6 +101,13 @@ pub struct CallbackView {
     /// The last outcome.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
+    /// How it is placed, when the request named it (`agent_first`, `automatic`, `preview`;
+    /// `predictive` for a campaign's numbers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// The campaign whose number it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<i64>,
 }
 
 fn callback_view(state: &ApiState, task: &CallbackTask, accepted: bool) -> CallbackView {
@@ -122,6 +132,8 @@ fn callback_view(state: &ApiState, task: &CallbackTask, accepted: bool) -> Callb
         window_end_ms: task.fields.window_end_ms,
         attempts: task.attempts,
         outcome: task.outcome.clone(),
+        mode: task.fields.mode.clone(),
+        campaign_id: task.fields.campaign,
     }
 }
 
@@ -214,27 +226,7 @@ async fn resolve(state: &ApiState, input: CallbackInput) -> Result<CallbackReque
                     "give the number, or the customer by customer_id or external_id",
                 )
             })?;
-            CallbackRequest {
-                task: NewCallbackTask {
-                    customer: None,
-                    dedupe_key: dedupe_key(None, number.e164(), &input.reason),
-                    number,
-                    channel: input.channel.clone(),
-                    reason: input.reason.clone(),
-                    need_tags: Vec::new(),
-                    payload: None,
-                    priority: "normal".into(),
-                    value_score: 0,
-                    window_start_ms: 0,
-                    window_end_ms: 0,
-                    promised_ms: 0,
-                    ticket: None,
-                    created_ms: now_ms(),
-                },
-                window: None,
-                contact_hours: None,
-                vip: false,
-            }
+            CallbackRequest::for_number(number, &input.channel, &input.reason, now_ms())
         }
     };
     request.window = input
@@ -256,6 +248,21 @@ async fn resolve(state: &ApiState, input: CallbackInput) -> Result<CallbackReque
     request.task.payload = input.payload;
     request.task.priority = input.priority;
     request.task.ticket = input.ticket_id.map(TicketId);
+    if let Some(mode) = input.mode {
+        match crate::switch::OutboundMode::parse(&mode) {
+            Some(m) if m != crate::switch::OutboundMode::Predictive => {}
+            _ => {
+                return Err(ApiError::invalid(
+                    "mode",
+                    format!(
+                        "{mode:?} is not agent_first, automatic or preview (predictive \
+                         dialling is for campaigns)"
+                    ),
+                ))
+            }
+        }
+        request.task.mode = Some(mode);
+    }
     Ok(request)
 }
 

@@ -10,6 +10,7 @@
 pub mod agents;
 pub mod auth;
 pub mod callbacks;
+pub mod campaigns;
 pub mod customers;
 pub mod error;
 pub mod knowledge;
@@ -167,6 +168,12 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(callbacks::wall))
         .routes(routes!(callbacks::preview_callbacks))
         .routes(routes!(callbacks::dial_callback))
+        .routes(routes!(
+            campaigns::create_campaign,
+            campaigns::list_campaigns
+        ))
+        .routes(routes!(campaigns::get_campaign, campaigns::change_campaign))
+        .routes(routes!(campaigns::add_numbers))
         .routes(routes!(recordings::get_recording))
         .routes(routes!(surveys::add_answer))
         .routes(routes!(surveys::create_survey_link))

@@ -862,6 +862,10 @@ impl Switch {
                 continue;
             }
             self.set_deadline(contact, None);
+            if self.predictive_waiting(contact) {
+                self.predictive_abandon(now, contact);
+                continue;
+            }
             match self.phase_of(contact) {
                 Some(Phase::Menu { menu, tries }) => self.menu_retry(now, contact, menu, tries),
                 Some(Phase::Queued) if !self.is_ringing(contact) => self.announce(now, contact),

@@ -17,7 +17,9 @@
 use hotline_media::announce::Language;
 use hotline_media::call::LegId;
 use hotline_media::sdp::{build_offer, LocalMedia};
-use hotline_routing::{ContactId, ContactKind, DialOutcome, Input, PreferredAgent, QueueId, Time};
+use hotline_routing::{
+    AgentState, ContactId, ContactKind, DialOutcome, Input, PreferredAgent, QueueId, Time,
+};
 use hotline_sip::{Dialog, Message, Millis, Peer, Response, Transport};
 
 use super::callback::{outcome_of, CallbackTarget};
@@ -40,6 +42,84 @@ pub enum OutboundMode {
     Automatic,
     /// Agents see the due tasks and press dial on one: placed agent first, to that agent.
     Preview,
+    /// A predictive campaign's call: dialled before an agent is free (the dialler's pacer
+    /// decides how many); once the customer answers they join the campaign's queue at the
+    /// front, and if no agent is bridged within [`ABANDON_AFTER_MS`] they hear a short
+    /// apology and the call ends, counted abandoned ([`OutboundResult::Abandoned`]).
+    Predictive,
+}
+
+impl OutboundMode {
+    /// Every mode, as named in the configuration and the API.
+    pub const ALL: [OutboundMode; 4] = [
+        OutboundMode::AgentFirst,
+        OutboundMode::Automatic,
+        OutboundMode::Preview,
+        OutboundMode::Predictive,
+    ];
+
+    /// Its name: `agent_first`, `automatic`, `preview` or `predictive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundMode::AgentFirst => "agent_first",
+            OutboundMode::Automatic => "automatic",
+            OutboundMode::Preview => "preview",
+            OutboundMode::Predictive => "predictive",
+        }
+    }
+
+    /// The mode of a name.
+    pub fn parse(name: &str) -> Option<OutboundMode> {
+        OutboundMode::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
+/// An answered predictive call with no agent bridged within this long is abandoned: the
+/// customer hears a short message and the call ends (the regulators' 2 seconds).
+pub const ABANDON_AFTER_MS: Millis = hotline_dialer::pacing::ABANDON_AFTER_MS;
+
+/// The most connected predictive calls whose talk and wrap-up times the switch follows for
+/// the pacer at once; beyond it a call's times are not reported (the pacer keeps its
+/// estimates).
+pub const MAX_PACED_CONVERSATIONS: usize = 10_000;
+
+/// The urgency a predictive call gets in its queue: ahead of callers who chose to wait.
+const PREDICTIVE_URGENCY: u8 = u8::MAX;
+
+/// A predictive call's progress after the dial, for the pacer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacingStep {
+    /// The customer answered; an agent must be bridged within [`ABANDON_AFTER_MS`].
+    Answered,
+    /// The conversation with the agent ended after this long (milliseconds).
+    TalkEnded(u64),
+    /// The agent's wrap-up after it took this long (milliseconds).
+    WrapEnded(u64),
+}
+
+impl PacingStep {
+    /// Its name in the event log (`call.outbound_<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PacingStep::Answered => "answered",
+            PacingStep::TalkEnded(_) => "talk_ended",
+            PacingStep::WrapEnded(_) => "wrap_ended",
+        }
+    }
+}
+
+/// The agents of a queue as a predictive pacer needs them, with the instants (switch clock,
+/// Unix milliseconds) at which each entered its state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueAgents {
+    /// When this was taken.
+    pub at_ms: u64,
+    /// Agents of the queue ready and free for a voice contact.
+    pub idle: u32,
+    /// For each agent of the queue ringing for or on a contact: since when.
+    pub talking_since_ms: Vec<u64>,
+    /// For each agent of the queue in wrap-up: since when.
+    pub wrapping_since_ms: Vec<u64>,
 }
 
 /// The delays a customer may choose on an automatic call's "later" menu, by key.
@@ -115,8 +195,11 @@ pub struct OutboundCall {
     pub language: Option<Language>,
     /// The customer's level, value and dedicated agent, for routing.
     pub profile: Option<CallerProfile>,
-    /// Agent first, or automatic.
+    /// Agent first, automatic, preview or predictive.
     pub mode: OutboundMode,
+    /// The queue that takes it, by name (a campaign's); `None` or a name the routing
+    /// configuration does not know: the outbound queue.
+    pub queue: Option<String>,
     /// Only this agent takes it (preview: the agent who pressed dial); a name the routing
     /// configuration does not know leaves it to any agent of the queue.
     pub agent: Option<String>,
@@ -144,6 +227,15 @@ pub enum OutboundResult {
     /// After an automatic call was answered (reported [`OutboundResult::Connected`]): the
     /// customer chose to be called again this many milliseconds later.
     Later(u64),
+    /// A predictive call was answered and no agent was bridged within [`ABANDON_AFTER_MS`]:
+    /// the customer heard the apology.
+    Abandoned,
+    /// A predictive call was answered and the customer hung up before an agent came (within
+    /// [`ABANDON_AFTER_MS`]).
+    HungUp,
+    /// Not an end: a predictive call's progress ([`CallEvent::OutboundPacing`]), for the
+    /// dialler's pacer.
+    Pacing(PacingStep),
 }
 
 impl OutboundResult {
@@ -158,6 +250,9 @@ impl OutboundResult {
             OutboundResult::Failed(_) => "failed",
             OutboundResult::NotPlaced => "not_placed",
             OutboundResult::Later(_) => "later",
+            OutboundResult::Abandoned => "abandoned",
+            OutboundResult::HungUp => "hung_up",
+            OutboundResult::Pacing(step) => step.as_str(),
         }
     }
 }
@@ -185,6 +280,8 @@ pub(super) struct OutboundAttempt {
     outcome: Option<(DialOutcome, u16)>,
     /// An automatic call (its end is reported by the call, not by the routing core).
     automatic: bool,
+    /// A predictive call: when the customer answered, once they have.
+    predictive: Option<Option<Millis>>,
     /// Its end was reported.
     reported: bool,
 }
@@ -197,6 +294,7 @@ impl OutboundAttempt {
             dialled: false,
             outcome: None,
             automatic,
+            predictive: (call.mode == OutboundMode::Predictive).then_some(None),
             reported: false,
         }
     }
@@ -264,14 +362,21 @@ impl Switch {
         } else {
             None
         };
-        let queue = self.outbound_queue();
+        let queue = call
+            .queue
+            .as_deref()
+            .and_then(|name| self.router.config().queue_id(name))
+            .or_else(|| self.outbound_queue());
         let (Some(queue), None) = (queue, refusal) else {
             let why = refusal.unwrap_or("no queue for outbound calls");
             self.outbound_not_placed(now, contact, &call, why);
             return;
         };
         let trunk = self.dialling_trunk(0).unwrap_or(0);
-        if call.mode == OutboundMode::Automatic {
+        if matches!(
+            call.mode,
+            OutboundMode::Automatic | OutboundMode::Predictive
+        ) {
             self.place_automatic(now, contact, &call, queue, trunk);
             return;
         }
@@ -423,7 +528,11 @@ impl Switch {
             return;
         }
         if let Some(attempt) = self.outbound.remove(&contact) {
-            let result = result_of(attempt.outcome, attempt.dialled);
+            let result = match attempt.predictive {
+                // Answered, and gone before an agent came or the apology ended.
+                Some(Some(_)) => OutboundResult::HungUp,
+                _ => result_of(attempt.outcome, attempt.dialled),
+            };
             self.report_outbound(now, contact, &attempt, result);
         }
     }
@@ -649,8 +758,16 @@ impl Switch {
             return;
         };
         self.customer_answered(contact, dialog, peer, &audio);
-        // The customer is reached: the attempt is done, whatever they choose.
         self.outbound_outcome(contact, DialOutcome::Connected, status);
+        if self
+            .outbound
+            .get(&contact)
+            .is_some_and(|a| a.predictive.is_some())
+        {
+            self.predictive_answered(now, contact);
+            return;
+        }
+        // The customer is reached: the attempt is done, whatever they choose.
         self.report_automatic(now, contact, OutboundResult::Connected);
         let language = self
             .calls
@@ -659,6 +776,136 @@ impl Switch {
             .map_or(self.config.media.language, |m| m.language);
         let menu = self.outbound_menus[usize::from(language == Language::En)];
         self.offer_menu(contact, menu, 0);
+    }
+
+    /// A predictive call's customer answered: they join the queue ahead of waiting callers,
+    /// hear nothing (no announcement), and an agent must be bridged within
+    /// [`ABANDON_AFTER_MS`].
+    fn predictive_answered(&mut self, now: Millis, contact: ContactId) {
+        let Some(attempt) = self.outbound.get_mut(&contact) else {
+            return;
+        };
+        attempt.predictive = Some(Some(now));
+        let (task, attempt) = (attempt.task, attempt.attempt);
+        self.call_event(
+            now,
+            CallEvent::OutboundPacing {
+                contact,
+                task,
+                attempt,
+                step: PacingStep::Answered,
+            },
+        );
+        let Some(&Target::Queue(queue)) = self.calls.get(&contact).map(|c| &c.target) else {
+            return;
+        };
+        self.call_event(now, CallEvent::Queued { contact, queue });
+        let mut spec = self.contact_spec(contact, queue);
+        spec.attributes.urgency = PREDICTIVE_URGENCY;
+        if self
+            .router
+            .handle(Time::from_millis(now), Input::Arrive(spec))
+            .is_err()
+        {
+            self.stats.routing_refusals += 1;
+            self.predictive_abandon(now, contact);
+            return;
+        }
+        if let Some(media) = self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) {
+            media.routed = true;
+            media.phase = Phase::Queued;
+        }
+        self.set_deadline(contact, Some(now + ABANDON_AFTER_MS));
+        self.drain_routing(now);
+    }
+
+    /// Whether the call is an answered predictive call still waiting for its agent.
+    pub(super) fn predictive_waiting(&self, contact: ContactId) -> bool {
+        self.outbound
+            .get(&contact)
+            .is_some_and(|a| matches!(a.predictive, Some(Some(_))) && !a.reported)
+    }
+
+    /// No agent was bridged to an answered predictive call within [`ABANDON_AFTER_MS`] (or
+    /// the routing core refused it): it leaves the queue (an agent's phone ringing for it
+    /// stops), the customer hears the apology and the call ends.
+    pub(super) fn predictive_abandon(&mut self, now: Millis, contact: ContactId) {
+        self.report_automatic(now, contact, OutboundResult::Abandoned);
+        let routed = match self.calls.get_mut(&contact).and_then(|c| c.media.as_mut()) {
+            Some(media) => std::mem::replace(&mut media.routed, false),
+            None => false,
+        };
+        self.drop_agent_leg(now, contact);
+        if routed {
+            self.route(now, Input::Abandon { contact });
+        }
+        self.say_goodbye(contact, "campaign_sorry");
+    }
+
+    /// A predictive call's customer and agent are bridged: the attempt is connected, and the
+    /// switch follows the conversation for the pacer (talk and wrap-up times).
+    pub(super) fn predictive_connected(&mut self, now: Millis, contact: ContactId) {
+        let Some(attempt) = self.outbound.get(&contact) else {
+            return;
+        };
+        if attempt.predictive.is_none() || attempt.reported {
+            return;
+        }
+        let (task, number) = (attempt.task, attempt.attempt);
+        self.report_automatic(now, contact, OutboundResult::Connected);
+        if let Some(attempt) = self.outbound.get_mut(&contact) {
+            // Connected: its end is reported; what follows is the conversation's.
+            attempt.predictive = Some(None);
+        }
+        if self.paced.len() < MAX_PACED_CONVERSATIONS {
+            self.paced.insert(contact, (task, number));
+        }
+    }
+
+    /// The routing core says a conversation (`talk`) or its wrap-up ended: a followed
+    /// predictive call's times go to the pacer.
+    pub(super) fn paced_step(&mut self, now: Millis, contact: ContactId, step: PacingStep) {
+        let Some(&(task, attempt)) = self.paced.get(&contact) else {
+            return;
+        };
+        if matches!(step, PacingStep::WrapEnded(_)) {
+            self.paced.remove(&contact);
+        }
+        self.call_event(
+            now,
+            CallEvent::OutboundPacing {
+                contact,
+                task,
+                attempt,
+                step,
+            },
+        );
+    }
+
+    /// The agents of a queue (by name) for a predictive pacer; `None` for an unknown queue.
+    pub fn queue_agents(&self, now: Millis, queue: &str) -> Option<QueueAgents> {
+        let routing = self.router.config();
+        let queue = routing.queue_id(queue)?;
+        let mut agents = QueueAgents {
+            at_ms: now,
+            idle: self.router.ready_voice_agents(queue),
+            ..QueueAgents::default()
+        };
+        for (index, agent) in routing.agents.iter().enumerate() {
+            if !agent.profile.iter().any(|p| p.queue == queue) {
+                continue;
+            }
+            let id = hotline_routing::AgentId(index as u32);
+            let since = self.agent_since.get(index).copied().unwrap_or(now);
+            match self.router.agent_state(id) {
+                Some(AgentState::Reserved | AgentState::OnContact) => {
+                    agents.talking_since_ms.push(since)
+                }
+                Some(AgentState::WrapUp) => agents.wrapping_since_ms.push(since),
+                _ => {}
+            }
+        }
+        Some(agents)
     }
 
     /// The customer of an automatic call chose a later time.

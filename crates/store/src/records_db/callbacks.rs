@@ -5,13 +5,14 @@ use std::str::FromStr;
 
 use hotline_phone::PhoneNumber;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::{audit, check_limit, seal_opt, to_json, Records, PHONE_FIELD, PHONE_INDEX};
 use crate::callback_records::{
     CallbackFilter, CallbackState, CallbackTask, NewCallbackTask, MAX_CALLBACKS_PAGE,
     MAX_CALLBACK_SNAPSHOT_BYTES,
 };
+use crate::campaign_records::MAX_CAMPAIGN_BATCH;
 use crate::error::StoreError;
 use crate::records::{CustomerId, FieldError};
 use crate::ticket_records::TicketId;
@@ -19,7 +20,7 @@ use crate::ticket_records::TicketId;
 const PAYLOAD_FIELD: &str = "callback.payload";
 const COLUMNS: &str = "id, customer_id, number_sealed, channel, reason, need_tags, \
     payload_sealed, priority, value_score, window_start_ms, window_end_ms, promised_ms, state, \
-    dedupe_key, ticket_id, attempts, outcome, snapshot, created_ms, updated_ms";
+    dedupe_key, ticket_id, attempts, outcome, snapshot, created_ms, updated_ms, campaign_id, mode";
 /// The most active tasks read back at start in one go.
 pub const MAX_ACTIVE_CALLBACKS_READ: u32 = 2_000_000;
 
@@ -34,14 +35,7 @@ impl Records {
         actor: &str,
     ) -> Result<CallbackTask, StoreError> {
         task.validate()?;
-        let number = self
-            .keyring
-            .seal_str(PHONE_FIELD, &task.number.to_string())?;
-        let index = self.keyring.blind_index(PHONE_INDEX, task.number.e164());
-        let payload = match &task.payload {
-            Some(payload) => seal_opt(&self.keyring, PAYLOAD_FIELD, Some(&payload.to_string()))?,
-            None => None,
-        };
+        let sealed = self.seal_callback(task)?;
         let mut tx = self.begin().await?;
         let existing: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM callback_tasks WHERE dedupe_key = $1 \
@@ -55,42 +49,10 @@ impl Records {
                 "callback {existing} is already waiting for this customer and reason"
             )));
         }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO callback_tasks (id, customer_id, number_sealed, number_index, channel, \
-             reason, need_tags, payload_sealed, priority, value_score, window_start_ms, \
-             window_end_ms, promised_ms, state, dedupe_key, ticket_id, attempts, created_ms, \
-             updated_ms) VALUES (COALESCE($1, (SELECT COALESCE(MAX(id), 0) + 1 FROM \
-             callback_tasks)), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', \
-             $14, $15, 0, $16, $16) RETURNING id",
-        )
-        .bind(id)
-        .bind(task.customer.map(|c| c.0))
-        .bind(number)
-        .bind(&index[..])
-        .bind(&task.channel)
-        .bind(task.reason.trim())
-        .bind(to_json(&task.need_tags)?)
-        .bind(payload)
-        .bind(&task.priority)
-        .bind(i64::from(task.value_score))
-        .bind(task.window_start_ms)
-        .bind(task.window_end_ms)
-        .bind(task.promised_ms)
-        .bind(&task.dedupe_key)
-        .bind(task.ticket.map(|t| t.0))
-        .bind(task.created_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::Invalid(FieldError::new("customer_id", "no such customer"))
-            }
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
-                "a callback is already waiting for this customer and reason, or its id is taken"
-                    .into(),
-            ),
-            _ => StoreError::from(e),
-        })?;
+        if let Some(campaign) = task.campaign {
+            check_campaign(&mut tx, campaign).await?;
+        }
+        let id = insert_callback_task(&mut tx, id, task, &sealed).await?;
         audit(
             &mut tx,
             task.created_ms,
@@ -104,6 +66,88 @@ impl Records {
         self.callback_task(id)
             .await?
             .ok_or_else(|| StoreError::Invariant("a stored callback is gone".into()))
+    }
+
+    /// Stores a batch of callback tasks (pending; a campaign's numbers) under their ids, all
+    /// or none, in one transaction with one audit row. Every task is checked first; an error
+    /// names the task's place in the batch (`numbers[3].channel`). More than
+    /// [`MAX_CAMPAIGN_BATCH`] tasks are refused whole.
+    pub async fn create_callback_tasks(
+        &self,
+        tasks: &[(i64, NewCallbackTask)],
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        if tasks.len() > MAX_CAMPAIGN_BATCH {
+            return Err(FieldError::new(
+                "numbers",
+                format!("at most {MAX_CAMPAIGN_BATCH} in one batch"),
+            )
+            .into());
+        }
+        let (Some((first, head)), Some((last, _))) = (tasks.first(), tasks.last()) else {
+            return Ok(());
+        };
+        let mut sealed = Vec::with_capacity(tasks.len());
+        for (i, (_, task)) in tasks.iter().enumerate() {
+            task.validate()
+                .map_err(|e| FieldError::new(format!("numbers[{i}].{}", e.field), e.problem))?;
+            sealed.push(self.seal_callback(task)?);
+        }
+        let mut tx = self.begin().await?;
+        let mut campaigns: Vec<i64> = tasks.iter().filter_map(|(_, t)| t.campaign).collect();
+        campaigns.sort_unstable();
+        campaigns.dedup();
+        for campaign in &campaigns {
+            check_campaign(&mut tx, *campaign).await?;
+        }
+        for (i, ((id, task), sealed)) in tasks.iter().zip(&sealed).enumerate() {
+            insert_callback_task(&mut tx, Some(*id), task, sealed)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Invalid(e) => {
+                        FieldError::new(format!("numbers[{i}].{}", e.field), e.problem).into()
+                    }
+                    StoreError::Conflict(message) => {
+                        StoreError::Conflict(format!("numbers[{i}] (callback {id}): {message}"))
+                    }
+                    e => e,
+                })?;
+        }
+        let subject = match campaigns.as_slice() {
+            [campaign] if tasks.iter().all(|(_, t)| t.campaign.is_some()) => {
+                format!("campaign:{campaign}")
+            }
+            _ => "callbacks".into(),
+        };
+        audit(
+            &mut tx,
+            head.created_ms,
+            actor,
+            "callback.create_batch",
+            &subject,
+            &format!("{} tasks, callbacks {first} to {last}", tasks.len()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A task's number, blind index and payload, sealed (before the write lock is taken).
+    fn seal_callback(&self, task: &NewCallbackTask) -> Result<SealedCallback, StoreError> {
+        let payload = match &task.payload {
+            Some(payload) => seal_opt(&self.keyring, PAYLOAD_FIELD, Some(&payload.to_string()))?,
+            None => None,
+        };
+        Ok(SealedCallback {
+            number: self
+                .keyring
+                .seal_str(PHONE_FIELD, &task.number.to_string())?,
+            index: self
+                .keyring
+                .blind_index(PHONE_INDEX, task.number.e164())
+                .to_vec(),
+            payload,
+        })
     }
 
     /// The highest callback id ever stored (0 for none): the dialer's ids go on after it.
@@ -273,6 +317,8 @@ impl Records {
                 dedupe_key: row.try_get("dedupe_key")?,
                 ticket: row.try_get::<Option<i64>, _>("ticket_id")?.map(TicketId),
                 created_ms: row.try_get("created_ms")?,
+                campaign: row.try_get("campaign_id")?,
+                mode: row.try_get("mode")?,
             },
             state: CallbackState::parse(&state)
                 .ok_or_else(|| StoreError::Invariant(format!("callback state {state:?}")))?,
@@ -282,4 +328,78 @@ impl Records {
             updated_ms: row.try_get("updated_ms")?,
         })
     }
+}
+
+/// Refuses a task of a campaign that does not exist, naming the field (the database's
+/// foreign-key error does not say which key failed on SQLite).
+async fn check_campaign(connection: &mut AnyConnection, campaign: i64) -> Result<(), StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM campaigns WHERE id = $1")
+        .bind(campaign)
+        .fetch_optional(&mut *connection)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(FieldError::new("campaign", "no such campaign").into()),
+    }
+}
+
+/// A task's sealed columns.
+struct SealedCallback {
+    number: Vec<u8>,
+    index: Vec<u8>,
+    payload: Option<Vec<u8>>,
+}
+
+/// Inserts one task (pending) under `id` or a new one, and answers its id. The dedupe key's
+/// unique index refuses a second active task (a caller that wants the first one named looks
+/// it up before).
+async fn insert_callback_task(
+    connection: &mut AnyConnection,
+    id: Option<i64>,
+    task: &NewCallbackTask,
+    sealed: &SealedCallback,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "INSERT INTO callback_tasks (id, customer_id, number_sealed, number_index, channel, \
+         reason, need_tags, payload_sealed, priority, value_score, window_start_ms, \
+         window_end_ms, promised_ms, state, dedupe_key, ticket_id, attempts, created_ms, \
+         updated_ms, campaign_id, mode) VALUES (COALESCE($1, (SELECT COALESCE(MAX(id), 0) \
+         + 1 FROM callback_tasks)), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         'pending', $14, $15, 0, $16, $16, $17, $18) RETURNING id",
+    )
+    .bind(id)
+    .bind(task.customer.map(|c| c.0))
+    .bind(&sealed.number)
+    .bind(&sealed.index)
+    .bind(&task.channel)
+    .bind(task.reason.trim())
+    .bind(to_json(&task.need_tags)?)
+    .bind(&sealed.payload)
+    .bind(&task.priority)
+    .bind(i64::from(task.value_score))
+    .bind(task.window_start_ms)
+    .bind(task.window_end_ms)
+    .bind(task.promised_ms)
+    .bind(&task.dedupe_key)
+    .bind(task.ticket.map(|t| t.0))
+    .bind(task.created_ms)
+    .bind(task.campaign)
+    .bind(task.mode.as_deref())
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db)
+            if db.is_foreign_key_violation()
+                && db.constraint().is_some_and(|c| c.contains("campaign")) =>
+        {
+            StoreError::Invalid(FieldError::new("campaign", "no such campaign"))
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Invalid(FieldError::new("customer_id", "no such customer"))
+        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
+            "a callback is already waiting for this customer and reason, or its id is taken".into(),
+        ),
+        _ => StoreError::from(e),
+    })
 }
