@@ -1193,8 +1193,15 @@ async fn preview(
 ) -> Result<Vec<CallbackTask>, SubmitError> {
     let now = crate::api::now_ms() as u64;
     let mut tasks = Vec::new();
-    let dialer = &mut lanes.modes[Lanes::slot(OutboundMode::Preview)];
-    for id in dialer.peek_due(now, limit.min(MAX_PREVIEW)) {
+    let limit = limit.min(MAX_PREVIEW);
+    // The preview lane's, then agent-first callbacks waiting for a free agent: an agent may
+    // take one by pressing dial.
+    let mut due = lanes.modes[Lanes::slot(OutboundMode::Preview)].peek_due(now, limit);
+    let more = limit.saturating_sub(due.len());
+    if more > 0 {
+        due.extend(lanes.modes[Lanes::slot(OutboundMode::AgentFirst)].peek_due(now, more));
+    }
+    for id in due {
         if let Some(task) = records
             .callback_task(id.0 as i64)
             .await

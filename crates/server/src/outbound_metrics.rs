@@ -15,9 +15,13 @@
 //!
 //! [`OutboundMetrics`] keeps the projection current by tailing the log
 //! ([`crate::log_tail`]; the whole log is replayed at start) and answers
-//! [`OutboundMetrics::report`] from memory. Agent-first calls cannot be abandoned
-//! (the agent is on the line before the customer is dialled), so no abandonment figure is
-//! given here; it belongs to predictive dialling, which places calls before an agent is free.
+//! [`OutboundMetrics::report`] from memory.
+//!
+//! Abandonment (answered calls left without an agent for 2 s, `call.outbound_ended` with
+//! `abandoned`) happens only to predictive campaigns' calls, placed before an agent is free;
+//! agent-first calls cannot be abandoned (the agent is on the line before the customer is
+//! dialled), so their rate is 0. Campaign tasks name their campaign in
+//! `callback.requested`, and the figures are split per campaign too.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -44,6 +48,7 @@ enum End {
 #[derive(Clone, Debug)]
 struct TaskFacts {
     channel: String,
+    campaign: Option<i64>,
     trigger_ms: i64,
     promised_ms: i64,
     first_dial_ms: Option<i64>,
@@ -51,6 +56,7 @@ struct TaskFacts {
     attempts: u32,
     dialled: u32,
     answered: u32,
+    abandoned: u32,
     end: Option<End>,
 }
 
@@ -76,6 +82,7 @@ impl Projection {
                     task,
                     TaskFacts {
                         channel: data["channel"].as_str().unwrap_or("api").to_string(),
+                        campaign: data["campaign"].as_i64(),
                         trigger_ms: event.at_ms,
                         promised_ms: data["promised_ms"].as_i64().unwrap_or(i64::MAX),
                         first_dial_ms: None,
@@ -83,6 +90,7 @@ impl Projection {
                         attempts: 0,
                         dialled: 0,
                         answered: 0,
+                        abandoned: 0,
                         end: None,
                     },
                 );
@@ -120,12 +128,20 @@ impl Projection {
                 if let Some(contact) = event.contact_id {
                     self.contacts.remove(&contact);
                 }
-                if data["result"] != "connected" {
+                let result = data["result"].as_str().unwrap_or("");
+                if !matches!(result, "connected" | "abandoned" | "hung_up") {
                     return;
                 }
                 if let Some(facts) = task_of(data).and_then(|t| self.tasks.get_mut(&t)) {
+                    // A person answered (predictive calls: whether an agent came or not).
                     facts.answered += 1;
-                    facts.connected_ms.get_or_insert(event.at_ms);
+                    match result {
+                        "connected" => {
+                            facts.connected_ms.get_or_insert(event.at_ms);
+                        }
+                        "abandoned" => facts.abandoned += 1,
+                        _ => {}
+                    }
                 }
             }
             "callback.done" | "callback.failed" | "callback.cancelled" => {
@@ -145,6 +161,7 @@ impl Projection {
     pub fn report(&self, from_ms: i64, to_ms: i64) -> OutboundReport {
         let mut total = Tally::default();
         let mut by_channel: BTreeMap<String, Tally> = BTreeMap::new();
+        let mut by_campaign: BTreeMap<String, Tally> = BTreeMap::new();
         for facts in self.tasks.values() {
             if facts.trigger_ms < from_ms || facts.trigger_ms >= to_ms {
                 continue;
@@ -154,6 +171,12 @@ impl Projection {
                 .entry(facts.channel.clone())
                 .or_default()
                 .add(facts);
+            if let Some(campaign) = facts.campaign {
+                by_campaign
+                    .entry(campaign.to_string())
+                    .or_default()
+                    .add(facts);
+            }
         }
         OutboundReport {
             from_ms,
@@ -162,6 +185,10 @@ impl Projection {
             by_channel: by_channel
                 .into_iter()
                 .map(|(channel, tally)| (channel, tally.figures()))
+                .collect(),
+            by_campaign: by_campaign
+                .into_iter()
+                .map(|(campaign, tally)| (campaign, tally.figures()))
                 .collect(),
         }
     }
@@ -176,6 +203,7 @@ struct Tally {
     attempts: u64,
     dialled: u64,
     answered: u64,
+    abandoned: u64,
     first_dials: u64,
     within_promise: u64,
     to_first_dial: Vec<i64>,
@@ -194,6 +222,7 @@ impl Tally {
         self.attempts += u64::from(facts.attempts);
         self.dialled += u64::from(facts.dialled);
         self.answered += u64::from(facts.answered);
+        self.abandoned += u64::from(facts.abandoned);
         if let Some(dial) = facts.first_dial_ms {
             self.first_dials += 1;
             if dial <= facts.promised_ms {
@@ -217,6 +246,8 @@ impl Tally {
             attempts: self.attempts,
             dialled: self.dialled,
             answered: self.answered,
+            abandoned: self.abandoned,
+            abandonment: ratio(self.abandoned, self.answered),
             connect_rate: ratio(self.connected, self.connected + self.failed),
             answer_rate: ratio(self.answered, self.dialled),
             attempts_per_connect: ratio(self.dialled, self.connected),
@@ -247,6 +278,10 @@ pub struct OutboundFigures {
     pub dialled: u64,
     /// Dials the customer answered.
     pub answered: u64,
+    /// Answered predictive calls left without an agent for 2 s (the apology played).
+    pub abandoned: u64,
+    /// Abandoned ÷ answered.
+    pub abandonment: Option<f64>,
     /// Connected ÷ (connected + failed).
     pub connect_rate: Option<f64>,
     /// Answered ÷ dialled.
@@ -301,8 +336,11 @@ pub struct OutboundReport {
     pub to_ms: i64,
     /// Every channel together.
     pub total: OutboundFigures,
-    /// Per source channel (`web_form`, `wechat`, `app`, `after_sales`, `follow_up`, `api`).
+    /// Per source channel (`web_form`, `wechat`, `app`, `after_sales`, `follow_up`, `api`,
+    /// `campaign`).
     pub by_channel: BTreeMap<String, OutboundFigures>,
+    /// Per predictive campaign, by id.
+    pub by_campaign: BTreeMap<String, OutboundFigures>,
 }
 
 /// The live projection, shared with the API: [`Tailed`] over [`Projection`].
@@ -482,5 +520,65 @@ mod tests {
         assert_eq!(p.report(1_500, 100_000).total.requested, 2);
         assert_eq!(p.report(0, 1_000).total.requested, 0);
         assert_eq!(p.report(0, 1_000).total.connect_rate, None);
+    }
+
+    #[test]
+    fn a_campaign_s_abandoned_and_connected_calls_give_its_abandonment_apart_from_callbacks() {
+        let mut p = Projection::default();
+        let mut seq = 0;
+        let mut next = |at_ms, kind: &str, contact, data| {
+            seq += 1;
+            event(seq, at_ms, kind, contact, data)
+        };
+        let mut events = vec![next(
+            1_000,
+            "callback.requested",
+            None,
+            json!({"task": 1, "channel": "web_form", "promised_ms": 31_000}),
+        )];
+        for (task, result) in [
+            (2, "connected"),
+            (3, "abandoned"),
+            (4, "hung_up"),
+            (5, "busy"),
+        ] {
+            events.push(next(
+                1_000,
+                "callback.requested",
+                None,
+                json!({"task": task, "channel": "campaign", "campaign": 9, "promised_ms": 31_000}),
+            ));
+            events.push(next(
+                2_000,
+                "call.outbound_queued",
+                Some(task * 10),
+                json!({"task": task, "attempt": 1}),
+            ));
+            events.push(next(
+                2_000,
+                "call.outbound_dialling",
+                Some(task * 10),
+                json!({"task": task}),
+            ));
+            events.push(next(
+                9_000,
+                "call.outbound_ended",
+                Some(task * 10),
+                json!({"task": task, "attempt": 1, "result": result}),
+            ));
+        }
+        for e in &events {
+            p.apply(e);
+        }
+        let report = p.report(0, 100_000);
+        let campaign = &report.by_campaign["9"];
+        assert_eq!((campaign.requested, campaign.dialled), (4, 4));
+        // Connected, abandoned and hung up were answered by a person; busy was not.
+        assert_eq!((campaign.answered, campaign.abandoned), (3, 1));
+        assert_eq!(campaign.abandonment, Some(1.0 / 3.0));
+        assert_eq!(report.by_channel["campaign"].abandoned, 1);
+        assert_eq!(report.by_channel["web_form"].abandonment, None);
+        assert_eq!(report.total.requested, 5);
+        assert!(!report.by_campaign.contains_key("web_form"));
     }
 }

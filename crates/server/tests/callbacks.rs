@@ -597,3 +597,201 @@ async fn preview_lists_the_due_callbacks_and_dialling_needs_a_center_that_places
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     center.stop().await;
 }
+
+#[tokio::test]
+async fn campaigns_are_for_supervisors_and_their_numbers_are_checked_one_by_one() {
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    // 王芳 asked not to be called: her number is refused wherever it comes from.
+    let dnc = records
+        .create_customer(&wang(None, true), 1, "t")
+        .await
+        .unwrap()
+        .id;
+    let mut center = center(records.clone(), rules(ALL_DAY)).await;
+    let create = json!({"name": "续保 renewals", "queue": "general"});
+    let (status, _) = center
+        .call(
+            Method::POST,
+            "/api/v1/campaigns",
+            Some(create.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "agents do not run campaigns");
+    center.key = records
+        .create_api_key("supervisor", Role::Supervisor, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    for (body, field) in [
+        (
+            json!({"name": "x", "queue": "general", "pacer": "fast"}),
+            "pacer",
+        ),
+        (
+            json!({"name": "x", "queue": "general", "abandon_cap": 0.9}),
+            "abandon_cap",
+        ),
+        (json!({"name": " ", "queue": "general"}), "name"),
+    ] {
+        let (status, answer) = center
+            .call(Method::POST, "/api/v1/campaigns", Some(body), None)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+    }
+    let (status, campaign) = center
+        .call(
+            Method::POST,
+            "/api/v1/campaigns",
+            Some(create.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    assert_eq!(campaign["state"], "running");
+    assert_eq!(campaign["pacer"], "model");
+    assert_eq!(campaign["abandon_cap"], 0.03);
+    assert_eq!(campaign["live"]["ringing"], 0);
+    let (status, answer) = center
+        .call(Method::POST, "/api/v1/campaigns", Some(create), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "the same name: {answer}");
+    let (status, answer) = center
+        .call(
+            Method::POST,
+            "/api/v1/campaigns",
+            Some(json!({"name": "another", "queue": "general"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "one per queue: {answer}");
+
+    let id = campaign["id"].as_i64().unwrap();
+    let numbers = format!("/api/v1/campaigns/{id}/numbers");
+    let (status, answer) = center
+        .call(Method::POST, &numbers, Some(json!({"numbers": []})), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["field"], "numbers");
+    let list = json!({"numbers": [
+        {"number": "13900139000", "payload": {"policy": "P-1"}},
+        {"number": "not a number"},
+        {"number": "138 0013 8000"},
+        {"customer_id": dnc.0},
+        {"number": "+86 139 0013 9000"},
+    ]});
+    let (status, added) = center.call(Method::POST, &numbers, Some(list), None).await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["accepted"], 1, "{added}");
+    let skipped: Vec<(i64, String)> = added["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["index"].as_i64().unwrap(),
+                s["field"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            (1, "numbers[1].number".to_string()),
+            (2, "numbers[2].customer_id".to_string()),
+            (3, "numbers[3].customer_id".to_string()),
+            (4, "numbers[4]".to_string()),
+        ],
+        "{added}"
+    );
+    let (status, list) = center
+        .call(Method::GET, "/api/v1/campaigns", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list[0]["numbers"]["pending"], 1, "{list}");
+    assert_eq!(list[0]["live"]["active"], 1, "{list}");
+    // The task is a callback like any, of the campaign, placed predictively.
+    let (_, tasks) = center
+        .call(Method::GET, "/api/v1/callbacks", None, None)
+        .await;
+    assert_eq!(tasks[0]["campaign_id"], id);
+    assert_eq!(tasks[0]["mode"], "predictive");
+    assert_eq!(tasks[0]["channel"], "campaign");
+
+    let this = format!("/api/v1/campaigns/{id}");
+    let (status, answer) = center
+        .call(Method::PATCH, &this, Some(json!({"state": "asleep"})), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["field"], "state");
+    let (status, paused) = center
+        .call(Method::PATCH, &this, Some(json!({"state": "paused"})), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paused}");
+    assert_eq!(paused["state"], "paused");
+    let (status, stopped) = center
+        .call(
+            Method::PATCH,
+            &this,
+            Some(json!({"state": "stopped"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stopped}");
+    assert_eq!(stopped["numbers"]["cancelled"], 1, "{stopped}");
+    assert_eq!(stopped["live"], Value::Null);
+    let (status, _) = center
+        .call(
+            Method::PATCH,
+            &this,
+            Some(json!({"state": "running"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a stopped campaign stays stopped"
+    );
+    let (status, _) = center
+        .call(
+            Method::POST,
+            &numbers,
+            Some(json!({"numbers": [{"number": "13700137000"}]})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = center
+        .call(Method::GET, "/api/v1/campaigns/999", None, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A stopped campaign frees its queue.
+    let (status, answer) = center
+        .call(
+            Method::POST,
+            "/api/v1/campaigns",
+            Some(json!({"name": "another", "queue": "general", "pacer": "vicidial"})),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // A callback request may name its mode; predictive is for campaigns.
+    let (status, answer) = center
+        .post(
+            json!({"channel": "app", "number": "13600136000", "reason": "r", "mode": "predictive"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"]["field"], "mode");
+    let (status, answer) = center
+        .post(
+            json!({"channel": "app", "number": "13600136000", "reason": "r", "mode": "automatic"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    center.stop().await;
+}

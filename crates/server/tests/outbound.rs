@@ -810,3 +810,168 @@ async fn in_preview_nothing_is_dialled_until_an_agent_presses_dial() {
     let dialling = events_of(&events, "call.callback_dialling");
     assert_eq!(dialling[0].agent.as_deref(), Some("ann"));
 }
+
+/// A predictive campaign for the queue `general`, paced progressively (one call per idle
+/// agent: with one agent, one customer at a time, as the single sipp customer needs).
+async fn campaign(center: &Center) -> hotline_store::Campaign {
+    center
+        .outbound
+        .create_campaign(
+            hotline_store::NewCampaign {
+                name: "续保 renewals".into(),
+                queue: "general".into(),
+                pacer: "progressive".into(),
+                abandon_cap: 0.03,
+            },
+            "supervisor",
+        )
+        .await
+        .unwrap()
+}
+
+/// Adds 王芳's number to the campaign; answers her task.
+async fn add_wang(center: &Center, campaign: i64, customer: &Customer) -> CallbackTask {
+    let request =
+        CallbackRequest::for_customer(customer, "campaign", "续保 renewals", None, now_ms())
+            .unwrap();
+    let added = center
+        .outbound
+        .add_numbers(campaign, vec![request], "supervisor")
+        .await
+        .unwrap();
+    assert_eq!((added.accepted, added.skipped.len()), (1, 0));
+    let tasks = center
+        .records
+        .callback_tasks(&hotline_store::CallbackFilter {
+            state: None,
+            customer: Some(customer.id),
+            before_id: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    tasks.into_iter().next().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_dials_before_the_agent_rings_and_bridges_the_answered_customer() {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let center = center(data.path(), address, 3).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    let campaign = campaign(&center).await;
+    let phones = phones(switch, port, "customer_answers_and_hangs_up.xml").await;
+    let task = add_wang(&center, campaign.id, &customer).await;
+    assert_eq!(task.fields.campaign, Some(campaign.id));
+    assert_eq!(task.fields.mode.as_deref(), Some("predictive"));
+    both_done(phones).await;
+    let done = wait_for_state(&center.records, task.id, CallbackState::Done).await;
+    assert_eq!(done.outcome.as_deref(), Some("connected"));
+    let live = center.outbound.campaigns().await.unwrap();
+    assert_eq!(live.len(), 1);
+    let counters = live[0].since_start;
+    assert_eq!(
+        (
+            counters.placed,
+            counters.answered,
+            counters.connected,
+            counters.abandoned
+        ),
+        (1, 1, 1, 0)
+    );
+    assert_eq!((live[0].answered_24h, live[0].abandoned_24h), (1, 0));
+    let stats = center.stop().await;
+    assert_eq!(stats.campaign_calls_placed, 1);
+    let events = log_events(&data.path().join("events.db")).await;
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    // The customer first; on their answer the queue, then the agent.
+    assert_in_order(
+        &kinds,
+        &[
+            "call.outbound_dialling",
+            "call.outbound_answered",
+            "call.queued",
+            "offer.created",
+            "call.agent_ringing",
+            "call.connected",
+            "call.outbound_ended",
+        ],
+    );
+    assert!(events_of(&events, "call.callback_dialling").is_empty());
+    let requested = events_of(&events, "callback.requested");
+    assert_eq!(requested[0].data["campaign"], campaign.id);
+    assert_eq!(requested[0].data["channel"], "campaign");
+    // The answer is stored for the rolling windows.
+    let minutes = center_records(data.path())
+        .await
+        .campaign_abandons_since(campaign.id, 0)
+        .await
+        .unwrap();
+    let answered: u64 = minutes.iter().map(|m| m.1).sum();
+    let abandoned: u64 = minutes.iter().map(|m| m.2).sum();
+    assert_eq!((answered, abandoned), (1, 0));
+}
+
+/// The records of `data`, opened again.
+async fn center_records(data: &Path) -> Records {
+    Records::open(data.join("records.db"), keyring(data))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_call_no_agent_takes_within_2_s_is_abandoned_with_the_apology_and_stays_counted_after_a_restart(
+) {
+    let data = tempfile::tempdir().unwrap();
+    let (port, address) = carrier();
+    let center = center(data.path(), address, 1).await;
+    let switch = center.running.local;
+    let customer = wang(&center.records).await;
+    let campaign = campaign(&center).await;
+    // Ann is ready, so the pacer dials; her phone then rings unanswered.
+    let phones = tokio::task::spawn_blocking(move || {
+        let customer = customer_phone(port, switch, "customer_answers_and_waits.xml");
+        (
+            agent_phone(switch, "ann", "agent_never_answers.xml", 1),
+            customer,
+        )
+    })
+    .await
+    .unwrap();
+    let task = add_wang(&center, campaign.id, &customer).await;
+    both_done(phones).await;
+    let failed = wait_for_state(&center.records, task.id, CallbackState::Failed).await;
+    assert!(
+        failed
+            .outcome
+            .as_deref()
+            .unwrap_or("")
+            .contains("abandoned"),
+        "{:?}",
+        failed.outcome
+    );
+    center.stop().await;
+    let events = log_events(&data.path().join("events.db")).await;
+    let answered = events_of(&events, "call.outbound_answered");
+    let ended = events_of(&events, "call.outbound_ended");
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].data["result"], "abandoned");
+    // Dropped 2 s after the answer (the switch's clock, give or take a timer's turn).
+    let waited = ended[0].at_ms - answered[0].at_ms;
+    assert!(
+        (2_000..2_500).contains(&waited),
+        "abandoned after {waited} ms"
+    );
+    // The agent's phone stopped ringing, and the customer heard the apology.
+    assert_eq!(events_of(&events, "call.connected").len(), 0);
+
+    // After a restart the campaign still counts the abandon over 24 h and 30 days.
+    let (_, address) = carrier();
+    let center = center_with(data.path(), address, 1, CONFIG).await;
+    let live = center.outbound.campaigns().await.unwrap();
+    assert_eq!((live[0].answered_24h, live[0].abandoned_24h), (1, 1));
+    assert_eq!((live[0].answered_30d, live[0].abandoned_30d), (1, 1));
+    assert_eq!(live[0].abandonment_24h, Some(1.0));
+    center.stop().await;
+}
