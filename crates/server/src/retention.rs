@@ -1,7 +1,8 @@
 //! Retention: a task that removes the personal data of old interactions (their summaries),
 //! survey answers (their comments) and call recordings (the files) once they are older than
 //! the configured number of days (`[records] retention_days`). The interactions themselves
-//! stay, for the statistics.
+//! stay, for the statistics. It also prunes the campaigns' per-minute abandon counts older
+//! than their 30-day window.
 
 use std::time::Duration;
 
@@ -10,6 +11,9 @@ use tokio::sync::watch;
 
 /// How often the sweep runs (and once at start).
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(3_600);
+/// How long the campaigns' per-minute abandon counts are kept: their longest rolling window
+/// (30 days) and a day.
+pub const CAMPAIGN_ABANDONS_KEPT_DAYS: u32 = 31;
 /// The longest retention a configuration may set: ten years.
 pub const MAX_RETENTION_DAYS: u32 = 3_650;
 
@@ -56,6 +60,11 @@ pub fn spawn(
                     }
                 }
             }
+            // The campaigns' abandon counts outlive their 30-day window by a day, whatever the
+            // retention (they hold no personal data).
+            let _ = records
+                .prune_campaign_abandons(now - i64::from(CAMPAIGN_ABANDONS_KEPT_DAYS) * 86_400_000)
+                .await;
             tokio::select! {
                 _ = tokio::time::sleep(RETENTION_INTERVAL) => {}
                 changed = shutdown.changed() => {
