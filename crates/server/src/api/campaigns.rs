@@ -109,7 +109,7 @@ pub struct NumbersInput {
     pub numbers: Vec<NumberInput>,
     /// What the agent sees as the call's reason; the campaign's name when left out.
     pub reason: Option<String>,
-    /// When to call; from now for the next days ([dialer] asap_horizon) when left out.
+    /// When to call; from now for the next days (`[dialer] asap_horizon`) when left out.
     pub window: Option<WindowInput>,
 }
 
