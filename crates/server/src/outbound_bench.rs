@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hotline_phone::{normalize, NumberContext};
-use hotline_store::{Keyring, NewCallbackTask, Records, SqliteEventLog, WriterConfig};
+use hotline_store::{Keyring, Records, SqliteEventLog, WriterConfig};
 
 use crate::outbound::{self, CallbackRequest, Dialling, OutboundReport};
 use crate::switch::{OutboundCapacity, OutboundResult};
@@ -64,30 +64,10 @@ impl std::fmt::Display for OutboundBenchReport {
 /// A request of a customer without a record, to call `number` back, ASAP or from `start_ms`.
 fn bench_request(number: &str, window: Option<(i64, i64)>) -> CallbackRequest {
     let number = normalize(number, &NumberContext::default()).expect("a valid mobile number");
-    let now = crate::api::now_ms();
-    CallbackRequest {
-        task: NewCallbackTask {
-            customer: None,
-            number: number.clone(),
-            channel: "web_form".into(),
-            reason: "bench".into(),
-            need_tags: Vec::new(),
-            payload: None,
-            priority: "normal".into(),
-            value_score: 0,
-            window_start_ms: 0,
-            window_end_ms: 0,
-            promised_ms: 0,
-            dedupe_key: outbound::dedupe_key(None, number.e164(), "bench"),
-            ticket: None,
-            created_ms: now,
-            campaign: None,
-            mode: None,
-        },
-        window,
-        contact_hours: None,
-        vip: false,
-    }
+    let mut request =
+        CallbackRequest::for_number(number, "web_form", "bench", crate::api::now_ms());
+    request.window = window;
+    request
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
