@@ -132,6 +132,7 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
             recordings: Some(data.join("recordings")),
             outbound: Some(outbound.clone()),
             outbound_metrics: Some(outbound_metrics.clone()),
+            switch: Some(running.control.clone()),
             wall: Some((
                 wall.clone(),
                 Arc::new(dialer_rules.default_legal_hours().clone()),

@@ -748,6 +748,27 @@ impl Router {
         self.agents.get(agent.index()).map(|a| a.state)
     }
 
+    /// The not-ready reason of an agent who is logged in and not ready.
+    pub fn not_ready_reason(&self, agent: AgentId) -> Option<ReasonCode> {
+        match self.agents.get(agent.index())?.presence {
+            Presence::NotReady(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The contacts an agent is wrapping up, each with when its wrap-up ends by itself.
+    pub fn wrap_ups(&self, agent: AgentId) -> Vec<(ContactId, Time)> {
+        self.agents.get(agent.index()).map_or_else(Vec::new, |a| {
+            a.work
+                .iter()
+                .filter_map(|w| match w.phase {
+                    Phase::WrapUp { until, .. } => Some((w.contact, until)),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
     /// Contacts held by a queue (waiting, offered, dialling or between callback dials).
     pub fn held(&self, queue: QueueId) -> u32 {
         self.queues.get(queue.index()).map_or(0, |q| q.held)

@@ -35,4 +35,5 @@ pub mod runtime;
 pub mod sla_watch;
 pub mod switch;
 pub mod wall;
+pub mod web;
 pub mod webhooks;

@@ -16,15 +16,15 @@ use hotline_sip::{frame, Millis, Peer, Transport, MAX_MESSAGE_BYTES};
 use hotline_store::{EventWriter, NewEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::customer_link::LinkEvent;
 use crate::media_runtime::{CallQuality, MediaReport};
 use crate::media_runtime::{MediaDriver, MediaStats};
 use crate::outbound::{OutboundReport, SwitchSide};
 use crate::switch::{
-    CallEvent, CallerLookup, CallerProfile, OutboundResult, PacingStep, Party, Record, Switch,
-    SwitchStats,
+    AgentChange, AgentChangeError, AgentStatus, CallEvent, CallerLookup, CallerProfile,
+    OutboundResult, PacingStep, Party, Record, Switch, SwitchStats,
 };
 
 /// The most UDP datagrams taken in at one wake-up before the switch's output is sent.
@@ -162,6 +162,75 @@ pub struct RunParts {
     pub link: Option<LinkChannels>,
     /// The outbound dialler's channels, when it places calls.
     pub outbound: Option<SwitchSide>,
+    /// Requests from the rest of the server (the agents' desktop).
+    pub control: mpsc::Receiver<Control>,
+}
+
+/// Requests waiting for the switch's run loop; beyond it [`SwitchControl`] answers busy.
+pub const MAX_CONTROL_QUEUE: usize = 256;
+
+/// A request to the switch, answered in its run loop.
+#[derive(Debug)]
+pub enum Control {
+    /// An agent's state, by name.
+    AgentStatus {
+        /// The agent.
+        agent: String,
+        /// `None` for an unknown agent.
+        reply: oneshot::Sender<Option<AgentStatus>>,
+    },
+    /// An agent's change from the desktop.
+    ChangeAgent {
+        /// The agent.
+        agent: String,
+        /// The change.
+        change: AgentChange,
+        /// The new state, or why not.
+        reply: oneshot::Sender<Result<AgentStatus, AgentChangeError>>,
+    },
+}
+
+/// The handle on the switch the API holds (cloning is cheap). Each method answers `None`
+/// when the switch is stopped or its request queue is full.
+#[derive(Clone, Debug)]
+pub struct SwitchControl {
+    sender: mpsc::Sender<Control>,
+}
+
+impl SwitchControl {
+    /// A handle and the receiver for [`RunParts::control`].
+    pub fn channel() -> (SwitchControl, mpsc::Receiver<Control>) {
+        let (sender, receiver) = mpsc::channel(MAX_CONTROL_QUEUE);
+        (SwitchControl { sender }, receiver)
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Control) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        self.sender.try_send(make(reply)).ok()?;
+        answer.await.ok()
+    }
+
+    /// An agent's state; `Some(None)` for an unknown agent.
+    pub async fn agent_status(&self, agent: &str) -> Option<Option<AgentStatus>> {
+        let agent = agent.to_string();
+        self.ask(|reply| Control::AgentStatus { agent, reply })
+            .await
+    }
+
+    /// Applies an agent's change.
+    pub async fn change_agent(
+        &self,
+        agent: &str,
+        change: AgentChange,
+    ) -> Option<Result<AgentStatus, AgentChangeError>> {
+        let agent = agent.to_string();
+        self.ask(|reply| Control::ChangeAgent {
+            agent,
+            change,
+            reply,
+        })
+        .await
+    }
 }
 
 /// The run loop's ends of the link task's channels ([`crate::customer_link`]).
@@ -188,6 +257,7 @@ pub async fn run(
         mut shutdown,
         link,
         outbound,
+        mut control,
     } = parts;
     let (mut outbound_calls, outbound_reports, outbound_capacity, mut agent_queries) =
         match outbound {
@@ -272,6 +342,14 @@ pub async fn run(
             Some(call) = recv_some(&mut outbound_calls) => {
                 switch.place_outbound(clock.now(), call);
             }
+            Some(request) = control.recv() => match request {
+                Control::AgentStatus { agent, reply } => {
+                    let _ = reply.send(switch.agent_status(&agent));
+                }
+                Control::ChangeAgent { agent, change, reply } => {
+                    let _ = reply.send(switch.change_agent(clock.now(), &agent, change));
+                }
+            },
             Some(query) = recv_some(&mut agent_queries) => {
                 let _ = query.reply.send(switch.queue_agents(clock.now(), &query.queue));
             }
@@ -552,6 +630,8 @@ pub struct Running {
     /// The link task's input, for the API to say who a caller is. Weak, so that the task
     /// still ends when the switch stops.
     pub link: Option<mpsc::WeakSender<LinkEvent>>,
+    /// Requests to the switch (the agents' desktop).
+    pub control: SwitchControl,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<io::Result<RuntimeStats>>,
 }
@@ -708,6 +788,7 @@ pub async fn start_with(
     let events = writer.clone();
     let link_sender = link.as_ref().map(|l| l.events.downgrade());
     let (shutdown, receiver) = watch::channel(false);
+    let (control, control_rx) = SwitchControl::channel();
     let task = tokio::spawn(run(
         switch,
         sockets,
@@ -719,12 +800,14 @@ pub async fn start_with(
             shutdown: receiver,
             link,
             outbound,
+            control: control_rx,
         },
     ));
     Ok(Running {
         local,
         events,
         link: link_sender,
+        control,
         shutdown,
         task,
     })

@@ -47,11 +47,13 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
+mod agents;
 mod callback;
 mod media;
 mod outbound;
 mod transfer;
 
+pub use agents::{AgentChange, AgentChangeError, AgentStatus};
 use callback::{CallbackDial, CallbackTarget};
 use media::MediaCall;
 pub use media::{

@@ -551,3 +551,102 @@ pub async fn wall(
     }
     Ok(Json(wall.report(now_ms(), calendar)))
 }
+
+/// How often an open wall stream looks for changes.
+pub const WALL_PUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The wall as server-sent events, for the supervisors' page: first `wall` (the whole
+/// report), then, every half second at most, `figures` (the center and the queues) when they
+/// changed and `agents` (only the rows that changed). The page counts time in state from
+/// each agent's `since_ms` by itself, so an idle center sends nothing but keep-alives.
+#[utoipa::path(get, path = "/api/v1/metrics/wall/stream", tag = "metrics",
+    responses(
+        (status = 200, description = "A stream of `wall`, `figures` and `agents` events", content_type = "text/event-stream"),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn wall_stream(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    caller.require(Role::Supervisor)?;
+    let (wall, calendar) = state
+        .wall
+        .clone()
+        .ok_or_else(|| ApiError::unavailable("the wall's figures are not kept here"))?;
+    let mut ticks = tokio::time::interval(WALL_PUSH_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<crate::wall::WallReport> = None;
+    let events = async_stream_events(move |sink| async move {
+        loop {
+            ticks.tick().await;
+            let report = wall.report(now_ms(), &calendar);
+            let event = match &last {
+                None => Some(
+                    Event::default()
+                        .event("wall")
+                        .data(serde_json::to_string(&report).unwrap_or_default()),
+                ),
+                Some(previous) => wall_changes(previous, &report),
+            };
+            if let Some(event) = event {
+                if sink.send(event).await.is_err() {
+                    return;
+                }
+            }
+            last = Some(report);
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(super::agents::KEEP_ALIVE)))
+}
+
+/// What changed between two walls, as one event: `changes` with the center and queues when
+/// any of them changed, and the agent rows that did.
+fn wall_changes(
+    previous: &crate::wall::WallReport,
+    now: &crate::wall::WallReport,
+) -> Option<axum::response::sse::Event> {
+    let figures_changed = previous.center != now.center || previous.queues != now.queues;
+    let agents: Vec<&crate::wall::AgentRow> = now
+        .agents
+        .iter()
+        .filter(|row| !previous.agents.iter().any(|old| old == *row))
+        .collect();
+    if !figures_changed && agents.is_empty() {
+        return None;
+    }
+    let mut data = serde_json::json!({ "at_ms": now.at_ms, "agents": agents });
+    if figures_changed {
+        data["center"] = serde_json::to_value(&now.center).unwrap_or_default();
+        data["queues"] = serde_json::to_value(&now.queues).unwrap_or_default();
+    }
+    Some(
+        axum::response::sse::Event::default()
+            .event("changes")
+            .data(data.to_string()),
+    )
+}
+
+/// A stream fed by a task through a small channel (the task ends when the stream is
+/// dropped: its next send fails).
+fn async_stream_events<F, Fut>(
+    run: F,
+) -> impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<axum::response::sse::Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (sink, mut source) = tokio::sync::mpsc::channel(WALL_STREAM_BUFFER);
+    tokio::spawn(run(sink));
+    futures_util::stream::poll_fn(move |cx| source.poll_recv(cx).map(|e| e.map(Ok)))
+}
+
+/// Wall events buffered for a slow page; a page further behind waits (the pushes skip no
+/// change, they just come later).
+pub const WALL_STREAM_BUFFER: usize = 4;

@@ -78,6 +78,8 @@ pub struct ApiState {
     /// The supervisors' wall, projected from the event log (none: `/metrics/wall` answers
     /// 503), and the calendar whose time zone says where "today" starts.
     pub wall: Option<(crate::wall::WallMetrics, Arc<hotline_calendar::Calendar>)>,
+    /// The switch, for the agents' states (the desktop); `None` without one.
+    pub switch: Option<crate::runtime::SwitchControl>,
 }
 
 impl ApiState {
@@ -98,6 +100,7 @@ impl ApiState {
             outbound: None,
             outbound_metrics: None,
             wall: None,
+            switch: None,
         }
     }
 }
@@ -147,6 +150,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::screen_pop))
         .routes(routes!(customers::identify_caller))
         .routes(routes!(agents::agent_pops))
+        .routes(routes!(agents::agent_state, agents::set_agent_state))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::change_ticket))
         .routes(routes!(tickets::create_link))
@@ -166,6 +170,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(callbacks::get_callback, callbacks::cancel_callback))
         .routes(routes!(callbacks::outbound_metrics))
         .routes(routes!(callbacks::wall))
+        .routes(routes!(callbacks::wall_stream))
         .routes(routes!(callbacks::preview_callbacks))
         .routes(routes!(callbacks::dial_callback))
         .routes(routes!(
@@ -213,6 +218,7 @@ pub fn router(state: ApiState) -> Router {
             }),
         )
         .merge(track_page)
+        .merge(crate::web::router())
         .fallback(|uri: axum::http::Uri| async move {
             ApiError::not_found(format!("no route {}", uri.path()))
         })

@@ -1,0 +1,286 @@
+//! The web pages end to end in a real headless Chromium (`browser_support`), against a center
+//! on loopback: the switch with sipp as the caller and as the agent's phone, the records, the
+//! API with the pages, the wall's live figures. Screenshots go to
+//! `target/browser-artifacts/<test>/`. `scripts/test` installs sipp, chromium and
+//! chromium-driver.
+
+mod browser_support;
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use browser_support::Browser;
+use hotline_server::api::{self, ApiState};
+use hotline_server::customer_link::PopHub;
+use hotline_server::{config, runtime};
+use hotline_store::{CustomerFields, Keyring, Phone, Records, Role};
+use support::*;
+
+const CONFIG: &str = r#"
+[sip]
+listen = "127.0.0.1:0"
+realm = "hotline"
+digest = ["MD5"]
+default_queue = "general"
+[[sip.accounts]]
+agent = "ann"
+password = "ann-secret"
+[[sip.numbers]]
+number = "95588"
+queue = "general"
+[[sip.trunks]]
+name = "loopback"
+allow = ["127.0.0.0/8"]
+[media]
+enabled = false
+
+[routing]
+reasons = ["break", "training"]
+[routing.offers]
+offer_timeout = 20
+[[routing.queues]]
+name = "general"
+[[routing.agents]]
+name = "ann"
+queues = ["general"]
+"#;
+
+/// How long a page may take to show what the test waits for (a pushed pop, a wall update,
+/// the state after a click). The targets are 1 s; this leaves room for a loaded machine.
+const SHOWN_WITHIN: Duration = Duration::from_secs(8);
+
+struct Center {
+    http: std::net::SocketAddr,
+    switch: std::net::SocketAddr,
+    records: Records,
+    running: runtime::Running,
+    stop_api: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn center(data: &std::path::Path) -> Center {
+    let records = Records::open(data.join("records.db"), Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let config = config::parse("web-test.toml", CONFIG, 42, [9; 32]).unwrap();
+    let routing = Arc::new(config.routing.clone());
+    let pops = PopHub::new();
+    let link = runtime::LinkSetup {
+        records: records.clone(),
+        hub: pops.clone(),
+        knowledge: Arc::new(hotline_server::knowledge::Knowledge::empty().unwrap()),
+        number_context: hotline_phone::NumberContext::default(),
+        lookup: Some(runtime::DEFAULT_CALLER_LOOKUP),
+        outbound: None,
+    };
+    let log_path = data.join("events.db");
+    let running = runtime::start_with(config, Some(&log_path), Some(link))
+        .await
+        .unwrap();
+    let log = hotline_store::SqliteEventLog::open(&log_path)
+        .await
+        .unwrap();
+    let wall = hotline_server::wall::WallMetrics::new(hotline_server::wall::Wall::new(
+        routing,
+        api::now_ms(),
+    ));
+    wall.spawn(log.clone(), running.shutdown_handle().subscribe());
+    // Callbacks kept (not dialled: this center has no trunk that dials out).
+    let rules = hotline_dialer::DialerRules::default();
+    let (outbound, _) = hotline_server::outbound::spawn(
+        records.clone(),
+        rules.clone(),
+        rules.default_legal_hours().clone(),
+        hotline_server::outbound::FOLLOW_UP_POLL,
+        None,
+    )
+    .await
+    .unwrap();
+    let state = ApiState {
+        outbound: Some(outbound),
+        pops,
+        events: running.events.clone(),
+        link: running.link.clone(),
+        log: Some(log),
+        wall: Some((wall, Arc::new(hotline_calendar::Calendar::always_open()))),
+        switch: Some(running.control.clone()),
+        ..ApiState::new(records.clone())
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(api::serve(listener, api::router(state), async move {
+        let _ = stopped.await;
+    }));
+    Center {
+        http,
+        switch: running.local,
+        records,
+        running,
+        stop_api,
+    }
+}
+
+async fn log_in(browser: &Browser, http: std::net::SocketAddr, name: &str, password: &str) {
+    browser.goto(&format!("http://{http}/")).await;
+    browser.fill("#name", name).await;
+    browser.fill("#password", password).await;
+    browser.click("#submit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_follows() {
+    let data = tempfile::tempdir().unwrap();
+    let center = center(data.path()).await;
+    let number =
+        hotline_phone::normalize("13800138000", &hotline_phone::NumberContext::default()).unwrap();
+    let customer = center
+        .records
+        .create_customer(
+            &CustomerFields {
+                name: Some("王芳".into()),
+                phones: vec![Phone {
+                    number,
+                    label: None,
+                }],
+                level: "vip".into(),
+                tags: vec!["洗衣机".into()],
+                ..CustomerFields::default()
+            },
+            1,
+            "test",
+        )
+        .await
+        .unwrap();
+    center
+        .records
+        .create_user(
+            "ann",
+            Some("安娜"),
+            Role::Agent,
+            "ann-password-1",
+            1,
+            "test",
+        )
+        .await
+        .unwrap();
+    center
+        .records
+        .create_user("sam", None, Role::Supervisor, "sam-password-1", 1, "test")
+        .await
+        .unwrap();
+
+    // The supervisor's wall, in English.
+    let wall = Browser::start("en").await;
+    log_in(&wall, center.http, "sam", "sam-password-1").await;
+    wall.wait_for_text("h1", "Live wall", SHOWN_WITHIN).await;
+    wall.wait_for_text("#agents tbody", "ann", SHOWN_WITHIN)
+        .await;
+    wall.screenshot("1-wall-at-start").await;
+
+    // The agent's desktop, in Chinese; her phone registers, which makes her ready.
+    let desk = Browser::start("zh-CN").await;
+    log_in(&desk, center.http, "ann", "ann-password-1").await;
+    desk.wait_for_text("h1", "坐席工作台", SHOWN_WITHIN).await;
+    let switch = center.switch;
+    let phone =
+        tokio::task::spawn_blocking(move || agent_phone(switch, "ann", "agent_answers.xml", 1))
+            .await
+            .unwrap();
+    desk.wait_for_text("#state", "就绪", SHOWN_WITHIN).await;
+    // Not ready for a break: the call that comes waits in the queue.
+    desk.wait_for("#reason option[value=break]", SHOWN_WITHIN)
+        .await;
+    desk.client()
+        .find(fantoccini::Locator::Css("#reason"))
+        .await
+        .unwrap()
+        .select_by_value("break")
+        .await
+        .unwrap();
+    desk.click("#not-ready").await;
+    desk.wait_for_text("#state", "未就绪", SHOWN_WITHIN).await;
+    desk.screenshot("2-desktop-not-ready").await;
+    wall.wait_for_text("#agents tbody", "break", SHOWN_WITHIN)
+        .await;
+
+    let caller = tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario("caller_talks.xml"))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    });
+    wall.wait_for_text(
+        "#queues tr[data-queue=general] td[data-cell=waiting]",
+        "1",
+        SHOWN_WITHIN,
+    )
+    .await;
+    wall.screenshot("3-wall-one-waiting").await;
+
+    // Ready: the call is offered, the pop shows the customer, the phone answers.
+    desk.click("#ready").await;
+    let started = std::time::Instant::now();
+    desk.wait_for_text("#pop .customer-name", "王芳", SHOWN_WITHIN)
+        .await;
+    let popped_after = started.elapsed();
+    desk.screenshot("4-desktop-pop").await;
+    assert!(desk.text("#pop").await.contains("vip"));
+    assert!(desk.text("#pop").await.contains("洗衣机"));
+    wall.wait_for_text(
+        "#queues tr[data-queue=general] td[data-cell=waiting]",
+        "0",
+        SHOWN_WITHIN,
+    )
+    .await;
+    wall.screenshot("5-wall-none-waiting").await;
+
+    // A ticket from the call: the pop filled in who; the agent adds what.
+    let title = desk
+        .client()
+        .find(fantoccini::Locator::Css("#ticket-subject"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        title.contains("王芳"),
+        "the title names the caller: {title:?}"
+    );
+    desk.fill("#ticket-description", "洗衣机漏水，需上门维修")
+        .await;
+    desk.fill("#ticket-category", "after_sales/repair").await;
+    desk.click("#ticket-save").await;
+    let saved = desk
+        .wait_for_text("#ticket-notice", "#", SHOWN_WITHIN)
+        .await;
+    desk.screenshot("6-ticket-saved").await;
+    let id: i64 = saved.rsplit('#').next().unwrap().trim().parse().unwrap();
+    let ticket = center
+        .records
+        .ticket(hotline_store::TicketId(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.fields.customer, Some(customer.id));
+    assert_eq!(ticket.fields.category, "after_sales/repair");
+
+    check("caller", &caller.await.unwrap());
+    let phone = tokio::task::spawn_blocking(move || phone.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    check("agent phone", &phone);
+    assert_eq!(desk.console_errors().await, Vec::<String>::new());
+    assert_eq!(wall.console_errors().await, Vec::<String>::new());
+    desk.close().await;
+    wall.close().await;
+    let _ = center.stop_api.send(());
+    center.running.stop().await.unwrap();
+    eprintln!("the pop showed {popped_after:?} after the agent went ready");
+}

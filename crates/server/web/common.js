@@ -1,0 +1,183 @@
+// hotline's pages share this: the words in Simplified Chinese and English, the API calls
+// (the session cookie, the CSRF header, a lost session sent back to the login page with the
+// page's draft kept), and small helpers that never put data into HTML as markup.
+"use strict";
+
+const WORDS = {
+  "zh-CN": {
+    "app": "hotline 呼叫中心", "login.title": "登录", "login.name": "用户名",
+    "login.password": "密码", "login.submit": "登录", "login.failed": "用户名或密码错误，或账号已锁定",
+    "logout": "退出", "lang": "English",
+    "nav.desktop": "坐席工作台", "nav.wall": "监控大屏",
+    "state": "状态", "state.ready": "就绪", "state.not_ready": "未就绪", "state.reserved": "振铃",
+    "state.ringing": "振铃", "state.on_contact": "通话中", "state.wrap_up": "话后整理",
+    "state.logged_out": "未登录", "state.no_phone": "话机未注册",
+    "do.ready": "就绪", "do.not_ready": "未就绪", "do.end_wrap_up": "结束整理",
+    "reason.none": "忙碌", "wrap.left": "整理剩余",
+    "pop.title": "来电弹屏", "pop.waiting": "等待来电…", "pop.unknown": "未识别的号码：请新建或选择客户",
+    "pop.several": "多个客户使用此号码：请选择", "pop.recent": "最近联系", "pop.tickets": "未结工单",
+    "pop.request": "回拨请求", "pop.suggestions": "推荐知识", "pop.queue": "队列",
+    "pop.ended": "来电已结束振铃", "pop.level": "等级", "pop.tags": "标签", "pop.prefs": "偏好",
+    "ticket.title": "新建工单", "ticket.subject": "标题", "ticket.description": "描述",
+    "ticket.category": "类别", "ticket.priority": "优先级", "ticket.save": "保存工单",
+    "ticket.saved": "工单已创建：", "ticket.draft": "已恢复未保存的草稿",
+    "priority.normal": "普通", "priority.high": "高", "priority.urgent": "紧急", "priority.low": "低",
+    "kb.title": "知识库", "kb.search": "搜索知识库", "kb.copy": "复制", "kb.copied": "已复制",
+    "kb.none": "没有找到", "preview.title": "待拨回拨", "preview.dial": "拨打", "preview.none": "没有到期的回拨",
+    "preview.dialled": "正在为您接通：", "today.title": "我的今日", "today.handled": "已处理",
+    "today.talk": "通话时长",
+    "wall.title": "实时监控大屏", "wall.center": "全中心", "wall.waiting": "排队中",
+    "wall.longest": "最长等待", "wall.sl": "服务水平", "wall.asa": "平均应答",
+    "wall.abandon": "放弃率", "wall.connect": "接通率", "wall.callbacks": "待回拨",
+    "wall.timeliness": "回拨及时率", "wall.offered": "今日来电", "wall.answered": "今日接通",
+    "wall.queues": "队列", "wall.queue": "队列", "wall.agents": "坐席", "wall.agent": "坐席", "wall.since": "持续",
+    "wall.contact": "当前联系", "wall.handled": "今日处理", "wall.talk": "今日通话",
+    "wall.updated": "更新于", "wall.lost": "连接中断，正在重连…",
+    "error.network": "网络错误，请重试", "error.session": "登录已过期，请重新登录",
+  },
+  "en": {
+    "app": "hotline contact center", "login.title": "Log in", "login.name": "User name",
+    "login.password": "Password", "login.submit": "Log in", "login.failed": "Wrong name or password, or the account is locked",
+    "logout": "Log out", "lang": "中文",
+    "nav.desktop": "Agent desktop", "nav.wall": "Live wall",
+    "state": "State", "state.ready": "Ready", "state.not_ready": "Not ready", "state.reserved": "Ringing",
+    "state.ringing": "Ringing", "state.on_contact": "On a call", "state.wrap_up": "Wrap-up",
+    "state.logged_out": "Logged out", "state.no_phone": "No phone registered",
+    "do.ready": "Ready", "do.not_ready": "Not ready", "do.end_wrap_up": "End wrap-up",
+    "reason.none": "Busy", "wrap.left": "Wrap-up left",
+    "pop.title": "Screen pop", "pop.waiting": "Waiting for a call…", "pop.unknown": "Unknown number: create or pick a customer",
+    "pop.several": "Several customers have this number: pick one", "pop.recent": "Recent contacts", "pop.tickets": "Open tickets",
+    "pop.request": "Callback request", "pop.suggestions": "Suggested articles", "pop.queue": "Queue",
+    "pop.ended": "The call stopped ringing", "pop.level": "Level", "pop.tags": "Tags", "pop.prefs": "Preferences",
+    "ticket.title": "New ticket", "ticket.subject": "Title", "ticket.description": "Description",
+    "ticket.category": "Category", "ticket.priority": "Priority", "ticket.save": "Save ticket",
+    "ticket.saved": "Ticket created: ", "ticket.draft": "Your unsaved draft was restored",
+    "priority.normal": "Normal", "priority.high": "High", "priority.urgent": "Urgent", "priority.low": "Low",
+    "kb.title": "Knowledge base", "kb.search": "Search the knowledge base", "kb.copy": "Copy", "kb.copied": "Copied",
+    "kb.none": "Nothing found", "preview.title": "Callbacks due", "preview.dial": "Dial", "preview.none": "No callback is due",
+    "preview.dialled": "Connecting you: ", "today.title": "My day", "today.handled": "Handled",
+    "today.talk": "Talk time",
+    "wall.title": "Live wall", "wall.center": "Whole center", "wall.waiting": "Waiting",
+    "wall.longest": "Longest wait", "wall.sl": "Service level", "wall.asa": "ASA",
+    "wall.abandon": "Abandonment", "wall.connect": "Connect rate", "wall.callbacks": "Callbacks pending",
+    "wall.timeliness": "Callback timeliness", "wall.offered": "Offered today", "wall.answered": "Answered today",
+    "wall.queues": "Queues", "wall.queue": "Queue", "wall.agents": "Agents", "wall.agent": "Agent", "wall.since": "For",
+    "wall.contact": "Contact", "wall.handled": "Handled today", "wall.talk": "Talk today",
+    "wall.updated": "Updated", "wall.lost": "Connection lost, reconnecting…",
+    "error.network": "Network error, try again", "error.session": "Your session ended: log in again",
+  },
+};
+
+function language() {
+  const chosen = localStorage.getItem("hotline.lang");
+  if (chosen === "zh-CN" || chosen === "en") return chosen;
+  return (navigator.language || "zh-CN").toLowerCase().startsWith("en") ? "en" : "zh-CN";
+}
+
+function t(key) {
+  return (WORDS[language()] || WORDS["zh-CN"])[key] || WORDS["zh-CN"][key] || key;
+}
+
+// Fills every [data-i18n] element's text and [data-i18n-placeholder] placeholder.
+function translate(root) {
+  const scope = root || document;
+  document.documentElement.lang = language();
+  scope.querySelectorAll("[data-i18n]").forEach((e) => { e.textContent = t(e.dataset.i18n); });
+  scope.querySelectorAll("[data-i18n-placeholder]").forEach((e) => {
+    e.placeholder = t(e.dataset.i18nPlaceholder);
+  });
+  document.title = t(document.body.dataset.title || "app");
+}
+
+function switchLanguage() {
+  localStorage.setItem("hotline.lang", language() === "en" ? "zh-CN" : "en");
+  location.reload();
+}
+
+// An element with text (never markup) and optional attributes.
+function el(tag, text, attrs) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v; else e.setAttribute(k, v);
+  }
+  return e;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error && body.error.message) || ("HTTP " + status));
+    this.status = status;
+    this.field = body && body.error && body.error.field;
+  }
+}
+
+// Calls the API with the session cookie; a lost session goes back to the login page with
+// this page to return to (drafts are kept by the pages in localStorage).
+async function api(method, path, body) {
+  const options = { method, headers: { "x-hotline-csrf": "1" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["content-type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (e) {
+    throw new ApiError(0, { error: { message: t("error.network") } });
+  }
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (response.status === 401) {
+    toLogin();
+    throw new ApiError(401, { error: { message: t("error.session") } });
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+function toLogin() {
+  const back = location.pathname + location.search;
+  location.href = "/login?next=" + encodeURIComponent(back);
+}
+
+async function me() {
+  return api("GET", "/api/v1/me");
+}
+
+async function logout() {
+  try { await api("POST", "/api/v1/logout"); } catch (e) { /* gone already */ }
+  location.href = "/login";
+}
+
+// Shows an API error next to its field (`data-field` on the error holder), else in `general`.
+function showError(form, error, general) {
+  form.querySelectorAll(".field-error").forEach((e) => { e.textContent = ""; });
+  const holder = error.field && form.querySelector('.field-error[data-field="' + error.field + '"]');
+  if (holder) {
+    holder.textContent = error.message;
+    const input = form.querySelector('[name="' + error.field + '"]');
+    if (input) input.focus();
+  } else if (general) {
+    general.textContent = error.message;
+    general.className = "notice bad";
+  }
+}
+
+function duration(ms) {
+  if (ms === null || ms === undefined) return "–";
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return h > 0 ? h + ":" + two(m) + ":" + two(r) : m + ":" + two(r);
+}
+
+function percent(x) {
+  return x === null || x === undefined ? "–" : (x * 100).toFixed(1) + "%";
+}
+
+function header(user) {
+  document.getElementById("who").textContent = user.display_name || user.name;
+  document.getElementById("lang").addEventListener("click", switchLanguage);
+  document.getElementById("logout").addEventListener("click", logout);
+}

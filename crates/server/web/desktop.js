@@ -1,0 +1,317 @@
+// The agent desktop: the agent's state (ready, not ready with a reason, wrap-up with its
+// timer) mirrored with the routing core; the screen pop pushed when a contact is offered;
+// a ticket made from the pop (its draft kept over a lost session); the knowledge base with
+// one-click copy; the callbacks due with a dial button.
+"use strict";
+
+const DRAFT_KEY = "hotline.draft.ticket";
+const STATE_POLL_MS = 2000;
+let agent = null;
+let status = null;
+
+async function loadState() {
+  try {
+    status = await api("GET", "/api/v1/agents/" + encodeURIComponent(agent) + "/state");
+    renderState();
+  } catch (e) {
+    stateError(e);
+  }
+}
+
+function stateError(e) {
+  const box = document.getElementById("state-error");
+  box.textContent = e.message;
+  box.className = "notice bad";
+}
+
+function renderState() {
+  const box = document.getElementById("state-error");
+  box.textContent = "";
+  box.className = "";
+  const label = document.getElementById("state");
+  const name = status.registered ? status.state : (status.state === "logged_out" ? "no_phone" : status.state);
+  label.textContent = t("state." + name) +
+    (status.state === "not_ready" && status.reason && status.reason !== "logged_in" ? " · " + status.reason : "");
+  label.className = "state " + status.state;
+  label.dataset.state = status.state;
+  const reason = document.getElementById("reason");
+  if (reason.options.length === 0) {
+    reason.append(el("option", t("reason.none"), { value: "" }));
+    for (const r of status.reasons) reason.append(el("option", r, { value: r }));
+  }
+  document.getElementById("ready").disabled = !status.registered || status.state === "ready";
+  document.getElementById("not-ready").disabled = status.state === "logged_out" || status.state === "not_ready";
+  document.getElementById("end-wrap-up").disabled = status.state !== "wrap_up";
+  tickWrapUp();
+}
+
+function tickWrapUp() {
+  const left = document.getElementById("wrap-left");
+  if (status && status.state === "wrap_up" && status.wrap_up_until_ms) {
+    left.textContent = t("wrap.left") + " " + duration(status.wrap_up_until_ms - Date.now());
+  } else {
+    left.textContent = "";
+  }
+}
+
+async function change(body) {
+  try {
+    status = await api("POST", "/api/v1/agents/" + encodeURIComponent(agent) + "/state", body);
+    renderState();
+  } catch (e) {
+    stateError(e);
+  }
+}
+
+// ---- The screen pop ----
+
+function section(title, children) {
+  const box = el("div");
+  box.append(el("h3", title, { class: "muted" }));
+  children.forEach((c) => box.append(c));
+  return box;
+}
+
+function renderPop(offer) {
+  const pop = document.getElementById("pop");
+  pop.replaceChildren();
+  pop.dataset.contact = offer.contact_id;
+  pop.append(el("p", t("pop.queue") + ": " + (offer.queue || "–"), { class: "muted" }));
+  const data = offer.pop;
+  let customer = null;
+  if (data) {
+    pop.append(el("p", data.number, { class: "pop-number" }));
+    if (data.matched === "none") pop.append(el("p", t("pop.unknown"), { class: "notice" }));
+    if (data.matched === "several") pop.append(el("p", t("pop.several"), { class: "notice" }));
+    for (const card of data.cards) {
+      const c = card.customer;
+      if (data.cards.length === 1) customer = c;
+      const box = el("div", null, { class: "customer", "data-customer": c.id });
+      const name = el("h3", c.name || ("#" + c.id), { class: "customer-name" });
+      box.append(name);
+      const level = el("span", c.level, { class: "tag" + (c.level === "vip" ? " vip" : "") });
+      box.append(el("span", t("pop.level") + ": ", { class: "muted" }), level);
+      if (c.tags.length) {
+        const tags = el("div");
+        tags.append(el("span", t("pop.tags") + ": ", { class: "muted" }));
+        c.tags.forEach((tag) => tags.append(el("span", tag, { class: "tag" })));
+        box.append(tags);
+      }
+      const p = c.preferences || {};
+      const prefs = [p.language, p.style, p.prefer_human ? "prefer_human" : null, p.dedicated_agent]
+        .filter(Boolean).join(" · ");
+      if (prefs) box.append(el("div", t("pop.prefs") + ": " + prefs, { class: "muted" }));
+      if (card.recent.length) {
+        const list = el("ul", null, { class: "list" });
+        card.recent.slice(0, 5).forEach((i) => list.append(el("li",
+          new Date(i.at_ms).toLocaleString(language()) + " · " + i.kind +
+          (i.disposition ? " · " + i.disposition : "") + (i.summary ? " · " + i.summary : ""))));
+        box.append(section(t("pop.recent"), [list]));
+      }
+      const tickets = el("ul", null, { class: "list", "data-tickets": c.id });
+      box.append(section(t("pop.tickets"), [tickets]));
+      loadTickets(c.id, tickets);
+      pop.append(box);
+    }
+    if (data.suggestions && data.suggestions.length) {
+      const list = el("ul", null, { class: "list" });
+      data.suggestions.forEach((h) => list.append(kbItem(h)));
+      pop.append(section(t("pop.suggestions"), [list]));
+    }
+  }
+  const request = offer.callback_request;
+  if (request) {
+    const lines = [request.reason, request.channel, (request.need_tags || []).join(", ")]
+      .filter(Boolean).map((x) => el("div", x));
+    if (request.payload) lines.push(el("pre", JSON.stringify(request.payload, null, 2)));
+    pop.append(section(t("pop.request"), lines));
+  }
+  prefillTicket(offer, customer);
+}
+
+async function loadTickets(customer, list) {
+  try {
+    const page = await api("GET", "/api/v1/tickets?customer_id=" + customer + "&limit=20");
+    page.items.filter((x) => x.status !== "closed" && x.status !== "resolved")
+      .forEach((x) => list.append(el("li", "#" + x.id + " " + x.title + " · " + x.status)));
+  } catch (e) { /* the pop stands without them */ }
+}
+
+function popEnded(data) {
+  const pop = document.getElementById("pop");
+  if (String(pop.dataset.contact) === String(data.contact_id) && status && status.state !== "on_contact") {
+    pop.prepend(el("p", t("pop.ended"), { class: "notice" }));
+  }
+}
+
+function listen() {
+  const source = new EventSource("/api/v1/agents/" + encodeURIComponent(agent) + "/pops");
+  source.addEventListener("offer", (e) => { renderPop(JSON.parse(e.data)); loadState(); });
+  source.addEventListener("offer_ended", (e) => { popEnded(JSON.parse(e.data)); loadState(); });
+  source.onerror = () => { /* EventSource reconnects by itself */ };
+}
+
+// ---- The ticket ----
+
+function ticketForm() { return document.getElementById("ticket"); }
+
+function prefillTicket(offer, customer) {
+  const form = ticketForm();
+  if (form.elements.title.value.trim() !== "" && localStorage.getItem(DRAFT_KEY)) return;
+  const request = offer.callback_request;
+  form.elements.title.value = request && request.reason ? request.reason
+    : (offer.pop ? offer.pop.number : "") + (customer && customer.name ? " " + customer.name : "");
+  form.elements.customer_id.value = customer ? customer.id : "";
+  form.elements.contact_id.value = offer.contact_id || "";
+  saveDraft();
+}
+
+function saveDraft() {
+  const form = ticketForm();
+  const draft = {};
+  for (const name of ["title", "category", "priority", "description", "customer_id", "contact_id"]) {
+    draft[name] = form.elements[name].value;
+  }
+  localStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
+}
+
+function restoreDraft() {
+  const text = localStorage.getItem(DRAFT_KEY);
+  if (!text) return;
+  const draft = JSON.parse(text);
+  const form = ticketForm();
+  for (const [name, value] of Object.entries(draft)) {
+    if (form.elements[name]) form.elements[name].value = value;
+  }
+  if (draft.title || draft.description) {
+    const notice = document.getElementById("ticket-notice");
+    notice.textContent = t("ticket.draft");
+    notice.className = "notice";
+  }
+}
+
+async function saveTicket(event) {
+  event.preventDefault();
+  const form = ticketForm();
+  const notice = document.getElementById("ticket-notice");
+  notice.textContent = "";
+  notice.className = "";
+  const body = {
+    title: form.elements.title.value,
+    category: form.elements.category.value,
+    priority: form.elements.priority.value,
+  };
+  if (form.elements.description.value.trim()) body.description = form.elements.description.value;
+  if (form.elements.customer_id.value) body.customer_id = Number(form.elements.customer_id.value);
+  try {
+    const ticket = await api("POST", "/api/v1/tickets", body);
+    form.querySelectorAll(".field-error").forEach((e) => { e.textContent = ""; });
+    notice.textContent = t("ticket.saved") + "#" + ticket.id;
+    notice.className = "notice ok";
+    notice.dataset.ticket = ticket.id;
+    localStorage.removeItem(DRAFT_KEY);
+    const list = body.customer_id && document.querySelector('[data-tickets="' + body.customer_id + '"]');
+    if (list) { list.replaceChildren(); loadTickets(body.customer_id, list); }
+    form.elements.title.value = "";
+    form.elements.description.value = "";
+  } catch (e) {
+    if (e.status !== 401) showError(form, e, notice);
+  }
+}
+
+// ---- Knowledge base ----
+
+function kbItem(hit) {
+  const item = el("li");
+  item.append(el("strong", hit.title), el("div", hit.snippet, { class: "muted" }));
+  const copy = el("button", t("kb.copy"), { type: "button" });
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(hit.snippet);
+      copy.textContent = t("kb.copied");
+    } catch (e) {
+      copy.textContent = "✗";
+    }
+  });
+  item.append(copy);
+  return item;
+}
+
+async function searchKb(event) {
+  event.preventDefault();
+  const q = document.getElementById("kb-q").value.trim();
+  const list = document.getElementById("kb-results");
+  list.replaceChildren();
+  if (!q) return;
+  try {
+    const hits = await api("GET", "/api/v1/kb/search?q=" + encodeURIComponent(q));
+    if (hits.length === 0) list.append(el("li", t("kb.none"), { class: "muted" }));
+    hits.forEach((h) => list.append(kbItem(h)));
+  } catch (e) {
+    list.append(el("li", e.message, { class: "notice bad" }));
+  }
+}
+
+// ---- Callbacks due (preview) ----
+
+async function loadPreview() {
+  const list = document.getElementById("preview");
+  try {
+    const cards = await api("GET", "/api/v1/callbacks/preview?limit=20");
+    list.replaceChildren();
+    if (cards.length === 0) list.append(el("li", t("preview.none"), { class: "muted" }));
+    for (const c of cards) {
+      const item = el("li", null, { "data-callback": c.id });
+      item.append(el("div", c.reason), el("div", c.number + " · " + c.channel, { class: "muted" }));
+      const dial = el("button", t("preview.dial"), { type: "button", class: "primary" });
+      dial.addEventListener("click", () => dialCallback(c.id, dial));
+      item.append(dial);
+      list.append(item);
+    }
+  } catch (e) {
+    list.replaceChildren(el("li", e.message, { class: "muted" }));
+  }
+}
+
+async function dialCallback(id, button) {
+  const notice = document.getElementById("preview-notice");
+  button.disabled = true;
+  try {
+    const task = await api("POST", "/api/v1/callbacks/" + id + "/dial", { agent });
+    notice.textContent = t("preview.dialled") + task.number;
+    notice.className = "notice ok";
+  } catch (e) {
+    notice.textContent = e.message;
+    notice.className = "notice bad";
+  }
+  loadPreview();
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  translate();
+  let user;
+  try {
+    user = await me();
+  } catch (e) {
+    return;
+  }
+  agent = user.name;
+  header(user);
+  document.getElementById("ready").addEventListener("click", () => change({ state: "ready" }));
+  document.getElementById("not-ready").addEventListener("click", () => {
+    const reason = document.getElementById("reason").value;
+    change(reason ? { state: "not_ready", reason } : { state: "not_ready" });
+  });
+  document.getElementById("end-wrap-up").addEventListener("click", () => change({ state: "end_wrap_up" }));
+  const form = ticketForm();
+  restoreDraft();
+  form.addEventListener("input", saveDraft);
+  form.addEventListener("submit", saveTicket);
+  document.getElementById("kb").addEventListener("submit", searchKb);
+  await loadState();
+  listen();
+  loadPreview();
+  setInterval(loadState, STATE_POLL_MS);
+  setInterval(tickWrapUp, 1000);
+  setInterval(loadPreview, 15000);
+});
