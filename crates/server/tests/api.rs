@@ -568,6 +568,74 @@ async fn an_agent_key_follows_only_its_own_pops_and_a_supervisor_any() {
 }
 
 #[tokio::test]
+async fn an_agent_sets_only_its_own_state_and_bad_changes_name_the_field() {
+    let api = api().await;
+    let (status, body) = api
+        .post(
+            "/api/v1/agents/agent-2002/state",
+            &api.agent,
+            json!({"state": "ready"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    for (change, field) in [
+        (json!({"state": "asleep"}), "state"),
+        (json!({"state": "ready", "reason": "break"}), "reason"),
+        (json!({"state": "end_wrap_up", "reason": "x"}), "reason"),
+    ] {
+        let (status, body) = api
+            .post("/api/v1/agents/agent-1001/state", &api.agent, change)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], field, "{body}");
+    }
+    // This API runs with no switch: said, not faked.
+    let (status, body) = api
+        .post(
+            "/api/v1/agents/agent-1001/state",
+            &api.agent,
+            json!({"state": "not_ready"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let (status, _) = api.get("/api/v1/agents/agent-1001/state", &api.agent).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn the_pages_are_served_with_a_strict_content_policy_and_revalidated() {
+    let api = api().await;
+    for path in [
+        "/login",
+        "/desktop",
+        "/wall",
+        "/assets/common.js",
+        "/assets/hotline.css",
+    ] {
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let response = api.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap();
+        assert!(policy.contains("script-src 'self'"), "{path}: {policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{path}");
+        let etag = response.headers()["etag"].clone();
+        // The same file again with its tag: 304, no body.
+        let request = Request::builder()
+            .uri(path)
+            .header("if-none-match", etag)
+            .body(Body::empty())
+            .unwrap();
+        let response = api.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    let request = Request::builder().uri("/").body(Body::empty()).unwrap();
+    let response = api.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.headers()["location"], "/login");
+}
+
+#[tokio::test]
 async fn a_ticket_moves_through_its_workflow_and_the_customer_follows_it_by_link() {
     let api = api().await;
     let (status, ticket) = api

@@ -284,3 +284,85 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
     center.running.stop().await.unwrap();
     eprintln!("the pop showed {popped_after:?} after the agent went ready");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_session_returns_to_the_login_page_and_the_draft_ticket_survives() {
+    let data = tempfile::tempdir().unwrap();
+    let center = center(data.path()).await;
+    center
+        .records
+        .create_user("ann", None, Role::Agent, "ann-password-1", 1, "test")
+        .await
+        .unwrap();
+    let desk = Browser::start("en").await;
+    // The login page in English, reachable by keyboard: name, password, then the button.
+    desk.goto(&format!("http://{}/login", center.http)).await;
+    desk.wait_for_text("#submit", "Log in", SHOWN_WITHIN).await;
+    desk.click("#name").await;
+    desk.press_tab().await;
+    desk.press_tab().await;
+    assert_eq!(desk.active_element_text().await, "Log in");
+    // A wrong password is said next to the form, not thrown away silently.
+    log_in(&desk, center.http, "ann", "wrong-password").await;
+    desk.wait_for_text("#general", "Wrong name or password", SHOWN_WITHIN)
+        .await;
+    assert_eq!(
+        desk.console_errors().await.len(),
+        1,
+        "only the 401 of the failed login"
+    );
+    log_in(&desk, center.http, "ann", "ann-password-1").await;
+    desk.wait_for_text("h1", "Agent desktop", SHOWN_WITHIN)
+        .await;
+    desk.fill("#ticket-subject", "Refund for order JD-42").await;
+    desk.fill("#ticket-description", "The customer wants the money back")
+        .await;
+    // A bad field is shown next to it, by the server's word.
+    desk.fill("#ticket-category", "").await;
+    desk.click("#ticket-save").await;
+    desk.wait_for_text(
+        ".field-error[data-field=category]",
+        "must be 1 to",
+        SHOWN_WITHIN,
+    )
+    .await;
+    desk.fill("#ticket-category", "complaint/refund").await;
+    // The session ends (expired, or logged out elsewhere); saving goes back to the login
+    // page, and after logging in the draft is there again.
+    desk.client()
+        .delete_cookie("hotline_session")
+        .await
+        .unwrap();
+    desk.click("#ticket-save").await;
+    desk.wait_for_text("#submit", "Log in", SHOWN_WITHIN).await;
+    assert!(desk
+        .client()
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .contains("next=%2Fdesktop"));
+    log_in(&desk, center.http, "ann", "ann-password-1").await;
+    desk.wait_for_text("#ticket-notice", "draft was restored", SHOWN_WITHIN)
+        .await;
+    let title = desk
+        .client()
+        .find(fantoccini::Locator::Css("#ticket-subject"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(title, "Refund for order JD-42");
+    desk.screenshot("draft-restored").await;
+    desk.click("#ticket-save").await;
+    desk.wait_for_text("#ticket-notice", "Ticket created", SHOWN_WITHIN)
+        .await;
+    // The switch's state for an agent with no phone: not ready, and Ready refused.
+    desk.wait_for_text("#state", "No phone registered", SHOWN_WITHIN)
+        .await;
+    desk.close().await;
+    let _ = center.stop_api.send(());
+    center.running.stop().await.unwrap();
+}
