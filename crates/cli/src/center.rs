@@ -74,6 +74,7 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
         .map(|q| q.name.clone())
         .collect();
     let retention_days = config.retention_days;
+    let alert_rules = Arc::new(config.alert_rules.clone());
     let running = runtime::start_with(config, Some(&log_path), Some(link))
         .await
         .map_err(|e| anyhow!("{e}"))?;
@@ -133,6 +134,7 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
             outbound: Some(outbound.clone()),
             outbound_metrics: Some(outbound_metrics.clone()),
             switch: Some(running.control.clone()),
+            alert_rules: alert_rules.clone(),
             wall: Some((
                 wall.clone(),
                 Arc::new(dialer_rules.default_legal_hours().clone()),
@@ -175,6 +177,19 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
         shutdown.subscribe(),
     );
     let mut tasks = vec![metrics_task, wall_task];
+    if let Some(events) = running.events.clone() {
+        let alerts = hotline_server::alerts::spawn(
+            wall.clone(),
+            Arc::new(dialer_rules.default_legal_hours().clone()),
+            Some(outbound_metrics.clone()),
+            alert_rules,
+            events,
+            shutdown.subscribe(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _ = alerts.await;
+        }));
+    }
     tasks.push(tokio::spawn(async move {
         let _ = sla_watch.await;
     }));

@@ -62,6 +62,10 @@
 //!
 //! [records]
 //! retention_days = 365           # then interactions' notes and survey comments are removed
+//!
+//! [wall]
+//! longest_wait_alert = 60        # seconds a caller may wait before the wall alerts
+//! promise_alert = 120            # seconds before a callback's promise, if not dialled yet
 //! ```
 
 use std::net::SocketAddr;
@@ -110,6 +114,18 @@ pub struct ServerConfig {
     /// How callbacks are placed (`[outbound] mode`: `agent_first`, the default, or
     /// `automatic`).
     pub outbound_mode: crate::switch::OutboundMode,
+    /// The wall's alert limits (`[wall]`), with the queues' service-level goals.
+    pub alert_rules: crate::alerts::AlertRules,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WallSection {
+    /// Seconds a caller may wait before the wall raises `longest_wait`.
+    longest_wait_alert: Option<i64>,
+    /// Seconds before a callback's promise at which one not dialled raises
+    /// `callback_promise`.
+    promise_alert: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -242,6 +258,7 @@ pub fn parse(
     let records_section = document.get_mut().remove("records");
     let dialer_section = document.get_mut().remove("dialer");
     let outbound_section = document.get_mut().remove("outbound");
+    let wall_section = document.get_mut().remove("wall");
     if let Some(unknown) = document.get_ref().keys().next() {
         let unknown = unknown.get_ref().to_string();
         return Err(error(
@@ -375,7 +392,37 @@ pub fn parse(
         }
         None => None,
     };
+    let mut alert_rules = crate::alerts::AlertRules::default();
+    if let Some(section) = wall_section {
+        let wall: WallSection = hotline_config::deserialize_section(file, text, "wall", section)?;
+        let max_s = crate::alerts::MAX_ALERT_LIMIT_MS / 1000;
+        for (name, value, slot) in [
+            (
+                "wall.longest_wait_alert",
+                wall.longest_wait_alert,
+                &mut alert_rules.longest_wait_ms,
+            ),
+            (
+                "wall.promise_alert",
+                wall.promise_alert,
+                &mut alert_rules.promise_within_ms,
+            ),
+        ] {
+            match value {
+                Some(s) if !(1..=max_s).contains(&s) => {
+                    return Err(error(
+                        file,
+                        name,
+                        format!("{s} is not between 1 and {max_s} seconds"),
+                    ))
+                }
+                Some(s) => *slot = s * 1000,
+                None => {}
+            }
+        }
+    }
     let media_settings = media_settings(file, &media, &listen, &queue, &menu)?;
+    let routing_for_alerts = routing.clone();
     let mut digest_algorithms = Vec::new();
     for (i, name) in sip.digest.iter().flatten().enumerate() {
         match hotline_sip::Algorithm::from_token(name) {
@@ -602,6 +649,10 @@ pub fn parse(
         outbound_in_flight: max_in_flight as u32,
         notices,
         outbound_mode,
+        alert_rules: crate::alerts::AlertRules {
+            goals: crate::alerts::AlertRules::for_routing(&routing_for_alerts).goals,
+            ..alert_rules
+        },
     })
 }
 
@@ -996,6 +1047,23 @@ mod tests {
         let bad = good.replace("365", "0");
         let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
         assert!(error.contains("records.retention_days"), "{error}");
+    }
+
+    #[test]
+    fn the_walls_alert_limits_are_bounded_seconds_and_take_the_queues_goals() {
+        let good = format!("[sip]\n[wall]\nlongest_wait_alert = 30\n{ONE_AGENT}");
+        let config = parse("x.toml", &good, 1, [0; 32]).unwrap();
+        assert_eq!(config.alert_rules.longest_wait_ms, 30_000);
+        assert_eq!(
+            config.alert_rules.promise_within_ms,
+            crate::alerts::DEFAULT_PROMISE_ALERT_MS
+        );
+        assert_eq!(config.alert_rules.goals.len(), config.routing.queues.len());
+        for bad in ["longest_wait_alert = 0", "promise_alert = 86401"] {
+            let text = format!("[sip]\n[wall]\n{bad}\n{ONE_AGENT}");
+            let error = parse("x.toml", &text, 1, [0; 32]).unwrap_err().to_string();
+            assert!(error.contains("wall."), "{error}");
+        }
     }
 
     #[test]

@@ -157,6 +157,20 @@ impl Projection {
         }
     }
 
+    /// Callbacks not dialled yet (nor ended) whose promise falls before `now_ms + within_ms`
+    /// (those already late too): the ones about to miss their promise.
+    pub fn promises_due(&self, now_ms: i64, within_ms: i64) -> u64 {
+        self.tasks
+            .values()
+            .filter(|f| {
+                f.end.is_none()
+                    && f.first_dial_ms.is_none()
+                    && f.campaign.is_none()
+                    && f.promised_ms <= now_ms.saturating_add(within_ms)
+            })
+            .count() as u64
+    }
+
     /// The figures of the callbacks requested from `from_ms` up to `to_ms`.
     pub fn report(&self, from_ms: i64, to_ms: i64) -> OutboundReport {
         let mut total = Tally::default();
@@ -353,6 +367,11 @@ impl Projected for Projection {
 }
 
 impl Tailed<Projection> {
+    /// [`Projection::promises_due`] now.
+    pub fn promises_due(&self, now_ms: i64, within_ms: i64) -> u64 {
+        self.lock().state.promises_due(now_ms, within_ms)
+    }
+
     /// The figures of the callbacks requested from `from_ms` up to `to_ms`.
     pub fn report(&self, from_ms: i64, to_ms: i64) -> OutboundReport {
         self.lock().state.report(from_ms, to_ms)

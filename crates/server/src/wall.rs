@@ -256,6 +256,7 @@ impl Wall {
             center: queue_figures(Some(&all), sum(None)),
             queues,
             agents,
+            alerts: Vec::new(),
         }
     }
 
@@ -357,6 +358,9 @@ pub struct WallReport {
     pub queues: Vec<QueueRow>,
     /// Per agent, in the configuration's order.
     pub agents: Vec<AgentRow>,
+    /// Threshold alerts now ([`crate::alerts`]); filled in by the API, empty from the
+    /// projection alone.
+    pub alerts: Vec<crate::alerts::Alert>,
 }
 
 /// The live wall, shared with the API.

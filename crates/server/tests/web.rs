@@ -44,6 +44,9 @@ name = "general"
 [[routing.agents]]
 name = "ann"
 queues = ["general"]
+
+[wall]
+longest_wait_alert = 1
 "#;
 
 /// How long a page may take to show what the test waits for (a pushed pop, a wall update,
@@ -64,6 +67,7 @@ async fn center(data: &std::path::Path) -> Center {
         .unwrap();
     let config = config::parse("web-test.toml", CONFIG, 42, [9; 32]).unwrap();
     let routing = Arc::new(config.routing.clone());
+    let alert_rules = Arc::new(config.alert_rules.clone());
     let pops = PopHub::new();
     let link = runtime::LinkSetup {
         records: records.clone(),
@@ -85,6 +89,15 @@ async fn center(data: &std::path::Path) -> Center {
         api::now_ms(),
     ));
     wall.spawn(log.clone(), running.shutdown_handle().subscribe());
+    let calendar = Arc::new(hotline_calendar::Calendar::always_open());
+    hotline_server::alerts::spawn(
+        wall.clone(),
+        calendar.clone(),
+        None,
+        alert_rules.clone(),
+        running.events.clone().unwrap(),
+        running.shutdown_handle().subscribe(),
+    );
     // Callbacks kept (not dialled: this center has no trunk that dials out).
     let rules = hotline_dialer::DialerRules::default();
     let (outbound, _) = hotline_server::outbound::spawn(
@@ -102,7 +115,8 @@ async fn center(data: &std::path::Path) -> Center {
         events: running.events.clone(),
         link: running.link.clone(),
         log: Some(log),
-        wall: Some((wall, Arc::new(hotline_calendar::Calendar::always_open()))),
+        wall: Some((wall, calendar)),
+        alert_rules,
         switch: Some(running.control.clone()),
         ..ApiState::new(records.clone())
     };
@@ -220,6 +234,13 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
         SHOWN_WITHIN,
     )
     .await;
+    // Waiting over the limit (1 s here): the wall says so.
+    wall.wait_for_text(
+        "#alerts li[data-alert=longest_wait]",
+        "A caller waits too long",
+        SHOWN_WITHIN,
+    )
+    .await;
     wall.screenshot("3-wall-one-waiting").await;
 
     // Ready: the call is offered, the pop shows the customer, the phone answers.
@@ -238,6 +259,11 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
     )
     .await;
     wall.screenshot("5-wall-none-waiting").await;
+    let deadline = std::time::Instant::now() + SHOWN_WITHIN;
+    while !wall.text("#alerts").await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the alert stays");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // A ticket from the call: the pop filled in who; the agent adds what.
     let title = desk
@@ -282,6 +308,17 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
     wall.close().await;
     let _ = center.stop_api.send(());
     center.running.stop().await.unwrap();
+    // The alert went to the log (for the webhooks) raised, then cleared.
+    let events = log_events(&data.path().join("events.db")).await;
+    let kinds: Vec<String> = events
+        .iter()
+        .filter(|e| e.kind.starts_with("alert."))
+        .map(|e| format!("{} {}", e.kind, e.data["kind"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["alert.raised longest_wait", "alert.cleared longest_wait"]
+    );
     eprintln!("the pop showed {popped_after:?} after the agent went ready");
 }
 

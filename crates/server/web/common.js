@@ -33,6 +33,8 @@ const WORDS = {
     "wall.queues": "队列", "wall.queue": "队列", "wall.agents": "坐席", "wall.agent": "坐席", "wall.since": "持续",
     "wall.contact": "当前联系", "wall.handled": "今日处理", "wall.talk": "今日通话",
     "wall.updated": "更新于", "wall.lost": "连接中断，正在重连…",
+    "alert.service_level": "服务水平低于目标", "alert.longest_wait": "等待时间过长",
+    "alert.callback_promise": "即将超时的回拨",
     "error.network": "网络错误，请重试", "error.session": "登录已过期，请重新登录",
   },
   "en": {
@@ -64,6 +66,8 @@ const WORDS = {
     "wall.queues": "Queues", "wall.queue": "Queue", "wall.agents": "Agents", "wall.agent": "Agent", "wall.since": "For",
     "wall.contact": "Contact", "wall.handled": "Handled today", "wall.talk": "Talk today",
     "wall.updated": "Updated", "wall.lost": "Connection lost, reconnecting…",
+    "alert.service_level": "Service level under its goal", "alert.longest_wait": "A caller waits too long",
+    "alert.callback_promise": "Callbacks about to miss their promise",
     "error.network": "Network error, try again", "error.session": "Your session ended: log in again",
   },
 };

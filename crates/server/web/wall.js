@@ -46,6 +46,29 @@ function renderQueues(queues) {
   }
 }
 
+function renderAlerts(alerts) {
+  const list = document.getElementById("alerts");
+  list.replaceChildren();
+  document.querySelectorAll("#queues tr").forEach((r) => r.classList.remove("alerting"));
+  for (const a of alerts) {
+    let text;
+    if (a.kind === "service_level") {
+      text = t("alert.service_level") + ": " + percent(a.value) + " < " + percent(a.limit);
+    } else if (a.kind === "longest_wait") {
+      text = t("alert.longest_wait") + ": " + duration(a.value) + " > " + duration(a.limit);
+    } else {
+      text = t("alert.callback_promise") + ": " + a.value;
+    }
+    const item = el("li", (a.queue ? a.queue + " · " : "") + text,
+      { class: "alert", "data-alert": a.kind });
+    list.append(item);
+    if (a.queue) {
+      const row = document.querySelector('#queues tr[data-queue="' + CSS.escape(a.queue) + '"]');
+      if (row) row.classList.add("alerting");
+    }
+  }
+}
+
 function stateKey(state) {
   const base = state.split(":")[0];
   return base === "ringing" ? "ringing" : base;
@@ -86,6 +109,7 @@ function connect() {
     notice.className = "";
     renderCenter(wall.center);
     renderQueues(wall.queues);
+    renderAlerts(wall.alerts);
     agents.clear();
     wall.agents.forEach((a) => agents.set(a.name, a));
     renderAgents();
@@ -95,6 +119,7 @@ function connect() {
     const changes = JSON.parse(e.data);
     if (changes.center) renderCenter(changes.center);
     if (changes.queues) renderQueues(changes.queues);
+    if (changes.alerts) renderAlerts(changes.alerts);
     changes.agents.forEach((a) => agents.set(a.name, a));
     renderAgents();
     stamp(changes.at_ms);

@@ -549,7 +549,7 @@ pub async fn wall(
     if let Some(log) = &state.log {
         wall.catch_up(log).await?;
     }
-    Ok(Json(wall.report(now_ms(), calendar)))
+    Ok(Json(wall_with_alerts(&state, wall, calendar)))
 }
 
 /// How often an open wall stream looks for changes.
@@ -586,7 +586,7 @@ pub async fn wall_stream(
     let events = async_stream_events(move |sink| async move {
         loop {
             ticks.tick().await;
-            let report = wall.report(now_ms(), &calendar);
+            let report = wall_with_alerts(&state, &wall, &calendar);
             let event = match &last {
                 None => Some(
                     Event::default()
@@ -606,13 +606,32 @@ pub async fn wall_stream(
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(super::agents::KEEP_ALIVE)))
 }
 
+/// The wall now with its alerts.
+fn wall_with_alerts(
+    state: &ApiState,
+    wall: &crate::wall::WallMetrics,
+    calendar: &hotline_calendar::Calendar,
+) -> crate::wall::WallReport {
+    let (mut report, alerts) = crate::alerts::current(
+        wall,
+        calendar,
+        state.outbound_metrics.as_ref(),
+        &state.alert_rules,
+        now_ms(),
+    );
+    report.alerts = alerts;
+    report
+}
+
 /// What changed between two walls, as one event: `changes` with the center and queues when
 /// any of them changed, and the agent rows that did.
 fn wall_changes(
     previous: &crate::wall::WallReport,
     now: &crate::wall::WallReport,
 ) -> Option<axum::response::sse::Event> {
-    let figures_changed = previous.center != now.center || previous.queues != now.queues;
+    let figures_changed = previous.center != now.center
+        || previous.queues != now.queues
+        || previous.alerts != now.alerts;
     let agents: Vec<&crate::wall::AgentRow> = now
         .agents
         .iter()
@@ -625,6 +644,7 @@ fn wall_changes(
     if figures_changed {
         data["center"] = serde_json::to_value(&now.center).unwrap_or_default();
         data["queues"] = serde_json::to_value(&now.queues).unwrap_or_default();
+        data["alerts"] = serde_json::to_value(&now.alerts).unwrap_or_default();
     }
     Some(
         axum::response::sse::Event::default()

@@ -80,6 +80,8 @@ pub struct ApiState {
     pub wall: Option<(crate::wall::WallMetrics, Arc<hotline_calendar::Calendar>)>,
     /// The switch, for the agents' states (the desktop); `None` without one.
     pub switch: Option<crate::runtime::SwitchControl>,
+    /// The wall's alert limits (`[wall]`).
+    pub alert_rules: Arc<crate::alerts::AlertRules>,
 }
 
 impl ApiState {
@@ -101,6 +103,7 @@ impl ApiState {
             outbound_metrics: None,
             wall: None,
             switch: None,
+            alert_rules: Arc::new(crate::alerts::AlertRules::default()),
         }
     }
 }
