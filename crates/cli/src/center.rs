@@ -20,8 +20,10 @@ use tokio::task::JoinHandle;
 pub struct Center {
     /// The switch.
     pub running: Running,
-    /// The REST API's address, when it listens.
+    /// The REST API's (and the web pages') address, when it listens.
     pub api_local: Option<SocketAddr>,
+    /// The customer records.
+    pub records: hotline_store::Records,
     api: Option<crate::cmd_records::RunningApi>,
     hub: PopHub,
     outbound: hotline_server::outbound::Outbound,
@@ -171,7 +173,7 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
         shutdown.subscribe(),
     );
     let dispatcher = hotline_server::webhooks::spawn(
-        records,
+        records.clone(),
         log,
         hotline_server::webhooks::DispatchConfig::default(),
         shutdown.subscribe(),
@@ -203,6 +205,7 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
     }
     Ok(Center {
         api_local: api.as_ref().map(|a| a.local),
+        records,
         running,
         api,
         hub,

@@ -33,6 +33,40 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
+/// The demo's web password of its `i`-th person: from the seed, so a run prints the same ones
+/// (the demo's data is not a real center's).
+fn demo_password(seed: u64, i: usize) -> String {
+    let mut x = seed
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add(i as u64 + 1);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 29;
+    format!("demo-{:08x}", x as u32)
+}
+
+/// Adds a person to the records, or sets the password of one a previous demo added.
+async fn demo_user(
+    records: &hotline_store::Records,
+    name: &str,
+    role: hotline_store::Role,
+    password: &str,
+) -> Result<()> {
+    let now = hotline_server::api::now_ms();
+    match records
+        .create_user(name, None, role, password, now, "demo")
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(hotline_store::StoreError::Conflict(_)) => records
+            .change_user(name, Some(role), Some(password), Some(false), now, "demo")
+            .await
+            .map(|_| ())
+            .with_context(|| format!("resetting the demo's user {name}")),
+        Err(e) => Err(e).with_context(|| format!("adding the demo's user {name}")),
+    }
+}
+
 pub fn run(args: &DemoArgs) -> Result<()> {
     let config = config::demo(args.listen, args.seed, crate::cmd_serve::os_random()?);
     let agents = config.demo_passwords.clone();
@@ -51,10 +85,29 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             args.seconds
         );
         if let Some(api) = center.api_local {
+            // People to log in as: the supervisor for the wall, each simulated agent for a
+            // desktop that pops as the demo's calls reach that agent.
+            let mut people = vec![("supervisor".to_string(), hotline_store::Role::Supervisor)];
+            people.extend(
+                agents
+                    .iter()
+                    .map(|(name, _)| (name.clone(), hotline_store::Role::Agent)),
+            );
+            let mut logins = Vec::new();
+            for (i, (name, role)) in people.iter().enumerate() {
+                let password = demo_password(args.seed, i);
+                demo_user(&center.records, name, *role, &password).await?;
+                logins.push(format!("{name} / {password}"));
+            }
             println!(
-                "hotline demo: the wall's figures: curl -H \"Authorization: Bearer $KEY\" \
-                 http://{api}/api/v1/metrics/wall  (KEY: the admin key above, or `hotline \
-                 apikey create`)"
+                "hotline demo: open http://{api}/ in a browser: the live wall as {}; an \
+                 agent's desktop as {}",
+                logins[0],
+                logins[1..].join(", ")
+            );
+            println!(
+                "hotline demo: the wall's figures as JSON: curl -H \"Authorization: Bearer \
+                 $KEY\" http://{api}/api/v1/metrics/wall  (KEY: the admin key above)"
             );
         }
         let totals = demo::run(

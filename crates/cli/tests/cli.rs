@@ -232,6 +232,12 @@ fn demo_callers_reach_demo_agents_through_the_switch() {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0);
     assert!(connected >= 1, "no call connected: {stdout}");
+    // The newcomer is told where to look and as whom to log in.
+    assert!(
+        stdout.contains("in a browser: the live wall as supervisor / demo-"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1001 / demo-"), "{stdout}");
 }
 
 #[test]
