@@ -119,6 +119,22 @@ pub enum Which {
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
         seconds: u64,
     },
+    /// One open wall with a large center live: the stream's bytes per second, the time to
+    /// report and compare, and the page's first load over loopback.
+    Wall {
+        /// Agents.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=hotline_server::wall_bench::MAX_BENCH_AGENTS as i64))]
+        agents: u32,
+        /// Queues.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+        queues: u32,
+        /// Seconds of the center's time.
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        seconds: u64,
+        /// First loads of the page timed.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+        loads: u32,
+    },
     /// Knowledge-base searches over synthetic articles in Chinese and English (index built
     /// first, in a temporary directory).
     Kb {
@@ -208,6 +224,38 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             let _ = std::fs::remove_dir_all(&dir);
             let report = report?;
             println!("outbound: {report}");
+            Ok(())
+        }
+        Which::Wall {
+            agents,
+            queues,
+            seconds,
+            loads,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let r = runtime.block_on(hotline_server::wall_bench::run(
+                *agents, *queues, *seconds, *loads,
+            ));
+            println!(
+                "wall: {} agents, {} queues, {} s of center time ({} events): first report {} bytes; \
+                 changes {:.1} KB/s on average, {:.1} KB in the busiest second; report and \
+                 compare p50 {:?}, max {:?}; first load (page, 3 files, first event) p50 {:?}, \
+                 max {:?}",
+                r.agents,
+                r.queues,
+                r.seconds,
+                r.events,
+                r.first_bytes,
+                r.bytes_per_second / 1_000.0,
+                r.busiest_second_bytes as f64 / 1_000.0,
+                r.push_p50,
+                r.push_max,
+                r.load_p50,
+                r.load_max
+            );
             Ok(())
         }
         Which::Kb {

@@ -36,5 +36,6 @@ pub mod runtime;
 pub mod sla_watch;
 pub mod switch;
 pub mod wall;
+pub mod wall_bench;
 pub mod web;
 pub mod webhooks;

@@ -363,6 +363,38 @@ pub struct WallReport {
     pub alerts: Vec<crate::alerts::Alert>,
 }
 
+/// What changed from `previous` to `now`, as the wall stream's `changes` event sends it: the
+/// agent rows that changed, and the center, the queues and the alerts when any of them did;
+/// `None` when nothing did.
+pub fn changes(previous: &WallReport, now: &WallReport) -> Option<serde_json::Value> {
+    let figures_changed = previous.center != now.center
+        || previous.queues != now.queues
+        || previous.alerts != now.alerts;
+    let agents: Vec<&AgentRow> = now
+        .agents
+        .iter()
+        .zip(
+            previous
+                .agents
+                .iter()
+                .map(Some)
+                .chain(std::iter::repeat(None)),
+        )
+        .filter(|(row, old)| old.is_none_or(|old| old != *row))
+        .map(|(row, _)| row)
+        .collect();
+    if !figures_changed && agents.is_empty() {
+        return None;
+    }
+    let mut data = serde_json::json!({ "at_ms": now.at_ms, "agents": agents });
+    if figures_changed {
+        data["center"] = serde_json::to_value(&now.center).unwrap_or_default();
+        data["queues"] = serde_json::to_value(&now.queues).unwrap_or_default();
+        data["alerts"] = serde_json::to_value(&now.alerts).unwrap_or_default();
+    }
+    Some(data)
+}
+
 /// The live wall, shared with the API.
 pub type WallMetrics = Tailed<Wall>;
 

@@ -623,34 +623,16 @@ fn wall_with_alerts(
     report
 }
 
-/// What changed between two walls, as one event: `changes` with the center and queues when
-/// any of them changed, and the agent rows that did.
+/// What changed between two walls, as one `changes` event ([`crate::wall::changes`]).
 fn wall_changes(
     previous: &crate::wall::WallReport,
     now: &crate::wall::WallReport,
 ) -> Option<axum::response::sse::Event> {
-    let figures_changed = previous.center != now.center
-        || previous.queues != now.queues
-        || previous.alerts != now.alerts;
-    let agents: Vec<&crate::wall::AgentRow> = now
-        .agents
-        .iter()
-        .filter(|row| !previous.agents.iter().any(|old| old == *row))
-        .collect();
-    if !figures_changed && agents.is_empty() {
-        return None;
-    }
-    let mut data = serde_json::json!({ "at_ms": now.at_ms, "agents": agents });
-    if figures_changed {
-        data["center"] = serde_json::to_value(&now.center).unwrap_or_default();
-        data["queues"] = serde_json::to_value(&now.queues).unwrap_or_default();
-        data["alerts"] = serde_json::to_value(&now.alerts).unwrap_or_default();
-    }
-    Some(
+    crate::wall::changes(previous, now).map(|data| {
         axum::response::sse::Event::default()
             .event("changes")
-            .data(data.to_string()),
-    )
+            .data(data.to_string())
+    })
 }
 
 /// A stream fed by a task through a small channel (the task ends when the stream is
