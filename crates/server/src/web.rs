@@ -23,48 +23,31 @@ struct Asset {
     body: &'static str,
 }
 
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// A file of `crates/server/web/` served at `path`.
+macro_rules! asset {
+    ($path:literal, $content_type:expr, $file:literal) => {
+        Asset {
+            path: $path,
+            content_type: $content_type,
+            body: include_str!(concat!("../web/", $file)),
+        }
+    };
+}
+
 /// The files under `crates/server/web/`, by the path they are served at.
 const ASSETS: [Asset; 9] = [
-    Asset {
-        path: "/login",
-        content_type: "text/html; charset=utf-8",
-        body: include_str!("../web/login.html"),
-    },
-    Asset {
-        path: "/desktop",
-        content_type: "text/html; charset=utf-8",
-        body: include_str!("../web/desktop.html"),
-    },
-    Asset {
-        path: "/wall",
-        content_type: "text/html; charset=utf-8",
-        body: include_str!("../web/wall.html"),
-    },
-    Asset {
-        path: "/assets/hotline.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../web/hotline.css"),
-    },
-    Asset {
-        path: "/assets/common.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/common.js"),
-    },
-    Asset {
-        path: "/assets/login.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/login.js"),
-    },
-    Asset {
-        path: "/assets/desktop.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/desktop.js"),
-    },
-    Asset {
-        path: "/assets/wall.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../web/wall.js"),
-    },
+    asset!("/login", HTML, "login.html"),
+    asset!("/desktop", HTML, "desktop.html"),
+    asset!("/wall", HTML, "wall.html"),
+    asset!("/assets/hotline.css", CSS, "hotline.css"),
+    asset!("/assets/common.js", JS, "common.js"),
+    asset!("/assets/login.js", JS, "login.js"),
+    asset!("/assets/desktop.js", JS, "desktop.js"),
+    asset!("/assets/wall.js", JS, "wall.js"),
     Asset {
         path: "/favicon.ico",
         content_type: "image/svg+xml",
