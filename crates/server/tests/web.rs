@@ -242,6 +242,19 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
     )
     .await;
     wall.screenshot("3-wall-one-waiting").await;
+    // The watch samples each second: the raise is in the log before the caller is taken.
+    let deadline = std::time::Instant::now() + SHOWN_WITHIN;
+    while !log_events(&data.path().join("events.db"))
+        .await
+        .iter()
+        .any(|e| e.kind == "alert.raised")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no alert.raised in the log"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Ready: the call is offered, the pop shows the customer, the phone answers.
     desk.click("#ready").await;
