@@ -50,7 +50,7 @@ struct AgentLive {
     since_ms: i64,
     contact: Option<i64>,
     /// Contacts wrapped up: when, and the talk time (ms).
-    handled: std::collections::VecDeque<(i64, u64)>,
+    handled: std::collections::VecDeque<(i64, u64, u64)>,
 }
 
 /// The wall's projection.
@@ -142,14 +142,23 @@ impl Wall {
                     }
                 }
             }
-            Event::WrapUpEnded { agent, talk, .. } => {
+            Event::WrapUpEnded {
+                agent,
+                talk,
+                wrap_up,
+                ..
+            } => {
                 if let Some(a) = self.agents.get_mut(agent.index()) {
                     a.contact = None;
-                    a.handled.push_back((at_ms, talk.as_millis() as u64));
+                    a.handled.push_back((
+                        at_ms,
+                        talk.as_millis() as u64,
+                        wrap_up.as_millis() as u64,
+                    ));
                     while a.handled.len() > MAX_HANDLED_PER_AGENT
                         || a.handled
                             .front()
-                            .is_some_and(|&(t, _)| t < at_ms - HANDLED_KEPT_MS)
+                            .is_some_and(|&(t, _, _)| t < at_ms - HANDLED_KEPT_MS)
                     {
                         a.handled.pop_front();
                     }
@@ -236,8 +245,10 @@ impl Wall {
                 let today = live
                     .handled
                     .iter()
-                    .filter(|&&(at, _)| at >= today_ms)
-                    .fold((0, 0), |(n, talk), &(_, t)| (n + 1, talk + t));
+                    .filter(|&&(at, _, _)| at >= today_ms)
+                    .fold((0, 0, 0), |(n, talk, wrap), &(_, t, w)| {
+                        (n + 1, talk + t, wrap + w)
+                    });
                 AgentRow {
                     name: config.name.clone(),
                     state: live
@@ -247,6 +258,7 @@ impl Wall {
                     contact_id: live.contact,
                     handled_today: today.0,
                     talk_ms_today: today.1,
+                    handle_ms_today: today.1 + today.2,
                 }
             })
             .collect();
@@ -343,6 +355,8 @@ pub struct AgentRow {
     pub handled_today: u64,
     /// Today: talk time, ms.
     pub talk_ms_today: u64,
+    /// Today: talk and wrap-up time, ms (÷ handled: the average handle time).
+    pub handle_ms_today: u64,
 }
 
 /// The wall.
@@ -542,9 +556,10 @@ queues = ["general"]
         assert_eq!(
             (
                 report.agents[0].handled_today,
-                report.agents[0].talk_ms_today
+                report.agents[0].talk_ms_today,
+                report.agents[0].handle_ms_today
             ),
-            (1, 60_000)
+            (1, 60_000, 65_000)
         );
         // Tomorrow, today's counts start again; the callback still waits.
         let tomorrow = midnight + 86_400_000;

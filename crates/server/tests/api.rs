@@ -442,6 +442,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("DELETE", "/api/v1/webhooks/{id}"),
         ("GET", "/api/v1/agents/{name}/pops"),
         ("GET", "/api/v1/agents/{name}/state"),
+        ("GET", "/api/v1/agents/{name}/today"),
         ("GET", "/api/v1/callbacks"),
         ("GET", "/api/v1/callbacks/preview"),
         ("GET", "/api/v1/callbacks/{id}"),

@@ -311,6 +311,10 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
     assert_eq!(ticket.fields.category, "after_sales/repair");
 
     check("caller", &caller.await.unwrap());
+    // The call over, the agent's own day counts it.
+    desk.wait_for_text("#today [data-tile=handled] .value", "1", SHOWN_WITHIN)
+        .await;
+    desk.screenshot("7-my-day").await;
     let phone = tokio::task::spawn_blocking(move || phone.wait_with_output().unwrap())
         .await
         .unwrap();

@@ -11,8 +11,11 @@ let status = null;
 
 async function loadState() {
   try {
+    const before = status && status.state;
     status = await api("GET", "/api/v1/agents/" + encodeURIComponent(agent) + "/state");
     renderState();
+    // A contact just ended (talk or wrap-up over): today's figures moved.
+    if ((before === "on_contact" || before === "wrap_up") && before !== status.state) loadToday();
   } catch (e) {
     stateError(e);
   }
@@ -147,7 +150,7 @@ function popEnded(data) {
 function listen() {
   const source = new EventSource("/api/v1/agents/" + encodeURIComponent(agent) + "/pops");
   source.addEventListener("offer", (e) => { renderPop(JSON.parse(e.data)); loadState(); });
-  source.addEventListener("offer_ended", (e) => { popEnded(JSON.parse(e.data)); loadState(); });
+  source.addEventListener("offer_ended", (e) => { popEnded(JSON.parse(e.data)); loadState(); loadToday(); });
   source.onerror = () => { /* EventSource reconnects by itself */ };
 }
 
@@ -252,6 +255,25 @@ async function searchKb(event) {
   }
 }
 
+// ---- My day ----
+
+async function loadToday() {
+  try {
+    const day = await api("GET", "/api/v1/agents/" + encodeURIComponent(agent) + "/today");
+    const tile = (name, value, id) => {
+      const box = el("div", null, { class: "tile", "data-tile": id });
+      box.append(el("div", value, { class: "value" }), el("div", t(name), { class: "name" }));
+      return box;
+    };
+    document.getElementById("today").replaceChildren(
+      tile("today.handled", day.handled, "handled"),
+      tile("today.aht", day.aht_ms === null ? "–" : duration(day.aht_ms), "aht"),
+      tile("today.csat", day.csat_average === null ? "–"
+        : day.csat_average.toFixed(1) + " (" + day.csat_answers + ")", "csat"),
+    );
+  } catch (e) { /* the figures come back at the next round */ }
+}
+
 // ---- Callbacks due (preview) ----
 
 async function loadPreview() {
@@ -311,7 +333,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   await loadState();
   listen();
   loadPreview();
+  loadToday();
   setInterval(loadState, STATE_POLL_MS);
+  setInterval(loadToday, 30000);
   setInterval(tickWrapUp, 1000);
   setInterval(loadPreview, 15000);
 });

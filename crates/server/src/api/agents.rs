@@ -184,3 +184,69 @@ pub async fn set_agent_state(
         })?;
     Ok(Json(state_view(&name, status)))
 }
+
+/// An agent's own figures for today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentTodayView {
+    /// The agent.
+    pub agent: String,
+    /// Contacts handled (wrapped up) since local midnight.
+    pub handled: u64,
+    /// Their talk time, ms.
+    pub talk_ms: u64,
+    /// Average handle time (talk and wrap-up), ms; `null` before the first.
+    pub aht_ms: Option<u64>,
+    /// Survey answers about the agent's calls today.
+    pub csat_answers: u64,
+    /// Their mean score, 1 to 5.
+    pub csat_average: Option<f64>,
+    /// The share of 4s and 5s, in percent.
+    pub csat_satisfied_percent: Option<f64>,
+}
+
+/// The agent's own figures for today: handled, AHT, CSAT (the desktop's "my day").
+#[utoipa::path(get, path = "/api/v1/agents/{name}/today", tag = "agents",
+    params(("name" = String, Path, description = "The agent's name (SIP user)")),
+    responses((status = 200, body = AgentTodayView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: the agent themself, or supervisor and above.")]
+pub async fn agent_today(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<AgentTodayView>, ApiError> {
+    own_or_supervisor(&caller, &name)?;
+    let (wall, calendar) = state
+        .wall
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("the live figures are not kept here"))?;
+    let report = wall.report(super::now_ms(), calendar);
+    let row = report
+        .agents
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("no agent {name:?}")))?;
+    // Today's survey answers grouped by agent (the UTC offset only names days: unused here).
+    let csat = state
+        .records
+        .csat(
+            hotline_store::CsatGroup::Agent,
+            report.today_from_ms,
+            super::now_ms() + 1,
+            0,
+            hotline_store::survey_records::MAX_CSAT_GROUPS,
+        )
+        .await?
+        .into_iter()
+        .find(|r| r.key == name);
+    Ok(Json(AgentTodayView {
+        agent: name.clone(),
+        handled: row.handled_today,
+        talk_ms: row.talk_ms_today,
+        aht_ms: (row.handled_today > 0).then(|| row.handle_ms_today / row.handled_today),
+        csat_answers: csat.as_ref().map_or(0, |c| c.answers),
+        csat_average: csat.as_ref().map(|c| c.average),
+        csat_satisfied_percent: csat.as_ref().map(|c| c.satisfied_percent),
+    }))
+}

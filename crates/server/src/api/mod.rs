@@ -154,6 +154,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(customers::identify_caller))
         .routes(routes!(agents::agent_pops))
         .routes(routes!(agents::agent_state, agents::set_agent_state))
+        .routes(routes!(agents::agent_today))
         .routes(routes!(tickets::create_ticket, tickets::list_tickets))
         .routes(routes!(tickets::get_ticket, tickets::change_ticket))
         .routes(routes!(tickets::create_link))
