@@ -204,7 +204,7 @@ pub async fn run(agents: u32, queues: u32, seconds: u64, loads: u32) -> WallBenc
     }
     timings.sort();
     let total: usize = per_second.iter().sum();
-    let (load_p50, load_max) = first_loads(routing, wall, loads).await;
+    let (load_p50, load_max) = first_loads(wall, loads).await;
     WallBenchReport {
         agents,
         queues,
@@ -222,7 +222,7 @@ pub async fn run(agents: u32, queues: u32, seconds: u64, loads: u32) -> WallBenc
 
 /// The wall's first load, `loads` times: the page, its three files, and the stream's first
 /// event, through the real router on loopback with a supervisor's key.
-async fn first_loads(routing: Arc<RoutingConfig>, wall: Wall, loads: u32) -> (Duration, Duration) {
+async fn first_loads(wall: Wall, loads: u32) -> (Duration, Duration) {
     let records =
         hotline_store::testing::records(hotline_store::Keyring::generate().expect("a keyring"))
             .await
@@ -231,7 +231,6 @@ async fn first_loads(routing: Arc<RoutingConfig>, wall: Wall, loads: u32) -> (Du
         .create_api_key("bench", hotline_store::Role::Supervisor, 0, "bench")
         .await
         .expect("a key");
-    let _ = routing;
     let state = crate::api::ApiState {
         wall: Some((
             WallMetrics::new(wall),
