@@ -660,6 +660,37 @@ impl Projection {
         total
     }
 
+    /// The contact·ms held in interval `index` up to `now`, by a queue or (with `None`) the
+    /// whole center: what [`Counters::held_contact_ms`] will hold once the books close, for
+    /// the part of the interval before `now`, without closing them (the time since the last
+    /// change is integrated on the fly).
+    pub fn held_ms_until(&self, index: usize, queue: Option<QueueId>, now: Time) -> u128 {
+        let (closed, n, since) = match queue {
+            Some(q) => {
+                let (n, since) = self.held.get(q.index()).copied().unwrap_or((0, now));
+                (self.queue(index, q).held_contact_ms, n, since)
+            }
+            None => (
+                self.center(index).held_contact_ms,
+                self.held_total,
+                self.held_since,
+            ),
+        };
+        let start = self.interval_start(index);
+        let end = if index >= MAX_INTERVALS - 1 {
+            now
+        } else {
+            self.interval_start(index + 1)
+        };
+        let (from, to) = (since.max(start), now.min(end));
+        let open_ms = if to > from {
+            duration_millis(to.saturating_since(from))
+        } else {
+            0
+        };
+        closed + u128::from(n) * u128::from(open_ms)
+    }
+
     /// Contacts held now, per queue.
     pub fn held_now(&self, queue: QueueId) -> u64 {
         self.held.get(queue.index()).map_or(0, |&(n, _)| n)

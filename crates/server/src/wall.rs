@@ -272,6 +272,58 @@ impl Wall {
         }
     }
 
+    /// The intervals from the one holding `from_ms` to the one holding `now_ms`, for a queue
+    /// (an index of the configuration's queues) or, with `None`, the whole center. The last
+    /// interval is the one under way: its figures so far.
+    pub fn history(&self, now_ms: i64, from_ms: i64, queue: Option<usize>) -> WallHistory {
+        let interval_ms = INTERVAL.as_millis() as i64;
+        let first = self.first_interval(from_ms.max(self.origin_ms));
+        let last = self.first_interval(now_ms);
+        let queue_id = queue.map(|q| hotline_routing::QueueId(q as u32));
+        let points = (first..=last)
+            .map(|i| {
+                let start_ms = self.origin_ms + i as i64 * interval_ms;
+                let c = match queue_id {
+                    Some(q) => self.counters.queue(i, q),
+                    None => self.counters.center(i),
+                };
+                let covered_ms = (now_ms.min(start_ms + interval_ms) - start_ms).max(1);
+                let held = self.counters.held_ms_until(
+                    i,
+                    queue_id,
+                    Time::from_millis(now_ms.max(0) as u64),
+                );
+                IntervalPoint {
+                    start_ms,
+                    offered: c.offered,
+                    answered: c.answered,
+                    abandoned: c.abandoned,
+                    waiting_average: held as f64 / covered_ms as f64,
+                    waiting_peak: c.held_peak,
+                    service_level: c.service_level(),
+                    abandonment_rate: c.abandonment_rate(),
+                    asa_ms: c.asa().map(|d| d.as_millis() as u64),
+                }
+            })
+            .collect();
+        let goal = match queue {
+            Some(q) => self.routing.queues.get(q).map(|q| q.service_level_goal),
+            // The center's goal: the strictest of its queues'.
+            None => self
+                .routing
+                .queues
+                .iter()
+                .map(|q| q.service_level_goal)
+                .reduce(f64::max),
+        };
+        WallHistory {
+            queue: queue.and_then(|q| self.routing.queues.get(q).map(|q| q.name.clone())),
+            interval_ms,
+            service_level_goal: goal,
+            points,
+        }
+    }
+
     fn first_interval(&self, from_ms: i64) -> usize {
         let offset = (from_ms - self.origin_ms).max(0) as u128;
         (offset / INTERVAL.as_millis()) as usize
@@ -377,6 +429,43 @@ pub struct WallReport {
     pub alerts: Vec<crate::alerts::Alert>,
 }
 
+/// One interval of the wall's charts.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct IntervalPoint {
+    /// Where the interval starts (Unix ms).
+    pub start_ms: i64,
+    /// Calls and chats that arrived in it.
+    pub offered: u64,
+    /// Of those, answered.
+    pub answered: u64,
+    /// Of those, abandoned.
+    pub abandoned: u64,
+    /// Contacts in the queue (calls, chats and callbacks), on average over the interval (over
+    /// its part so far, for the one under way).
+    pub waiting_average: f64,
+    /// The most contacts in the queue at once.
+    pub waiting_peak: u64,
+    /// Its service level; `null` with nothing answered or abandoned.
+    pub service_level: Option<f64>,
+    /// Its abandonment rate.
+    pub abandonment_rate: Option<f64>,
+    /// Its average speed of answer, ms.
+    pub asa_ms: Option<u64>,
+}
+
+/// The wall's charts: the last hours, interval by interval.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct WallHistory {
+    /// The queue; `null` for the whole center.
+    pub queue: Option<String>,
+    /// The interval's length, ms.
+    pub interval_ms: i64,
+    /// The service-level goal to draw (the center's: its strictest queue's).
+    pub service_level_goal: Option<f64>,
+    /// Oldest first; the last is the interval under way.
+    pub points: Vec<IntervalPoint>,
+}
+
 /// What changed from `previous` to `now`, as the wall stream's `changes` event sends it: the
 /// agent rows that changed, and the center, the queues and the alerts when any of them did;
 /// `None` when nothing did.
@@ -413,6 +502,29 @@ pub fn changes(previous: &WallReport, now: &WallReport) -> Option<serde_json::Va
 pub type WallMetrics = Tailed<Wall>;
 
 impl Tailed<Wall> {
+    /// The charts: the last `hours` up to now, for one queue (by name; `Err` when the
+    /// configuration has no such queue) or the whole center.
+    pub fn history(
+        &self,
+        now_ms: i64,
+        hours: u32,
+        queue: Option<&str>,
+    ) -> Result<WallHistory, String> {
+        let wall = &self.lock().state;
+        let queue = match queue {
+            None => None,
+            Some(name) => Some(
+                wall.routing
+                    .queues
+                    .iter()
+                    .position(|q| q.name == name)
+                    .ok_or_else(|| format!("no queue named {name:?}"))?,
+            ),
+        };
+        let from_ms = now_ms - i64::from(hours) * 3_600_000 + 1;
+        Ok(wall.history(now_ms, from_ms, queue))
+    }
+
     /// The wall now, "today" in `calendar`'s time zone.
     pub fn report(&self, now_ms: i64, calendar: &Calendar) -> WallReport {
         let local = calendar.local_time(now_ms.max(0) as u64);
@@ -567,5 +679,51 @@ queues = ["general"]
         assert_eq!(report.agents[0].handled_today, 0);
         assert_eq!(report.queues[0].figures.answered, 0);
         assert_eq!(report.queues[0].figures.callbacks_pending, 1);
+    }
+
+    #[test]
+    fn the_charts_give_each_interval_its_figures_and_the_average_in_queue_so_far() {
+        let routing = Arc::new(hotline_config::parse_routing("wall.toml", ROUTING).unwrap());
+        let start = 1_796_486_400_000; // on a 15-minute boundary
+        let t = |s: i64| start + s * 1_000;
+        let mut wall = Wall::new(routing.clone(), t(0));
+        // 1 waits the first half of the first interval and is answered late.
+        wall.routing_event(t(0), &queued(1, ContactKind::Call, t(0) as u64));
+        wall.routing_event(t(450), &ended(1, Outcome::Answered, Some(0), 450_000));
+        // In the second: 2 abandons after 30 s; 3 waits since 1,300 s and still does.
+        wall.routing_event(t(1_000), &queued(2, ContactKind::Call, t(1_000) as u64));
+        wall.routing_event(t(1_030), &ended(2, Outcome::Abandoned, None, 30_000));
+        wall.routing_event(t(1_300), &queued(3, ContactKind::Call, t(1_300) as u64));
+
+        let history = wall.history(t(1_350), t(0), None);
+        assert_eq!(history.interval_ms, 900_000);
+        assert_eq!(history.queue, None);
+        assert_eq!(history.points.len(), 2);
+        let (first, now) = (&history.points[0], &history.points[1]);
+        assert_eq!(first.start_ms, t(0));
+        assert_eq!((first.offered, first.answered, first.abandoned), (1, 1, 0));
+        assert!((first.waiting_average - 0.5).abs() < 1e-9, "{first:?}");
+        assert_eq!(first.waiting_peak, 1);
+        assert_eq!(first.service_level, Some(0.0));
+        assert_eq!(first.asa_ms, Some(450_000));
+        assert_eq!(now.start_ms, t(900));
+        assert_eq!((now.offered, now.answered, now.abandoned), (2, 0, 1));
+        assert_eq!(now.abandonment_rate, Some(1.0));
+        // 30 s + 50 s so far, over the 450 s of the interval gone by.
+        assert!((now.waiting_average - 80.0 / 450.0).abs() < 1e-9, "{now:?}");
+
+        // One queue alone; the other queue's chart is flat.
+        let general = wall.history(t(1_350), t(0), Some(0));
+        assert_eq!(general.queue.as_deref(), Some("general"));
+        assert_eq!(general.points, history.points);
+        let vip = wall.history(t(1_350), t(0), Some(1));
+        assert!(vip
+            .points
+            .iter()
+            .all(|p| p.offered == 0 && p.waiting_average == 0.0));
+        assert_eq!(
+            vip.service_level_goal,
+            Some(routing.queues[1].service_level_goal)
+        );
     }
 }

@@ -459,6 +459,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/me"),
         ("GET", "/api/v1/metrics/outbound"),
         ("GET", "/api/v1/metrics/wall"),
+        ("GET", "/api/v1/metrics/wall/history"),
         ("GET", "/api/v1/metrics/wall/stream"),
         ("GET", "/api/v1/recordings/{contact_id}"),
         ("GET", "/api/v1/screen-pop"),

@@ -795,3 +795,85 @@ async fn campaigns_are_for_supervisors_and_their_numbers_are_checked_one_by_one(
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     center.stop().await;
 }
+
+#[tokio::test]
+async fn the_wall_charts_are_for_supervisors_and_check_the_hours_and_the_queue() {
+    let records = hotline_store::testing::records(Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let routing = hotline_config::parse_routing(
+        "charts.toml",
+        "[routing]\n[[routing.queues]]\nname = \"general\"\nservice_level = \"90/30\"\n[[routing.agents]]\nname = \"ann\"\nqueues = [\"general\"]\n",
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let wall = hotline_server::wall::WallMetrics::new(hotline_server::wall::Wall::new(
+        std::sync::Arc::new(routing),
+        now,
+    ));
+    let supervisor = records
+        .create_api_key("wall", Role::Supervisor, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let agent = records
+        .create_api_key("desk", Role::Agent, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let router = api::router(ApiState {
+        wall: Some((
+            wall,
+            std::sync::Arc::new(hotline_calendar::Calendar::always_open()),
+        )),
+        ..ApiState::new(records)
+    });
+    let get = |uri: &str, key: &str| {
+        let request = Request::builder()
+            .uri(uri)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, _) = get("/api/v1/metrics/wall/history", &agent).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = get("/api/v1/metrics/wall/history", &supervisor).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["queue"], Value::Null);
+    assert_eq!(body["interval_ms"], 900_000);
+    let points = body["points"].as_array().unwrap();
+    // Eight hours of 15-minute intervals, the one under way included.
+    assert!((32..=33).contains(&points.len()), "{}", points.len());
+    assert!(points.iter().all(|p| p["offered"] == 0));
+    let (status, body) = get(
+        "/api/v1/metrics/wall/history?hours=1&queue=general",
+        &supervisor,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["queue"], "general");
+    assert_eq!(body["service_level_goal"], 0.9);
+    assert!(body["points"].as_array().unwrap().len() <= 5);
+    for (uri, field) in [
+        ("/api/v1/metrics/wall/history?hours=0", "hours"),
+        ("/api/v1/metrics/wall/history?hours=25", "hours"),
+        ("/api/v1/metrics/wall/history?queue=nowhere", "queue"),
+    ] {
+        let (status, body) = get(uri, &supervisor).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {body}");
+        assert_eq!(body["error"]["field"], field, "{uri}: {body}");
+    }
+}

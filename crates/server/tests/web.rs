@@ -49,6 +49,9 @@ queues = ["general"]
 longest_wait_alert = 1
 "#;
 
+/// How long the wall's charts may take to redraw (they refresh every 15 s at most).
+const CHARTS_WITHIN: Duration = Duration::from_secs(20);
+
 /// How long a page may take to show what the test waits for (a pushed pop, a wall update,
 /// the state after a click). The targets are 1 s; this leaves room for a loaded machine.
 const SHOWN_WITHIN: Duration = Duration::from_secs(8);
@@ -315,6 +318,22 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
     desk.wait_for_text("#today [data-tile=handled] .value", "1", SHOWN_WITHIN)
         .await;
     desk.screenshot("7-my-day").await;
+    // The wall's charts: the caller who waited shows in this interval's bar, and the
+    // answer in time in its service level (the charts refresh at most every 15 s).
+    wall.wait_for("#chart-waiting svg rect.bar", CHARTS_WITHIN)
+        .await;
+    wall.wait_for("#chart-sl svg circle.dot", CHARTS_WITHIN)
+        .await;
+    let label = wall
+        .wait_for("#chart-sl svg", SHOWN_WITHIN)
+        .await
+        .attr("aria-label")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(label.starts_with("Service level"), "{label}");
+    assert!(label.ends_with("100.0%"), "{label}");
+    wall.screenshot("8-wall-charts").await;
     let phone = tokio::task::spawn_blocking(move || phone.wait_with_output().unwrap())
         .await
         .unwrap();

@@ -35,6 +35,8 @@ const WORDS = {
     "wall.updated": "更新于", "wall.lost": "连接中断，正在重连…",
     "alert.service_level": "服务水平低于目标", "alert.longest_wait": "等待时间过长",
     "alert.callback_promise": "即将超时的回拨",
+    "chart.title": "最近 8 小时（每 15 分钟）", "chart.waiting": "排队数（平均 / 峰值）",
+    "chart.latest": "当前时段", "chart.goal": "目标",
     "error.network": "网络错误，请重试", "error.session": "登录已过期，请重新登录",
   },
   "en": {
@@ -68,6 +70,8 @@ const WORDS = {
     "wall.updated": "Updated", "wall.lost": "Connection lost, reconnecting…",
     "alert.service_level": "Service level under its goal", "alert.longest_wait": "A caller waits too long",
     "alert.callback_promise": "Callbacks about to miss their promise",
+    "chart.title": "Last 8 hours, per 15 minutes", "chart.waiting": "In queue (average, peak)",
+    "chart.latest": "this interval", "chart.goal": "goal",
     "error.network": "Network error, try again", "error.session": "Your session ended: log in again",
   },
 };

@@ -94,6 +94,118 @@ function renderAgents() {
   }
 }
 
+// Charts of the last hours, drawn as inline SVG from `/api/v1/metrics/wall/history`.
+const SVG = "http://www.w3.org/2000/svg";
+const CHART = { w: 360, h: 130, left: 44, right: 6, top: 8, bottom: 18 };
+const CHART_EVERY_MS = 15000;
+let chartFetched = 0;
+
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = String(text);
+  return e;
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
+}
+
+// One chart: `bars` (a value per point, or null) and `line` (a value per point, null leaves
+// a gap), on a 0..max scale; `goal` a dashed level; `label` formats the axis and the summary.
+function drawChart(id, points, spec) {
+  const n = points.length;
+  const { w, h, left, right, top, bottom } = CHART;
+  const plotW = w - left - right, plotH = h - top - bottom;
+  const values = points.flatMap((p) => [spec.bar ? spec.bar(p) : null, spec.line(p)])
+    .filter((v) => v !== null && v !== undefined);
+  const max = spec.max || Math.max(1, ...values) * 1.1;
+  const x = (i) => left + (n <= 1 ? plotW / 2 : (i + 0.5) * (plotW / n));
+  const y = (v) => top + plotH - (Math.min(v, max) / max) * plotH;
+  const latest = n ? spec.line(points[n - 1]) : null;
+  const chart = svg("svg", {
+    viewBox: "0 0 " + w + " " + h, role: "img", "data-points": n,
+    "aria-label": t(spec.name) + " · " + t("chart.latest") + ": " + spec.label(latest),
+  });
+  chart.append(
+    svg("line", { class: "axis", x1: left, y1: top + plotH, x2: w - right, y2: top + plotH }),
+    svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: top + plotH }),
+    svg("text", { x: left - 4, y: top + 8, "text-anchor": "end" }, spec.label(max)),
+    svg("text", { x: left - 4, y: top + plotH, "text-anchor": "end" }, spec.label(0)),
+  );
+  if (spec.bar) {
+    const width = Math.max(1, plotW / Math.max(n, 1) - 2);
+    points.forEach((p, i) => {
+      const v = spec.bar(p) || 0;
+      if (v > 0) {
+        chart.append(svg("rect", { class: "bar", x: x(i) - width / 2, y: y(v), width,
+          height: top + plotH - y(v) }));
+      }
+    });
+  }
+  if (spec.goal !== null && spec.goal !== undefined) {
+    chart.append(svg("line", { class: "goal", x1: left, x2: w - right, y1: y(spec.goal), y2: y(spec.goal) }),
+      svg("text", { x: w - right, y: y(spec.goal) - 2, "text-anchor": "end" },
+        t("chart.goal") + " " + spec.label(spec.goal)));
+  }
+  let run = [];
+  const flush = () => {
+    if (run.length > 1) chart.append(svg("polyline", { class: spec.bar ? "peak" : "line", points: run.join(" ") }));
+    run = [];
+  };
+  points.forEach((p, i) => {
+    const v = spec.line(p);
+    if (v === null || v === undefined) { flush(); return; }
+    run.push(x(i).toFixed(1) + "," + y(v).toFixed(1));
+    if (!spec.bar) chart.append(svg("circle", { class: "dot", cx: x(i), cy: y(v), r: 2 }));
+  });
+  flush();
+  if (n) {
+    chart.append(
+      svg("text", { x: left, y: h - 4 }, clock(points[0].start_ms)),
+      svg("text", { x: w - right, y: h - 4, "text-anchor": "end" }, clock(points[n - 1].start_ms)),
+    );
+  }
+  document.getElementById(id).replaceChildren(chart);
+}
+
+async function loadCharts() {
+  chartFetched = Date.now();
+  const queue = document.getElementById("chart-queue").value;
+  let history;
+  try {
+    history = await api("GET", "/api/v1/metrics/wall/history?hours=8" +
+      (queue ? "&queue=" + encodeURIComponent(queue) : ""));
+  } catch (e) {
+    return;
+  }
+  const points = history.points;
+  const fraction = (v) => percent(v);
+  drawChart("chart-waiting", points, {
+    name: "chart.waiting", bar: (p) => p.waiting_average, line: (p) => p.waiting_peak,
+    label: (v) => (v === null ? "–" : Number(v).toFixed(v >= 10 ? 0 : 1)),
+  });
+  drawChart("chart-sl", points, {
+    name: "wall.sl", line: (p) => p.service_level, max: 1, goal: history.service_level_goal,
+    label: fraction,
+  });
+  drawChart("chart-abandon", points, {
+    name: "wall.abandon", line: (p) => p.abandonment_rate,
+    max: Math.max(0.1, ...points.map((p) => p.abandonment_rate || 0)), label: fraction,
+  });
+}
+
+function chartQueues(queues) {
+  const select = document.getElementById("chart-queue");
+  const names = queues.map((q) => q.name);
+  const have = Array.from(select.options).slice(1).map((o) => o.value);
+  if (names.join("\n") === have.join("\n")) return;
+  const chosen = select.value;
+  while (select.options.length > 1) select.remove(1);
+  names.forEach((n) => select.append(el("option", n, { value: n })));
+  select.value = names.includes(chosen) ? chosen : "";
+}
+
 function stamp(at) {
   skew = at - Date.now();
   document.getElementById("updated").textContent =
@@ -110,6 +222,8 @@ function connect() {
     renderCenter(wall.center);
     renderQueues(wall.queues);
     renderAlerts(wall.alerts);
+    chartQueues(wall.queues);
+    loadCharts();
     agents.clear();
     wall.agents.forEach((a) => agents.set(a.name, a));
     renderAgents();
@@ -120,6 +234,8 @@ function connect() {
     if (changes.center) renderCenter(changes.center);
     if (changes.queues) renderQueues(changes.queues);
     if (changes.alerts) renderAlerts(changes.alerts);
+    // The interval under way moves with the figures: redraw, at most every 5 s.
+    if (changes.center && Date.now() - chartFetched > 5000) loadCharts();
     changes.agents.forEach((a) => agents.set(a.name, a));
     renderAgents();
     stamp(changes.at_ms);
@@ -143,4 +259,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   header(user);
   connect();
   setInterval(renderAgents, 1000);
+  setInterval(() => { if (Date.now() - chartFetched >= CHART_EVERY_MS) loadCharts(); }, 1000);
+  document.getElementById("chart-queue").addEventListener("change", loadCharts);
 });

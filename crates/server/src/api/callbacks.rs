@@ -552,16 +552,69 @@ pub async fn wall(
     Ok(Json(wall_with_alerts(&state, wall, calendar)))
 }
 
+/// Which chart the wall asks for.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// How many hours back, 1 to [`MAX_HISTORY_HOURS`]; default 8.
+    pub hours: Option<u32>,
+    /// One queue, by name; the whole center when left out.
+    pub queue: Option<String>,
+}
+
+/// The longest chart the wall draws: a day.
+pub const MAX_HISTORY_HOURS: u32 = 24;
+
+/// The wall's charts: per 15-minute interval over the last hours, the contacts in the queue
+/// (average and peak), offered, answered and abandoned, the service level, abandonment and
+/// ASA, for one queue or the whole center. The last interval is the one under way.
+#[utoipa::path(get, path = "/api/v1/metrics/wall/history", tag = "metrics",
+    params(HistoryQuery),
+    responses((status = 200, body = crate::wall::WallHistory), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn wall_history(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<crate::wall::WallHistory>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    let hours = query.hours.unwrap_or(8);
+    if !(1..=MAX_HISTORY_HOURS).contains(&hours) {
+        return Err(ApiError::invalid(
+            "hours",
+            format!("must be 1 to {MAX_HISTORY_HOURS}"),
+        ));
+    }
+    let (wall, _) = state
+        .wall
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("the wall's figures are not kept here"))?;
+    if let Some(log) = &state.log {
+        wall.catch_up(log).await?;
+    }
+    let queue = query
+        .queue
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty());
+    wall.history(now_ms(), hours, queue)
+        .map(Json)
+        .map_err(|message| ApiError::invalid("queue", message))
+}
+
 /// How often an open wall stream looks for changes.
 pub const WALL_PUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The wall as server-sent events, for the supervisors' page: first `wall` (the whole
-/// report), then, every half second at most, `figures` (the center and the queues) when they
-/// changed and `agents` (only the rows that changed). The page counts time in state from
-/// each agent's `since_ms` by itself, so an idle center sends nothing but keep-alives.
+/// report), then, every half second at most, `changes` ([`crate::wall::changes`]: the agent
+/// rows that changed, and the center, the queues and the alerts when any of them did). The
+/// page counts time in state from each agent's `since_ms` by itself, so an idle center sends
+/// nothing but keep-alives.
 #[utoipa::path(get, path = "/api/v1/metrics/wall/stream", tag = "metrics",
     responses(
-        (status = 200, description = "A stream of `wall`, `figures` and `agents` events", content_type = "text/event-stream"),
+        (status = 200, description = "A stream of `wall` and `changes` events", content_type = "text/event-stream"),
         (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("api_key" = [])),
     description = "Role: supervisor or above.")]

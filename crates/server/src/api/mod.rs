@@ -175,6 +175,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(callbacks::outbound_metrics))
         .routes(routes!(callbacks::wall))
         .routes(routes!(callbacks::wall_stream))
+        .routes(routes!(callbacks::wall_history))
         .routes(routes!(callbacks::preview_callbacks))
         .routes(routes!(callbacks::dial_callback))
         .routes(routes!(
