@@ -35,6 +35,9 @@ pub const MAX_LINK_QUEUE: usize = 4_096;
 /// The most contacts the task follows at once; beyond it new calls get no pop or
 /// interaction (counted), rather than unbounded memory.
 pub const MAX_TRACKED_CONTACTS: usize = 100_000;
+/// The callers' numbers of ended calls remembered, so that an agent who names the caller
+/// after the call (a short call, a long wrap-up) can still add the number to the customer.
+pub const RECENT_NUMBERS: usize = 4_096;
 /// The most pushes a subscriber may fall behind by before it misses some (it is told).
 pub const MAX_POPS_BUFFERED: usize = 1_024;
 
@@ -109,6 +112,9 @@ pub enum LinkEvent {
         contact: ContactId,
         /// The customer.
         customer: CustomerId,
+        /// Also add the caller's number to the customer's phones (the agent sees it masked
+        /// only), while the call is followed or among the [`RECENT_NUMBERS`] last ended.
+        add_number: bool,
     },
     /// A call (or a callback's dial) ended.
     Ended {
@@ -367,6 +373,7 @@ async fn run(parts: LinkParts, mut events: mpsc::Receiver<LinkEvent>) -> LinkSta
     let mut link = Link {
         parts,
         tracked: HashMap::new(),
+        recent: std::collections::VecDeque::new(),
         stats: LinkStats::default(),
     };
     while let Some(event) = events.recv().await {
@@ -378,6 +385,8 @@ async fn run(parts: LinkParts, mut events: mpsc::Receiver<LinkEvent>) -> LinkSta
 struct Link {
     parts: LinkParts,
     tracked: HashMap<ContactId, Tracked>,
+    /// Ended calls' numbers, oldest first, at most [`RECENT_NUMBERS`].
+    recent: std::collections::VecDeque<(ContactId, PhoneNumber)>,
     stats: LinkStats,
 }
 
@@ -450,7 +459,14 @@ impl Link {
                 score,
                 at_ms,
             } => self.survey_answered(contact, score, at_ms).await,
-            LinkEvent::Identified { contact, customer } => {
+            LinkEvent::Identified {
+                contact,
+                customer,
+                add_number,
+            } => {
+                if add_number {
+                    self.add_number(contact, customer).await;
+                }
                 if let Some(tracked) = self.tracked.get_mut(&contact) {
                     tracked.customers = vec![customer];
                 } else {
@@ -469,6 +485,59 @@ impl Link {
                         Ok(_) => {}
                         Err(_) => self.stats.store_errors += 1,
                     }
+                }
+            }
+        }
+    }
+
+    /// Adds the caller's number of `contact` to `customer`'s phones, unless it is there or
+    /// the number is unknown (not followed, forgotten, or not a number).
+    async fn add_number(&mut self, contact: ContactId, customer: CustomerId) {
+        let number = match self.tracked.get(&contact) {
+            Some(tracked) => tracked.number.clone(),
+            None => self
+                .recent
+                .iter()
+                .rev()
+                .find(|(c, _)| *c == contact)
+                .map(|(_, n)| n.clone()),
+        };
+        let Some(number) = number else { return };
+        // Another writer may change the customer in between: try again on a version clash.
+        for _ in 0..3 {
+            let current = match self.parts.records.customer(customer).await {
+                Ok(Some(current)) => current,
+                Ok(None) => return,
+                Err(_) => {
+                    self.stats.store_errors += 1;
+                    return;
+                }
+            };
+            if current.fields.phones.iter().any(|p| p.number == number) {
+                return;
+            }
+            let mut fields = current.fields.clone();
+            fields.phones.push(hotline_store::Phone {
+                number: number.clone(),
+                label: None,
+            });
+            match self
+                .parts
+                .records
+                .update_customer(
+                    customer,
+                    &fields,
+                    Some(current.version),
+                    crate::api::now_ms(),
+                    "agent",
+                )
+                .await
+            {
+                Ok(_) => return,
+                Err(hotline_store::StoreError::Conflict(_)) => continue,
+                Err(_) => {
+                    self.stats.store_errors += 1;
+                    return;
                 }
             }
         }
@@ -665,8 +734,15 @@ impl Link {
             tracked.agent = None;
             tracked.connected_ms = None;
             tracked.arrived_ms = at_ms;
-        } else {
-            self.tracked.remove(&contact);
+        } else if let Some(Tracked {
+            number: Some(number),
+            ..
+        }) = self.tracked.remove(&contact)
+        {
+            if self.recent.len() >= RECENT_NUMBERS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back((contact, number));
         }
         if let Some(interaction) = interaction {
             match self.parts.records.add_interaction(&interaction).await {

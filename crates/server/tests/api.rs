@@ -481,6 +481,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("POST", "/api/v1/campaigns/{id}/numbers"),
         ("POST", "/api/v1/contacts/{contact_id}/customer"),
         ("POST", "/api/v1/contacts/{contact_id}/survey-link"),
+        ("POST", "/api/v1/contacts/{contact_id}/wrap-up"),
         ("POST", "/api/v1/customers"),
         ("POST", "/api/v1/customers/{id}/interactions"),
         ("POST", "/api/v1/kb/articles"),
@@ -1147,6 +1148,61 @@ async fn naming_a_callers_customer_needs_a_customer_that_exists() {
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+#[tokio::test]
+async fn a_wrap_up_keeps_the_disposition_and_notes_and_follows_the_caller_once_named() {
+    let api = api().await;
+    for (body, field) in [
+        (json!({"disposition": "happy"}), "disposition"),
+        (
+            json!({"disposition": "resolved", "customer_id": 999}),
+            "customer_id",
+        ),
+        (
+            json!({"disposition": "resolved", "notes": "长".repeat(4_001)}),
+            "summary",
+        ),
+    ] {
+        let (status, error) = api
+            .post("/api/v1/contacts/6/wrap-up", &api.agent, body)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    // The caller is not known yet: the note waits without a customer.
+    let (status, note) = api
+        .post(
+            "/api/v1/contacts/6/wrap-up",
+            &api.agent,
+            json!({"disposition": "callback", "notes": "  明天上午回电确认安装时间 "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    assert_eq!(note["kind"], "disposition");
+    assert_eq!(note["disposition"], "callback");
+    assert_eq!(note["summary"], "明天上午回电确认安装时间");
+    assert_eq!(note["contact_id"], 6);
+    assert_eq!(note["customer_id"], Value::Null);
+    // Once the agent names the caller, the note is theirs.
+    let (_, customer) = api.post("/api/v1/customers", &api.agent, wang()).await;
+    let (status, _) = api
+        .post(
+            "/api/v1/contacts/6/customer",
+            &api.agent,
+            json!({"customer_id": customer["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, interactions) = api
+        .get(
+            &format!("/api/v1/customers/{}/interactions", customer["id"]),
+            &api.agent,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{interactions}");
+    assert_eq!(interactions[0]["disposition"], "callback", "{interactions}");
+    assert_eq!(interactions[0]["agent"], note["agent"]);
 }
 
 #[tokio::test]

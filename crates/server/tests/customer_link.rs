@@ -76,6 +76,7 @@ async fn an_unknown_caller_named_by_the_agent_during_or_after_the_call_gets_the_
         .send(LinkEvent::Identified {
             contact: ContactId(1),
             customer: wang,
+            add_number: false,
         })
         .await
         .unwrap();
@@ -101,6 +102,7 @@ async fn an_unknown_caller_named_by_the_agent_during_or_after_the_call_gets_the_
         .send(LinkEvent::Identified {
             contact: ContactId(2),
             customer: wang,
+            add_number: true,
         })
         .await
         .unwrap();
@@ -132,6 +134,19 @@ async fn an_unknown_caller_named_by_the_agent_during_or_after_the_call_gets_the_
         "talk time: connected at 13 s, ended at 40 s"
     );
     assert_eq!(first.disposition.as_deref(), Some("answered"));
+    // Contact 2 was named after it ended, with its number added: the customer has it now,
+    // once (contact 1, the same number, was named without adding it).
+    let numbers: Vec<String> = records
+        .customer(wang)
+        .await
+        .unwrap()
+        .unwrap()
+        .fields
+        .phones
+        .iter()
+        .map(|p| p.number.e164().to_owned())
+        .collect();
+    assert_eq!(numbers, ["+8613800138000", "+8613912345678"]);
 }
 
 #[tokio::test]

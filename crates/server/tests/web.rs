@@ -439,3 +439,162 @@ async fn a_lost_session_returns_to_the_login_page_and_the_draft_ticket_survives(
     let _ = center.stop_api.send(());
     center.running.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_caller_is_made_a_customer_from_the_pop_and_the_wrap_up_schedules_a_callback() {
+    let data = tempfile::tempdir().unwrap();
+    let center = center(data.path()).await;
+    center
+        .records
+        .create_user("ann", None, Role::Agent, "ann-password-1", 1, "test")
+        .await
+        .unwrap();
+    let desk = Browser::start("en").await;
+    log_in(&desk, center.http, "ann", "ann-password-1").await;
+    desk.wait_for_text("h1", "Agent desktop", SHOWN_WITHIN)
+        .await;
+    let switch = center.switch;
+    let phone =
+        tokio::task::spawn_blocking(move || agent_phone(switch, "ann", "agent_answers.xml", 1))
+            .await
+            .unwrap();
+    desk.wait_for_text("#state", "Ready", SHOWN_WITHIN).await;
+    // A number no customer has.
+    let caller = tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario("caller_talks.xml"))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    });
+    desk.wait_for_text("#pop", "Unknown number", SHOWN_WITHIN)
+        .await;
+    // The agent sees the number masked; the server adds the real one to the new customer.
+    // A name too long is refused by the server, next to its field.
+    assert!(desk.text(".who").await.contains("138****8000"));
+    desk.client()
+        .execute(
+            "document.getElementById('who-name').removeAttribute('maxlength')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    desk.fill("#who-name", &"李".repeat(101)).await;
+    desk.click("#who-create").await;
+    desk.wait_for_text(
+        "#who-new .field-error[data-field=name]",
+        "100",
+        SHOWN_WITHIN,
+    )
+    .await;
+    desk.fill("#who-name", "李雷").await;
+    desk.click("#who-create").await;
+    desk.wait_for_text("#pop [data-linked]", "李雷", SHOWN_WITHIN)
+        .await;
+    desk.screenshot("1-caller-linked").await;
+
+    // The wrap-up: a callback window that ends before it starts is refused by its field.
+    desk.client()
+        .find(fantoccini::Locator::Css("#wrap-disposition"))
+        .await
+        .unwrap()
+        .select_by_value("callback")
+        .await
+        .unwrap();
+    desk.fill("#wrap-notes", "想换新款洗衣机，明天回电报价")
+        .await;
+    desk.click("#wrap-callback").await;
+    desk.client()
+        .execute(
+            "document.getElementById('wrap-to').value = document.getElementById('wrap-from').value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    desk.click("#wrap-save").await;
+    desk.wait_for_text(
+        "#wrap .field-error[data-field='window.end_ms']",
+        "must come after",
+        SHOWN_WITHIN,
+    )
+    .await;
+    // Tomorrow 10:00 to 12:00 in Shanghai, inside the legal calling hours, whatever the
+    // browser's own time zone.
+    let day = 86_400_000;
+    let shanghai = 8 * 3_600_000;
+    let from_ms = ((api::now_ms() + shanghai) / day + 1) * day - shanghai + 10 * 3_600_000;
+    desk.client()
+        .execute(
+            "document.getElementById('wrap-from').value = localInput(arguments[0]); \
+             document.getElementById('wrap-to').value = localInput(arguments[0] + 7200000);",
+            vec![serde_json::json!(from_ms)],
+        )
+        .await
+        .unwrap();
+    desk.click("#wrap-save").await;
+    desk.wait_for_text("#wrap-notice", "Callback scheduled", SHOWN_WITHIN)
+        .await;
+    desk.screenshot("2-wrap-up-saved").await;
+    check("caller", &caller.await.unwrap());
+    let phone = tokio::task::spawn_blocking(move || phone.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    check("agent phone", &phone);
+    assert_eq!(desk.console_errors().await.len(), 2, "the two 422s only");
+
+    // In the records: the new customer with the caller's number, the call and the wrap-up
+    // theirs, and the callback in its window.
+    let customers = center.records.customers(None, 10).await.unwrap();
+    assert_eq!(customers.len(), 1);
+    let customer = &customers[0];
+    assert_eq!(customer.fields.name.as_deref(), Some("李雷"));
+    assert_eq!(customer.fields.phones[0].number.e164(), "+8613800138000");
+    let deadline = std::time::Instant::now() + SHOWN_WITHIN;
+    let interactions = loop {
+        let found = center
+            .records
+            .interactions(customer.id, None, 10)
+            .await
+            .unwrap();
+        if found.len() >= 2 || std::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let kinds: Vec<&str> = interactions
+        .iter()
+        .map(|i| i.record.kind.as_str())
+        .collect();
+    assert!(kinds.contains(&"inbound_call"), "{kinds:?}");
+    let wrap = interactions
+        .iter()
+        .find(|i| i.record.kind.as_str() == "disposition")
+        .expect("the wrap-up is the customer's");
+    assert_eq!(wrap.record.disposition.as_deref(), Some("callback"));
+    assert_eq!(
+        wrap.record.summary.as_deref(),
+        Some("想换新款洗衣机，明天回电报价")
+    );
+    assert_eq!(wrap.record.agent.as_deref(), Some("ann"));
+    let tasks = center
+        .records
+        .callback_tasks(&hotline_store::CallbackFilter {
+            customer: Some(customer.id),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 1);
+    let task = &tasks[0].fields;
+    assert_eq!(task.channel, "agent");
+    assert_eq!(
+        (task.window_start_ms, task.window_end_ms),
+        (from_ms, from_ms + 2 * 3_600_000)
+    );
+    desk.close().await;
+    let _ = center.stop_api.send(());
+    center.running.stop().await.unwrap();
+}

@@ -37,6 +37,16 @@ const WORDS = {
     "alert.callback_promise": "即将超时的回拨",
     "chart.title": "最近 8 小时（每 15 分钟）", "chart.waiting": "排队数（平均 / 峰值）",
     "chart.latest": "当前时段", "chart.goal": "目标",
+    "wrap.title": "通话小结", "wrap.none": "接到来电后可填写小结", "wrap.disposition": "处理结果",
+    "wrap.notes": "备注", "wrap.callback": "预约回拨", "wrap.from": "回拨时间从", "wrap.to": "到",
+    "wrap.save": "保存小结", "wrap.saved": "小结已保存", "wrap.callback_saved": "已预约回拨，承诺时间：",
+    "disp.resolved": "已解决", "disp.follow_up": "需跟进", "disp.ticket": "已建工单",
+    "disp.callback": "需回拨", "disp.transferred": "已转接", "disp.complaint": "投诉",
+    "disp.wrong_number": "打错电话", "disp.other": "其他",
+    "who.title": "来电客户是谁？", "who.find": "查找", "who.query": "号码或客户编号 #",
+    "who.pick": "就是此客户", "who.new": "新建客户", "who.name": "姓名", "who.other_number": "其他电话（可选）",
+    "who.add_number": "把来电号码加到客户资料：",
+    "who.create": "创建并关联", "who.linked": "已关联到客户：", "who.none": "没有找到",
     "error.network": "网络错误，请重试", "error.session": "登录已过期，请重新登录",
   },
   "en": {
@@ -72,6 +82,16 @@ const WORDS = {
     "alert.callback_promise": "Callbacks about to miss their promise",
     "chart.title": "Last 8 hours, per 15 minutes", "chart.waiting": "In queue (average, peak)",
     "chart.latest": "this interval", "chart.goal": "goal",
+    "wrap.title": "Wrap-up", "wrap.none": "The wrap-up opens with a call", "wrap.disposition": "Outcome",
+    "wrap.notes": "Notes", "wrap.callback": "Schedule a callback", "wrap.from": "Call back from", "wrap.to": "until",
+    "wrap.save": "Save wrap-up", "wrap.saved": "Wrap-up saved", "wrap.callback_saved": "Callback scheduled, promised for ",
+    "disp.resolved": "Resolved", "disp.follow_up": "Needs follow-up", "disp.ticket": "Ticket created",
+    "disp.callback": "Call back", "disp.transferred": "Transferred", "disp.complaint": "Complaint",
+    "disp.wrong_number": "Wrong number", "disp.other": "Other",
+    "who.title": "Who is calling?", "who.find": "Find", "who.query": "Number or customer #",
+    "who.pick": "This is the caller", "who.new": "New customer", "who.name": "Name", "who.other_number": "Another phone (optional)",
+    "who.add_number": "Add the caller's number to the customer:",
+    "who.create": "Create and link", "who.linked": "Linked to customer: ", "who.none": "Nothing found",
     "error.network": "Network error, try again", "error.session": "Your session ended: log in again",
   },
 };
@@ -122,8 +142,9 @@ class ApiError extends Error {
 
 // Calls the API with the session cookie; a lost session goes back to the login page with
 // this page to return to (drafts are kept by the pages in localStorage).
-async function api(method, path, body) {
-  const options = { method, headers: { "x-hotline-csrf": "1" }, credentials: "same-origin" };
+async function api(method, path, body, headers) {
+  const options = { method, headers: Object.assign({ "x-hotline-csrf": "1" }, headers || {}),
+    credentials: "same-origin" };
   if (body !== undefined) {
     options.headers["content-type"] = "application/json";
     options.body = JSON.stringify(body);

@@ -1,7 +1,9 @@
 // The agent desktop: the agent's state (ready, not ready with a reason, wrap-up with its
-// timer) mirrored with the routing core; the screen pop pushed when a contact is offered;
-// a ticket made from the pop (its draft kept over a lost session); the knowledge base with
-// one-click copy; the callbacks due with a dial button.
+// timer) mirrored with the routing core; the screen pop pushed when a contact is offered,
+// with "who is calling" (find or create the customer) when the number matched none; a
+// ticket made from the pop and the wrap-up (disposition, notes, a callback), their drafts
+// kept over a lost session; the knowledge base with one-click copy; the callbacks due with
+// a dial button.
 "use strict";
 
 const DRAFT_KEY = "hotline.draft.ticket";
@@ -92,6 +94,7 @@ function renderPop(offer) {
       const box = el("div", null, { class: "customer", "data-customer": c.id });
       const name = el("h3", c.name || ("#" + c.id), { class: "customer-name" });
       box.append(name);
+      if (data.cards.length > 1) box.append(pickButton(offer, c));
       const level = el("span", c.level, { class: "tag" + (c.level === "vip" ? " vip" : "") });
       box.append(el("span", t("pop.level") + ": ", { class: "muted" }), level);
       if (c.tags.length) {
@@ -129,7 +132,229 @@ function renderPop(offer) {
     if (request.payload) lines.push(el("pre", JSON.stringify(request.payload, null, 2)));
     pop.append(section(t("pop.request"), lines));
   }
+  if (data && data.matched === "none") pop.append(whoIsCalling(offer));
+  current = { offer, customer };
   prefillTicket(offer, customer);
+  openWrapUp(offer, customer);
+}
+
+// ---- Who is calling (a number with no customer, or several) ----
+
+let current = null; // the offer on screen and its customer, once known
+
+function pickButton(offer, customer) {
+  const button = el("button", t("who.pick"), { type: "button", "data-pick": customer.id });
+  button.addEventListener("click", () => identify(offer, customer));
+  return button;
+}
+
+async function identify(offer, customer) {
+  const pop = document.getElementById("pop");
+  const add = document.getElementById("who-add-number");
+  try {
+    await api("POST", "/api/v1/contacts/" + offer.contact_id + "/customer",
+      { customer_id: customer.id, add_caller_number: !!(add && add.checked) });
+  } catch (e) {
+    pop.prepend(el("p", e.message, { class: "notice bad" }));
+    return;
+  }
+  current = { offer, customer };
+  const who = pop.querySelector(".who");
+  if (who) who.remove();
+  pop.querySelectorAll("[data-customer]").forEach((box) => {
+    if (String(box.dataset.customer) !== String(customer.id)) box.remove();
+  });
+  pop.querySelectorAll("[data-pick]").forEach((b) => b.remove());
+  pop.append(el("p", t("who.linked") + (customer.name || "#" + customer.id),
+    { class: "notice ok", "data-linked": customer.id }));
+  const ticket = ticketForm();
+  ticket.elements.customer_id.value = customer.id;
+  if (customer.name && !ticket.elements.title.value.includes(customer.name)) {
+    ticket.elements.title.value = (ticket.elements.title.value + " " + customer.name).trim();
+  }
+  saveDraft();
+  document.getElementById("wrap").elements.customer_id.value = customer.id;
+}
+
+function whoIsCalling(offer) {
+  const box = el("div", null, { class: "who" });
+  box.append(el("h3", t("who.title")));
+  // The caller's number is shown masked; the server adds the real one to the customer.
+  const add = el("label", null, { class: "check" });
+  add.append(el("input", null, { type: "checkbox", id: "who-add-number", checked: "" }),
+    el("span", t("who.add_number") + (offer.pop ? " " + offer.pop.number : "")));
+  box.append(add);
+  const find = el("form", null, { class: "row", id: "who-find" });
+  const query = el("input", null, { name: "q", "aria-label": t("who.query"), placeholder: t("who.query") });
+  find.append(query, el("button", t("who.find"), { type: "submit" }));
+  const found = el("ul", null, { class: "list", id: "who-found" });
+  find.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    found.replaceChildren();
+    const q = query.value.trim();
+    if (!q) return;
+    let customers = [];
+    try {
+      if (/^#?\d{1,9}$/.test(q) && !/^1\d{10}$/.test(q)) {
+        customers = [await api("GET", "/api/v1/customers/" + q.replace("#", ""))];
+      } else {
+        const pop = await api("GET", "/api/v1/screen-pop?number=" + encodeURIComponent(q));
+        customers = pop.cards.map((c) => c.customer);
+      }
+    } catch (e) {
+      if (e.status !== 404) { found.append(el("li", e.message, { class: "notice bad" })); return; }
+    }
+    if (customers.length === 0) found.append(el("li", t("who.none"), { class: "muted" }));
+    for (const c of customers) {
+      const item = el("li", (c.name || "#" + c.id) + " · " + (c.phones || []).map((p) => p.number).join(", "));
+      item.append(pickButton(offer, c));
+      found.append(item);
+    }
+  });
+  const form = el("form", null, { id: "who-new", novalidate: "" });
+  form.append(el("h3", t("who.new"), { class: "muted" }),
+    el("label", t("who.name"), { for: "who-name" }),
+    el("input", null, { id: "who-name", name: "name", maxlength: "100" }),
+    el("div", null, { class: "field-error", "data-field": "name" }),
+    el("label", t("who.other_number"), { for: "who-number" }),
+    el("input", null, { id: "who-number", name: "number", inputmode: "tel" }),
+    el("div", null, { class: "field-error", "data-field": "phones[0].number" }));
+  const create = el("button", t("who.create"), { type: "submit", class: "primary", id: "who-create" });
+  form.append(el("p", null), create);
+  const general = el("div", null, { role: "status" });
+  form.append(general);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { name: form.elements.name.value.trim() || null };
+    const number = form.elements.number.value.trim();
+    if (number) body.phones = [{ number }];
+    try {
+      const customer = await api("POST", "/api/v1/customers", body);
+      await identify(offer, customer);
+    } catch (e) {
+      if (e.status !== 401) showError(form, e, general);
+    }
+  });
+  box.append(find, found, form);
+  return box;
+}
+
+// ---- The wrap-up: disposition, notes, a callback ----
+
+const WRAP_KEY = "hotline.draft.wrap";
+let wrapCallback = null; // the callback already scheduled for the contact in the form
+
+function localInput(ms) {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 16);
+}
+
+function openWrapUp(offer, customer) {
+  const form = document.getElementById("wrap");
+  if (form.elements.contact_id.value === String(offer.contact_id)) return;
+  form.elements.contact_id.value = offer.contact_id;
+  form.elements.customer_id.value = customer ? customer.id : "";
+  form.elements.notes.value = "";
+  form.elements.callback.checked = false;
+  document.getElementById("wrap-window").classList.add("hidden");
+  // An hour from now on the half hour, or tomorrow 10:00 when that falls in the evening or
+  // the night (the server checks the legal calling hours and says if the window misses them).
+  let start = Math.ceil((Date.now() + 3600000) / 1800000) * 1800000;
+  const hour = new Date(start).getHours();
+  if (hour < 9 || hour >= 20) {
+    const next = new Date(start);
+    if (hour >= 20) next.setDate(next.getDate() + 1);
+    next.setHours(10, 0, 0, 0);
+    start = next.getTime();
+  }
+  form.elements.from.value = localInput(start);
+  form.elements.to.value = localInput(start + 3600000);
+  wrapCallback = null;
+  document.getElementById("wrap-none").classList.add("hidden");
+  document.getElementById("wrap-save").disabled = false;
+  const notice = document.getElementById("wrap-notice");
+  notice.textContent = "";
+  notice.className = "";
+  saveWrapDraft();
+}
+
+function saveWrapDraft() {
+  const form = document.getElementById("wrap");
+  const draft = { number: current && current.offer.pop ? current.offer.pop.number : "" };
+  for (const name of ["contact_id", "customer_id", "disposition", "notes", "from", "to"]) {
+    draft[name] = form.elements[name].value;
+  }
+  draft.callback = form.elements.callback.checked;
+  localStorage.setItem(WRAP_KEY, JSON.stringify(draft));
+}
+
+function restoreWrapDraft() {
+  const text = localStorage.getItem(WRAP_KEY);
+  if (!text) return;
+  const draft = JSON.parse(text);
+  const form = document.getElementById("wrap");
+  for (const name of ["contact_id", "customer_id", "disposition", "notes", "from", "to"]) {
+    form.elements[name].value = draft[name] || "";
+  }
+  form.elements.callback.checked = !!draft.callback;
+  document.getElementById("wrap-window").classList.toggle("hidden", !draft.callback);
+  if (draft.contact_id) {
+    current = { offer: { contact_id: Number(draft.contact_id), pop: { number: draft.number } }, customer: null };
+    document.getElementById("wrap-none").classList.add("hidden");
+    document.getElementById("wrap-save").disabled = false;
+  }
+}
+
+async function saveWrapUp(event) {
+  event.preventDefault();
+  const form = document.getElementById("wrap");
+  const notice = document.getElementById("wrap-notice");
+  notice.textContent = "";
+  notice.className = "";
+  form.querySelectorAll(".field-error").forEach((e) => { e.textContent = ""; });
+  const contact = form.elements.contact_id.value;
+  if (!contact) return;
+  const customerId = form.elements.customer_id.value ? Number(form.elements.customer_id.value) : null;
+  const notes = form.elements.notes.value.trim();
+  const button = document.getElementById("wrap-save");
+  button.disabled = true;
+  try {
+    if (form.elements.callback.checked && !wrapCallback) {
+      const start = new Date(form.elements.from.value).getTime();
+      const end = new Date(form.elements.to.value).getTime();
+      if (!Number.isFinite(start)) throw new ApiError(422, { error: { field: "window.start_ms", message: t("wrap.from") + "?" } });
+      if (!Number.isFinite(end)) throw new ApiError(422, { error: { field: "window.end_ms", message: t("wrap.to") + "?" } });
+      const body = {
+        channel: "agent",
+        reason: notes || t("disp." + form.elements.disposition.value),
+        window: { start_ms: start, end_ms: end },
+      };
+      if (customerId) body.customer_id = customerId;
+      else body.number = current && current.offer.pop ? current.offer.pop.number : "";
+      const ticket = document.getElementById("ticket-notice").dataset.ticket;
+      if (ticket && current && String(current.offer.contact_id) === contact) body.ticket_id = Number(ticket);
+      wrapCallback = await api("POST", "/api/v1/callbacks", body,
+        { "idempotency-key": "wrap-" + contact + "-callback-" + start + "-" + end });
+    }
+    const body = { disposition: form.elements.disposition.value };
+    if (notes) body.notes = notes;
+    if (customerId) body.customer_id = customerId;
+    await api("POST", "/api/v1/contacts/" + contact + "/wrap-up", body);
+    notice.textContent = t("wrap.saved") + (wrapCallback
+      ? " · " + t("wrap.callback_saved") + wrapCallback.promised_local : "");
+    notice.className = "notice ok";
+    if (wrapCallback) notice.dataset.callback = wrapCallback.id;
+    notice.dataset.saved = contact;
+    form.elements.contact_id.value = "";
+    form.elements.notes.value = "";
+    form.elements.callback.checked = false;
+    document.getElementById("wrap-window").classList.add("hidden");
+    document.getElementById("wrap-none").classList.remove("hidden");
+    localStorage.removeItem(WRAP_KEY);
+  } catch (e) {
+    button.disabled = false;
+    if (e.status !== 401) showError(form, e, notice);
+  }
 }
 
 async function loadTickets(customer, list) {
@@ -330,6 +555,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   form.addEventListener("input", saveDraft);
   form.addEventListener("submit", saveTicket);
   document.getElementById("kb").addEventListener("submit", searchKb);
+  const wrap = document.getElementById("wrap");
+  restoreWrapDraft();
+  wrap.addEventListener("input", saveWrapDraft);
+  wrap.addEventListener("submit", saveWrapUp);
+  wrap.elements.callback.addEventListener("change", () => {
+    document.getElementById("wrap-window").classList.toggle("hidden", !wrap.elements.callback.checked);
+  });
   await loadState();
   listen();
   loadPreview();

@@ -7,15 +7,16 @@ use hotline_phone::PhoneNumber;
 use crate::records::{CustomerId, FieldError};
 use crate::ticket_records::TicketId;
 
-/// Where a callback request may come from (`campaign`: a predictive campaign's number, and
-/// only that).
-pub const CALLBACK_CHANNELS: [&str; 7] = [
+/// Where a callback request may come from (`agent`: scheduled by an agent at the end of a
+/// call; `campaign`: a predictive campaign's number, and only that).
+pub const CALLBACK_CHANNELS: [&str; 8] = [
     "web_form",
     "wechat",
     "app",
     "after_sales",
     "follow_up",
     "api",
+    "agent",
     "campaign",
 ];
 /// How a task may be dialled (none given: the center's default mode); `predictive` only for a

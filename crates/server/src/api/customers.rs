@@ -801,12 +801,104 @@ pub fn pop_view(
     }
 }
 
+/// The outcomes an agent may give a contact at its end.
+pub const DISPOSITIONS: [&str; 8] = [
+    "resolved",
+    "follow_up",
+    "ticket",
+    "callback",
+    "transferred",
+    "complaint",
+    "wrong_number",
+    "other",
+];
+
+/// How a contact ended, from the agent's wrap-up.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WrapUpInput {
+    /// One of [`DISPOSITIONS`].
+    pub disposition: String,
+    /// The agent's notes (sealed at rest).
+    pub notes: Option<String>,
+    /// The customer, when the agent knows who called; left out, the note goes to whoever the
+    /// call is (or will be) linked to.
+    pub customer_id: Option<i64>,
+}
+
+/// The agent's wrap-up of a contact: its disposition and notes, kept as a `disposition`
+/// interaction with the contact id and the agent. Without a customer it is linked when the
+/// agent says who called (`POST /api/v1/contacts/{contact_id}/customer`), with the call's own
+/// interaction. With an `Idempotency-Key` header, a retry gets the first answer.
+#[utoipa::path(post, path = "/api/v1/contacts/{contact_id}/wrap-up", tag = "screen pop",
+    request_body = WrapUpInput,
+    params(("contact_id" = i64, Path, description = "The contact id of the screen pop"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    responses((status = 201, body = InteractionView), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: agent or above.")]
+pub async fn wrap_up_contact(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(contact_id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(input, body): ApiJson<WrapUpInput>,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Agent)?;
+    if contact_id < 0 {
+        return Err(ApiError::invalid("contact_id", "must not be negative"));
+    }
+    let disposition = input.disposition.trim();
+    if !DISPOSITIONS.contains(&disposition) {
+        return Err(ApiError::invalid(
+            "disposition",
+            format!(
+                "{:?} is not one of {}",
+                input.disposition,
+                DISPOSITIONS.join(", ")
+            ),
+        ));
+    }
+    if let Some(id) = input.customer_id {
+        if state.records.customer(CustomerId(id)).await?.is_none() {
+            return Err(ApiError::invalid(
+                "customer_id",
+                format!("no customer {id}"),
+            ));
+        }
+    }
+    let notes = input
+        .notes
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    idempotent(&state, &caller, &headers, &body, || async {
+        let interaction = NewInteraction {
+            customer: input.customer_id.map(CustomerId),
+            channel: Some("phone".into()),
+            agent: Some(caller.name.clone()),
+            contact_id: Some(contact_id),
+            disposition: Some(disposition.to_owned()),
+            summary: notes,
+            ..NewInteraction::new(now_ms(), InteractionKind::Disposition)
+        };
+        let stored = state.records.add_interaction(&interaction).await?;
+        Ok((StatusCode::CREATED, interaction_view(&stored)))
+    })
+    .await
+}
+
 /// Who a call's caller is.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentifyInput {
     /// The customer the agent picked or created.
     pub customer_id: i64,
+    /// Also add the caller's number to the customer's phones (the agent sees it masked only;
+    /// the switch knows it while the call is on and for a while after).
+    #[serde(default)]
+    pub add_caller_number: bool,
 }
 
 /// Says who called on a contact whose number matched no customer or several: the call's
@@ -836,6 +928,7 @@ pub async fn identify_caller(
             .try_send(crate::customer_link::LinkEvent::Identified {
                 contact: hotline_routing::ContactId(contact),
                 customer,
+                add_number: input.add_caller_number,
             })
             .map_err(|_| ApiError::unavailable("the switch is busy or stopped; try again"))?,
         // No switch (the API alone): link what calls are already recorded.

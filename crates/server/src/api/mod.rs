@@ -152,6 +152,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(customers::screen_pop))
         .routes(routes!(customers::identify_caller))
+        .routes(routes!(customers::wrap_up_contact))
         .routes(routes!(agents::agent_pops))
         .routes(routes!(agents::agent_state, agents::set_agent_state))
         .routes(routes!(agents::agent_today))
