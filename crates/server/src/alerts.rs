@@ -249,6 +249,7 @@ mod tests {
                 .collect(),
             agents: Vec::new(),
             alerts: Vec::new(),
+            outbound: None,
         }
     }
 

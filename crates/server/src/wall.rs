@@ -269,6 +269,7 @@ impl Wall {
             queues,
             agents,
             alerts: Vec::new(),
+            outbound: None,
         }
     }
 
@@ -427,6 +428,9 @@ pub struct WallReport {
     /// Threshold alerts now ([`crate::alerts`]); filled in by the API, empty from the
     /// projection alone.
     pub alerts: Vec<crate::alerts::Alert>,
+    /// Today's callbacks and campaign calls (trigger → first dial, connect rate …), from the
+    /// outbound figures; filled in by the API where the center dials out.
+    pub outbound: Option<crate::outbound_metrics::OutboundFigures>,
 }
 
 /// One interval of the wall's charts.
@@ -472,7 +476,8 @@ pub struct WallHistory {
 pub fn changes(previous: &WallReport, now: &WallReport) -> Option<serde_json::Value> {
     let figures_changed = previous.center != now.center
         || previous.queues != now.queues
-        || previous.alerts != now.alerts;
+        || previous.alerts != now.alerts
+        || previous.outbound != now.outbound;
     let agents: Vec<&AgentRow> = now
         .agents
         .iter()
@@ -494,6 +499,7 @@ pub fn changes(previous: &WallReport, now: &WallReport) -> Option<serde_json::Va
         data["center"] = serde_json::to_value(&now.center).unwrap_or_default();
         data["queues"] = serde_json::to_value(&now.queues).unwrap_or_default();
         data["alerts"] = serde_json::to_value(&now.alerts).unwrap_or_default();
+        data["outbound"] = serde_json::to_value(&now.outbound).unwrap_or_default();
     }
     Some(data)
 }

@@ -92,6 +92,8 @@ async fn center(data: &std::path::Path) -> Center {
         api::now_ms(),
     ));
     wall.spawn(log.clone(), running.shutdown_handle().subscribe());
+    let outbound_metrics = hotline_server::outbound_metrics::OutboundMetrics::default();
+    outbound_metrics.spawn(log.clone(), running.shutdown_handle().subscribe());
     let calendar = Arc::new(hotline_calendar::Calendar::always_open());
     hotline_server::alerts::spawn(
         wall.clone(),
@@ -119,6 +121,7 @@ async fn center(data: &std::path::Path) -> Center {
         link: running.link.clone(),
         log: Some(log),
         wall: Some((wall, calendar)),
+        outbound_metrics: Some(outbound_metrics),
         alert_rules,
         switch: Some(running.control.clone()),
         ..ApiState::new(records.clone())
@@ -187,12 +190,40 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
         .await
         .unwrap();
 
+    center
+        .records
+        .create_campaign(
+            &hotline_store::NewCampaign {
+                name: "以旧换新".into(),
+                queue: "general".into(),
+                pacer: "progressive".into(),
+                abandon_cap: 0.03,
+            },
+            1,
+            "test",
+        )
+        .await
+        .unwrap();
+
     // The supervisor's wall, in English.
     let wall = Browser::start("en").await;
     log_in(&wall, center.http, "sam", "sam-password-1").await;
     wall.wait_for_text("h1", "Live wall", SHOWN_WITHIN).await;
     wall.wait_for_text("#agents tbody", "ann", SHOWN_WITHIN)
         .await;
+    // This center keeps callbacks: their figures show (none yet), and the campaign.
+    wall.wait_for_text(
+        "#outbound [data-tile=requested] .value",
+        "0",
+        SHOWN_WITHIN,
+    )
+    .await;
+    wall.wait_for_text(
+        "#campaigns tr[data-campaign=以旧换新]",
+        "Running",
+        SHOWN_WITHIN,
+    )
+    .await;
     wall.screenshot("1-wall-at-start").await;
 
     // The agent's desktop, in Chinese; her phone registers, which makes her ready.

@@ -16,8 +16,12 @@ async function loadState() {
     const before = status && status.state;
     status = await api("GET", "/api/v1/agents/" + encodeURIComponent(agent) + "/state");
     renderState();
-    // A contact just ended (talk or wrap-up over): today's figures moved.
-    if ((before === "on_contact" || before === "wrap_up") && before !== status.state) loadToday();
+    // A contact just ended (talk or wrap-up over): today's figures moved. The switch may say
+    // so a moment before the event log has it: look again shortly.
+    if ((before === "on_contact" || before === "wrap_up") && before !== status.state) {
+      loadToday();
+      setTimeout(loadToday, 1500);
+    }
   } catch (e) {
     stateError(e);
   }

@@ -24,6 +24,53 @@ function renderCenter(c) {
   );
 }
 
+function renderOutbound(o) {
+  const section = document.getElementById("outbound-section");
+  section.classList.toggle("hidden", !o);
+  if (!o) return;
+  const seconds = (ms) => (ms === null || ms === undefined ? "–" : (ms / 1000).toFixed(1) + " s");
+  document.getElementById("outbound").replaceChildren(
+    tile("out.requested", o.requested, "requested"),
+    tile("out.first_dial", seconds(o.trigger_to_first_dial_ms.p50), "first-dial"),
+    tile("out.first_dial_p95", seconds(o.trigger_to_first_dial_ms.p95), "first-dial-p95"),
+    tile("out.connect", percent(o.connect_rate), "connect"),
+    tile("out.timeliness", percent(o.timeliness), "timeliness"),
+    tile("out.pending", o.pending, "pending"),
+  );
+}
+
+// Campaigns: their live figures from `/api/v1/campaigns`, every few seconds.
+const CAMPAIGNS_EVERY_MS = 3000;
+
+async function loadCampaigns() {
+  let campaigns;
+  try {
+    campaigns = await api("GET", "/api/v1/campaigns");
+  } catch (e) {
+    return;
+  }
+  const shown = campaigns.filter((c) => c.state !== "stopped" || (c.live && c.live.active > 0));
+  document.getElementById("campaigns-section").classList.toggle("hidden", shown.length === 0);
+  const body = document.querySelector("#campaigns tbody");
+  body.replaceChildren();
+  for (const c of shown) {
+    const live = c.live || {};
+    const row = el("tr", null, { "data-campaign": c.name });
+    const state = t("campaign." + c.state) + (live.capped ? " · " + t("campaign.capped") : "");
+    row.append(
+      el("td", c.name), el("td", c.queue),
+      el("td", state, { class: live.capped ? "alert" : "" }),
+      el("td", live.ringing ?? "–", { class: "num" }),
+      el("td", live.waiting ?? "–", { class: "num" }),
+      el("td", c.numbers.pending, { class: "num" }),
+      el("td", live.since_start ? live.since_start.connected : "–", { class: "num" }),
+      el("td", percent(live.abandonment_24h), { class: "num" }),
+      el("td", percent(live.abandonment_30d), { class: "num" }),
+    );
+    body.append(row);
+  }
+}
+
 function renderQueues(queues) {
   const body = document.querySelector("#queues tbody");
   body.replaceChildren();
@@ -222,6 +269,7 @@ function connect() {
     renderCenter(wall.center);
     renderQueues(wall.queues);
     renderAlerts(wall.alerts);
+    renderOutbound(wall.outbound);
     chartQueues(wall.queues);
     loadCharts();
     agents.clear();
@@ -234,6 +282,7 @@ function connect() {
     if (changes.center) renderCenter(changes.center);
     if (changes.queues) renderQueues(changes.queues);
     if (changes.alerts) renderAlerts(changes.alerts);
+    if ("outbound" in changes) renderOutbound(changes.outbound);
     // The interval under way moves with the figures: redraw, at most every 5 s.
     if (changes.center && Date.now() - chartFetched > 5000) loadCharts();
     changes.agents.forEach((a) => agents.set(a.name, a));
@@ -261,4 +310,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   setInterval(renderAgents, 1000);
   setInterval(() => { if (Date.now() - chartFetched >= CHART_EVERY_MS) loadCharts(); }, 1000);
   document.getElementById("chart-queue").addEventListener("change", loadCharts);
+  loadCampaigns();
+  setInterval(loadCampaigns, CAMPAIGNS_EVERY_MS);
 });

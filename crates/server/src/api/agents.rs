@@ -221,6 +221,9 @@ pub async fn agent_today(
         .wall
         .as_ref()
         .ok_or_else(|| ApiError::unavailable("the live figures are not kept here"))?;
+    if let Some(log) = &state.log {
+        wall.catch_up(log).await?;
+    }
     let report = wall.report(super::now_ms(), calendar);
     let row = report
         .agents

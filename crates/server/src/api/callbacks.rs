@@ -673,6 +673,10 @@ fn wall_with_alerts(
         now_ms(),
     );
     report.alerts = alerts;
+    report.outbound = state
+        .outbound_metrics
+        .as_ref()
+        .map(|o| o.total(report.today_from_ms, report.at_ms + 1));
     report
 }
 
