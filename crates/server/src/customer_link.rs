@@ -123,6 +123,16 @@ pub enum LinkEvent {
         /// When.
         at_ms: u64,
     },
+    /// An agent's routing state changed: their desktop is told at once (it reads the state
+    /// again), instead of finding out at its next look.
+    AgentState {
+        /// The agent, by name.
+        agent: String,
+        /// The state as the wall names it (`ready`, `not_ready:<reason>`, `wrap_up` …).
+        state: String,
+        /// When.
+        at_ms: u64,
+    },
     /// The caller answered the post-call survey (after the call's `Ended`).
     SurveyAnswered {
         /// The contact.
@@ -207,6 +217,11 @@ pub fn link_event(routing: &RoutingConfig, record: &Record) -> Option<LinkEvent>
                 reason: format!("{reason:?}"),
                 at_ms: at.as_millis(),
             }),
+            RoutingEvent::AgentStateChanged { agent, state } => Some(LinkEvent::AgentState {
+                agent: agent_name(*agent),
+                state: crate::wall::state_name(routing, *state),
+                at_ms: at.as_millis(),
+            }),
             _ => None,
         },
     }
@@ -217,7 +232,7 @@ pub fn link_event(routing: &RoutingConfig, record: &Record) -> Option<LinkEvent>
 pub struct AgentPush {
     /// The agent it is for.
     pub agent: String,
-    /// The server-sent event's name: `offer` or `offer_ended`.
+    /// The server-sent event's name: `offer`, `offer_ended` or `state`.
     pub event: &'static str,
     /// Its JSON data.
     pub data: serde_json::Value,
@@ -448,6 +463,15 @@ impl Link {
                     tracked.connected_ms = Some(at_ms);
                 }
             }
+            LinkEvent::AgentState {
+                agent,
+                state,
+                at_ms,
+            } => self.parts.hub.push(AgentPush {
+                agent,
+                event: "state",
+                data: serde_json::json!({ "state": state, "at_ms": at_ms }),
+            }),
             LinkEvent::CallbackAccepted { contact } => {
                 if let Some(tracked) = self.tracked.get_mut(&contact) {
                     tracked.callback_waiting = true;
@@ -763,6 +787,34 @@ mod tests {
             event: "offer",
             data: serde_json::json!({ "contact_id": contact }),
         }
+    }
+
+    #[test]
+    fn an_agents_state_change_becomes_a_push_to_their_desktop() {
+        let routing = hotline_config::parse_routing(
+            "link.toml",
+            "[routing]\nreasons = [\"break\"]\n[[routing.queues]]\nname = \"general\"\n\
+             [[routing.agents]]\nname = \"ann\"\nqueues = [\"general\"]\n",
+        )
+        .unwrap();
+        let record = Record::Routing(
+            hotline_routing::Time::from_millis(5_000),
+            RoutingEvent::AgentStateChanged {
+                agent: hotline_routing::AgentId(0),
+                // The first reason after the built-in ones: "break".
+                state: hotline_routing::AgentState::NotReady(hotline_routing::ReasonCode(
+                    hotline_routing::ReasonCode::BUILT_IN.len() as u16,
+                )),
+            },
+        );
+        assert_eq!(
+            link_event(&routing, &record),
+            Some(LinkEvent::AgentState {
+                agent: "ann".into(),
+                state: "not_ready:break".into(),
+                at_ms: 5_000,
+            })
+        );
     }
 
     #[tokio::test]

@@ -332,7 +332,7 @@ impl Wall {
 }
 
 /// An agent state's name on the wall (`not_ready:<reason>` with the reason's name).
-fn state_name(routing: &RoutingConfig, state: AgentState) -> String {
+pub fn state_name(routing: &RoutingConfig, state: AgentState) -> String {
     match state {
         AgentState::LoggedOut => "logged_out".into(),
         AgentState::NotReady(reason) => format!(

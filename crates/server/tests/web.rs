@@ -212,12 +212,8 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
     wall.wait_for_text("#agents tbody", "ann", SHOWN_WITHIN)
         .await;
     // This center keeps callbacks: their figures show (none yet), and the campaign.
-    wall.wait_for_text(
-        "#outbound [data-tile=requested] .value",
-        "0",
-        SHOWN_WITHIN,
-    )
-    .await;
+    wall.wait_for_text("#outbound [data-tile=requested] .value", "0", SHOWN_WITHIN)
+        .await;
     wall.wait_for_text(
         "#campaigns tr[data-campaign=以旧换新]",
         "Running",

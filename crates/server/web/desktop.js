@@ -7,7 +7,9 @@
 "use strict";
 
 const DRAFT_KEY = "hotline.draft.ticket";
-const STATE_POLL_MS = 2000;
+// The state is pushed (`state` events on the pop stream); the look every 10 s is for what
+// is not a routing event (the phone registering or not) and a stream that was down.
+const STATE_POLL_MS = 10000;
 let agent = null;
 let status = null;
 
@@ -380,6 +382,8 @@ function listen() {
   const source = new EventSource("/api/v1/agents/" + encodeURIComponent(agent) + "/pops");
   source.addEventListener("offer", (e) => { renderPop(JSON.parse(e.data)); loadState(); });
   source.addEventListener("offer_ended", (e) => { popEnded(JSON.parse(e.data)); loadState(); loadToday(); });
+  source.addEventListener("state", () => loadState());
+  source.addEventListener("open", () => loadState());
   source.onerror = () => { /* EventSource reconnects by itself */ };
 }
 
