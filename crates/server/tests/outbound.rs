@@ -843,10 +843,9 @@ async fn add_wang(center: &Center, campaign: i64, customer: &Customer) -> Callba
     let tasks = center
         .records
         .callback_tasks(&hotline_store::CallbackFilter {
-            state: None,
             customer: Some(customer.id),
-            before_id: None,
             limit: 10,
+            ..Default::default()
         })
         .await
         .unwrap();

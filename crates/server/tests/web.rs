@@ -564,6 +564,13 @@ async fn an_unknown_caller_is_made_a_customer_from_the_pop_and_the_wrap_up_sched
     desk.click("#wrap-save").await;
     desk.wait_for_text("#wrap-notice", "Callback scheduled", SHOWN_WITHIN)
         .await;
+    // The agent's own callbacks list it, waiting for its window.
+    desk.wait_for_text(
+        "#my-callbacks li[data-state=pending]",
+        "想换新款洗衣机",
+        SHOWN_WITHIN,
+    )
+    .await;
     desk.screenshot("2-wrap-up-saved").await;
     check("caller", &caller.await.unwrap());
     let phone = tokio::task::spawn_blocking(move || phone.wait_with_output().unwrap())
@@ -617,6 +624,7 @@ async fn an_unknown_caller_is_made_a_customer_from_the_pop_and_the_wrap_up_sched
     assert_eq!(tasks.len(), 1);
     let task = &tasks[0].fields;
     assert_eq!(task.channel, "agent");
+    assert_eq!(task.requested_by.as_deref(), Some("ann"));
     assert_eq!(
         (task.window_start_ms, task.window_end_ms),
         (from_ms, from_ms + 2 * 3_600_000)

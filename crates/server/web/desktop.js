@@ -349,7 +349,7 @@ async function saveWrapUp(event) {
     notice.textContent = t("wrap.saved") + (wrapCallback
       ? " · " + t("wrap.callback_saved") + wrapCallback.promised_local : "");
     notice.className = "notice ok";
-    if (wrapCallback) notice.dataset.callback = wrapCallback.id;
+    if (wrapCallback) { notice.dataset.callback = wrapCallback.id; loadMine(); }
     notice.dataset.saved = contact;
     form.elements.contact_id.value = "";
     form.elements.notes.value = "";
@@ -528,6 +528,24 @@ async function loadPreview() {
   }
 }
 
+// The callbacks this agent scheduled, newest first, with how they went.
+async function loadMine() {
+  const list = document.getElementById("my-callbacks");
+  try {
+    const tasks = await api("GET", "/api/v1/callbacks?requested_by=me&limit=20");
+    list.replaceChildren();
+    if (tasks.length === 0) list.append(el("li", t("mine.none"), { class: "muted" }));
+    for (const c of tasks) {
+      const item = el("li", null, { "data-callback": c.id, "data-state": c.state });
+      item.append(el("div", c.reason),
+        el("div", [c.promised_local, t("cb." + c.state), c.number].join(" · "), { class: "muted" }));
+      list.append(item);
+    }
+  } catch (e) {
+    list.replaceChildren(el("li", e.message, { class: "muted" }));
+  }
+}
+
 async function dialCallback(id, button) {
   const notice = document.getElementById("preview-notice");
   button.disabled = true;
@@ -573,9 +591,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   await loadState();
   listen();
   loadPreview();
+  loadMine();
   loadToday();
   setInterval(loadState, STATE_POLL_MS);
   setInterval(loadToday, 30000);
   setInterval(tickWrapUp, 1000);
   setInterval(loadPreview, 15000);
+  setInterval(loadMine, 30000);
 });

@@ -118,6 +118,8 @@ pub struct NewCallbackTask {
     pub campaign: Option<i64>,
     /// How it is dialled ([`CALLBACK_MODES`]); `None`: the center's default mode.
     pub mode: Option<String>,
+    /// Who asked for it (a user's or an API key's name); `None` for tasks the system made.
+    pub requested_by: Option<String>,
 }
 
 impl NewCallbackTask {
@@ -240,6 +242,8 @@ pub struct CallbackFilter {
     pub state: Option<CallbackState>,
     /// Only this customer's.
     pub customer: Option<CustomerId>,
+    /// Only those this user or API key asked for.
+    pub requested_by: Option<String>,
     /// Only ids below this (the next page).
     pub before_id: Option<i64>,
     /// At most this many ([`MAX_CALLBACKS_PAGE`]).
@@ -251,6 +255,7 @@ impl Default for CallbackFilter {
         CallbackFilter {
             state: None,
             customer: None,
+            requested_by: None,
             before_id: None,
             limit: 100,
         }

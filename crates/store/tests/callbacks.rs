@@ -25,6 +25,7 @@ fn request(customer: Option<CustomerId>, reason: &str) -> NewCallbackTask {
         created_ms: 1_000,
         campaign: None,
         mode: None,
+        requested_by: Some("web-form".into()),
     }
 }
 
@@ -137,6 +138,27 @@ async fn a_request_is_stored_once_per_customer_and_reason_and_its_dialer_state_k
         .unwrap();
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0].outcome.as_deref(), Some("do_not_call"));
+    // Who asked is kept, and lists their own.
+    assert_eq!(
+        cancelled[0].fields.requested_by.as_deref(),
+        Some("web-form")
+    );
+    let mine = |who: &str| {
+        let records = records.clone();
+        let who = who.to_owned();
+        async move {
+            records
+                .callback_tasks(&CallbackFilter {
+                    requested_by: Some(who),
+                    ..CallbackFilter::default()
+                })
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert!(mine("web-form").await >= 2);
+    assert_eq!(mine("ann").await, 0);
     let unknown = records
         .create_callback_task(None, &request(Some(CustomerId(999)), "x"), "api")
         .await;

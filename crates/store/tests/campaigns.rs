@@ -44,6 +44,7 @@ fn number(campaign: i64, i: u32) -> NewCallbackTask {
         created_ms: 1_000,
         campaign: Some(campaign),
         mode: Some("predictive".into()),
+        requested_by: None,
     }
 }
 

@@ -108,6 +108,9 @@ pub struct CallbackView {
     /// The campaign whose number it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_id: Option<i64>,
+    /// Who asked for it (a user's or an API key's name), when a person or a system did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
 }
 
 fn callback_view(state: &ApiState, task: &CallbackTask, accepted: bool) -> CallbackView {
@@ -133,6 +136,7 @@ fn callback_view(state: &ApiState, task: &CallbackTask, accepted: bool) -> Callb
         attempts: task.attempts,
         outcome: task.outcome.clone(),
         mode: task.fields.mode.clone(),
+        requested_by: task.fields.requested_by.clone(),
         campaign_id: task.fields.campaign,
     }
 }
@@ -169,7 +173,8 @@ async fn submit(
         .clone()
         .ok_or_else(|| ApiError::unavailable("the dialer is not running"))?;
     idempotent(state, caller, headers, body, || async {
-        let request = resolve(state, input).await?;
+        let mut request = resolve(state, input).await?;
+        request.task.requested_by = Some(caller.name.clone());
         let task = outbound.submit(request).await.map_err(|e| match e {
             SubmitError::Invalid(field, message) => ApiError::invalid(field, message),
             SubmitError::Duplicate(message) => ApiError::conflict(message),
@@ -294,6 +299,8 @@ pub struct CallbackQuery {
     pub state: Option<String>,
     /// Only this customer's.
     pub customer_id: Option<i64>,
+    /// Only those this user or API key asked for (`me`: the caller).
+    pub requested_by: Option<String>,
     /// The next page: ids below this.
     pub before_id: Option<i64>,
     /// At most this many (100 by default, 500 at most).
@@ -326,6 +333,13 @@ pub async fn list_callbacks(
             })
             .transpose()?,
         customer: query.customer_id.map(CustomerId),
+        requested_by: query.requested_by.map(|who| {
+            if who == "me" {
+                caller.name.clone()
+            } else {
+                who
+            }
+        }),
         before_id: query.before_id,
         limit: query.limit.unwrap_or(100),
     };

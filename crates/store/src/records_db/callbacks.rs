@@ -20,7 +20,7 @@ use crate::ticket_records::TicketId;
 const PAYLOAD_FIELD: &str = "callback.payload";
 const COLUMNS: &str = "id, customer_id, number_sealed, channel, reason, need_tags, \
     payload_sealed, priority, value_score, window_start_ms, window_end_ms, promised_ms, state, \
-    dedupe_key, ticket_id, attempts, outcome, snapshot, created_ms, updated_ms, campaign_id, mode";
+    dedupe_key, ticket_id, attempts, outcome, snapshot, created_ms, updated_ms, campaign_id, mode, requested_by";
 /// The most active tasks read back at start in one go.
 pub const MAX_ACTIVE_CALLBACKS_READ: u32 = 2_000_000;
 
@@ -185,6 +185,11 @@ impl Records {
         if let Some(customer) = filter.customer {
             query.push(" AND customer_id = ").push_bind(customer.0);
         }
+        if let Some(requested_by) = &filter.requested_by {
+            query
+                .push(" AND requested_by = ")
+                .push_bind(requested_by.clone());
+        }
         if let Some(before) = filter.before_id {
             query.push(" AND id < ").push_bind(before);
         }
@@ -319,6 +324,7 @@ impl Records {
                 created_ms: row.try_get("created_ms")?,
                 campaign: row.try_get("campaign_id")?,
                 mode: row.try_get("mode")?,
+                requested_by: row.try_get("requested_by")?,
             },
             state: CallbackState::parse(&state)
                 .ok_or_else(|| StoreError::Invariant(format!("callback state {state:?}")))?,
@@ -363,9 +369,9 @@ async fn insert_callback_task(
         "INSERT INTO callback_tasks (id, customer_id, number_sealed, number_index, channel, \
          reason, need_tags, payload_sealed, priority, value_score, window_start_ms, \
          window_end_ms, promised_ms, state, dedupe_key, ticket_id, attempts, created_ms, \
-         updated_ms, campaign_id, mode) VALUES (COALESCE($1, (SELECT COALESCE(MAX(id), 0) \
-         + 1 FROM callback_tasks)), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         'pending', $14, $15, 0, $16, $16, $17, $18) RETURNING id",
+         updated_ms, campaign_id, mode, requested_by) VALUES (COALESCE($1, (SELECT \
+         COALESCE(MAX(id), 0) + 1 FROM callback_tasks)), $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, 'pending', $14, $15, 0, $16, $16, $17, $18, $19) RETURNING id",
     )
     .bind(id)
     .bind(task.customer.map(|c| c.0))
@@ -385,6 +391,7 @@ async fn insert_callback_task(
     .bind(task.created_ms)
     .bind(task.campaign)
     .bind(task.mode.as_deref())
+    .bind(task.requested_by.as_deref())
     .fetch_one(&mut *connection)
     .await
     .map_err(|e| match &e {
