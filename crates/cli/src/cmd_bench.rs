@@ -242,8 +242,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             println!(
                 "wall: {} agents, {} queues, {} s of center time ({} events): first report {} bytes; \
                  changes {:.1} KB/s on average, {:.1} KB in the busiest second; report and \
-                 compare p50 {:?}, max {:?}; first load (page, 3 files, first event) p50 {:?}, \
-                 max {:?}",
+                 compare p50 {:?}, max {:?}; charts (8 h, center) {} bytes in {:?}; first load \
+                 (page, 3 files, first event) p50 {:?}, max {:?}",
                 r.agents,
                 r.queues,
                 r.seconds,
@@ -253,6 +253,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 r.busiest_second_bytes as f64 / 1_000.0,
                 r.push_p50,
                 r.push_max,
+                r.history_bytes,
+                r.history_time,
                 r.load_p50,
                 r.load_max
             );

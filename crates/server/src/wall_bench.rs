@@ -48,6 +48,11 @@ pub struct WallBenchReport {
     pub push_p50: Duration,
     /// Worst.
     pub push_max: Duration,
+    /// The charts' answer (8 hours of the whole center): its size in bytes, and the time to
+    /// make it (the page asks at most every 5 s, and every 15 s when nothing moves).
+    pub history_bytes: usize,
+    /// Time to make it.
+    pub history_time: Duration,
     /// The first load of the wall (page, assets, first event), median and worst of the
     /// tries.
     pub load_p50: Duration,
@@ -204,6 +209,11 @@ pub async fn run(agents: u32, queues: u32, seconds: u64, loads: u32) -> WallBenc
     }
     timings.sort();
     let total: usize = per_second.iter().sum();
+    let now_ms = (origin + seconds * 1_000) as i64;
+    let started = Instant::now();
+    let history = wall.history(now_ms, now_ms - 8 * 3_600_000 + 1, None);
+    let history_time = started.elapsed();
+    let history_bytes = serde_json::to_string(&history).unwrap_or_default().len();
     let (load_p50, load_max) = first_loads(wall, loads).await;
     WallBenchReport {
         agents,
@@ -215,6 +225,8 @@ pub async fn run(agents: u32, queues: u32, seconds: u64, loads: u32) -> WallBenc
         busiest_second_bytes: per_second.iter().copied().max().unwrap_or(0),
         push_p50: percentile(&timings, 0.5),
         push_max: timings.last().copied().unwrap_or_default(),
+        history_bytes,
+        history_time,
         load_p50,
         load_max,
     }
