@@ -299,6 +299,71 @@ impl std::fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// Why [`Router::reconfigure`] refused a configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReconfigureError {
+    /// The configuration itself is wrong.
+    Invalid(Vec<ConfigError>),
+    /// It removes, renames or reorders a queue, agent, skill or not-ready reason: their ids
+    /// are in the contacts and agents in progress (and in the event log).
+    Identity(String),
+}
+
+impl std::fmt::Display for ReconfigureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReconfigureError::Invalid(errors) => {
+                let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                write!(f, "the configuration is not valid: {}", all.join("; "))
+            }
+            ReconfigureError::Identity(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ReconfigureError {}
+
+/// Checks that `new` keeps every queue, agent, skill and reason of `old` under its id.
+fn check_identities(old: &RoutingConfig, new: &RoutingConfig) -> Result<(), ReconfigureError> {
+    fn same<T>(
+        what: &str,
+        old: &[T],
+        new: &[T],
+        name: impl Fn(&T) -> &str,
+    ) -> Result<(), ReconfigureError> {
+        for (i, before) in old.iter().enumerate() {
+            match new.get(i) {
+                Some(now) if name(now) == name(before) => {}
+                Some(now) => {
+                    return Err(ReconfigureError::Identity(format!(
+                        "{what} {i} was {:?} and is now {:?}: {what}s may be added at the end, \
+                         not removed, renamed or reordered while the center runs",
+                        name(before),
+                        name(now)
+                    )))
+                }
+                None => {
+                    return Err(ReconfigureError::Identity(format!(
+                        "{what} {:?} is gone: {what}s may be added at the end, not removed \
+                         while the center runs",
+                        name(before)
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+    same("skill", &old.skills, &new.skills, |s| s.as_str())?;
+    same("queue", &old.queues, &new.queues, |q| q.name.as_str())?;
+    same("agent", &old.agents, &new.agents, |a| a.name.as_str())?;
+    same(
+        "not-ready reason",
+        &old.extra_reasons,
+        &new.extra_reasons,
+        |r| r.as_str(),
+    )
+}
+
 /// A waiting contact's place and expected wait.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WaitEstimate {
@@ -660,6 +725,91 @@ impl Router {
     /// The configuration the router runs.
     pub fn config(&self) -> &RoutingConfig {
         &self.config
+    }
+
+    /// Runs a new configuration from `now` on, without dropping anything in progress: the
+    /// contacts keep their places, waits and offers, the agents their states, offers, calls
+    /// and wrap-ups (whose terms were set when they began). Queues, agents, skills and
+    /// not-ready reasons keep their ids, so the new configuration may add them at the end and
+    /// change their properties (a queue's skills, steps, maximum wait, selection, limits;
+    /// an agent's skills, profile and chat capacity; the policies), but not remove, rename or
+    /// reorder them (an agent with an empty profile takes no contacts). Waiting contacts get
+    /// the new queue's requirements at the step they reached (capped at its steps), their
+    /// timers follow the new steps and delays, and every available agent is offered what it
+    /// may now take. An error leaves the router as it was.
+    pub fn reconfigure(
+        &mut self,
+        now: Time,
+        config: RoutingConfig,
+    ) -> Result<(), ReconfigureError> {
+        check_identities(&self.config, &config)?;
+        config.validate().map_err(ReconfigureError::Invalid)?;
+        self.handle_timeout(now);
+        let now = self.now;
+        // What the configuration decides is rebuilt as `new` builds it; what happened is kept.
+        let mut fresh = Router::new(config).map_err(ReconfigureError::Invalid)?;
+        let old_agents = std::mem::take(&mut self.agents);
+        for (ai, old) in old_agents.into_iter().enumerate() {
+            let a = &mut fresh.agents[ai];
+            for p in &mut a.profile {
+                if let Some(before) = old.profile.iter().find(|o| o.queue == p.queue) {
+                    p.last_offer_seq = before.last_offer_seq;
+                }
+            }
+            let profile = std::mem::take(&mut a.profile);
+            let chat_capacity = a.chat_capacity;
+            *a = Agent {
+                profile,
+                chat_capacity,
+                in_ready: [false; Channel::COUNT],
+                ..old
+            };
+            // Not in any ready set yet: `agent_changed` below puts it where it now belongs.
+            for p in &mut a.profile {
+                p.ready_key = [None; Channel::COUNT];
+            }
+        }
+        let old_queues = std::mem::take(&mut self.queues);
+        for (qi, old) in old_queues.into_iter().enumerate() {
+            let q = &mut fresh.queues[qi];
+            q.held = old.held;
+            q.handle_time_ms = old.handle_time_ms;
+            q.asterisk_holdtime_ms = old.asterisk_holdtime_ms;
+            q.recent_abandons = old.recent_abandons;
+            q.recent_waiting_ms = old.recent_waiting_ms;
+            q.ring_time_ms = old.ring_time_ms;
+        }
+        self.config = fresh.config;
+        self.n_skills = fresh.n_skills;
+        self.agent_skills = fresh.agent_skills;
+        self.agents = fresh.agents;
+        self.queues = fresh.queues;
+        self.staffing_version += 1;
+        self.staffing_cache = WordMap::default();
+        // Every contact again: its requirements and step under the new queue, back in its
+        // group if it waits there, and its next timer.
+        for slot in 0..self.contacts.len() as u32 {
+            if self.contacts[slot as usize].is_none() {
+                continue;
+            }
+            let steps = self.config.queues[self.contact(slot).queue.index()]
+                .steps
+                .len();
+            let c = self.contact_mut(slot);
+            c.step = c.step.min(steps as u8);
+            self.refresh_requirements(slot);
+            if self.contact(slot).state == ContactState::Waiting {
+                self.put_back(now, slot);
+            }
+            self.schedule_contact(slot);
+        }
+        for agent in 0..self.agents.len() as u32 {
+            self.agent_changed(now, AgentId(agent));
+        }
+        for agent in 0..self.agents.len() as u32 {
+            self.route_agent(now, AgentId(agent));
+        }
+        Ok(())
     }
 
     /// The next event, with the time it happened. Drain after every input and timeout.

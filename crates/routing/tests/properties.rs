@@ -6,7 +6,9 @@
 //!   or cancelled);
 //! - no waiting contact may be taken by an available agent (checked by
 //!   `Router::check_invariants` after every step, by brute force);
-//! - first come, first served among equal contacts.
+//! - first come, first served among equal contacts;
+//! - all of it across live reconfigurations (`Router::reconfigure`): profiles, skills,
+//!   steps, maximum waits, selection and capacity changed and agents added mid-flight.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -144,6 +146,7 @@ enum Op {
     EndWrapUp(u8),
     DialResult(u8, u8),
     Estimate(u8),
+    Reconfigure(u8, u8, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -155,18 +158,106 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(Op::AcceptCallback),
         1 => (any::<u8>(), 0u8..3).prop_map(|(c, t)| Op::SetTier(c, t)),
         1 => (any::<u8>(), 0u8..5).prop_map(|(c, p)| Op::Reposition(c, p)),
-        1 => (0u8..6).prop_map(Op::Login),
-        1 => (0u8..6).prop_map(Op::Logout),
-        3 => (0u8..6).prop_map(Op::Ready),
-        1 => (0u8..6).prop_map(Op::NotReady),
-        5 => (0u8..6).prop_map(Op::Accept),
-        1 => (0u8..6).prop_map(Op::Reject),
-        1 => (0u8..6).prop_map(Op::Unreachable),
-        3 => (0u8..6).prop_map(Op::Complete),
-        1 => (0u8..6).prop_map(Op::EndWrapUp),
+        1 => (0u8..8).prop_map(Op::Login),
+        1 => (0u8..8).prop_map(Op::Logout),
+        3 => (0u8..8).prop_map(Op::Ready),
+        1 => (0u8..8).prop_map(Op::NotReady),
+        5 => (0u8..8).prop_map(Op::Accept),
+        1 => (0u8..8).prop_map(Op::Reject),
+        1 => (0u8..8).prop_map(Op::Unreachable),
+        3 => (0u8..8).prop_map(Op::Complete),
+        1 => (0u8..8).prop_map(Op::EndWrapUp),
         2 => (any::<u8>(), 0u8..5).prop_map(|(c, o)| Op::DialResult(c, o)),
         1 => any::<u8>().prop_map(Op::Estimate),
+        1 => (0u8..8, any::<u8>(), any::<u8>()).prop_map(|(k, a, b)| Op::Reconfigure(k, a, b)),
     ]
+}
+
+/// The configuration with one change, picked by `kind` and placed by `a` and `b`: the kinds
+/// of edit a supervisor makes while the center runs.
+fn reconfigured(current: &RoutingConfig, kind: u8, a: u8, b: u8) -> RoutingConfig {
+    let mut config = current.clone();
+    let agent = a as usize % config.agents.len();
+    let queue = b as usize % config.queues.len();
+    let original = center();
+    match kind {
+        // An agent joins or leaves a queue.
+        0 => {
+            let profile = &mut config.agents[agent].profile;
+            match profile.iter().position(|p| p.queue.index() == queue) {
+                Some(i) => {
+                    profile.remove(i);
+                }
+                None => profile.push(ProfileEntry {
+                    queue: QueueId(queue as u32),
+                    priority: b % 3,
+                    delay: Duration::from_secs(u64::from(a % 3) * 10),
+                }),
+            }
+        }
+        // An agent's skill level.
+        1 => {
+            if let Some(skill) = config.agents[agent].skills.first_mut() {
+                skill.1 = 1 + b % 5;
+            }
+        }
+        // A queue's required level.
+        2 => {
+            if let Some(skill) = config.queues[queue].skills.first_mut() {
+                skill.min_proficiency = 1 + a % 5;
+            }
+        }
+        // A queue's steps: one fewer, or as at first.
+        3 => {
+            if config.queues[queue].steps.pop().is_none() {
+                if let Some(q) = original.queues.get(queue) {
+                    config.queues[queue].steps = q.steps.clone();
+                }
+            }
+        }
+        // A queue's maximum wait.
+        4 => {
+            config.queues[queue].max_wait = match a % 3 {
+                0 => None,
+                1 => Some(MaxWait {
+                    after: Duration::from_secs(10 + u64::from(b)),
+                    action: MaxWaitAction::Callback,
+                }),
+                _ => Some(MaxWait {
+                    after: Duration::from_secs(10 + u64::from(b)),
+                    action: MaxWaitAction::Overflow(QueueId(((queue + 1) % 3) as u32)),
+                }),
+            };
+        }
+        // A queue's selection.
+        5 => {
+            config.queues[queue].selection = [
+                AgentSelection::LongestIdle,
+                AgentSelection::BestProficiency,
+                AgentSelection::LeastOccupied,
+                AgentSelection::RoundRobin,
+            ][a as usize % 4];
+        }
+        // An agent's chat capacity.
+        6 => config.agents[agent].chat_capacity = b % 4,
+        // A new agent (up to eight).
+        _ => {
+            if config.agents.len() < 8 {
+                let n = config.agents.len();
+                config.agents.push(AgentConfig {
+                    name: format!("a{n}"),
+                    skills: vec![(SkillId(u16::from(a % 3)), 1 + b % 5)],
+                    profile: vec![ProfileEntry {
+                        queue: QueueId(queue as u32),
+                        priority: 1,
+                        delay: Duration::ZERO,
+                    }],
+                    chat_capacity: a % 3,
+                });
+            }
+        }
+    }
+    config
 }
 
 /// What the test knows from the events alone.
@@ -290,7 +381,8 @@ impl Run {
     }
 
     fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
-        let agent = |a: u8| AgentId(u32::from(a));
+        let agents = self.router.config().agents.len() as u32;
+        let agent = |a: u8| AgentId(u32::from(a) % agents);
         match *op {
             Op::Advance(ms) => {
                 self.now = self.now + Duration::from_millis(u64::from(ms));
@@ -401,6 +493,13 @@ impl Run {
                     }
                     let _ = self.router.asterisk_estimate(self.now, contact);
                 }
+            }
+            Op::Reconfigure(kind, a, b) => {
+                let config = reconfigured(self.router.config(), kind, a, b);
+                // A refused configuration must leave everything as it was; an accepted one
+                // must keep every invariant (checked by `drain`).
+                let _ = self.router.reconfigure(self.now, config);
+                self.drain()?;
             }
             Op::DialResult(n, o) => {
                 let dialing: Vec<ContactId> = self.model.dialing.keys().copied().collect();
