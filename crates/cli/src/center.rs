@@ -24,6 +24,8 @@ pub struct Center {
     pub api_local: Option<SocketAddr>,
     /// The customer records.
     pub records: hotline_store::Records,
+    /// Reloads the configuration file (`None` for the demo, which has none).
+    pub reloader: Option<Arc<hotline_server::reload::Reloader>>,
     api: Option<crate::cmd_records::RunningApi>,
     hub: PopHub,
     outbound: hotline_server::outbound::Outbound,
@@ -33,8 +35,14 @@ pub struct Center {
 }
 
 /// Starts every part of the center on `data` (the event log, records, keys, recordings),
-/// with the API on `http` (`off` for none), printing where each is.
-pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Center> {
+/// with the API on `http` (`off` for none), printing where each is. `file` is the
+/// configuration file and its text, for reloading (none for the demo).
+pub async fn start(
+    config: ServerConfig,
+    file: Option<(std::path::PathBuf, String)>,
+    data: &Path,
+    http: &str,
+) -> Result<Center> {
     let log_path = data.join("events.db");
     let records = crate::cmd_records::open_records(data).await?;
     let pops = PopHub::new();
@@ -117,6 +125,15 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
         .context("replaying the event log for the live figures")?;
     let metrics_task = outbound_metrics.spawn(log.clone(), running.shutdown_handle().subscribe());
     let wall_task = wall.spawn(log.clone(), running.shutdown_handle().subscribe());
+    let reloader = file.map(|(path, text)| {
+        Arc::new(hotline_server::reload::Reloader::new(
+            path,
+            text,
+            running.control.clone(),
+            Some(wall.clone()),
+            running.events.clone(),
+        ))
+    });
     println!("hotline: SIP on {} (UDP and TCP)", running.local);
     println!("hotline: event log {}", log_path.display());
     let api = if http == "off" {
@@ -137,6 +154,7 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
             outbound_metrics: Some(outbound_metrics.clone()),
             switch: Some(running.control.clone()),
             alert_rules: alert_rules.clone(),
+            reload: reloader.clone(),
             wall: Some((
                 wall.clone(),
                 Arc::new(dialer_rules.default_legal_hours().clone()),
@@ -206,6 +224,7 @@ pub async fn start(config: ServerConfig, data: &Path, http: &str) -> Result<Cent
     Ok(Center {
         api_local: api.as_ref().map(|a| a.local),
         records,
+        reloader,
         running,
         api,
         hub,

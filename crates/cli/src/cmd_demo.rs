@@ -76,7 +76,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         .context("starting the runtime")?;
     runtime.block_on(async {
         // The whole center, as `hotline serve` runs it, with simulated people on its phones.
-        let center = crate::center::start(config, &args.data, &args.http).await?;
+        let center = crate::center::start(config, None, &args.data, &args.http).await?;
         let local = center.running.local;
         println!(
             "hotline demo: {} agents, about {} calls a minute, for {} s",

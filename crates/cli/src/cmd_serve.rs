@@ -43,9 +43,15 @@ pub fn os_random<const N: usize>() -> Result<[u8; N]> {
 pub fn run(args: &ServeArgs) -> Result<()> {
     let secret: [u8; 32] = os_random()?;
     let seed = u64::from_le_bytes(os_random()?);
-    let config = match &args.config {
-        Some(path) => config::load(path, seed, secret).map_err(|d| anyhow!("{d}"))?,
-        None => config::demo(args.listen, seed, secret),
+    let (config, file) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let config = config::parse(&path.display().to_string(), &text, seed, secret)
+                .map_err(|d| anyhow!("{d}"))?;
+            (config, Some((path.clone(), text)))
+        }
+        None => (config::demo(args.listen, seed, secret), None),
     };
     let demo_passwords = config.demo_passwords.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -53,7 +59,33 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let center = crate::center::start(config, &args.data, &args.http).await?;
+        let center = crate::center::start(config, file, &args.data, &args.http).await?;
+        if let Some(reloader) = center.reloader.clone() {
+            // SIGHUP reloads the file, as `POST /api/v1/admin/reload` does.
+            let mut hangups =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                    .context("listening for SIGHUP")?;
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    match reloader.reload().await {
+                        Ok(report) if report.restart_needed.is_empty() => println!(
+                            "hotline: configuration reloaded: {} queues, {} agents",
+                            report.queues, report.agents
+                        ),
+                        Ok(report) => println!(
+                            "hotline: configuration reloaded: {} queues, {} agents; a restart \
+                             is needed for [{}]",
+                            report.queues,
+                            report.agents,
+                            report.restart_needed.join("], [")
+                        ),
+                        Err(error) => {
+                            eprintln!("hotline: reload refused, nothing changed: {error}")
+                        }
+                    }
+                }
+            });
+        }
         if !demo_passwords.is_empty() {
             let local = center.running.local;
             println!("hotline: demo center, one queue \"general\"; agents register as:");

@@ -611,6 +611,31 @@ impl Projection {
         }
     }
 
+    /// Counts from now on with a new configuration of the same queues and agents, more added
+    /// at the end ([`crate::Router::reconfigure`]): the queues' thresholds are the new ones
+    /// for contacts that arrive from now on; what was counted stays.
+    pub fn reconfigure(&mut self, routing: &RoutingConfig) {
+        self.thresholds = routing
+            .queues
+            .iter()
+            .map(|q| (q.service_level_threshold, q.short_abandon))
+            .collect();
+        let queues = self.thresholds.len();
+        for interval in &mut self.queues {
+            if interval.len() < queues {
+                interval.resize(queues, Counters::default());
+            }
+        }
+        let last = self.last;
+        if self.held.len() < queues {
+            self.held.resize(queues, (0, last));
+        }
+        if self.agents.len() < routing.agents.len() {
+            self.agents
+                .resize(routing.agents.len(), (AgentState::LoggedOut, last));
+        }
+    }
+
     /// Number of intervals with data.
     pub fn interval_count(&self) -> usize {
         self.center.len()

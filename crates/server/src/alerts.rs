@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hotline_calendar::Calendar;
-use hotline_routing::RoutingConfig;
 use hotline_store::{EventWriter, NewEvent};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -37,8 +36,6 @@ pub struct AlertRules {
     pub longest_wait_ms: i64,
     /// A callback not dialled whose promise falls within this raises `callback_promise`.
     pub promise_within_ms: i64,
-    /// Each queue's service-level goal, by name (from the routing configuration).
-    pub goals: BTreeMap<String, f64>,
 }
 
 impl Default for AlertRules {
@@ -46,21 +43,6 @@ impl Default for AlertRules {
         AlertRules {
             longest_wait_ms: DEFAULT_LONGEST_WAIT_ALERT_MS,
             promise_within_ms: DEFAULT_PROMISE_ALERT_MS,
-            goals: BTreeMap::new(),
-        }
-    }
-}
-
-impl AlertRules {
-    /// The default limits with the queues' goals of `routing`.
-    pub fn for_routing(routing: &RoutingConfig) -> AlertRules {
-        AlertRules {
-            goals: routing
-                .queues
-                .iter()
-                .map(|q| (q.name.clone(), q.service_level_goal))
-                .collect(),
-            ..AlertRules::default()
         }
     }
 }
@@ -92,7 +74,7 @@ pub fn alerts_of(report: &WallReport, promises_due: u64, rules: &AlertRules) -> 
     let mut alerts = Vec::new();
     for queue in &report.queues {
         let f = &queue.figures;
-        let goal = rules.goals.get(&queue.name).copied().unwrap_or(0.8);
+        let goal = queue.service_level_goal;
         if let Some(level) = f.service_level {
             if f.answered + f.abandoned >= SERVICE_LEVEL_MIN_CONTACTS && level < goal {
                 alerts.push(Alert {
@@ -244,6 +226,7 @@ mod tests {
                 .into_iter()
                 .map(|(name, figures)| QueueRow {
                     name: name.into(),
+                    service_level_goal: if name == "vip" { 0.9 } else { 0.8 },
                     figures,
                 })
                 .collect(),
@@ -255,8 +238,7 @@ mod tests {
 
     #[test]
     fn a_low_service_level_counts_only_after_enough_contacts_and_a_long_wait_at_once() {
-        let mut rules = AlertRules::default();
-        rules.goals.insert("vip".into(), 0.9);
+        let rules = AlertRules::default();
         let wall = report(vec![
             // 85 % under a 90 % goal, with 20 contacts: raised.
             ("vip", figures(17, 3, Some(0.85), None)),

@@ -114,7 +114,8 @@ pub struct ServerConfig {
     /// How callbacks are placed (`[outbound] mode`: `agent_first`, the default, or
     /// `automatic`).
     pub outbound_mode: crate::switch::OutboundMode,
-    /// The wall's alert limits (`[wall]`), with the queues' service-level goals.
+    /// The wall's alert limits (`[wall]`); the queues' service-level goals are the routing
+    /// configuration's.
     pub alert_rules: crate::alerts::AlertRules,
 }
 
@@ -422,7 +423,6 @@ pub fn parse(
         }
     }
     let media_settings = media_settings(file, &media, &listen, &queue, &menu)?;
-    let routing_for_alerts = routing.clone();
     let mut digest_algorithms = Vec::new();
     for (i, name) in sip.digest.iter().flatten().enumerate() {
         match hotline_sip::Algorithm::from_token(name) {
@@ -649,10 +649,7 @@ pub fn parse(
         outbound_in_flight: max_in_flight as u32,
         notices,
         outbound_mode,
-        alert_rules: crate::alerts::AlertRules {
-            goals: crate::alerts::AlertRules::for_routing(&routing_for_alerts).goals,
-            ..alert_rules
-        },
+        alert_rules,
     })
 }
 
@@ -1050,7 +1047,7 @@ mod tests {
     }
 
     #[test]
-    fn the_walls_alert_limits_are_bounded_seconds_and_take_the_queues_goals() {
+    fn the_walls_alert_limits_are_bounded_seconds() {
         let good = format!("[sip]\n[wall]\nlongest_wait_alert = 30\n{ONE_AGENT}");
         let config = parse("x.toml", &good, 1, [0; 32]).unwrap();
         assert_eq!(config.alert_rules.longest_wait_ms, 30_000);
@@ -1058,7 +1055,6 @@ mod tests {
             config.alert_rules.promise_within_ms,
             crate::alerts::DEFAULT_PROMISE_ALERT_MS
         );
-        assert_eq!(config.alert_rules.goals.len(), config.routing.queues.len());
         for bad in ["longest_wait_alert = 0", "promise_alert = 86401"] {
             let text = format!("[sip]\n[wall]\n{bad}\n{ONE_AGENT}");
             let error = parse("x.toml", &text, 1, [0; 32]).unwrap_err().to_string();

@@ -31,6 +31,7 @@ pub mod outbound_metrics;
 pub mod phone;
 pub mod prompt_files;
 pub mod recordings;
+pub mod reload;
 pub mod retention;
 pub mod runtime;
 pub mod sla_watch;

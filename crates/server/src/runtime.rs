@@ -188,6 +188,16 @@ pub enum Control {
         /// The new state, or why not.
         reply: oneshot::Sender<Result<AgentStatus, AgentChangeError>>,
     },
+    /// A new routing configuration and calendars, run without dropping a call
+    /// ([`Switch::reconfigure`]).
+    Reconfigure {
+        /// The routing configuration.
+        routing: Box<hotline_routing::RoutingConfig>,
+        /// The business-hours calendars, the same ones by name and order.
+        calendars: Vec<hotline_calendar::Calendar>,
+        /// Done, or why not (nothing changed then).
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 /// The handle on the switch the API holds (cloning is cheap). Each method answers `None`
@@ -231,6 +241,20 @@ impl SwitchControl {
         })
         .await
     }
+
+    /// Runs a new routing configuration and calendars ([`Control::Reconfigure`]).
+    pub async fn reconfigure(
+        &self,
+        routing: hotline_routing::RoutingConfig,
+        calendars: Vec<hotline_calendar::Calendar>,
+    ) -> Option<Result<(), String>> {
+        self.ask(|reply| Control::Reconfigure {
+            routing: Box::new(routing),
+            calendars,
+            reply,
+        })
+        .await
+    }
 }
 
 /// The run loop's ends of the link task's channels ([`crate::customer_link`]).
@@ -252,7 +276,7 @@ pub async fn run(
     let RunParts {
         clock,
         log,
-        routing,
+        mut routing,
         media: (mut media, mut media_events),
         mut shutdown,
         link,
@@ -348,6 +372,14 @@ pub async fn run(
                 }
                 Control::ChangeAgent { agent, change, reply } => {
                     let _ = reply.send(switch.change_agent(clock.now(), &agent, change));
+                }
+                Control::Reconfigure { routing: new, calendars, reply } => {
+                    let result = switch.reconfigure(clock.now(), *new, calendars);
+                    if result.is_ok() {
+                        // The log and the link task name queues and agents by this one now.
+                        routing = Arc::new(switch.router().config().clone());
+                    }
+                    let _ = reply.send(result.map_err(|e| e.to_string()));
                 }
             },
             Some(query) = recv_some(&mut agent_queries) => {

@@ -781,6 +781,40 @@ impl Switch {
         &self.router
     }
 
+    /// Runs a new routing configuration and business-hours calendars from `now` on, without
+    /// dropping a call ([`Router::reconfigure`]: queues, agents, skills and reasons may be
+    /// added at the end and their properties changed, not removed or renamed). The calendars
+    /// must be the same ones by name and order (numbers name them by place); their hours and
+    /// holidays may change, and apply to the next call that arrives. An error changes
+    /// nothing.
+    pub fn reconfigure(
+        &mut self,
+        now: Millis,
+        routing: RoutingConfig,
+        calendars: Vec<hotline_calendar::Calendar>,
+    ) -> Result<(), SwitchError> {
+        let names = |c: &[hotline_calendar::Calendar]| {
+            c.iter().map(|c| c.name().to_owned()).collect::<Vec<_>>()
+        };
+        if names(&calendars) != names(&self.config.calendars) {
+            return Err(SwitchError(format!(
+                "the calendars are {:?}, were {:?}: numbers name them by place, so adding, \
+                 removing or renaming one needs a restart",
+                names(&calendars),
+                names(&self.config.calendars)
+            )));
+        }
+        check_media(&self.config, &routing)?;
+        self.router
+            .reconfigure(Time::from_millis(now), routing)
+            .map_err(|e| SwitchError(e.to_string()))?;
+        self.config.calendars = calendars;
+        let agents = self.router.config().agents.len();
+        self.agent_since.resize(agents, now);
+        self.drain_routing(now);
+        Ok(())
+    }
+
     /// Where a waiting contact stands and how long it may wait.
     pub fn estimate(&mut self, contact: ContactId) -> Option<hotline_routing::WaitEstimate> {
         self.router.estimate(contact)

@@ -83,6 +83,18 @@ impl Wall {
         }
     }
 
+    /// Follows a new routing configuration ([`hotline_routing::Router::reconfigure`]): the
+    /// same queues and agents by place, perhaps more at the end, new names for the rows, new
+    /// thresholds and goals.
+    pub fn reconfigure(&mut self, routing: Arc<RoutingConfig>) {
+        self.counters.reconfigure(&routing);
+        if self.agents.len() < routing.agents.len() {
+            self.agents
+                .resize(routing.agents.len(), AgentLive::default());
+        }
+        self.routing = routing;
+    }
+
     fn routing_event(&mut self, at_ms: i64, event: &Event) {
         if at_ms >= self.origin_ms {
             self.counters
@@ -228,6 +240,7 @@ impl Wall {
             .enumerate()
             .map(|(i, q)| QueueRow {
                 name: q.name.clone(),
+                service_level_goal: q.service_level_goal,
                 figures: queue_figures(live.get(&i), sum(Some(i))),
             })
             .collect();
@@ -388,6 +401,8 @@ pub struct QueueFigures {
 pub struct QueueRow {
     /// Its name.
     pub name: String,
+    /// Its service-level goal (a fraction), which the service-level alert compares with.
+    pub service_level_goal: f64,
     /// Its figures.
     #[serde(flatten)]
     pub figures: QueueFigures,
@@ -508,6 +523,11 @@ pub fn changes(previous: &WallReport, now: &WallReport) -> Option<serde_json::Va
 pub type WallMetrics = Tailed<Wall>;
 
 impl Tailed<Wall> {
+    /// [`Wall::reconfigure`].
+    pub fn reconfigure(&self, routing: Arc<RoutingConfig>) {
+        self.lock().state.reconfigure(routing);
+    }
+
     /// The charts: the last `hours` up to now, for one queue (by name; `Err` when the
     /// configuration has no such queue) or the whole center.
     pub fn history(

@@ -474,6 +474,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("PATCH", "/api/v1/tickets/{id}"),
         ("PATCH", "/api/v1/users/{name}"),
         ("PATCH", "/api/v1/webhooks/{id}"),
+        ("POST", "/api/v1/admin/reload"),
         ("POST", "/api/v1/agents/{name}/state"),
         ("POST", "/api/v1/callbacks"),
         ("POST", "/api/v1/callbacks/{id}/dial"),

@@ -7,6 +7,7 @@
 //! 404, 409 conflicts, 413 bodies over [`auth::MAX_BODY_BYTES`], 422 validation, 429 over
 //! the rate limit. POSTs honour an `Idempotency-Key` header; lists are paged.
 
+pub mod admin;
 pub mod agents;
 pub mod auth;
 pub mod callbacks;
@@ -82,6 +83,8 @@ pub struct ApiState {
     pub switch: Option<crate::runtime::SwitchControl>,
     /// The wall's alert limits (`[wall]`).
     pub alert_rules: Arc<crate::alerts::AlertRules>,
+    /// Reloads the configuration file (a center started from one).
+    pub reload: Option<Arc<crate::reload::Reloader>>,
 }
 
 impl ApiState {
@@ -104,6 +107,7 @@ impl ApiState {
             wall: None,
             switch: None,
             alert_rules: Arc::new(crate::alerts::AlertRules::default()),
+            reload: None,
         }
     }
 }
@@ -189,6 +193,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::add_answer))
         .routes(routes!(surveys::create_survey_link))
         .routes(routes!(surveys::csat))
+        .routes(routes!(admin::reload))
         .routes(routes!(users::login))
         .routes(routes!(users::logout))
         .routes(routes!(users::me))

@@ -1,0 +1,193 @@
+//! Reloading the configuration file while the center runs (`POST /api/v1/admin/reload`, or
+//! SIGHUP to `hotline serve`): the file is read and checked whole, as at start; its routing
+//! (queues, skills, agents and their profiles, policies) and its business-hours calendars are
+//! run by the switch from then on without dropping a call ([`crate::switch::Switch::reconfigure`],
+//! [`hotline_routing::Router::reconfigure`]), and the wall follows. The other sections (SIP,
+//! media, numbers, menus, tickets, the dialer …) only a restart applies: the report names those
+//! that differ from what the center started with.
+//!
+//! Queues, agents, skills, not-ready reasons and calendars keep their places: the new file may
+//! add them at the end and change their properties, not remove, rename or reorder them (their
+//! places are in the calls in progress and in the event log). A file that breaks that, or any
+//! rule of the configuration, changes nothing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hotline_config::Diagnostics;
+use hotline_store::{EventWriter, NewEvent};
+use serde::Serialize;
+use tokio::sync::Mutex;
+use utoipa::ToSchema;
+
+use crate::runtime::SwitchControl;
+use crate::wall::WallMetrics;
+
+/// The sections a reload applies; changes anywhere else wait for a restart.
+pub const LIVE_SECTIONS: [&str; 2] = ["routing", "calendars"];
+
+/// What a reload did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ReloadReport {
+    /// The queues now.
+    pub queues: usize,
+    /// The agents now.
+    pub agents: usize,
+    /// Sections that differ from what the center started with and that only a restart
+    /// applies (`sip`, `media`, `tickets` …); empty when the reload applied everything.
+    pub restart_needed: Vec<String>,
+}
+
+/// Why a reload changed nothing.
+#[derive(Debug)]
+pub enum ReloadError {
+    /// The file could not be read.
+    Read(String),
+    /// The file breaks the configuration's rules: each problem with its place.
+    Invalid(Diagnostics),
+    /// The switch refused it (a queue, agent, skill, reason or calendar removed, renamed or
+    /// reordered; a number leading to a queue that is not there).
+    Refused(String),
+    /// The switch is stopped or busy.
+    Unavailable,
+}
+
+impl std::fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadError::Read(why) => write!(f, "cannot read the configuration file: {why}"),
+            ReloadError::Invalid(diagnostics) => write!(f, "{diagnostics}"),
+            ReloadError::Refused(why) => f.write_str(why),
+            ReloadError::Unavailable => f.write_str("the switch is stopped or busy; try again"),
+        }
+    }
+}
+
+impl std::error::Error for ReloadError {}
+
+/// Reloads one configuration file into a running center.
+pub struct Reloader {
+    path: PathBuf,
+    /// The file's text at start: what the sections a reload does not apply still run.
+    started: String,
+    switch: SwitchControl,
+    wall: Option<WallMetrics>,
+    events: Option<EventWriter>,
+    /// One reload at a time.
+    busy: Mutex<()>,
+}
+
+impl Reloader {
+    /// A reloader for the center started from `path`, whose text was `started`.
+    pub fn new(
+        path: PathBuf,
+        started: String,
+        switch: SwitchControl,
+        wall: Option<WallMetrics>,
+        events: Option<EventWriter>,
+    ) -> Reloader {
+        Reloader {
+            path,
+            started,
+            switch,
+            wall,
+            events,
+            busy: Mutex::new(()),
+        }
+    }
+
+    /// Reads the file again and runs its routing and calendars; appends `config.reloaded`
+    /// to the event log.
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        let _one = self.busy.lock().await;
+        let file = self.path.display().to_string();
+        let text = tokio::fs::read_to_string(&self.path)
+            .await
+            .map_err(|e| ReloadError::Read(format!("{file}: {e}")))?;
+        // The seed and secret only feed the parts a reload does not apply.
+        let config =
+            crate::config::parse(&file, &text, 0, [0; 32]).map_err(ReloadError::Invalid)?;
+        let restart_needed = changed_sections(&self.started, &text);
+        let routing = config.routing;
+        let (queues, agents) = (routing.queues.len(), routing.agents.len());
+        // The event is dated when the switch is asked: what the new configuration does at
+        // once (an offer to an agent just given a queue) comes after it in time.
+        let at_ms = crate::api::now_ms();
+        match self
+            .switch
+            .reconfigure(routing.clone(), config.switch.calendars)
+            .await
+        {
+            None => return Err(ReloadError::Unavailable),
+            Some(Err(why)) => return Err(ReloadError::Refused(why)),
+            Some(Ok(())) => {}
+        }
+        if let Some(wall) = &self.wall {
+            wall.reconfigure(Arc::new(routing));
+        }
+        let report = ReloadReport {
+            queues,
+            agents,
+            restart_needed,
+        };
+        if let Some(events) = &self.events {
+            let _ = events
+                .append(NewEvent {
+                    at_ms,
+                    kind: "config.reloaded".into(),
+                    contact_id: None,
+                    agent: None,
+                    queue: None,
+                    data: serde_json::json!({
+                        "file": file,
+                        "queues": report.queues,
+                        "agents": report.agents,
+                        "restart_needed": report.restart_needed,
+                    }),
+                })
+                .await;
+        }
+        Ok(report)
+    }
+}
+
+/// The top-level sections outside [`LIVE_SECTIONS`] whose values differ between two texts of
+/// the file (both already known to parse), in name order.
+pub fn changed_sections(before: &str, after: &str) -> Vec<String> {
+    let table = |text: &str| text.parse::<toml::Table>().unwrap_or_default();
+    let (before, after) = (table(before), table(after));
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|name| !LIVE_SECTIONS.contains(&name.as_str()))
+        .filter(|name| before.get(*name) != after.get(*name))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_sections_a_reload_does_not_apply_are_named_and_only_when_they_differ() {
+        let before = "[sip]\nrealm = \"a\"\n[routing]\nreasons = [\"break\"]\n\
+                      [[calendars]]\nname = \"office\"\n[wall]\nlongest_wait_alert = 60\n";
+        // Routing and calendars changed: applied live, nothing to restart for.
+        let live = before
+            .replace("[\"break\"]", "[\"break\", \"lunch\"]")
+            .replace("\"office\"\n", "\"office\"\nmon = \"09:00-18:00\"\n");
+        assert_eq!(changed_sections(before, &live), Vec::<String>::new());
+        // The same table written another way is no change.
+        let reordered = "[wall]\nlongest_wait_alert = 60\n[sip]\nrealm = \"a\"\n\
+                         [routing]\nreasons = [\"break\"]\n[[calendars]]\nname = \"office\"\n";
+        assert_eq!(changed_sections(before, reordered), Vec::<String>::new());
+        let other = before
+            .replace("realm = \"a\"", "realm = \"b\"")
+            .replace("longest_wait_alert = 60", "")
+            + "[tickets]\ncalendar = \"office\"\n";
+        assert_eq!(changed_sections(before, &other), ["sip", "tickets", "wall"]);
+    }
+}

@@ -1,0 +1,288 @@
+//! Reloading the configuration while a caller waits (`POST /api/v1/admin/reload`, the
+//! `Reloader` as `hotline serve` holds it): a real switch with sipp as the caller and as the
+//! agent's phone; the file is rewritten to give the agent the caller's queue, and the waiting
+//! call rings that agent without anything dropped. Files that would orphan a queue, or break
+//! the configuration's rules, are refused and change nothing.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use hotline_server::api::{self, ApiState};
+use hotline_server::{config, runtime};
+use hotline_store::{Keyring, Records, Role};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use support::*;
+use tower::ServiceExt;
+
+/// bob serves `vip` only; callers of 95588 wait in `general`. BOB_QUEUES and REALM are
+/// replaced per version of the file.
+const CONFIG: &str = r#"
+[sip]
+listen = "127.0.0.1:0"
+realm = "REALM"
+digest = ["MD5"]
+default_queue = "general"
+[[sip.accounts]]
+agent = "bob"
+password = "bob-secret"
+[[sip.numbers]]
+number = "95588"
+queue = "general"
+[[sip.trunks]]
+name = "loopback"
+allow = ["127.0.0.0/8"]
+[media]
+enabled = false
+
+[routing]
+[routing.offers]
+offer_timeout = 20
+[[routing.queues]]
+name = "general"
+[[routing.queues]]
+name = "vip"
+[[routing.agents]]
+name = "ann"
+queues = ["general"]
+[[routing.agents]]
+name = "bob"
+queues = BOB_QUEUES
+"#;
+
+fn version(bob_queues: &str, realm: &str) -> String {
+    CONFIG
+        .replace("BOB_QUEUES", bob_queues)
+        .replace("REALM", realm)
+}
+
+async fn post_reload(router: &axum::Router, key: &str) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/admin/reload")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_gives_an_agent_the_queue_where_a_caller_waits_and_the_call_rings_them() {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("hotline.toml");
+    let started = version(r#"["vip"]"#, "hotline");
+    std::fs::write(&file, &started).unwrap();
+    let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
+    let routing = Arc::new(config.routing.clone());
+    let log_path = data.path().join("events.db");
+    let running = runtime::start_with(config, Some(&log_path), None)
+        .await
+        .unwrap();
+    let wall = hotline_server::wall::WallMetrics::new(hotline_server::wall::Wall::new(
+        routing,
+        api::now_ms(),
+    ));
+    let reloader = Arc::new(hotline_server::reload::Reloader::new(
+        file.clone(),
+        started.clone(),
+        running.control.clone(),
+        Some(wall.clone()),
+        running.events.clone(),
+    ));
+    let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let admin = records
+        .create_api_key("ops", Role::Admin, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let supervisor = records
+        .create_api_key("sam", Role::Supervisor, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let router = api::router(ApiState {
+        reload: Some(reloader),
+        ..ApiState::new(records)
+    });
+    // Only administrators reload.
+    assert_eq!(
+        post_reload(&router, &supervisor).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // bob's phone registers (he becomes ready, for vip); a caller waits in general.
+    let switch = running.local;
+    let phone =
+        tokio::task::spawn_blocking(move || agent_phone(switch, "bob", "agent_answers.xml", 1))
+            .await
+            .unwrap();
+    let caller = tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario("caller_talks.xml"))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !log_events(&log_path)
+        .await
+        .iter()
+        .any(|e| e.kind == "contact.queued")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the caller never queued"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !log_events(&log_path)
+            .await
+            .iter()
+            .any(|e| e.kind == "offer.created"),
+        "nobody may take general yet"
+    );
+
+    // Files that change nothing: a queue renamed (its place is in the call waiting), and one
+    // that breaks a rule, said with its line.
+    std::fs::write(
+        &file,
+        version(r#"["gold"]"#, "hotline").replace("name = \"vip\"", "name = \"gold\""),
+    )
+    .unwrap();
+    let (status, body) = post_reload(&router, &admin).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("queue 1 was \"vip\""),
+        "{body}"
+    );
+    let broken = version(r#"["vip", "nowhere"]"#, "hotline");
+    let line = broken.lines().position(|l| l.contains("nowhere")).unwrap() + 1;
+    std::fs::write(&file, &broken).unwrap();
+    let (status, body) = post_reload(&router, &admin).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("routing.agents[1]"),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(":{line}:")),
+        "the line is given: {body}"
+    );
+
+    // bob gets general too, whose goal rises to 90 % (and the realm changes, which waits for
+    // a restart): the waiting call rings him at once.
+    std::fs::write(
+        &file,
+        version(r#"["vip", "general"]"#, "elsewhere").replace(
+            "name = \"general\"\n",
+            "name = \"general\"\nservice_level = \"90/30\"\n",
+        ),
+    )
+    .unwrap();
+    let (status, report) = post_reload(&router, &admin).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["queues"], 2);
+    assert_eq!(report["agents"], 2);
+    assert_eq!(report["restart_needed"], serde_json::json!(["sip"]));
+    check("caller", &caller.await.unwrap());
+    let phone = tokio::task::spawn_blocking(move || phone.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    check("bob's phone", &phone);
+    running.stop().await.unwrap();
+    let events = log_events(&log_path).await;
+    let offered: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "offer.created")
+        .collect();
+    assert_eq!(offered.len(), 1, "one offer, after the reload");
+    assert_eq!(offered[0].agent.as_deref(), Some("bob"));
+    assert_eq!(offered[0].queue.as_deref(), Some("general"));
+    let reloaded: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "config.reloaded")
+        .collect();
+    assert_eq!(reloaded.len(), 1, "only the accepted reload is logged");
+    assert_eq!(
+        reloaded[0].data["restart_needed"],
+        serde_json::json!(["sip"])
+    );
+    // The wall follows the new configuration: general's goal, which its alert compares with.
+    let report = wall.report(api::now_ms(), &hotline_calendar::Calendar::always_open());
+    assert_eq!(report.queues[0].name, "general");
+    assert_eq!(report.queues[0].service_level_goal, 0.9);
+    assert_eq!(report.queues[1].service_level_goal, 0.8);
+}
+
+#[tokio::test]
+async fn business_hours_change_on_reload_and_a_calendar_renamed_waits_for_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("hotline.toml");
+    let with_hours = |name: &str, hours: &str| {
+        version(r#"["vip"]"#, "hotline")
+            .replace(
+                "number = \"95588\"\nqueue = \"general\"\n",
+                &format!(
+                    "number = \"95588\"\nqueue = \"general\"\nhours = \"{name}\"\n\
+                     closed_queue = \"vip\"\n"
+                ),
+            )
+            .replace(
+                "[routing]\n",
+                &format!(
+                    "[[calendars]]\nname = \"{name}\"\nweekly = {{ mon = \"{hours}\", \
+                     sat = \"{hours}\" }}\n\n[routing]\n"
+                ),
+            )
+    };
+    let started = with_hours("office", "09:00-18:00");
+    std::fs::write(&file, &started).unwrap();
+    let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
+    let running = runtime::start_with(config, None, None).await.unwrap();
+    let reloader = hotline_server::reload::Reloader::new(
+        file.clone(),
+        started,
+        running.control.clone(),
+        None,
+        None,
+    );
+    // New hours: applied, nothing to restart for.
+    std::fs::write(&file, with_hours("office", "08:00-20:00")).unwrap();
+    let report = reloader.reload().await.unwrap();
+    assert_eq!(report.restart_needed, Vec::<String>::new());
+    // A calendar renamed: numbers name calendars by place, so it waits for a restart.
+    std::fs::write(&file, with_hours("hq", "08:00-20:00")).unwrap();
+    let refused = reloader.reload().await.unwrap_err().to_string();
+    assert!(refused.contains("calendars"), "{refused}");
+    // An unreadable file is said so.
+    std::fs::remove_file(&file).unwrap();
+    let refused = reloader.reload().await.unwrap_err().to_string();
+    assert!(refused.contains("cannot read"), "{refused}");
+    running.stop().await.unwrap();
+}
