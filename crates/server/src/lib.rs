@@ -18,6 +18,7 @@
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod config_edit;
 pub mod customer_link;
 pub mod demo;
 pub mod knowledge;

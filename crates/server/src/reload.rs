@@ -50,6 +50,8 @@ pub enum ReloadError {
     Refused(String),
     /// The switch is stopped or busy.
     Unavailable,
+    /// An edit of the admin page could not be made ([`crate::config_edit`]).
+    Edit(crate::config_edit::EditError),
 }
 
 impl std::fmt::Display for ReloadError {
@@ -59,6 +61,7 @@ impl std::fmt::Display for ReloadError {
             ReloadError::Invalid(diagnostics) => write!(f, "{diagnostics}"),
             ReloadError::Refused(why) => f.write_str(why),
             ReloadError::Unavailable => f.write_str("the switch is stopped or busy; try again"),
+            ReloadError::Edit(error) => write!(f, "{error}"),
         }
     }
 }
@@ -100,14 +103,60 @@ impl Reloader {
     /// to the event log.
     pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
         let _one = self.busy.lock().await;
+        let text = self.read().await?;
+        self.apply(&text).await
+    }
+
+    /// The file's queues, agents and calendars as written, for the admin page.
+    pub async fn view(&self) -> Result<crate::config_edit::AdminView, ReloadError> {
+        let text = self.read().await?;
+        crate::config_edit::view(&text).map_err(ReloadError::Edit)
+    }
+
+    /// Changes the file with `change` ([`crate::config_edit`]) and runs it: the new text is
+    /// checked whole before it is written (a bad one leaves the file alone), written in place
+    /// of the old at once (a temporary file renamed), and put back if the switch refuses it.
+    pub async fn edit(
+        &self,
+        change: impl FnOnce(&str) -> Result<String, crate::config_edit::EditError>,
+    ) -> Result<ReloadReport, ReloadError> {
+        let _one = self.busy.lock().await;
+        let before = self.read().await?;
+        let after = change(&before).map_err(ReloadError::Edit)?;
         let file = self.path.display().to_string();
-        let text = tokio::fs::read_to_string(&self.path)
+        crate::config::parse(&file, &after, 0, [0; 32]).map_err(ReloadError::Invalid)?;
+        self.write(&after).await?;
+        match self.apply(&after).await {
+            Ok(report) => Ok(report),
+            Err(error) => {
+                self.write(&before).await?;
+                Err(error)
+            }
+        }
+    }
+
+    async fn read(&self) -> Result<String, ReloadError> {
+        tokio::fs::read_to_string(&self.path)
             .await
-            .map_err(|e| ReloadError::Read(format!("{file}: {e}")))?;
+            .map_err(|e| ReloadError::Read(format!("{}: {e}", self.path.display())))
+    }
+
+    async fn write(&self, text: &str) -> Result<(), ReloadError> {
+        let mut temporary = self.path.clone().into_os_string();
+        temporary.push(".writing");
+        let temporary = PathBuf::from(temporary);
+        let fail = |e: std::io::Error| ReloadError::Read(format!("{}: {e}", self.path.display()));
+        tokio::fs::write(&temporary, text).await.map_err(fail)?;
+        tokio::fs::rename(&temporary, &self.path)
+            .await
+            .map_err(fail)
+    }
+
+    async fn apply(&self, text: &str) -> Result<ReloadReport, ReloadError> {
+        let file = self.path.display().to_string();
         // The seed and secret only feed the parts a reload does not apply.
-        let config =
-            crate::config::parse(&file, &text, 0, [0; 32]).map_err(ReloadError::Invalid)?;
-        let restart_needed = changed_sections(&self.started, &text);
+        let config = crate::config::parse(&file, text, 0, [0; 32]).map_err(ReloadError::Invalid)?;
+        let restart_needed = changed_sections(&self.started, text);
         let routing = config.routing;
         let (queues, agents) = (routing.queues.len(), routing.agents.len());
         // The event is dated when the switch is asked: what the new configuration does at

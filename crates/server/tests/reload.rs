@@ -286,3 +286,193 @@ async fn business_hours_change_on_reload_and_a_calendar_renamed_waits_for_a_rest
     assert!(refused.contains("cannot read"), "{refused}");
     running.stop().await.unwrap();
 }
+
+async fn call(
+    router: &axum::Router,
+    method: Method,
+    uri: &str,
+    key: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {key}"));
+    let body = match body {
+        Some(body) => {
+            request = request.header("content-type", "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = router
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_admin_edits_an_agent_a_queue_and_the_hours_in_the_file_and_a_bad_edit_leaves_it_alone()
+{
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("hotline.toml");
+    let started = format!(
+        "# Written by the operations team; keep this comment.\n{}[[calendars]]\nname = \"office\"\n\
+         weekly = {{ mon = \"09:00-18:00\" }}\n",
+        version(r#"["vip"]"#, "hotline")
+    );
+    std::fs::write(&file, &started).unwrap();
+    let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
+    let running = runtime::start_with(config, None, None).await.unwrap();
+    let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let supervisor = records
+        .create_api_key("sam", Role::Supervisor, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let agent = records
+        .create_api_key("ann", Role::Agent, 0, "t")
+        .await
+        .unwrap()
+        .1;
+    let router = api::router(ApiState {
+        reload: Some(Arc::new(hotline_server::reload::Reloader::new(
+            file.clone(),
+            started.clone(),
+            running.control.clone(),
+            None,
+            None,
+        ))),
+        ..ApiState::new(records)
+    });
+    let (status, _) = call(&router, Method::GET, "/api/v1/admin/config", &agent, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, view) = call(
+        &router,
+        Method::GET,
+        "/api/v1/admin/config",
+        &supervisor,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["agents"][1]["name"], "bob");
+    assert_eq!(view["agents"][1]["queues"], serde_json::json!(["vip"]));
+    assert_eq!(view["calendars"][0]["weekly"]["mon"], "09:00-18:00");
+
+    // bob takes general too, first.
+    let (status, report) = call(
+        &router,
+        Method::PUT,
+        "/api/v1/admin/agents/bob",
+        &supervisor,
+        Some(serde_json::json!({"skills": [], "queues": ["general:1", "vip:2"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["restart_needed"], serde_json::json!([]));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.starts_with("# Written by the operations team; keep this comment."));
+    assert!(
+        written.contains(r#"queues = ["general:1", "vip:2"]"#),
+        "{written}"
+    );
+
+    // Edits the configuration refuses leave the file as it was.
+    for (uri, body, field) in [
+        // Nobody would serve vip.
+        (
+            "/api/v1/admin/agents/bob",
+            serde_json::json!({"skills": [], "queues": ["general"]}),
+            "routing.queues[1]",
+        ),
+        (
+            "/api/v1/admin/agents/bob",
+            serde_json::json!({"skills": [], "queues": ["nowhere"]}),
+            "routing.agents[1].queues[0]",
+        ),
+        (
+            "/api/v1/admin/queues/general",
+            serde_json::json!({"service_level": "120/20"}),
+            "routing.queues[0].service_level",
+        ),
+        (
+            "/api/v1/admin/calendars/office",
+            serde_json::json!({"weekly": {"mon": "18:00-09:00"}}),
+            "calendars[0].weekly.mon",
+        ),
+        (
+            "/api/v1/admin/calendars/office",
+            serde_json::json!({"weekly": {"funday": "09:00-18:00"}}),
+            "weekly.funday",
+        ),
+    ] {
+        let (status, error) = call(&router, Method::PUT, uri, &supervisor, Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {error}");
+        assert!(
+            error["error"]["field"].as_str().unwrap().starts_with(field),
+            "{uri}: {error}"
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), written, "{uri}");
+    }
+    let (status, _) = call(
+        &router,
+        Method::PUT,
+        "/api/v1/admin/agents/zed",
+        &supervisor,
+        Some(serde_json::json!({"skills": [], "queues": ["general"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A queue's goal and the office hours.
+    let (status, report) = call(
+        &router,
+        Method::PUT,
+        "/api/v1/admin/queues/general",
+        &supervisor,
+        Some(serde_json::json!({"service_level": "90/15", "max_waiting": 40, "wrap_up": "45s"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (status, report) = call(
+        &router,
+        Method::PUT,
+        "/api/v1/admin/calendars/office",
+        &supervisor,
+        Some(serde_json::json!({
+            "weekly": {"mon": "08:00-20:00", "sat": "09:00-17:00"},
+            "holidays": ["2026-10-01..2026-10-07"],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, view) = call(
+        &router,
+        Method::GET,
+        "/api/v1/admin/config",
+        &supervisor,
+        None,
+    )
+    .await;
+    assert_eq!(view["queues"][0]["service_level"], "90/15");
+    assert_eq!(view["queues"][0]["max_waiting"], 40);
+    assert_eq!(view["calendars"][0]["weekly"]["sat"], "09:00-17:00");
+    assert_eq!(
+        view["calendars"][0]["holidays"],
+        serde_json::json!(["2026-10-01..2026-10-07"])
+    );
+    // What was written starts the next center as it runs now.
+    let written = std::fs::read_to_string(&file).unwrap();
+    config::parse("hotline.toml", &written, 1, [0; 32]).unwrap();
+    running.stop().await.unwrap();
+}

@@ -1,15 +1,45 @@
-//! The administrators' control of the running center: `POST /api/v1/admin/reload` reads the
-//! configuration file again and runs its routing and business hours without dropping a call
-//! ([`crate::reload`]).
+//! The running center's administration: `POST /api/v1/admin/reload` reads the configuration
+//! file again and runs its routing and business hours without dropping a call
+//! ([`crate::reload`]); `/api/v1/admin/config`, `/agents/{name}`, `/queues/{name}` and
+//! `/calendars/{name}` are the simple admin page's: the file's queues, agents and calendars as
+//! written, and edits of them ([`crate::config_edit`]) written to the file and run at once.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::Json;
 use hotline_store::Role;
 
-use super::auth::Caller;
+use super::auth::{ApiJson, Caller};
 use super::error::{ApiError, ErrorBody};
 use super::ApiState;
-use crate::reload::{ReloadError, ReloadReport};
+use crate::config_edit::{self, AdminView, AgentEdit, CalendarEdit, EditError, QueueEdit};
+use crate::reload::{ReloadError, ReloadReport, Reloader};
+
+fn reloader(state: &ApiState) -> Result<&Reloader, ApiError> {
+    state.reload.as_deref().ok_or_else(|| {
+        ApiError::unavailable(
+            "this center was started without a configuration file (the demo): there is \
+             nothing to reload or edit",
+        )
+    })
+}
+
+fn api_error(error: ReloadError) -> ApiError {
+    match error {
+        ReloadError::Invalid(diagnostics) => {
+            let field = diagnostics
+                .0
+                .first()
+                .map_or_else(|| "(file)".to_string(), |d| d.field.clone());
+            ApiError::invalid(field, diagnostics.to_string())
+        }
+        ReloadError::Edit(EditError::Invalid(field, why)) => ApiError::invalid(field, why),
+        ReloadError::Edit(EditError::NotFound(what)) => ApiError::not_found(what),
+        ReloadError::Edit(error) => ApiError::conflict(error.to_string()),
+        error @ ReloadError::Refused(_) => ApiError::conflict(error.to_string()),
+        error @ ReloadError::Unavailable => ApiError::unavailable(error.to_string()),
+        error @ ReloadError::Read(_) => ApiError::internal(error.to_string()),
+    }
+}
 
 /// Reloads the configuration file: its queues, skills, agents, routing policies and business
 /// hours run from now on, calls in progress keep going; the answer names the other sections
@@ -26,23 +56,92 @@ pub async fn reload(
     caller: Caller,
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Admin)?;
-    let reloader = state.reload.as_ref().ok_or_else(|| {
-        ApiError::unavailable(
-            "this center was started without a configuration file (the demo): there is \
-             nothing to reload",
-        )
-    })?;
-    match reloader.reload().await {
-        Ok(report) => Ok(Json(report)),
-        Err(ReloadError::Invalid(diagnostics)) => {
-            let field = diagnostics
-                .0
-                .first()
-                .map_or_else(|| "(file)".to_string(), |d| d.field.clone());
-            Err(ApiError::invalid(field, diagnostics.to_string()))
-        }
-        Err(error @ ReloadError::Refused(_)) => Err(ApiError::conflict(error.to_string())),
-        Err(error @ ReloadError::Unavailable) => Err(ApiError::unavailable(error.to_string())),
-        Err(error @ ReloadError::Read(_)) => Err(ApiError::internal(error.to_string())),
-    }
+    reloader(&state)?
+        .reload()
+        .await
+        .map(Json)
+        .map_err(api_error)
+}
+
+/// The configuration file's queues, agents and calendars, as written (`"billing:3"`,
+/// `"general:2:30s"`, `"80/20"`).
+#[utoipa::path(get, path = "/api/v1/admin/config", tag = "admin",
+    responses((status = 200, body = AdminView), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn config(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<AdminView>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    reloader(&state)?.view().await.map(Json).map_err(api_error)
+}
+
+/// Sets an agent's skills and queues in the file and runs it: the agent takes contacts of
+/// their new queues at once (calls in hand go on). The whole file is checked first; a bad
+/// value is refused by its field and the file is left as it was.
+#[utoipa::path(put, path = "/api/v1/admin/agents/{name}", tag = "admin",
+    request_body = AgentEdit,
+    params(("name" = String, Path, description = "The agent")),
+    responses((status = 200, body = ReloadReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn set_agent(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(edit, _): ApiJson<AgentEdit>,
+) -> Result<Json<ReloadReport>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    reloader(&state)?
+        .edit(|text| config_edit::set_agent(text, &name, &edit))
+        .await
+        .map(Json)
+        .map_err(api_error)
+}
+
+/// Changes a queue's service level, size or wrap-up in the file and runs it.
+#[utoipa::path(put, path = "/api/v1/admin/queues/{name}", tag = "admin",
+    request_body = QueueEdit,
+    params(("name" = String, Path, description = "The queue")),
+    responses((status = 200, body = ReloadReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn set_queue(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(edit, _): ApiJson<QueueEdit>,
+) -> Result<Json<ReloadReport>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    reloader(&state)?
+        .edit(|text| config_edit::set_queue(text, &name, &edit))
+        .await
+        .map(Json)
+        .map_err(api_error)
+}
+
+/// Sets a calendar's weekly hours and holidays in the file and runs them: the next call to a
+/// number with these hours meets them.
+#[utoipa::path(put, path = "/api/v1/admin/calendars/{name}", tag = "admin",
+    request_body = CalendarEdit,
+    params(("name" = String, Path, description = "The calendar")),
+    responses((status = 200, body = ReloadReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn set_calendar(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(edit, _): ApiJson<CalendarEdit>,
+) -> Result<Json<ReloadReport>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    reloader(&state)?
+        .edit(|text| config_edit::set_calendar(text, &name, &edit))
+        .await
+        .map(Json)
+        .map_err(api_error)
 }
