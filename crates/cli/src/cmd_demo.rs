@@ -69,6 +69,17 @@ async fn demo_user(
 
 pub fn run(args: &DemoArgs) -> Result<()> {
     let config = config::demo(args.listen, args.seed, crate::cmd_serve::os_random()?);
+    // The demo's configuration as a file in its data directory, so that the admin page can
+    // change it (written afresh each run, like the demo's passwords).
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating {}", args.data.display()))?;
+    let file = args.data.join("demo.toml");
+    let (text, _) = config::demo_text(args.seed);
+    let text = format!(
+        "# hotline demo's configuration, written by `hotline demo` at each start: the admin page\n\
+         # (/admin) changes it while the demo runs. `hotline serve --config` takes files like it.\n{text}"
+    );
+    std::fs::write(&file, &text).with_context(|| format!("writing {}", file.display()))?;
     let agents = config.demo_passwords.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -76,7 +87,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         .context("starting the runtime")?;
     runtime.block_on(async {
         // The whole center, as `hotline serve` runs it, with simulated people on its phones.
-        let center = crate::center::start(config, None, &args.data, &args.http).await?;
+        let center =
+            crate::center::start(config, Some((file, text)), &args.data, &args.http).await?;
         let local = center.running.local;
         println!(
             "hotline demo: {} agents, about {} calls a minute, for {} s",
@@ -100,7 +112,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
                 logins.push(format!("{name} / {password}"));
             }
             println!(
-                "hotline demo: open http://{api}/ in a browser: the live wall as {}; an \
+                "hotline demo: open http://{api}/ in a browser: the live wall as {} (and \
+                 http://{api}/admin to change queues, agents and hours while it runs); an \
                  agent's desktop as {}",
                 logins[0],
                 logins[1..].join(", ")

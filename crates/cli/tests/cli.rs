@@ -238,6 +238,74 @@ fn demo_callers_reach_demo_agents_through_the_switch() {
         "{stdout}"
     );
     assert!(stdout.contains("1001 / demo-"), "{stdout}");
+    // Its configuration is a file the admin page (/admin) edits while it runs.
+    assert!(
+        stdout.contains("/admin to change queues, agents and hours"),
+        "{stdout}"
+    );
+    let file = std::fs::read_to_string(data.path().join("demo.toml")).unwrap();
+    assert!(
+        file.contains("[[routing.agents]]\nname = \"1001\""),
+        "{file}"
+    );
+}
+
+#[test]
+fn serve_reloads_its_configuration_on_sighup_and_says_what_waits_for_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("center.toml");
+    let file = |agents_queues: &str, realm: &str| {
+        format!(
+            "[sip]\nlisten = \"127.0.0.1:0\"\nrealm = \"{realm}\"\n[routing]\n\
+             [[routing.queues]]\nname = \"general\"\n[[routing.queues]]\nname = \"vip\"\n\
+             [[routing.agents]]\nname = \"ann\"\nqueues = {agents_queues}\n"
+        )
+    };
+    std::fs::write(&path, file(r#"["general", "vip"]"#, "a")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["serve", "--config", path.to_str().unwrap(), "--http", "off"])
+        .args(["--seconds", "6", "--data", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it runs, then change the file and hang up on it twice: a good change (the
+    // realm waits for a restart), then one that drops a queue.
+    let started = std::time::Instant::now();
+    while !dir.path().join("events.db").exists() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1_000));
+    let hang_up = || {
+        let status = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(std::time::Duration::from_millis(700));
+    };
+    std::fs::write(&path, file(r#"["vip", "general"]"#, "b")).unwrap();
+    hang_up();
+    std::fs::write(
+        &path,
+        file(r#"["general"]"#, "b").replace("[[routing.queues]]\nname = \"vip\"\n", ""),
+    )
+    .unwrap();
+    hang_up();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout
+            .contains("configuration reloaded: 2 queues, 1 agents; a restart is needed for [sip]"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("reload refused, nothing changed") && stderr.contains("\"vip\" is gone"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -923,6 +923,17 @@ options = { "1" = "queue:general", "2" = "queue:general", "3" = "play:en/opening
 /// answers with an IVR menu, every other number goes to the queue; calls accepted from
 /// loopback only.
 pub fn demo(listen: SocketAddr, seed: u64, secret: [u8; 32]) -> ServerConfig {
+    let (text, passwords) = demo_text(seed);
+    let mut config = parse("demo", &text, seed, secret).expect("the demo configuration is valid");
+    config.listen = listen;
+    config.switch.local = listen;
+    config.demo_passwords = passwords;
+    config
+}
+
+/// The demo's configuration file (its listening address apart) and its agents' passwords:
+/// `hotline demo` writes it to its data directory, so that the admin page can edit it.
+pub fn demo_text(seed: u64) -> (String, Vec<(String, String)>) {
     let mut state = seed;
     let passwords: Vec<(String, String)> = (1001..=1004)
         .map(|n| {
@@ -948,11 +959,7 @@ pub fn demo(listen: SocketAddr, seed: u64, secret: [u8; 32]) -> ServerConfig {
             "[[routing.agents]]\nname = \"{user}\"\nqueues = [\"general\"]\n"
         ));
     }
-    let mut config = parse("demo", &text, seed, secret).expect("the demo configuration is valid");
-    config.listen = listen;
-    config.switch.local = listen;
-    config.demo_passwords = passwords;
-    config
+    (text, passwords)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The web pages hotline serves itself, from the same binary and port as the API: the login
-//! page, the agent desktop and the supervisors' live wall. The pages are static HTML with
+//! page, the agent desktop, the supervisors' live wall and the simple admin (queues, agents,
+//! business hours). The pages are static HTML with
 //! plain JavaScript that calls the REST API with the session cookie (set by
 //! `POST /api/v1/login`) and listens to its server-sent events; there is no build step and
 //! nothing is fetched from elsewhere at run time: the files under `crates/server/web/` are
@@ -39,10 +40,12 @@ macro_rules! asset {
 }
 
 /// The files under `crates/server/web/`, by the path they are served at.
-const ASSETS: [Asset; 9] = [
+const ASSETS: [Asset; 11] = [
     asset!("/login", HTML, "login.html"),
     asset!("/desktop", HTML, "desktop.html"),
     asset!("/wall", HTML, "wall.html"),
+    asset!("/admin", HTML, "admin.html"),
+    asset!("/assets/admin.js", JS, "admin.js"),
     asset!("/assets/hotline.css", CSS, "hotline.css"),
     asset!("/assets/common.js", JS, "common.js"),
     asset!("/assets/login.js", JS, "login.js"),

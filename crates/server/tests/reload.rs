@@ -2,8 +2,10 @@
 //! `Reloader` as `hotline serve` holds it): a real switch with sipp as the caller and as the
 //! agent's phone; the file is rewritten to give the agent the caller's queue, and the waiting
 //! call rings that agent without anything dropped. Files that would orphan a queue, or break
-//! the configuration's rules, are refused and change nothing.
+//! the configuration's rules, are refused and change nothing. The same through the admin page
+//! in headless Chromium.
 
+mod browser_support;
 mod support;
 
 use std::sync::Arc;
@@ -475,4 +477,111 @@ async fn the_admin_edits_an_agent_a_queue_and_the_hours_in_the_file_and_a_bad_ed
     let written = std::fs::read_to_string(&file).unwrap();
     config::parse("hotline.toml", &written, 1, [0; 32]).unwrap();
     running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_admin_page_a_supervisor_gives_an_agent_the_queue_of_a_waiting_caller() {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("hotline.toml");
+    let started = version(r#"["vip"]"#, "hotline");
+    std::fs::write(&file, &started).unwrap();
+    let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
+    let log_path = data.path().join("events.db");
+    let running = runtime::start_with(config, Some(&log_path), None)
+        .await
+        .unwrap();
+    let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    records
+        .create_user("sam", None, Role::Supervisor, "sam-password-1", 1, "test")
+        .await
+        .unwrap();
+    let state = ApiState {
+        reload: Some(Arc::new(hotline_server::reload::Reloader::new(
+            file.clone(),
+            started,
+            running.control.clone(),
+            None,
+            running.events.clone(),
+        ))),
+        ..ApiState::new(records)
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(api::serve(listener, api::router(state), async move {
+        let _ = stopped.await;
+    }));
+
+    // bob is ready for vip; a caller waits in general.
+    let switch = running.local;
+    let phone =
+        tokio::task::spawn_blocking(move || agent_phone(switch, "bob", "agent_answers.xml", 1))
+            .await
+            .unwrap();
+    let caller = tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario("caller_talks.xml"))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    });
+
+    let page = browser_support::Browser::start("en").await;
+    page.goto(&format!("http://{http}/login?next=%2Fadmin"))
+        .await;
+    page.fill("#name", "sam").await;
+    page.fill("#password", "sam-password-1").await;
+    page.click("#submit").await;
+    let within = Duration::from_secs(8);
+    page.wait_for_text("h1", "Admin", within).await;
+    page.wait_for("#agents tr[data-agent=bob] input[name=queues]", within)
+        .await;
+    page.screenshot("1-admin").await;
+    // A queue that does not exist: refused on the row, the file untouched.
+    page.fill(
+        "#agents tr[data-agent=bob] input[name=queues]",
+        "vip, nowhere",
+    )
+    .await;
+    page.click("#save-agent-bob").await;
+    page.wait_for_text("#agents tr[data-agent=bob] .row-error", "nowhere", within)
+        .await;
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains(r#"queues = ["vip"]"#));
+    // general for bob: saved, running, and the waiting call rings his phone.
+    page.fill(
+        "#agents tr[data-agent=bob] input[name=queues]",
+        "vip, general",
+    )
+    .await;
+    page.click("#save-agent-bob").await;
+    page.wait_for_text("#notice", "Saved and running", within)
+        .await;
+    page.screenshot("2-saved").await;
+    check("caller", &caller.await.unwrap());
+    let phone = tokio::task::spawn_blocking(move || phone.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    check("bob's phone", &phone);
+    assert_eq!(
+        page.console_errors().await.len(),
+        1,
+        "only the refused save's 422"
+    );
+    page.close().await;
+    let _ = stop_api.send(());
+    running.stop().await.unwrap();
+    let offered: Vec<_> = log_events(&log_path)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "offer.created")
+        .collect();
+    assert_eq!(offered.len(), 1);
+    assert_eq!(offered[0].agent.as_deref(), Some("bob"));
 }
