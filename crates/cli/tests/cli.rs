@@ -262,7 +262,7 @@ fn serve_reloads_its_configuration_on_sighup_and_says_what_waits_for_a_restart()
         )
     };
     std::fs::write(&path, file(r#"["general", "vip"]"#, "a")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args(["serve", "--config", path.to_str().unwrap(), "--http", "off"])
         .args(["--seconds", "6", "--data", dir.path().to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
