@@ -156,7 +156,10 @@ impl Reloader {
         let file = self.path.display().to_string();
         // The seed and secret only feed the parts a reload does not apply.
         let config = crate::config::parse(&file, text, 0, [0; 32]).map_err(ReloadError::Invalid)?;
-        let restart_needed = changed_sections(&self.started, text);
+        let mut restart_needed = changed_sections(&self.started, text);
+        if let Some(note) = tickets_calendar_waits(&self.started, text) {
+            restart_needed.push(note);
+        }
         let routing = config.routing;
         let (queues, agents) = (routing.queues.len(), routing.agents.len());
         // The event is dated when the switch is asked: what the new configuration does at
@@ -216,6 +219,19 @@ pub fn changed_sections(before: &str, after: &str) -> Vec<String> {
         .collect()
 }
 
+/// The tickets' SLA clock keeps the calendar it started with: when the calendars changed and
+/// `[tickets] calendar` names one, that waits for a restart too.
+fn tickets_calendar_waits(before: &str, after: &str) -> Option<String> {
+    let table = |text: &str| text.parse::<toml::Table>().unwrap_or_default();
+    let (before, after) = (table(before), table(after));
+    let named = after
+        .get("tickets")
+        .and_then(|t| t.get("calendar"))
+        .and_then(toml::Value::as_str)?;
+    (before.get("calendars") != after.get("calendars"))
+        .then(|| format!("calendars ({named:?} for the tickets' SLA clock)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +254,17 @@ mod tests {
             .replace("longest_wait_alert = 60", "")
             + "[tickets]\ncalendar = \"office\"\n";
         assert_eq!(changed_sections(before, &other), ["sip", "tickets", "wall"]);
+        // New hours for a calendar the tickets count in: their SLA clock waits for a restart.
+        let tickets = format!("{before}[tickets]\ncalendar = \"office\"\n");
+        let new_hours = tickets.replace(
+            "\"office\"\n[wall]",
+            "\"office\"\nmon = \"09:00-18:00\"\n[wall]",
+        );
+        assert_eq!(tickets_calendar_waits(&tickets, &tickets), None);
+        assert_eq!(
+            tickets_calendar_waits(&tickets, &new_hours).as_deref(),
+            Some("calendars (\"office\" for the tickets' SLA clock)")
+        );
+        assert_eq!(tickets_calendar_waits(before, &live), None);
     }
 }
