@@ -574,6 +574,18 @@ async fn on_the_admin_page_a_supervisor_gives_an_agent_the_queue_of_a_waiting_ca
         1,
         "only the refused save's 422"
     );
+    // By keyboard: from bob's queues, Tab reaches his row's save button.
+    page.click("#agents tr[data-agent=bob] input[name=queues]")
+        .await;
+    page.press_tab().await;
+    assert_eq!(page.active_element_text().await, "Save and run");
+    // And in Chinese.
+    page.click("#lang").await;
+    page.wait_for_text("h1", "管理：队列、坐席、营业时间", within)
+        .await;
+    page.wait_for_text("#agents tr[data-agent=bob]", "保存并生效", within)
+        .await;
+    page.screenshot("3-zh").await;
     page.close().await;
     let _ = stop_api.send(());
     running.stop().await.unwrap();

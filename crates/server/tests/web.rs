@@ -339,6 +339,48 @@ async fn an_agent_takes_a_known_customers_call_from_the_desktop_while_the_wall_f
         .unwrap();
     assert_eq!(ticket.fields.customer, Some(customer.id));
     assert_eq!(ticket.fields.category, "after_sales/repair");
+    // The pop lists it among her open tickets; the agent updates it from the call: what she
+    // told the customer, and the next status.
+    let update = format!("#pop [data-ticket=\"{id}\"] button[data-update]");
+    desk.wait_for(&update, SHOWN_WITHIN).await;
+    desk.click(&update).await;
+    desk.fill(
+        &format!("#pop [data-ticket=\"{id}\"] textarea[name=note]"),
+        "已安排师傅明天上午上门",
+    )
+    .await;
+    desk.client()
+        .find(fantoccini::Locator::Css(&format!(
+            "#pop [data-ticket=\"{id}\"] select[name=status]"
+        )))
+        .await
+        .unwrap()
+        .select_by_value("in_progress")
+        .await
+        .unwrap();
+    desk.click(&format!("#pop [data-ticket=\"{id}\"] button[type=submit]"))
+        .await;
+    desk.wait_for_text("#ticket-notice", "工单已更新", SHOWN_WITHIN)
+        .await;
+    let ticket = center
+        .records
+        .ticket(hotline_store::TicketId(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.status.as_str(), "in_progress");
+    assert!(
+        ticket.clock.responded_at_ms.is_some(),
+        "the note told the customer: the first response is recorded"
+    );
+    let history = center
+        .records
+        .ticket_history(hotline_store::TicketId(id), 50)
+        .await
+        .unwrap();
+    assert!(history
+        .iter()
+        .any(|h| h.note.as_deref() == Some("已安排师傅明天上午上门")));
 
     check("caller", &caller.await.unwrap());
     // The call over, the agent's own day counts it.

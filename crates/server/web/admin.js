@@ -104,6 +104,7 @@ function renderAgents(agents) {
 function renderCalendars(calendars) {
   const box = document.getElementById("calendars");
   box.replaceChildren();
+  if (calendars.length === 0) box.append(el("p", t("admin.no_calendars"), { class: "muted" }));
   for (const c of calendars) {
     const card = el("section", null, { class: "card", "data-calendar": c.name });
     card.append(el("h3", c.name));

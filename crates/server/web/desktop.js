@@ -367,8 +367,49 @@ async function loadTickets(customer, list) {
   try {
     const page = await api("GET", "/api/v1/tickets?customer_id=" + customer + "&limit=20");
     page.items.filter((x) => x.status !== "closed" && x.status !== "resolved")
-      .forEach((x) => list.append(el("li", "#" + x.id + " " + x.title + " · " + x.status)));
+      .forEach((x) => list.append(ticketItem(x, customer, list)));
   } catch (e) { /* the pop stands without them */ }
+}
+
+const NEXT_STATUSES = ["", "in_progress", "waiting_on_customer", "resolved"];
+
+// An open ticket of the caller, with "update from this call": a note said to the customer
+// (it counts as the ticket's response) and, if wanted, its next status.
+function ticketItem(ticket, customer, list) {
+  const item = el("li", null, { "data-ticket": ticket.id });
+  item.append(el("span", "#" + ticket.id + " " + ticket.title + " · " + t("status." + ticket.status)));
+  const open = el("button", t("ticket.update"), { type: "button", "data-update": ticket.id });
+  item.append(open);
+  open.addEventListener("click", () => {
+    open.remove();
+    const form = el("form", null, { class: "ticket-update", novalidate: "" });
+    const note = el("textarea", null, { name: "note", maxlength: "4000", "aria-label": t("ticket.note") });
+    const status = el("select", null, { name: "status", "aria-label": t("ticket.next_status") });
+    NEXT_STATUSES.forEach((s) => status.append(el("option", s ? t("status." + s) : t("ticket.keep_status"), { value: s })));
+    const error = el("div", null, { class: "field-error", "data-field": "note" });
+    const statusError = el("div", null, { class: "field-error", "data-field": "status" });
+    const save = el("button", t("ticket.save_update"), { type: "submit", class: "primary" });
+    form.append(el("label", t("ticket.note")), note, error, el("label", t("ticket.next_status")),
+      status, statusError, save);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { note: note.value.trim(), answered_customer: true };
+      if (status.value) body.status = status.value;
+      try {
+        await api("PATCH", "/api/v1/tickets/" + ticket.id, body);
+        list.replaceChildren();
+        loadTickets(customer, list);
+        const notice = document.getElementById("ticket-notice");
+        notice.textContent = t("ticket.updated") + "#" + ticket.id;
+        notice.className = "notice ok";
+      } catch (e) {
+        if (e.status !== 401) showError(form, e, error);
+      }
+    });
+    item.append(form);
+    note.focus();
+  });
+  return item;
 }
 
 function popEnded(data) {
