@@ -126,13 +126,16 @@ pub async fn start(
     let metrics_task = outbound_metrics.spawn(log.clone(), running.shutdown_handle().subscribe());
     let wall_task = wall.spawn(log.clone(), running.shutdown_handle().subscribe());
     let reloader = file.map(|(path, text)| {
-        Arc::new(hotline_server::reload::Reloader::new(
-            path,
-            text,
-            running.control.clone(),
-            Some(wall.clone()),
-            running.events.clone(),
-        ))
+        Arc::new(
+            hotline_server::reload::Reloader::new(
+                path,
+                text,
+                running.control.clone(),
+                Some(wall.clone()),
+                running.events.clone(),
+            )
+            .with_outbound(outbound.clone()),
+        )
     });
     println!("hotline: SIP on {} (UDP and TCP)", running.local);
     println!("hotline: event log {}", log_path.display());

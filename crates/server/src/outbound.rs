@@ -240,6 +240,8 @@ enum Command {
         oneshot::Sender<Result<AddedNumbers, SubmitError>>,
     ),
     Campaigns(oneshot::Sender<Vec<CampaignLive>>),
+    /// The agents and queues of a reloaded routing configuration.
+    Names(Vec<String>, Vec<String>),
 }
 
 /// What a list of numbers added to a campaign came to.
@@ -347,6 +349,15 @@ impl Outbound {
     /// The campaigns' live figures (those not stopped).
     pub async fn campaigns(&self) -> Result<Vec<CampaignLive>, SubmitError> {
         self.ask(Command::Campaigns).await
+    }
+
+    /// The routing's agents and queues after a reload ([`crate::reload`]): preview dialling
+    /// and campaigns know the ones added. `false` when the task is gone.
+    pub async fn set_names(&self, agents: Vec<String>, queues: Vec<String>) -> bool {
+        self.commands
+            .send(Command::Names(agents, queues))
+            .await
+            .is_ok()
     }
 
     /// An instant as `YYYY-MM-DD HH:MM` in the dialer's time zone.
@@ -836,11 +847,11 @@ async fn run(
     follow_ups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let events = dialling.as_ref().and_then(|d| d.events.clone());
     let notices = dialling.as_ref().and_then(|d| d.notices.clone());
-    let agents = dialling
+    let mut agents = dialling
         .as_ref()
         .map(|d| d.agents.clone())
         .unwrap_or_default();
-    let queues = dialling
+    let mut queues = dialling
         .as_ref()
         .map(|d| d.queues.clone())
         .unwrap_or_default();
@@ -894,6 +905,10 @@ async fn run(
                         }
                     }
                     let _ = reply.send(answer);
+                }
+                Some(Command::Names(new_agents, new_queues)) => {
+                    agents = new_agents;
+                    queues = new_queues;
                 }
                 Some(Command::Preview(limit, reply)) => {
                     let _ = reply.send(preview(&records, &mut lanes, limit).await);

@@ -76,6 +76,7 @@ pub struct Reloader {
     switch: SwitchControl,
     wall: Option<WallMetrics>,
     events: Option<EventWriter>,
+    outbound: Option<crate::outbound::Outbound>,
     /// One reload at a time.
     busy: Mutex<()>,
 }
@@ -95,8 +96,15 @@ impl Reloader {
             switch,
             wall,
             events,
+            outbound: None,
             busy: Mutex::new(()),
         }
+    }
+
+    /// Also tells the outbound dialler the agents and queues of each reload.
+    pub fn with_outbound(mut self, outbound: crate::outbound::Outbound) -> Reloader {
+        self.outbound = Some(outbound);
+        self
     }
 
     /// Reads the file again and runs its routing and calendars; appends `config.reloaded`
@@ -173,6 +181,11 @@ impl Reloader {
             None => return Err(ReloadError::Unavailable),
             Some(Err(why)) => return Err(ReloadError::Refused(why)),
             Some(Ok(())) => {}
+        }
+        if let Some(outbound) = &self.outbound {
+            let agents = routing.agents.iter().map(|a| a.name.clone()).collect();
+            let queues = routing.queues.iter().map(|q| q.name.clone()).collect();
+            outbound.set_names(agents, queues).await;
         }
         if let Some(wall) = &self.wall {
             wall.reconfigure(Arc::new(routing));
