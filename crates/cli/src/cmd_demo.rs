@@ -79,7 +79,19 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         "# hotline demo's configuration, written by `hotline demo` at each start: the admin page\n\
          # (/admin) changes it while the demo runs. `hotline serve --config` takes files like it.\n{text}"
     );
-    std::fs::write(&file, &text).with_context(|| format!("writing {}", file.display()))?;
+    // Readable by its owner only: it holds the demo phones' passwords.
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::remove_file(&file);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&file)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .with_context(|| format!("writing {}", file.display()))?;
+    }
     let agents = config.demo_passwords.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

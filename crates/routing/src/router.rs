@@ -806,6 +806,29 @@ impl Router {
         for agent in 0..self.agents.len() as u32 {
             self.agent_changed(now, AgentId(agent));
         }
+        // Waiting contacts first, in routing order, each choosing among the agents now
+        // available by its queue's selection rule (longest idle, round robin …), as they
+        // would have if the agents had become ready one by one; then the agents, for the
+        // contacts waiting for them in particular.
+        let mut waiting: Vec<(OrderKey, u32)> = self
+            .contacts
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, c)| {
+                c.as_ref()
+                    .filter(|c| c.state == ContactState::Waiting)
+                    .map(|c| (c.key, slot as u32))
+            })
+            .collect();
+        waiting.sort_unstable();
+        for (_, slot) in waiting {
+            if self.contacts[slot as usize]
+                .as_ref()
+                .is_some_and(|c| c.state == ContactState::Waiting)
+            {
+                self.route_contact(now, slot);
+            }
+        }
         for agent in 0..self.agents.len() as u32 {
             self.route_agent(now, AgentId(agent));
         }

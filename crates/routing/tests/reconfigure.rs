@@ -224,3 +224,38 @@ fn a_waiting_contacts_timers_follow_the_new_steps_and_maximum_wait() {
     c.ready("bob");
     assert_eq!(c.offers(), vec![(1, "bob".to_string())]);
 }
+
+#[test]
+fn agents_given_a_queue_at_once_are_chosen_by_its_selection_rule_not_their_order() {
+    // Three tech agents, ready one after the other (ann first: longest idle); billing
+    // callers wait. Billing is given to all three in one change.
+    let mut c = Builder::new(&["billing", "tech"])
+        .queue("billing", &[])
+        .queue("tech", &[("tech", 1)])
+        .agent("ann", &[("tech", 3)], &[("tech", 1, 0)])
+        .agent("bob", &[("tech", 3)], &[("tech", 1, 0)])
+        .agent("cai", &[("tech", 3)], &[("tech", 1, 0)])
+        .agent("dan", &[("billing", 3)], &[("billing", 1, 0)])
+        .build();
+    c.at(1.0).ready("cai");
+    c.at(2.0).ready("bob");
+    c.at(3.0).ready("ann");
+    c.at(4.0).arrive(1, "billing").arrive(2, "billing");
+    assert_eq!(c.offers(), vec![]);
+    let mut config = c.router.config().clone();
+    let billing = c.queue("billing");
+    for agent in &mut config.agents[..3] {
+        agent.profile.push(ProfileEntry {
+            queue: billing,
+            priority: 2,
+            delay: Duration::ZERO,
+        });
+    }
+    c.router.reconfigure(Time::from_secs(5), config).unwrap();
+    c.at(5.0);
+    // Longest idle first: cai (ready at 1 s) gets the first caller, bob the second.
+    assert_eq!(
+        c.offers(),
+        vec![(1, "cai".to_string()), (2, "bob".to_string())]
+    );
+}

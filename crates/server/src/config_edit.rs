@@ -9,7 +9,7 @@
 //! `"80/20"`, `"30s"`), so what it shows is what it writes back.
 
 use serde::{Deserialize, Serialize};
-use toml_edit::{value, Array, DocumentMut, Item, Table};
+use toml_edit::{Array, DocumentMut, Item, Table};
 use utoipa::ToSchema;
 
 /// Why an edit could not be made.
@@ -131,14 +131,28 @@ fn document(text: &str) -> Result<DocumentMut, EditError> {
         .map_err(|e| EditError::Syntax(e.to_string()))
 }
 
+/// A list's entries as text; dates written bare (`2026-10-01`, holidays) as dates.
 fn strings(item: Option<&Item>) -> Vec<String> {
     item.and_then(Item::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
+                .filter_map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| v.as_datetime().map(|d| d.to_string()))
+                })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Sets `key` to `new`, keeping the old value's spacing and trailing comment.
+fn replace(table: &mut Table, key: &str, new: impl Into<toml_edit::Value>) {
+    let mut new = new.into();
+    if let Some(old) = table.get(key).and_then(Item::as_value) {
+        *new.decor_mut() = old.decor().clone();
+    }
+    table[key] = Item::Value(new);
 }
 
 fn text_of(item: Option<&Item>) -> Option<String> {
@@ -267,8 +281,8 @@ pub fn set_agent(text: &str, name: &str, edit: &AgentEdit) -> Result<String, Edi
             "{name:?} is a group of agents (count): edit the group in the file"
         )));
     }
-    table["skills"] = value(skills);
-    table["queues"] = value(queues);
+    replace(table, "skills", skills);
+    replace(table, "queues", queues);
     Ok(doc.to_string())
 }
 
@@ -284,10 +298,10 @@ pub fn set_queue(text: &str, name: &str, edit: &QueueEdit) -> Result<String, Edi
                 "expected \"80/20\" (percent answered / within seconds)".into(),
             ));
         }
-        table["service_level"] = value(level);
+        replace(table, "service_level", level);
     }
     if let Some(max) = edit.max_waiting {
-        table["max_waiting"] = value(i64::from(max));
+        replace(table, "max_waiting", i64::from(max));
     }
     if let Some(wrap_up) = &edit.wrap_up {
         let wrap_up = wrap_up.trim();
@@ -297,7 +311,7 @@ pub fn set_queue(text: &str, name: &str, edit: &QueueEdit) -> Result<String, Edi
                 "expected a duration such as \"30s\"".into(),
             ));
         }
-        table["wrap_up"] = value(wrap_up);
+        replace(table, "wrap_up", wrap_up);
     }
     Ok(doc.to_string())
 }
@@ -334,11 +348,15 @@ pub fn set_calendar(text: &str, name: &str, edit: &CalendarEdit) -> Result<Strin
             weekly.insert(day, hours.trim().into());
         }
     }
-    table["weekly"] = value(weekly);
+    if table.get("weekly").is_some_and(Item::is_table) {
+        // Written as its own [calendars.weekly] table: replaced by the inline form.
+        table.remove("weekly");
+    }
+    replace(table, "weekly", weekly);
     if edit.holidays.is_empty() {
         table.remove("holidays");
     } else {
-        table["holidays"] = value(holidays);
+        replace(table, "holidays", holidays);
     }
     Ok(doc.to_string())
 }
@@ -361,7 +379,7 @@ service_level = "80/20"
 
 [[routing.agents]]
 name = "ann"
-skills = ["billing:3"]
+skills = ["billing:3"]   # certified in March
 queues = ["general"]
 
 [[routing.agents]]
@@ -383,6 +401,10 @@ queues = ["general"]
         .unwrap();
         assert!(edited.starts_with("# The center's configuration (comments stay)."));
         assert!(edited.contains("name = \"general\"   # the main line"));
+        assert!(
+            edited.contains("skills = [\"billing:4\", \"zh\"]   # certified in March"),
+            "a replaced value keeps its comment: {edited}"
+        );
         let view = view(&edited).unwrap();
         assert_eq!(view.agents[0].skills, ["billing:4", "zh"]);
         assert_eq!(view.agents[0].queues, ["general:2"]);
@@ -453,6 +475,15 @@ queues = ["general"]
         let calendar = &view(&edited).unwrap().calendars[0];
         assert_eq!(calendar.weekly["sat"], "09:00-12:00");
         assert_eq!(calendar.holidays, ["2026-10-01..2026-10-07"]);
+        // Holidays written as bare dates are shown (and so kept when the page saves).
+        let bare = FILE.replace(
+            "weekly = { mon = \"09:00-18:00\" }",
+            "weekly = { mon = \"09:00-18:00\" }\nholidays = [2026-10-01, \"2026-10-02..2026-10-07\"]",
+        );
+        assert_eq!(
+            view(&bare).unwrap().calendars[0].holidays,
+            ["2026-10-01", "2026-10-02..2026-10-07"]
+        );
         let bad_day = CalendarEdit {
             weekly: [("someday".to_string(), "08:00-09:00".to_string())]
                 .into_iter()

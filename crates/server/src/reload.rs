@@ -6,10 +6,15 @@
 //! media, numbers, menus, tickets, the dialer …) only a restart applies: the report names those
 //! that differ from what the center started with.
 //!
-//! Queues, agents, skills, not-ready reasons and calendars keep their places: the new file may
-//! add them at the end and change their properties, not remove, rename or reorder them (their
-//! places are in the calls in progress and in the event log). A file that breaks that, or any
-//! rule of the configuration, changes nothing.
+//! Queues, agents, skills and not-ready reasons keep their places: the new file may add them
+//! at the end and change their properties, not remove, rename or reorder them (their places
+//! are in the calls in progress and in the event log). Calendars keep their names and order
+//! (numbers name them by place); their hours and holidays change. A file that breaks that, or
+//! any rule of the configuration, changes nothing.
+//!
+//! A reload or an edit runs to its end in a task of its own, so a client that goes away
+//! midway never leaves a half-done change (the file written but not run, or run but not
+//! followed by the wall and the dialler).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,6 +57,16 @@ pub enum ReloadError {
     Unavailable,
     /// An edit of the admin page could not be made ([`crate::config_edit`]).
     Edit(crate::config_edit::EditError),
+    /// The file could not be written; it is as it was.
+    Write(String),
+    /// The switch refused an edit already written, and writing the file back failed: the
+    /// file now differs from what runs.
+    Restore {
+        /// Why the switch refused the edit.
+        refused: String,
+        /// Why the old text could not be written back.
+        restore: String,
+    },
 }
 
 impl std::fmt::Display for ReloadError {
@@ -62,6 +77,12 @@ impl std::fmt::Display for ReloadError {
             ReloadError::Refused(why) => f.write_str(why),
             ReloadError::Unavailable => f.write_str("the switch is stopped or busy; try again"),
             ReloadError::Edit(error) => write!(f, "{error}"),
+            ReloadError::Write(why) => write!(f, "cannot write the configuration file: {why}"),
+            ReloadError::Restore { refused, restore } => write!(
+                f,
+                "the edit was refused ({refused}) and the file could not be put back ({restore}): \
+                 the file now differs from what runs; fix it before the next reload or restart"
+            ),
         }
     }
 }
@@ -108,11 +129,16 @@ impl Reloader {
     }
 
     /// Reads the file again and runs its routing and calendars; appends `config.reloaded`
-    /// to the event log.
-    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
-        let _one = self.busy.lock().await;
-        let text = self.read().await?;
-        self.apply(&text).await
+    /// to the event log. Runs to its end even if the caller stops waiting.
+    pub async fn reload(self: &Arc<Self>) -> Result<ReloadReport, ReloadError> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _one = this.busy.lock().await;
+            let text = this.read().await?;
+            this.apply(&text).await
+        })
+        .await
+        .unwrap_or(Err(ReloadError::Unavailable))
     }
 
     /// The file's queues, agents and calendars as written, for the admin page.
@@ -125,22 +151,30 @@ impl Reloader {
     /// checked whole before it is written (a bad one leaves the file alone), written in place
     /// of the old at once (a temporary file renamed), and put back if the switch refuses it.
     pub async fn edit(
-        &self,
-        change: impl FnOnce(&str) -> Result<String, crate::config_edit::EditError>,
+        self: &Arc<Self>,
+        change: impl FnOnce(&str) -> Result<String, crate::config_edit::EditError> + Send + 'static,
     ) -> Result<ReloadReport, ReloadError> {
-        let _one = self.busy.lock().await;
-        let before = self.read().await?;
-        let after = change(&before).map_err(ReloadError::Edit)?;
-        let file = self.path.display().to_string();
-        crate::config::parse(&file, &after, 0, [0; 32]).map_err(ReloadError::Invalid)?;
-        self.write(&after).await?;
-        match self.apply(&after).await {
-            Ok(report) => Ok(report),
-            Err(error) => {
-                self.write(&before).await?;
-                Err(error)
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _one = this.busy.lock().await;
+            let before = this.read().await?;
+            let after = change(&before).map_err(ReloadError::Edit)?;
+            let file = this.path.display().to_string();
+            crate::config::parse(&file, &after, 0, [0; 32]).map_err(ReloadError::Invalid)?;
+            this.write(&after).await?;
+            match this.apply(&after).await {
+                Ok(report) => Ok(report),
+                Err(error) => match this.write(&before).await {
+                    Ok(()) => Err(error),
+                    Err(failed) => Err(ReloadError::Restore {
+                        refused: error.to_string(),
+                        restore: failed.to_string(),
+                    }),
+                },
             }
-        }
+        })
+        .await
+        .unwrap_or(Err(ReloadError::Unavailable))
     }
 
     async fn read(&self) -> Result<String, ReloadError> {
@@ -149,15 +183,16 @@ impl Reloader {
             .map_err(|e| ReloadError::Read(format!("{}: {e}", self.path.display())))
     }
 
+    /// Replaces the file's text at once: a new file beside it (the file's own permissions, so
+    /// the passwords in it stay as private as they were), synced, renamed over the file (the
+    /// one a symbolic link leads to), and the directory synced.
     async fn write(&self, text: &str) -> Result<(), ReloadError> {
-        let mut temporary = self.path.clone().into_os_string();
-        temporary.push(".writing");
-        let temporary = PathBuf::from(temporary);
-        let fail = |e: std::io::Error| ReloadError::Read(format!("{}: {e}", self.path.display()));
-        tokio::fs::write(&temporary, text).await.map_err(fail)?;
-        tokio::fs::rename(&temporary, &self.path)
+        let path = self.path.clone();
+        let text = text.to_owned();
+        tokio::task::spawn_blocking(move || write_in_place(&path, &text))
             .await
-            .map_err(fail)
+            .map_err(|e| ReloadError::Write(e.to_string()))?
+            .map_err(|e| ReloadError::Write(format!("{}: {e}", self.path.display())))
     }
 
     async fn apply(&self, text: &str) -> Result<ReloadReport, ReloadError> {
@@ -182,13 +217,14 @@ impl Reloader {
             Some(Err(why)) => return Err(ReloadError::Refused(why)),
             Some(Ok(())) => {}
         }
-        if let Some(outbound) = &self.outbound {
-            let agents = routing.agents.iter().map(|a| a.name.clone()).collect();
-            let queues = routing.queues.iter().map(|q| q.name.clone()).collect();
-            outbound.set_names(agents, queues).await;
-        }
+        // The wall first, at once: the log's next rows may name what was just added.
+        let agent_names = routing.agents.iter().map(|a| a.name.clone()).collect();
+        let queue_names = routing.queues.iter().map(|q| q.name.clone()).collect();
         if let Some(wall) = &self.wall {
             wall.reconfigure(Arc::new(routing));
+        }
+        if let Some(outbound) = &self.outbound {
+            outbound.set_names(agent_names, queue_names).await;
         }
         let report = ReloadReport {
             queues,
@@ -232,8 +268,8 @@ pub fn changed_sections(before: &str, after: &str) -> Vec<String> {
         .collect()
 }
 
-/// The tickets' SLA clock keeps the calendar it started with: when the calendars changed and
-/// `[tickets] calendar` names one, that waits for a restart too.
+/// The tickets' SLA clock keeps the calendar it started with: when the calendar that
+/// `[tickets] calendar` names changed, that waits for a restart.
 fn tickets_calendar_waits(before: &str, after: &str) -> Option<String> {
     let table = |text: &str| text.parse::<toml::Table>().unwrap_or_default();
     let (before, after) = (table(before), table(after));
@@ -241,8 +277,46 @@ fn tickets_calendar_waits(before: &str, after: &str) -> Option<String> {
         .get("tickets")
         .and_then(|t| t.get("calendar"))
         .and_then(toml::Value::as_str)?;
-    (before.get("calendars") != after.get("calendars"))
+    let calendar = |t: &toml::Table| {
+        t.get("calendars")
+            .and_then(toml::Value::as_array)
+            .and_then(|all| {
+                all.iter()
+                    .find(|c| c.get("name").and_then(toml::Value::as_str) == Some(named))
+            })
+            .cloned()
+    };
+    (calendar(&before) != calendar(&after))
         .then(|| format!("calendars ({named:?} for the tickets' SLA clock)"))
+}
+
+fn write_in_place(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = std::fs::canonicalize(path)?;
+    let directory = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("the file has no directory"))?;
+    let permissions = std::fs::metadata(&path)?.permissions();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = directory.join(format!(".{name}.{}.writing", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)?;
+    let written = (|| {
+        file.set_permissions(permissions)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &path)?;
+        std::fs::File::open(directory)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 #[cfg(test)]

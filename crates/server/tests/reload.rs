@@ -267,13 +267,13 @@ async fn business_hours_change_on_reload_and_a_calendar_renamed_waits_for_a_rest
     std::fs::write(&file, &started).unwrap();
     let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
     let running = runtime::start_with(config, None, None).await.unwrap();
-    let reloader = hotline_server::reload::Reloader::new(
+    let reloader = Arc::new(hotline_server::reload::Reloader::new(
         file.clone(),
         started,
         running.control.clone(),
         None,
         None,
-    );
+    ));
     // New hours: applied, nothing to restart for.
     std::fs::write(&file, with_hours("office", "08:00-20:00")).unwrap();
     let report = reloader.reload().await.unwrap();
@@ -330,7 +330,13 @@ async fn the_admin_edits_an_agent_a_queue_and_the_hours_in_the_file_and_a_bad_ed
          weekly = {{ mon = \"09:00-18:00\" }}\n",
         version(r#"["vip"]"#, "hotline")
     );
-    std::fs::write(&file, &started).unwrap();
+    // The file holds passwords (owner only) and is reached through a link, as configuration
+    // management lays files out: both stay so after an edit.
+    use std::os::unix::fs::PermissionsExt;
+    let real = data.path().join("real.toml");
+    std::fs::write(&real, &started).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&real, &file).unwrap();
     let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
     let running = runtime::start_with(config, None, None).await.unwrap();
     let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
@@ -384,6 +390,11 @@ async fn the_admin_edits_an_agent_a_queue_and_the_hours_in_the_file_and_a_bad_ed
     assert_eq!(report["restart_needed"], serde_json::json!([]));
     let written = std::fs::read_to_string(&file).unwrap();
     assert!(written.starts_with("# Written by the operations team; keep this comment."));
+    assert!(std::fs::symlink_metadata(&file).unwrap().is_symlink());
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert!(
         written.contains(r#"queues = ["general:1", "vip:2"]"#),
         "{written}"

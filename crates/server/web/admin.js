@@ -59,7 +59,9 @@ function renderQueues(queues) {
     save.addEventListener("click", saver("/api/v1/admin/queues/" + encodeURIComponent(q.name), () => {
       const edit = {};
       if (sl.value.trim()) edit.service_level = sl.value.trim();
-      if (max.value.trim()) edit.max_waiting = Number(max.value.trim());
+      // Not a number: sent as written, so the server says what is wrong by its field.
+      const most = max.value.trim();
+      if (most) edit.max_waiting = /^\d+$/.test(most) ? Number(most) : most;
       if (wrap.value.trim()) edit.wrap_up = wrap.value.trim();
       return edit;
     }, error, save));

@@ -14,8 +14,8 @@ use super::ApiState;
 use crate::config_edit::{self, AdminView, AgentEdit, CalendarEdit, EditError, QueueEdit};
 use crate::reload::{ReloadError, ReloadReport, Reloader};
 
-fn reloader(state: &ApiState) -> Result<&Reloader, ApiError> {
-    state.reload.as_deref().ok_or_else(|| {
+fn reloader(state: &ApiState) -> Result<&std::sync::Arc<Reloader>, ApiError> {
+    state.reload.as_ref().ok_or_else(|| {
         ApiError::unavailable(
             "this center was started without a configuration file (the demo): there is \
              nothing to reload or edit",
@@ -37,7 +37,9 @@ fn api_error(error: ReloadError) -> ApiError {
         ReloadError::Edit(error) => ApiError::conflict(error.to_string()),
         error @ ReloadError::Refused(_) => ApiError::conflict(error.to_string()),
         error @ ReloadError::Unavailable => ApiError::unavailable(error.to_string()),
-        error @ ReloadError::Read(_) => ApiError::internal(error.to_string()),
+        error @ (ReloadError::Read(_) | ReloadError::Write(_) | ReloadError::Restore { .. }) => {
+            ApiError::internal(error.to_string())
+        }
     }
 }
 
@@ -95,7 +97,7 @@ pub async fn set_agent(
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(|text| config_edit::set_agent(text, &name, &edit))
+        .edit(move |text| config_edit::set_agent(text, &name, &edit))
         .await
         .map(Json)
         .map_err(api_error)
@@ -117,7 +119,7 @@ pub async fn set_queue(
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(|text| config_edit::set_queue(text, &name, &edit))
+        .edit(move |text| config_edit::set_queue(text, &name, &edit))
         .await
         .map(Json)
         .map_err(api_error)
@@ -140,7 +142,7 @@ pub async fn set_calendar(
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(|text| config_edit::set_calendar(text, &name, &edit))
+        .edit(move |text| config_edit::set_calendar(text, &name, &edit))
         .await
         .map(Json)
         .map_err(api_error)
