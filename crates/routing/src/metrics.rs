@@ -612,8 +612,8 @@ impl Projection {
     }
 
     /// Counts from now on with a new configuration of the same queues and agents, more added
-    /// at the end ([`crate::Router::reconfigure`]): the queues' thresholds are the new ones
-    /// for contacts that arrive from now on; what was counted stays.
+    /// at the end ([`crate::Router::reconfigure`]): contacts that end from now on are judged
+    /// by the queues' new thresholds (also those already waiting); what was counted stays.
     pub fn reconfigure(&mut self, routing: &RoutingConfig) {
         self.thresholds = routing
             .queues

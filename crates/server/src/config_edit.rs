@@ -116,6 +116,9 @@ pub struct CalendarRowView {
 /// The file's queues, agents and calendars, as written.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct AdminView {
+    /// The file's version (a hash of its text): send it back as `If-Match` with an edit, so
+    /// that an edit made on a stale page is refused rather than undoing another's.
+    pub version: String,
     /// In the file's order.
     pub queues: Vec<QueueRowView>,
     /// In the file's order.
@@ -221,10 +224,20 @@ pub fn view(text: &str) -> Result<AdminView, EditError> {
         })
         .unwrap_or_default();
     Ok(AdminView {
+        version: version(text),
         queues,
         agents,
         calendars,
     })
+}
+
+/// A text's version: the first 16 hex digits of its SHA-256.
+pub fn version(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn check_list(field: &str, items: &[String]) -> Result<Array, EditError> {

@@ -59,6 +59,8 @@ pub enum ReloadError {
     Edit(crate::config_edit::EditError),
     /// The file could not be written; it is as it was.
     Write(String),
+    /// The file changed since the edit's page read it (`If-Match`): nothing written.
+    Stale,
     /// The switch refused an edit already written, and writing the file back failed: the
     /// file now differs from what runs.
     Restore {
@@ -78,6 +80,10 @@ impl std::fmt::Display for ReloadError {
             ReloadError::Unavailable => f.write_str("the switch is stopped or busy; try again"),
             ReloadError::Edit(error) => write!(f, "{error}"),
             ReloadError::Write(why) => write!(f, "cannot write the configuration file: {why}"),
+            ReloadError::Stale => f.write_str(
+                "the configuration file changed since this page read it (someone else saved, \
+                 or it was edited by hand): load the page again and redo the change",
+            ),
             ReloadError::Restore { refused, restore } => write!(
                 f,
                 "the edit was refused ({refused}) and the file could not be put back ({restore}): \
@@ -152,12 +158,16 @@ impl Reloader {
     /// of the old at once (a temporary file renamed), and put back if the switch refuses it.
     pub async fn edit(
         self: &Arc<Self>,
+        expected: Option<String>,
         change: impl FnOnce(&str) -> Result<String, crate::config_edit::EditError> + Send + 'static,
     ) -> Result<ReloadReport, ReloadError> {
         let this = self.clone();
         tokio::spawn(async move {
             let _one = this.busy.lock().await;
             let before = this.read().await?;
+            if expected.is_some_and(|v| v != crate::config_edit::version(&before)) {
+                return Err(ReloadError::Stale);
+            }
             let after = change(&before).map_err(ReloadError::Edit)?;
             let file = this.path.display().to_string();
             crate::config::parse(&file, &after, 0, [0; 32]).map_err(ReloadError::Invalid)?;

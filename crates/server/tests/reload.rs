@@ -447,6 +447,44 @@ async fn the_admin_edits_an_agent_a_queue_and_the_hours_in_the_file_and_a_bad_ed
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // An edit made on a page read before another save is refused, and writes nothing.
+    let (_, fresh) = call(
+        &router,
+        Method::GET,
+        "/api/v1/admin/config",
+        &supervisor,
+        None,
+    )
+    .await;
+    let version = fresh["version"].as_str().unwrap().to_string();
+    let put_with = |version: String, queues: Value| {
+        let router = router.clone();
+        let supervisor = supervisor.clone();
+        async move {
+            let request = Request::builder()
+                .method(Method::PUT)
+                .uri("/api/v1/admin/agents/ann")
+                .header("authorization", format!("Bearer {supervisor}"))
+                .header("content-type", "application/json")
+                .header("if-match", format!("\"{version}\""))
+                .body(Body::from(
+                    serde_json::json!({"skills": [], "queues": queues}).to_string(),
+                ))
+                .unwrap();
+            router.oneshot(request).await.unwrap().status()
+        }
+    };
+    assert_eq!(
+        put_with(version.clone(), serde_json::json!(["general", "vip"])).await,
+        StatusCode::OK
+    );
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        put_with(version, serde_json::json!(["general"])).await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), saved);
+
     // A queue's goal and the office hours.
     let (status, report) = call(
         &router,

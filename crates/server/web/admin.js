@@ -3,6 +3,8 @@
 // writes it and runs it at once without dropping a call; a refusal is shown on the row.
 "use strict";
 
+let version = null; // the file's version this page shows (sent as If-Match)
+
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 function list(text) {
@@ -28,7 +30,7 @@ function saver(path, body, error, button) {
     error.textContent = "";
     button.disabled = true;
     try {
-      said(await api("PUT", path, body()));
+      said(await api("PUT", path, body(), version ? { "if-match": '"' + version + '"' } : {}));
       await load();
     } catch (e) {
       if (e.status !== 401) {
@@ -145,6 +147,7 @@ async function load() {
     }
     return;
   }
+  version = view.version;
   renderQueues(view.queues);
   renderAgents(view.agents);
   renderCalendars(view.calendars);

@@ -5,6 +5,7 @@
 //! written, and edits of them ([`crate::config_edit`]) written to the file and run at once.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::Json;
 use hotline_store::Role;
 
@@ -23,6 +24,14 @@ fn reloader(state: &ApiState) -> Result<&std::sync::Arc<Reloader>, ApiError> {
     })
 }
 
+/// The `If-Match` version the page read, if sent.
+fn expected(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_matches('"').to_owned())
+}
+
 fn api_error(error: ReloadError) -> ApiError {
     match error {
         ReloadError::Invalid(diagnostics) => {
@@ -35,6 +44,7 @@ fn api_error(error: ReloadError) -> ApiError {
         ReloadError::Edit(EditError::Invalid(field, why)) => ApiError::invalid(field, why),
         ReloadError::Edit(EditError::NotFound(what)) => ApiError::not_found(what),
         ReloadError::Edit(error) => ApiError::conflict(error.to_string()),
+        error @ ReloadError::Stale => ApiError::conflict(error.to_string()),
         error @ ReloadError::Refused(_) => ApiError::conflict(error.to_string()),
         error @ ReloadError::Unavailable => ApiError::unavailable(error.to_string()),
         error @ (ReloadError::Read(_) | ReloadError::Write(_) | ReloadError::Restore { .. }) => {
@@ -84,7 +94,8 @@ pub async fn config(
 /// value is refused by its field and the file is left as it was.
 #[utoipa::path(put, path = "/api/v1/admin/agents/{name}", tag = "admin",
     request_body = AgentEdit,
-    params(("name" = String, Path, description = "The agent")),
+    params(("name" = String, Path, description = "The agent"),
+        ("If-Match" = Option<String>, Header, description = "The version read with the page (`GET /api/v1/admin/config`)")),
     responses((status = 200, body = ReloadReport), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])),
@@ -93,11 +104,14 @@ pub async fn set_agent(
     State(state): State<ApiState>,
     caller: Caller,
     Path(name): Path<String>,
+    headers: HeaderMap,
     ApiJson(edit, _): ApiJson<AgentEdit>,
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(move |text| config_edit::set_agent(text, &name, &edit))
+        .edit(expected(&headers), move |text| {
+            config_edit::set_agent(text, &name, &edit)
+        })
         .await
         .map(Json)
         .map_err(api_error)
@@ -106,7 +120,8 @@ pub async fn set_agent(
 /// Changes a queue's service level, size or wrap-up in the file and runs it.
 #[utoipa::path(put, path = "/api/v1/admin/queues/{name}", tag = "admin",
     request_body = QueueEdit,
-    params(("name" = String, Path, description = "The queue")),
+    params(("name" = String, Path, description = "The queue"),
+        ("If-Match" = Option<String>, Header, description = "The version read with the page")),
     responses((status = 200, body = ReloadReport), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])),
@@ -115,11 +130,14 @@ pub async fn set_queue(
     State(state): State<ApiState>,
     caller: Caller,
     Path(name): Path<String>,
+    headers: HeaderMap,
     ApiJson(edit, _): ApiJson<QueueEdit>,
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(move |text| config_edit::set_queue(text, &name, &edit))
+        .edit(expected(&headers), move |text| {
+            config_edit::set_queue(text, &name, &edit)
+        })
         .await
         .map(Json)
         .map_err(api_error)
@@ -129,7 +147,8 @@ pub async fn set_queue(
 /// number with these hours meets them.
 #[utoipa::path(put, path = "/api/v1/admin/calendars/{name}", tag = "admin",
     request_body = CalendarEdit,
-    params(("name" = String, Path, description = "The calendar")),
+    params(("name" = String, Path, description = "The calendar"),
+        ("If-Match" = Option<String>, Header, description = "The version read with the page")),
     responses((status = 200, body = ReloadReport), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])),
@@ -138,11 +157,14 @@ pub async fn set_calendar(
     State(state): State<ApiState>,
     caller: Caller,
     Path(name): Path<String>,
+    headers: HeaderMap,
     ApiJson(edit, _): ApiJson<CalendarEdit>,
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(move |text| config_edit::set_calendar(text, &name, &edit))
+        .edit(expected(&headers), move |text| {
+            config_edit::set_calendar(text, &name, &edit)
+        })
         .await
         .map(Json)
         .map_err(api_error)
