@@ -251,6 +251,8 @@ impl Center {
             let _ = api.task.await;
         }
         // The API's handles are gone with it: the outbound task ends with the last one.
+        // The reloader tells the dialler of reloads: it holds a handle too.
+        drop(self.reloader);
         drop(self.outbound);
         let _ = self.outbound_task.await;
         Ok(stats)

@@ -65,8 +65,14 @@ pub fn run(args: &ServeArgs) -> Result<()> {
             let mut hangups =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
                     .context("listening for SIGHUP")?;
+            // It ends with the center (its handle on the reloader keeps the dialler's open).
+            let mut stopping = center.running.shutdown_handle().subscribe();
             tokio::spawn(async move {
-                while hangups.recv().await.is_some() {
+                loop {
+                    tokio::select! {
+                        hangup = hangups.recv() => if hangup.is_none() { break },
+                        _ = stopping.changed() => break,
+                    }
                     match reloader.reload().await {
                         Ok(report) if report.restart_needed.is_empty() => println!(
                             "hotline: configuration reloaded: {} queues, {} agents",
