@@ -73,7 +73,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
                         hangup = hangups.recv() => if hangup.is_none() { break },
                         _ = stopping.changed() => break,
                     }
-                    match reloader.reload().await {
+                    match reloader.reload("SIGHUP").await {
                         Ok(report) if report.restart_needed.is_empty() => println!(
                             "hotline: configuration reloaded: {} queues, {} agents",
                             report.queues, report.agents

@@ -361,6 +361,13 @@ fn check_identities(old: &RoutingConfig, new: &RoutingConfig) -> Result<(), Reco
         &old.extra_reasons,
         &new.extra_reasons,
         |r| r.as_str(),
+    )?;
+    // Waiting contacts hold their tier by place (their attributes), as agents hold reasons.
+    same(
+        "priority tier",
+        &old.priority.tiers,
+        &new.priority.tiers,
+        |t| t.name.as_str(),
     )
 }
 
@@ -729,8 +736,8 @@ impl Router {
 
     /// Runs a new configuration from `now` on, without dropping anything in progress: the
     /// contacts keep their places, waits and offers, the agents their states, offers, calls
-    /// and wrap-ups (whose terms were set when they began). Queues, agents, skills and
-    /// not-ready reasons keep their ids, so the new configuration may add them at the end and
+    /// and wrap-ups (whose terms were set when they began). Queues, agents, skills,
+    /// not-ready reasons and priority tiers keep their ids, so the new configuration may add them at the end and
     /// change their properties (a queue's skills, steps, maximum wait, selection, limits;
     /// an agent's skills, profile and chat capacity; the policies), but not remove, rename or
     /// reorder them (an agent with an empty profile takes no contacts). Waiting contacts get

@@ -178,6 +178,10 @@ fn a_configuration_that_drops_or_renames_an_id_or_is_invalid_is_refused_and_chan
             }),
         ),
         ("skill 0 was \"billing\"", Box::new(|c| c.skills.swap(0, 1))),
+        (
+            "priority tier 0 was \"standard\"",
+            Box::new(|c| c.priority.tiers[0].name = "gold".into()),
+        ),
         ("not valid", Box::new(|c| c.queues[0].max_waiting = 0)),
     ];
     for (said, change) in cases {

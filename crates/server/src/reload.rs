@@ -135,13 +135,15 @@ impl Reloader {
     }
 
     /// Reads the file again and runs its routing and calendars; appends `config.reloaded`
-    /// to the event log. Runs to its end even if the caller stops waiting.
-    pub async fn reload(self: &Arc<Self>) -> Result<ReloadReport, ReloadError> {
+    /// (with `by`: who asked, a user or API key, or `SIGHUP`) to the event log. Runs to its
+    /// end even if the caller stops waiting.
+    pub async fn reload(self: &Arc<Self>, by: &str) -> Result<ReloadReport, ReloadError> {
+        let by = by.to_owned();
         let this = self.clone();
         tokio::spawn(async move {
             let _one = this.busy.lock().await;
             let text = this.read().await?;
-            this.apply(&text).await
+            this.apply(&text, &by).await
         })
         .await
         .unwrap_or(Err(ReloadError::Unavailable))
@@ -158,10 +160,12 @@ impl Reloader {
     /// of the old at once (a temporary file renamed), and put back if the switch refuses it.
     pub async fn edit(
         self: &Arc<Self>,
+        by: &str,
         expected: Option<String>,
         change: impl FnOnce(&str) -> Result<String, crate::config_edit::EditError> + Send + 'static,
     ) -> Result<ReloadReport, ReloadError> {
         let this = self.clone();
+        let by = by.to_owned();
         tokio::spawn(async move {
             let _one = this.busy.lock().await;
             let before = this.read().await?;
@@ -172,7 +176,7 @@ impl Reloader {
             let file = this.path.display().to_string();
             crate::config::parse(&file, &after, 0, [0; 32]).map_err(ReloadError::Invalid)?;
             this.write(&after).await?;
-            match this.apply(&after).await {
+            match this.apply(&after, &by).await {
                 Ok(report) => Ok(report),
                 Err(error) => match this.write(&before).await {
                     Ok(()) => Err(error),
@@ -205,7 +209,7 @@ impl Reloader {
             .map_err(|e| ReloadError::Write(format!("{}: {e}", self.path.display())))
     }
 
-    async fn apply(&self, text: &str) -> Result<ReloadReport, ReloadError> {
+    async fn apply(&self, text: &str, by: &str) -> Result<ReloadReport, ReloadError> {
         let file = self.path.display().to_string();
         // The seed and secret only feed the parts a reload does not apply.
         let config = crate::config::parse(&file, text, 0, [0; 32]).map_err(ReloadError::Invalid)?;
@@ -251,6 +255,7 @@ impl Reloader {
                     queue: None,
                     data: serde_json::json!({
                         "file": file,
+                        "by": by,
                         "queues": report.queues,
                         "agents": report.agents,
                         "restart_needed": report.restart_needed,

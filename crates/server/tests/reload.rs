@@ -276,15 +276,15 @@ async fn business_hours_change_on_reload_and_a_calendar_renamed_waits_for_a_rest
     ));
     // New hours: applied, nothing to restart for.
     std::fs::write(&file, with_hours("office", "08:00-20:00")).unwrap();
-    let report = reloader.reload().await.unwrap();
+    let report = reloader.reload("test").await.unwrap();
     assert_eq!(report.restart_needed, Vec::<String>::new());
     // A calendar renamed: numbers name calendars by place, so it waits for a restart.
     std::fs::write(&file, with_hours("hq", "08:00-20:00")).unwrap();
-    let refused = reloader.reload().await.unwrap_err().to_string();
+    let refused = reloader.reload("test").await.unwrap_err().to_string();
     assert!(refused.contains("calendars"), "{refused}");
     // An unreadable file is said so.
     std::fs::remove_file(&file).unwrap();
-    let refused = reloader.reload().await.unwrap_err().to_string();
+    let refused = reloader.reload("test").await.unwrap_err().to_string();
     assert!(refused.contains("cannot read"), "{refused}");
     running.stop().await.unwrap();
 }

@@ -69,7 +69,7 @@ pub async fn reload(
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Admin)?;
     reloader(&state)?
-        .reload()
+        .reload(&caller.name)
         .await
         .map(Json)
         .map_err(api_error)
@@ -109,7 +109,7 @@ pub async fn set_agent(
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(expected(&headers), move |text| {
+        .edit(&caller.name, expected(&headers), move |text| {
             config_edit::set_agent(text, &name, &edit)
         })
         .await
@@ -135,7 +135,7 @@ pub async fn set_queue(
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(expected(&headers), move |text| {
+        .edit(&caller.name, expected(&headers), move |text| {
             config_edit::set_queue(text, &name, &edit)
         })
         .await
@@ -162,7 +162,7 @@ pub async fn set_calendar(
 ) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(Role::Supervisor)?;
     reloader(&state)?
-        .edit(expected(&headers), move |text| {
+        .edit(&caller.name, expected(&headers), move |text| {
             config_edit::set_calendar(text, &name, &edit)
         })
         .await
