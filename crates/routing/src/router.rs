@@ -750,11 +750,11 @@ impl Router {
         config: RoutingConfig,
     ) -> Result<(), ReconfigureError> {
         check_identities(&self.config, &config)?;
-        config.validate().map_err(ReconfigureError::Invalid)?;
+        // What the configuration decides is rebuilt as `new` builds it (which validates it,
+        // before anything here changes); what happened is kept.
+        let mut fresh = Router::new(config).map_err(ReconfigureError::Invalid)?;
         self.handle_timeout(now);
         let now = self.now;
-        // What the configuration decides is rebuilt as `new` builds it; what happened is kept.
-        let mut fresh = Router::new(config).map_err(ReconfigureError::Invalid)?;
         let old_agents = std::mem::take(&mut self.agents);
         for (ai, old) in old_agents.into_iter().enumerate() {
             let a = &mut fresh.agents[ai];

@@ -143,7 +143,8 @@ impl Reloader {
         tokio::spawn(async move {
             let _one = this.busy.lock().await;
             let text = this.read().await?;
-            this.apply(&text, &by).await
+            let config = this.parse(&text)?;
+            this.apply(&text, config, &by).await
         })
         .await
         .unwrap_or(Err(ReloadError::Unavailable))
@@ -173,10 +174,10 @@ impl Reloader {
                 return Err(ReloadError::Stale);
             }
             let after = change(&before).map_err(ReloadError::Edit)?;
-            let file = this.path.display().to_string();
-            crate::config::parse(&file, &after, 0, [0; 32]).map_err(ReloadError::Invalid)?;
+            // Checked whole before it is written: a bad text leaves the file alone.
+            let config = this.parse(&after)?;
             this.write(&after).await?;
-            match this.apply(&after, &by).await {
+            match this.apply(&after, config, &by).await {
                 Ok(report) => Ok(report),
                 Err(error) => match this.write(&before).await {
                     Ok(()) => Err(error),
@@ -209,10 +210,20 @@ impl Reloader {
             .map_err(|e| ReloadError::Write(format!("{}: {e}", self.path.display())))
     }
 
-    async fn apply(&self, text: &str, by: &str) -> Result<ReloadReport, ReloadError> {
+    /// The file's text read as at start. The seed and secret only feed the parts a reload
+    /// does not apply.
+    fn parse(&self, text: &str) -> Result<crate::config::ServerConfig, ReloadError> {
         let file = self.path.display().to_string();
-        // The seed and secret only feed the parts a reload does not apply.
-        let config = crate::config::parse(&file, text, 0, [0; 32]).map_err(ReloadError::Invalid)?;
+        crate::config::parse(&file, text, 0, [0; 32]).map_err(ReloadError::Invalid)
+    }
+
+    async fn apply(
+        &self,
+        text: &str,
+        config: crate::config::ServerConfig,
+        by: &str,
+    ) -> Result<ReloadReport, ReloadError> {
+        let file = self.path.display().to_string();
         let mut restart_needed = changed_sections(&self.started, text);
         if let Some(note) = tickets_calendar_waits(&self.started, text) {
             restart_needed.push(note);
