@@ -582,6 +582,34 @@ async fn do_not_call_set_after_the_request_stops_the_dial() {
     assert_eq!(cancelled[0].data["reason"], "do_not_call");
 }
 
+/// Fixture (CI, stop 17): the switch shut the event writer down as it stopped, so an
+/// event the dialler wrote after that (its last `callback.*`, while it stopped after the
+/// switch) was lost. The log now stays open for every handle still held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dialler_still_writes_to_the_log_after_the_switch_stops() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, address) = carrier();
+    let center = center(data.path(), address, 3).await;
+    let dialler_handle = center.running.events.clone().unwrap();
+    center.running.stop().await.unwrap();
+    let written = dialler_handle
+        .try_append(hotline_store::NewEvent {
+            at_ms: 1,
+            kind: "callback.cancelled".into(),
+            contact_id: None,
+            agent: None,
+            queue: None,
+            data: serde_json::json!({ "task": 7, "reason": "do_not_call" }),
+        })
+        .await;
+    assert!(written.is_ok(), "after the switch stopped: {written:?}");
+    drop(dialler_handle);
+    drop(center.outbound);
+    center.dialler.await.unwrap();
+    let events = log_events(&data.path().join("events.db")).await;
+    assert_eq!(events_of(&events, "callback.cancelled")[0].data["task"], 7);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_while_the_agent_rings_loses_no_task_and_dials_nothing_twice() {
     let data = tempfile::tempdir().unwrap();
