@@ -1,6 +1,8 @@
 //! The simple admin's edits of the configuration file (`/api/v1/admin/...`, the `/admin`
 //! page): an agent's skills and queues, a queue's service level, size and wrap-up, a
-//! calendar's weekly hours and holidays. Each edit changes the file's text in place with
+//! calendar's weekly hours and holidays; new agents (with their phone's SIP account), queues
+//! and skills, added after those written; an agent's phone password set, or their account
+//! removed. Each edit changes the file's text in place with
 //! `toml_edit`, which keeps every comment, order and layout the people who wrote the file
 //! chose; [`crate::reload::Reloader::edit`] then checks the new text whole, writes it and runs
 //! it without dropping a call, or puts the old text back.
@@ -85,6 +87,8 @@ pub struct AgentRowView {
     pub skills: Vec<String>,
     /// As written.
     pub queues: Vec<String>,
+    /// Whether `[[sip.accounts]]` has an account for this agent's phone.
+    pub phone: bool,
 }
 
 /// A queue as the admin page lists it.
@@ -123,6 +127,8 @@ pub struct AdminView {
     pub queues: Vec<QueueRowView>,
     /// In the file's order.
     pub agents: Vec<AgentRowView>,
+    /// `[routing] skills`, in the file's order.
+    pub skills: Vec<String>,
     /// In the file's order.
     pub calendars: Vec<CalendarRowView>,
 }
@@ -188,15 +194,26 @@ pub fn view(text: &str) -> Result<AdminView, EditError> {
             }),
         })
         .collect();
+    let accounts: Vec<String> = doc
+        .get("sip")
+        .and_then(|sip| sip.get("accounts"))
+        .and_then(Item::as_array_of_tables)
+        .map(|a| a.iter().filter_map(|t| text_of(t.get("agent"))).collect())
+        .unwrap_or_default();
     let agents = routing_tables(&doc, "agents")
         .into_iter()
-        .map(|a| AgentRowView {
-            name: text_of(a.get("name")).unwrap_or_default(),
-            count: a.get("count").and_then(Item::as_integer),
-            skills: strings(a.get("skills")),
-            queues: strings(a.get("queues")),
+        .map(|a| {
+            let name = text_of(a.get("name")).unwrap_or_default();
+            AgentRowView {
+                phone: accounts.contains(&name),
+                name,
+                count: a.get("count").and_then(Item::as_integer),
+                skills: strings(a.get("skills")),
+                queues: strings(a.get("queues")),
+            }
         })
         .collect();
+    let skills = strings(doc.get("routing").and_then(|r| r.get("skills")));
     let calendars = doc
         .get("calendars")
         .and_then(Item::as_array_of_tables)
@@ -227,6 +244,7 @@ pub fn view(text: &str) -> Result<AdminView, EditError> {
         version: version(text),
         queues,
         agents,
+        skills,
         calendars,
     })
 }
@@ -303,6 +321,12 @@ pub fn set_agent(text: &str, name: &str, edit: &AgentEdit) -> Result<String, Edi
 pub fn set_queue(text: &str, name: &str, edit: &QueueEdit) -> Result<String, EditError> {
     let mut doc = document(text)?;
     let table = routing_table_mut(&mut doc, "queues", name)?;
+    edit_queue(table, edit)?;
+    Ok(doc.to_string())
+}
+
+/// Writes a queue's settings that `edit` gives into its table.
+fn edit_queue(table: &mut Table, edit: &QueueEdit) -> Result<(), EditError> {
     if let Some(level) = &edit.service_level {
         let level = level.trim();
         if level.is_empty() || level.len() > 20 {
@@ -326,7 +350,7 @@ pub fn set_queue(text: &str, name: &str, edit: &QueueEdit) -> Result<String, Edi
         }
         replace(table, "wrap_up", wrap_up);
     }
-    Ok(doc.to_string())
+    Ok(())
 }
 
 /// Sets a calendar's weekly hours and holidays.
@@ -372,6 +396,302 @@ pub fn set_calendar(text: &str, name: &str, edit: &CalendarEdit) -> Result<Strin
         replace(table, "holidays", holidays);
     }
     Ok(doc.to_string())
+}
+
+/// The longest name an added agent, queue or skill may have.
+pub const MAX_NAME_CHARS: usize = 64;
+/// The shortest and longest phone password.
+pub const PHONE_PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=64;
+
+/// A new agent: added after the others in `[[routing.agents]]`, with the SIP account of their
+/// phone in `[[sip.accounts]]` (the agent's name is the phone's SIP user).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgent {
+    /// Letters, digits, `.`, `_` and `-` (a SIP user name), at most 64.
+    pub name: String,
+    /// `"skill"` or `"skill:proficiency"`.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// `"queue"`, `"queue:priority"` or `"queue:priority:delay"`.
+    pub queues: Vec<String>,
+    /// The phone's password (8 to 64 characters, no spaces); left out, one is made and
+    /// given once in the answer.
+    pub password: Option<String>,
+}
+
+/// A new queue, added after the others in `[[routing.queues]]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewQueue {
+    /// No spaces, commas or `:`, at most 64 characters (Chinese is fine: `"售后"`).
+    pub name: String,
+    /// Skills a contact of this queue needs (`"billing"`, `"billing:3"`).
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Agents who take it (each written on its own, not a group): the queue is added to
+    /// their `queues`. A queue nobody can serve is refused.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    /// Its settings; those left out take the defaults.
+    #[serde(flatten)]
+    pub settings: QueueEdit,
+}
+
+/// A new skill, added at the end of `[routing] skills`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSkill {
+    /// No spaces, commas or `:`, at most 64 characters.
+    pub name: String,
+}
+
+/// An agent's phone account: a new password (left out: one is made).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneEdit {
+    /// 8 to 64 characters, no spaces; left out, one is made and given once in the answer.
+    pub password: Option<String>,
+}
+
+/// A name for a queue or a skill: what the admin page's lists can hold.
+fn check_list_name(field: &str, name: &str) -> Result<(), EditError> {
+    let bad = name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '，' | ':' | '"'));
+    if bad {
+        return Err(EditError::Invalid(
+            field.into(),
+            format!(
+                "must be 1 to {MAX_NAME_CHARS} characters without spaces, commas, ':' or quotes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An agent's name, which is also its phone's SIP user.
+fn check_agent_name(name: &str) -> Result<(), EditError> {
+    let good = !name.is_empty()
+        && name.len() <= MAX_NAME_CHARS
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if good {
+        Ok(())
+    } else {
+        Err(EditError::Invalid(
+            "name".into(),
+            format!(
+                "must be 1 to {MAX_NAME_CHARS} letters, digits, '.', '_' or '-' (it is the \
+                 phone's SIP user name)"
+            ),
+        ))
+    }
+}
+
+/// A phone password given by the admin.
+pub fn check_phone_password(password: &str) -> Result<(), EditError> {
+    let count = password.chars().count();
+    if !PHONE_PASSWORD_CHARS.contains(&count)
+        || password
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(EditError::Invalid(
+            "password".into(),
+            format!(
+                "must be {} to {} characters without spaces",
+                PHONE_PASSWORD_CHARS.start(),
+                PHONE_PASSWORD_CHARS.end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The `[[routing.<what>]]` array, made when the file has none.
+fn routing_array_mut<'d>(
+    doc: &'d mut DocumentMut,
+    what: &str,
+) -> Result<&'d mut toml_edit::ArrayOfTables, EditError> {
+    let routing = doc
+        .entry("routing")
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| EditError::Conflict("[routing] is not a table".into()))?;
+    routing
+        .entry(what)
+        .or_insert_with(|| Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
+        .as_array_of_tables_mut()
+        .ok_or_else(|| EditError::Conflict(format!("routing.{what} is not a list of tables")))
+}
+
+/// The `[[sip.accounts]]` array, made (with `[sip]`) when the file has none.
+fn accounts_mut(doc: &mut DocumentMut) -> Result<&mut toml_edit::ArrayOfTables, EditError> {
+    let sip = doc
+        .entry("sip")
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| EditError::Conflict("[sip] is not a table".into()))?;
+    sip.entry("accounts")
+        .or_insert_with(|| Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
+        .as_array_of_tables_mut()
+        .ok_or_else(|| EditError::Conflict("sip.accounts is not a list of tables".into()))
+}
+
+fn named(table: &Table, key: &str, name: &str) -> bool {
+    table.get(key).and_then(Item::as_str) == Some(name)
+}
+
+/// Adds an agent at the end of `[[routing.agents]]` and its phone's account with `password`
+/// (already checked or made) to `[[sip.accounts]]`.
+pub fn add_agent(text: &str, agent: &NewAgent, password: &str) -> Result<String, EditError> {
+    let name = agent.name.trim();
+    check_agent_name(name)?;
+    check_phone_password(password)?;
+    let skills = check_list("skills", &agent.skills)?;
+    let queues = check_list("queues", &agent.queues)?;
+    let mut doc = document(text)?;
+    if routing_tables(&doc, "agents")
+        .iter()
+        .any(|t| named(t, "name", name))
+    {
+        return Err(EditError::Conflict(format!(
+            "an agent named {name:?} is already in the configuration file"
+        )));
+    }
+    let mut table = Table::new();
+    table["name"] = toml_edit::value(name);
+    if !skills.is_empty() {
+        table["skills"] = toml_edit::value(skills);
+    }
+    table["queues"] = toml_edit::value(queues);
+    routing_array_mut(&mut doc, "agents")?.push(table);
+    let accounts = accounts_mut(&mut doc)?;
+    if accounts.iter().any(|t| named(t, "agent", name)) {
+        return Err(EditError::Conflict(format!(
+            "[[sip.accounts]] already has an account for {name:?}: remove it first"
+        )));
+    }
+    let mut account = Table::new();
+    account["agent"] = toml_edit::value(name);
+    account["password"] = toml_edit::value(password);
+    accounts.push(account);
+    Ok(doc.to_string())
+}
+
+/// Adds a queue at the end of `[[routing.queues]]`.
+pub fn add_queue(text: &str, queue: &NewQueue) -> Result<String, EditError> {
+    let name = queue.name.trim();
+    check_list_name("name", name)?;
+    let skills = check_list("skills", &queue.skills)?;
+    let mut doc = document(text)?;
+    if routing_tables(&doc, "queues")
+        .iter()
+        .any(|t| named(t, "name", name))
+    {
+        return Err(EditError::Conflict(format!(
+            "a queue named {name:?} is already in the configuration file"
+        )));
+    }
+    let mut table = Table::new();
+    table["name"] = toml_edit::value(name);
+    if !skills.is_empty() {
+        table["skills"] = toml_edit::value(skills);
+    }
+    edit_queue(&mut table, &queue.settings)?;
+    routing_array_mut(&mut doc, "queues")?.push(table);
+    check_list("agents", &queue.agents)?;
+    for agent in &queue.agents {
+        let agent = routing_table_mut(&mut doc, "agents", agent.trim())?;
+        if agent.contains_key("count") {
+            return Err(EditError::Conflict(format!(
+                "{:?} is a group of agents (count): edit the group in the file",
+                agent.get("name").and_then(Item::as_str).unwrap_or_default()
+            )));
+        }
+        match agent.get_mut("queues").and_then(Item::as_array_mut) {
+            Some(queues) => queues.push(name),
+            None => agent["queues"] = toml_edit::value(Array::from_iter([name])),
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Adds a skill at the end of `[routing] skills`.
+pub fn add_skill(text: &str, skill: &NewSkill) -> Result<String, EditError> {
+    let name = skill.name.trim();
+    check_list_name("name", name)?;
+    let mut doc = document(text)?;
+    let routing = doc
+        .entry("routing")
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| EditError::Conflict("[routing] is not a table".into()))?;
+    let skills = routing
+        .entry("skills")
+        .or_insert_with(|| toml_edit::value(Array::new()))
+        .as_array_mut()
+        .ok_or_else(|| EditError::Conflict("routing.skills is not a list".into()))?;
+    if skills.iter().any(|s| s.as_str() == Some(name)) {
+        return Err(EditError::Conflict(format!(
+            "skill {name:?} is already listed"
+        )));
+    }
+    skills.push(name);
+    Ok(doc.to_string())
+}
+
+/// Gives `agent`'s phone the password (already checked or made): the account's password or
+/// HA1 is replaced, or an account is added.
+pub fn set_phone(text: &str, agent: &str, password: &str) -> Result<String, EditError> {
+    check_phone_password(password)?;
+    let mut doc = document(text)?;
+    let accounts = accounts_mut(&mut doc)?;
+    let index = accounts.iter().position(|t| named(t, "agent", agent));
+    if let Some(account) = index.and_then(|i| accounts.get_mut(i)) {
+        account.remove("ha1_md5");
+        account.remove("ha1_sha256");
+        replace(account, "password", password);
+    } else {
+        let mut account = Table::new();
+        account["agent"] = toml_edit::value(agent);
+        account["password"] = toml_edit::value(password);
+        accounts.push(account);
+    }
+    Ok(doc.to_string())
+}
+
+/// Removes `agent`'s phone account: the phone is logged out at once and cannot register
+/// again. The agent stays in the routing (their history names them).
+pub fn remove_phone(text: &str, agent: &str) -> Result<String, EditError> {
+    let mut doc = document(text)?;
+    let accounts = accounts_mut(&mut doc)?;
+    let index = accounts
+        .iter()
+        .position(|t| named(t, "agent", agent))
+        .ok_or_else(|| EditError::NotFound(format!("{agent:?} has no phone account")))?;
+    accounts.remove(index);
+    Ok(doc.to_string())
+}
+
+/// A phone password made for the admin from 16 random bytes: 16 characters (about 79 bits)
+/// of lower-case letters and digits, none easily mistaken for another when typed into a
+/// phone (no `0 o 1 l i`).
+pub fn make_phone_password(random: [u8; 16]) -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let base = ALPHABET.len() as u128;
+    let mut n = u128::from_le_bytes(random);
+    (0..16)
+        .map(|_| {
+            let c = ALPHABET[(n % base) as usize] as char;
+            n /= base;
+            c
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -507,5 +827,143 @@ queues = ["general"]
             set_calendar(FILE, "office", &bad_day),
             Err(EditError::Invalid(field, _)) if field == "weekly.someday"
         ));
+    }
+
+    #[test]
+    fn a_new_agent_queue_and_skill_go_after_the_others_and_the_file_still_runs() {
+        let text = add_skill(
+            FILE,
+            &NewSkill {
+                name: "售后".into(),
+            },
+        )
+        .unwrap();
+        let text = add_queue(
+            &text,
+            &NewQueue {
+                name: "after-sales".into(),
+                skills: vec!["售后".into()],
+                agents: vec!["ann".into()],
+                settings: QueueEdit {
+                    service_level: Some("90/30".into()),
+                    ..QueueEdit::default()
+                },
+            },
+        )
+        .unwrap();
+        let agent = NewAgent {
+            name: "dan.li".into(),
+            skills: vec!["售后:4".into()],
+            queues: vec!["after-sales".into(), "general:2".into()],
+            password: None,
+        };
+        let text = add_agent(&text, &agent, "k3mwq8x2zt5hn7pa").unwrap();
+        assert!(text.starts_with("# The center's configuration (comments stay)."));
+        assert!(text.contains("skills = [\"billing:3\"]   # certified in March"));
+        let view = view(&text).unwrap();
+        assert_eq!(view.skills, ["billing", "zh", "售后"]);
+        assert_eq!(view.queues.last().unwrap().name, "after-sales");
+        assert_eq!(
+            view.queues.last().unwrap().service_level.as_deref(),
+            Some("90/30")
+        );
+        let dan = view.agents.last().unwrap();
+        assert_eq!((dan.name.as_str(), dan.phone), ("dan.li", true));
+        assert!(!view.agents[0].phone, "ann has no account in FILE");
+        // The file runs: the new ones come last, as a reload requires.
+        let config = crate::config::parse("x.toml", &text, 1, [0; 32]).unwrap();
+        assert_eq!(config.routing.skills.last().unwrap(), "售后");
+        assert_eq!(config.routing.queues.last().unwrap().name, "after-sales");
+        assert_eq!(config.routing.agents.last().unwrap().name, "dan.li");
+        assert_eq!(config.switch.agents[0].name, "dan.li");
+        assert_eq!(view.agents[0].queues, ["general", "after-sales"]);
+
+        // Twice is refused, and so are names the page or a phone cannot hold.
+        assert!(matches!(
+            add_agent(&text, &agent, "k3mwq8x2zt5hn7pa"),
+            Err(EditError::Conflict(_))
+        ));
+        assert!(matches!(
+            add_queue(
+                &text,
+                &NewQueue {
+                    name: "general".into(),
+                    skills: vec![],
+                    agents: vec![],
+                    settings: QueueEdit::default()
+                }
+            ),
+            Err(EditError::Conflict(_))
+        ));
+        assert!(matches!(
+            add_skill(&text, &NewSkill { name: "zh".into() }),
+            Err(EditError::Conflict(_))
+        ));
+        for bad in ["", "dan li", "丹", "a:b", &"x".repeat(65)] {
+            let named = NewAgent {
+                name: bad.into(),
+                ..agent.clone()
+            };
+            assert!(
+                matches!(add_agent(FILE, &named, "k3mwq8x2zt5hn7pa"), Err(EditError::Invalid(f, _)) if f == "name"),
+                "{bad:?}"
+            );
+        }
+        for bad in ["", "a b", "a,b", "a:b"] {
+            assert!(
+                matches!(add_skill(FILE, &NewSkill { name: bad.into() }), Err(EditError::Invalid(f, _)) if f == "name"),
+                "{bad:?}"
+            );
+        }
+        for bad in ["short", "with space 123", &"p".repeat(65)] {
+            assert!(
+                matches!(add_agent(FILE, &agent, bad), Err(EditError::Invalid(f, _)) if f == "password"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_phone_password_replaces_the_old_credentials_and_an_account_can_be_removed() {
+        let with = format!(
+            "[sip]\nrealm = \"hotline\"\n\n[[sip.accounts]]   # ann's desk phone\n\
+             agent = \"ann\"\nha1_md5 = \"0123456789abcdef0123456789abcdef\"\n\n{FILE}"
+        );
+        let text = set_phone(&with, "ann", "n3w-pass-word").unwrap();
+        assert!(
+            text.contains("[[sip.accounts]]   # ann's desk phone"),
+            "{text}"
+        );
+        let config = crate::config::parse("x.toml", &text, 1, [0; 32]).unwrap();
+        assert!(matches!(
+            &config.switch.agents[0].credentials,
+            hotline_sip::Credentials::Password(p) if p == "n3w-pass-word"
+        ));
+        // An agent without one gets an account.
+        let text = set_phone(FILE, "ann", "n3w-pass-word").unwrap();
+        assert!(view(&text).unwrap().agents[0].phone);
+        let removed = remove_phone(&with, "ann").unwrap();
+        assert!(!view(&removed).unwrap().agents[0].phone);
+        assert!(crate::config::parse("x.toml", &removed, 1, [0; 32]).is_ok());
+        assert!(matches!(
+            remove_phone(FILE, "ann"),
+            Err(EditError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn made_passwords_are_sixteen_unambiguous_characters_and_differ() {
+        let a = make_phone_password([7; 16]);
+        let b = make_phone_password([8; 16]);
+        assert_eq!(a.chars().count(), 16);
+        assert_ne!(a, b);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() && !"0o1li".contains(c)),
+            "{a}"
+        );
+        assert!(check_phone_password(&a).is_ok());
+        // All-zero bytes give the first letter throughout: the mapping is not a hash.
+        assert_eq!(make_phone_password([0; 16]), "a".repeat(16));
     }
 }

@@ -2,9 +2,12 @@
 //! SIGHUP to `hotline serve`): the file is read and checked whole, as at start; its routing
 //! (queues, skills, agents and their profiles, policies) and its business-hours calendars are
 //! run by the switch from then on without dropping a call ([`crate::switch::Switch::reconfigure`],
-//! [`hotline_routing::Router::reconfigure`]), and the wall follows. The other sections (SIP,
-//! media, numbers, menus, tickets, the dialer …) only a restart applies: the report names those
-//! that differ from what the center started with.
+//! [`hotline_routing::Router::reconfigure`]), and the wall follows. So do the agents' SIP
+//! accounts (`[[sip.accounts]]`: a new agent's phone registers at once, a removed account's
+//! phone is logged out at once) and the dialled numbers (`[[sip.numbers]]`, `default_queue`,
+//! `default_menu`; while `[media]` and so its menus are as at start). The other sections and
+//! keys (the SIP listener, realm and trunks, media, menus, tickets, the dialer …) only a
+//! restart applies: the report names those that differ from what the center started with.
 //!
 //! Queues, agents, skills and not-ready reasons keep their places: the new file may add them
 //! at the end and change their properties, not remove, rename or reorder them (their places
@@ -30,6 +33,10 @@ use crate::wall::WallMetrics;
 
 /// The sections a reload applies; changes anywhere else wait for a restart.
 pub const LIVE_SECTIONS: [&str; 2] = ["routing", "calendars"];
+/// The keys of `[sip]` a reload applies: the agents' accounts, and the numbers with where
+/// unlisted ones go (those while `[media]` is as at start: they name its menus).
+pub const LIVE_SIP_KEYS: [&str; 4] = ["accounts", "numbers", "default_queue", "default_menu"];
+const SIP_NUMBER_KEYS: [&str; 3] = ["numbers", "default_queue", "default_menu"];
 
 /// What a reload did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -38,6 +45,8 @@ pub struct ReloadReport {
     pub queues: usize,
     /// The agents now.
     pub agents: usize,
+    /// The agents' SIP accounts now.
+    pub phones: usize,
     /// Sections that differ from what the center started with and that only a restart
     /// applies (`sip`, `media`, `tickets` …); empty when the reload applied everything.
     pub restart_needed: Vec<String>,
@@ -233,11 +242,28 @@ impl Reloader {
         // The event is dated when the switch is asked: what the new configuration does at
         // once (an offer to an agent just given a queue) comes after it in time.
         let at_ms = crate::api::now_ms();
-        match self
-            .switch
-            .reconfigure(routing.clone(), config.switch.calendars)
-            .await
-        {
+        // The numbers may name menus by place: they follow the file only while its menus
+        // are the ones that run (`[media]` as at start).
+        let numbers = match section(&self.started, "media") == section(text, "media") {
+            true => Some((config.switch.numbers, config.switch.default_target)),
+            false => {
+                if SIP_NUMBER_KEYS
+                    .iter()
+                    .any(|key| sip_key(&self.started, key) != sip_key(text, key))
+                {
+                    restart_needed.push("sip.numbers (with the menus of [media])".into());
+                }
+                None
+            }
+        };
+        let phones = config.switch.agents.len();
+        let live = crate::switch::LiveConfig {
+            routing: routing.clone(),
+            calendars: config.switch.calendars,
+            accounts: config.switch.agents,
+            numbers,
+        };
+        match self.switch.reconfigure(live).await {
             None => return Err(ReloadError::Unavailable),
             Some(Err(why)) => return Err(ReloadError::Refused(why)),
             Some(Ok(())) => {}
@@ -254,6 +280,7 @@ impl Reloader {
         let report = ReloadReport {
             queues,
             agents,
+            phones,
             restart_needed,
         };
         if let Some(events) = &self.events {
@@ -269,6 +296,7 @@ impl Reloader {
                         "by": by,
                         "queues": report.queues,
                         "agents": report.agents,
+                        "phones": report.phones,
                         "restart_needed": report.restart_needed,
                     }),
                 })
@@ -278,11 +306,36 @@ impl Reloader {
     }
 }
 
+fn table(text: &str) -> toml::Table {
+    text.parse::<toml::Table>().unwrap_or_default()
+}
+
+/// A top-level section of a text of the file (already known to parse).
+fn section(text: &str, name: &str) -> Option<toml::Value> {
+    table(text).remove(name)
+}
+
+/// A key of `[sip]`.
+fn sip_key(text: &str, key: &str) -> Option<toml::Value> {
+    match section(text, "sip") {
+        Some(toml::Value::Table(mut sip)) => sip.remove(key),
+        _ => None,
+    }
+}
+
 /// The top-level sections outside [`LIVE_SECTIONS`] whose values differ between two texts of
-/// the file (both already known to parse), in name order.
+/// the file (both already known to parse), in name order; `[sip]` without its
+/// [`LIVE_SIP_KEYS`].
 pub fn changed_sections(before: &str, after: &str) -> Vec<String> {
-    let table = |text: &str| text.parse::<toml::Table>().unwrap_or_default();
-    let (before, after) = (table(before), table(after));
+    let without_live = |mut table: toml::Table| {
+        if let Some(toml::Value::Table(sip)) = table.get_mut("sip") {
+            for key in LIVE_SIP_KEYS {
+                sip.remove(key);
+            }
+        }
+        table
+    };
+    let (before, after) = (without_live(table(before)), without_live(table(after)));
     let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
     names.sort();
     names.dedup();
@@ -297,7 +350,6 @@ pub fn changed_sections(before: &str, after: &str) -> Vec<String> {
 /// The tickets' SLA clock keeps the calendar it started with: when the calendar that
 /// `[tickets] calendar` names changed, that waits for a restart.
 fn tickets_calendar_waits(before: &str, after: &str) -> Option<String> {
-    let table = |text: &str| text.parse::<toml::Table>().unwrap_or_default();
     let (before, after) = (table(before), table(after));
     let named = after
         .get("tickets")
@@ -367,6 +419,18 @@ mod tests {
             .replace("longest_wait_alert = 60", "")
             + "[tickets]\ncalendar = \"office\"\n";
         assert_eq!(changed_sections(before, &other), ["sip", "tickets", "wall"]);
+        // The agents' accounts and the numbers are applied live; the rest of [sip] is not.
+        let phones = before.replace(
+            "realm = \"a\"\n",
+            "realm = \"a\"\ndefault_queue = \"general\"\n\
+             [[sip.accounts]]\nagent = \"ann\"\npassword = \"secret-1\"\n\
+             [[sip.numbers]]\nnumber = \"95588\"\nqueue = \"general\"\n",
+        );
+        assert_eq!(changed_sections(before, &phones), Vec::<String>::new());
+        assert_eq!(
+            changed_sections(&phones, &phones.replace("realm = \"a\"", "realm = \"b\"")),
+            ["sip"]
+        );
         // New hours for a calendar the tickets count in: their SLA clock waits for a restart.
         let tickets = format!("{before}[tickets]\ncalendar = \"office\"\n");
         let new_hours = tickets.replace(

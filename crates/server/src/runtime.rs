@@ -188,13 +188,11 @@ pub enum Control {
         /// The new state, or why not.
         reply: oneshot::Sender<Result<AgentStatus, AgentChangeError>>,
     },
-    /// A new routing configuration and calendars, run without dropping a call
-    /// ([`Switch::reconfigure`]).
+    /// A new routing configuration, calendars, SIP accounts and numbers, run without
+    /// dropping a call ([`Switch::reconfigure`]).
     Reconfigure {
-        /// The routing configuration.
-        routing: Box<hotline_routing::RoutingConfig>,
-        /// The business-hours calendars, the same ones by name and order.
-        calendars: Vec<hotline_calendar::Calendar>,
+        /// What changes.
+        live: Box<crate::switch::LiveConfig>,
         /// Done, or why not (nothing changed then).
         reply: oneshot::Sender<Result<(), String>>,
     },
@@ -242,15 +240,11 @@ impl SwitchControl {
         .await
     }
 
-    /// Runs a new routing configuration and calendars ([`Control::Reconfigure`]).
-    pub async fn reconfigure(
-        &self,
-        routing: hotline_routing::RoutingConfig,
-        calendars: Vec<hotline_calendar::Calendar>,
-    ) -> Option<Result<(), String>> {
+    /// Runs a new routing configuration, calendars, accounts and numbers
+    /// ([`Control::Reconfigure`]).
+    pub async fn reconfigure(&self, live: crate::switch::LiveConfig) -> Option<Result<(), String>> {
         self.ask(|reply| Control::Reconfigure {
-            routing: Box::new(routing),
-            calendars,
+            live: Box::new(live),
             reply,
         })
         .await
@@ -373,8 +367,8 @@ pub async fn run(
                 Control::ChangeAgent { agent, change, reply } => {
                     let _ = reply.send(switch.change_agent(clock.now(), &agent, change));
                 }
-                Control::Reconfigure { routing: new, calendars, reply } => {
-                    let result = switch.reconfigure(clock.now(), *new, calendars);
+                Control::Reconfigure { live, reply } => {
+                    let result = switch.reconfigure(clock.now(), *live);
                     if result.is_ok() {
                         // The log and the link task name queues and agents by this one now.
                         routing = Arc::new(switch.router().config().clone());

@@ -199,6 +199,20 @@ pub struct Hours {
     pub closed: Target,
 }
 
+/// What a reload changes in a running switch ([`Switch::reconfigure`]); the rest of
+/// [`SwitchConfig`] needs a restart.
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    /// The routing configuration.
+    pub routing: RoutingConfig,
+    /// The business-hours calendars: the same ones by name and order.
+    pub calendars: Vec<hotline_calendar::Calendar>,
+    /// The agents' SIP accounts.
+    pub accounts: Vec<SipAgent>,
+    /// The dialled numbers and where unlisted numbers go; `None` keeps those that run.
+    pub numbers: Option<(Vec<NumberRoute>, Option<Target>)>,
+}
+
 /// The switch's settings (the routing core's are separate: [`RoutingConfig`]).
 #[derive(Clone, Debug)]
 pub struct SwitchConfig {
@@ -708,14 +722,7 @@ impl Switch {
     /// A switch for these settings and this routing configuration.
     pub fn new(config: SwitchConfig, routing: RoutingConfig) -> Result<Switch, SwitchError> {
         check_media(&config, &routing)?;
-        for agent in &config.agents {
-            if routing.agent_id(&agent.name).is_none() {
-                return Err(SwitchError(format!(
-                    "SIP account {:?} names no routing agent",
-                    agent.name
-                )));
-            }
-        }
+        check_accounts(&config.agents, &routing)?;
         let agent_count = routing.agents.len();
         let router = Router::new(routing).map_err(|errors| {
             SwitchError(
@@ -781,18 +788,27 @@ impl Switch {
         &self.router
     }
 
-    /// Runs a new routing configuration and business-hours calendars from `now` on, without
-    /// dropping a call ([`Router::reconfigure`]: queues, agents, skills and reasons may be
-    /// added at the end and their properties changed, not removed or renamed). The calendars
-    /// must be the same ones by name and order (numbers name them by place); their hours and
-    /// holidays may change, and apply to the next call that arrives. An error changes
-    /// nothing.
-    pub fn reconfigure(
-        &mut self,
-        now: Millis,
-        routing: RoutingConfig,
-        calendars: Vec<hotline_calendar::Calendar>,
-    ) -> Result<(), SwitchError> {
+    /// Runs what a reload changes ([`LiveConfig`]) from `now` on, without dropping a call:
+    ///
+    /// - the routing ([`Router::reconfigure`]: queues, agents, skills and reasons may be added
+    ///   at the end and their properties changed, not removed or renamed);
+    /// - the business-hours calendars, the same ones by name and order (numbers name them by
+    ///   place); their hours and holidays apply to the next call that arrives;
+    /// - the agents' SIP accounts: a new one may register at once, a changed password holds
+    ///   for the next REGISTER (registrations made with the old one run to their expiry), and
+    ///   an agent whose account is gone loses their registrations at once, so is logged out
+    ///   (a call in hand goes on);
+    /// - the dialled numbers and where unlisted numbers go, when given: the next call meets
+    ///   them.
+    ///
+    /// An error changes nothing.
+    pub fn reconfigure(&mut self, now: Millis, live: LiveConfig) -> Result<(), SwitchError> {
+        let LiveConfig {
+            routing,
+            calendars,
+            accounts,
+            numbers,
+        } = live;
         let names = |c: &[hotline_calendar::Calendar]| {
             c.iter().map(|c| c.name().to_owned()).collect::<Vec<_>>()
         };
@@ -804,13 +820,44 @@ impl Switch {
                 names(&self.config.calendars)
             )));
         }
-        check_media(&self.config, &routing)?;
-        self.router
-            .reconfigure(Time::from_millis(now), routing)
-            .map_err(|e| SwitchError(e.to_string()))?;
-        self.config.calendars = calendars;
+        check_accounts(&accounts, &routing)?;
+        // Checked in place, as `Switch::new` checks them; put back if anything is refused.
+        let (numbers, default_target) = match numbers {
+            Some(given) => given,
+            None => (
+                self.config.numbers.clone(),
+                self.config.default_target.clone(),
+            ),
+        };
+        let previous = (
+            std::mem::replace(&mut self.config.calendars, calendars),
+            std::mem::replace(&mut self.config.numbers, numbers),
+            std::mem::replace(&mut self.config.default_target, default_target),
+        );
+        let mut result = check_media(&self.config, &routing);
+        if result.is_ok() {
+            result = self
+                .router
+                .reconfigure(Time::from_millis(now), routing)
+                .map_err(|e| SwitchError(e.to_string()));
+        }
+        if let Err(error) = result {
+            (
+                self.config.calendars,
+                self.config.numbers,
+                self.config.default_target,
+            ) = previous;
+            return Err(error);
+        }
         let agents = self.router.config().agents.len();
         self.agent_since.resize(agents, now);
+        let gone = self
+            .registrar
+            .set_known_users(accounts.iter().map(|a| a.name.clone()));
+        self.config.agents = accounts;
+        for user in gone {
+            self.after_binding_change(now, &user);
+        }
         self.drain_routing(now);
         Ok(())
     }
@@ -2284,6 +2331,20 @@ impl Switch {
 }
 
 /// Checks the media settings against the routing configuration.
+/// Every SIP account names a routing agent.
+fn check_accounts(accounts: &[SipAgent], routing: &RoutingConfig) -> Result<(), SwitchError> {
+    match accounts
+        .iter()
+        .find(|a| routing.agent_id(&a.name).is_none())
+    {
+        Some(account) => Err(SwitchError(format!(
+            "SIP account {:?} names no routing agent",
+            account.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn check_media(config: &SwitchConfig, routing: &RoutingConfig) -> Result<(), SwitchError> {
     let media = &config.media;
     let queues = routing.queues.len();

@@ -646,3 +646,276 @@ async fn on_the_admin_page_a_supervisor_gives_an_agent_the_queue_of_a_waiting_ca
     assert_eq!(offered.len(), 1);
     assert_eq!(offered[0].agent.as_deref(), Some("bob"));
 }
+
+/// A center run from `text` written to `hotline.toml` in `data`, with its event log, and the
+/// API keys of an administrator and a supervisor.
+struct Admin {
+    running: runtime::Running,
+    router: axum::Router,
+    admin: String,
+    supervisor: String,
+    file: std::path::PathBuf,
+    log: std::path::PathBuf,
+}
+
+async fn admin_center(data: &std::path::Path, text: &str) -> Admin {
+    let file = data.join("hotline.toml");
+    std::fs::write(&file, text).unwrap();
+    let config = config::parse("hotline.toml", text, 42, [9; 32]).unwrap();
+    let log = data.join("events.db");
+    let running = runtime::start_with(config, Some(&log), None).await.unwrap();
+    let records = Records::open(data.join("records.db"), Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    let key = |name: &'static str, role| {
+        let records = records.clone();
+        async move { records.create_api_key(name, role, 0, "t").await.unwrap().1 }
+    };
+    let admin = key("ops", Role::Admin).await;
+    let supervisor = key("sam", Role::Supervisor).await;
+    let router = api::router(ApiState {
+        reload: Some(Arc::new(hotline_server::reload::Reloader::new(
+            file.clone(),
+            text.to_owned(),
+            running.control.clone(),
+            None,
+            running.events.clone(),
+        ))),
+        ..ApiState::new(records)
+    });
+    Admin {
+        running,
+        router,
+        admin,
+        supervisor,
+        file,
+        log,
+    }
+}
+
+/// Waits until the log holds an event of `kind` (for `agent`, when given).
+async fn wait_for_event(log: &std::path::Path, kind: &str, agent: Option<&str>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let events = log_events(log).await;
+        if events
+            .iter()
+            .any(|e| e.kind == kind && (agent.is_none() || e.agent.as_deref() == agent))
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {kind} for {agent:?} in the log"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_logged_out() {
+    let data = tempfile::tempdir().unwrap();
+    let center = admin_center(data.path(), &version(r#"["vip"]"#, "hotline")).await;
+    let (router, admin, supervisor) = (&center.router, &center.admin, &center.supervisor);
+    let switch = center.running.local;
+
+    // A caller waits in general, which only ann (who has no phone) serves.
+    let caller = tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario("caller_talks.xml"))
+            .args(["-s", "95588", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    });
+    wait_for_event(&center.log, "contact.queued", None).await;
+
+    // Adding an agent makes credentials: administrators only.
+    let cara = serde_json::json!({"name": "cara", "skills": [], "queues": ["general"]});
+    let (status, _) = call(
+        router,
+        Method::POST,
+        "/api/v1/admin/agents",
+        supervisor,
+        Some(cara.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, added) = call(
+        router,
+        Method::POST,
+        "/api/v1/admin/agents",
+        admin,
+        Some(cara.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert_eq!(added["report"]["agents"], 3);
+    assert_eq!(added["report"]["phones"], 2);
+    assert_eq!(added["report"]["restart_needed"], serde_json::json!([]));
+    let password = added["password"].as_str().unwrap().to_string();
+    assert_eq!(password.len(), 16);
+    let (status, again) = call(
+        router,
+        Method::POST,
+        "/api/v1/admin/agents",
+        admin,
+        Some(cara),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+
+    // Her phone registers with the password made, without a restart, and takes the call.
+    let secret = password.clone();
+    let phone = tokio::task::spawn_blocking(move || {
+        agent_phone_with(switch, "cara", &secret, "agent_answers.xml", 1)
+    })
+    .await
+    .unwrap();
+    check("caller", &caller.await.unwrap());
+    let phone = tokio::task::spawn_blocking(move || phone.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    check("cara's phone", &phone);
+
+    // Her account removed: logged out at once, and the password no longer registers.
+    let (status, report) = call(
+        router,
+        Method::DELETE,
+        "/api/v1/admin/agents/cara/phone",
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["phones"], 1);
+    wait_for_event(&center.log, "agent.unregistered", Some("cara")).await;
+    let status = center.running.control.agent_status("cara").await.unwrap();
+    assert_eq!(
+        status.map(|s| (s.state, s.registered)),
+        Some(("logged_out", false))
+    );
+    let refused = tokio::task::spawn_blocking(move || register(switch, "cara", &password, 5))
+        .await
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "a removed account still registers"
+    );
+    let (status, _) = call(
+        router,
+        Method::DELETE,
+        "/api/v1/admin/agents/cara/phone",
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A new skill, and a new queue served by bob that needs it; a queue nobody could serve
+    // is refused and the file left alone.
+    let before = std::fs::read_to_string(&center.file).unwrap();
+    let (status, error) = call(
+        router,
+        Method::POST,
+        "/api/v1/admin/queues",
+        supervisor,
+        Some(serde_json::json!({"name": "售后", "skills": ["售后"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(std::fs::read_to_string(&center.file).unwrap(), before);
+    let (status, _) = call(
+        router,
+        Method::POST,
+        "/api/v1/admin/skills",
+        supervisor,
+        Some(serde_json::json!({"name": "售后"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, report) = call(
+        router,
+        Method::POST,
+        "/api/v1/admin/queues",
+        supervisor,
+        Some(serde_json::json!({"name": "售后", "agents": ["bob"], "service_level": "90/30"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{report}");
+    assert_eq!(report["queues"], 3);
+    // bob's phone gets a new password (made); his account had one already.
+    let (status, phone) = call(
+        router,
+        Method::PUT,
+        "/api/v1/admin/agents/bob/phone",
+        admin,
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{phone}");
+    let bob = phone["password"].as_str().unwrap().to_string();
+    let (_, view) = call(
+        router,
+        Method::GET,
+        "/api/v1/admin/config",
+        supervisor,
+        None,
+    )
+    .await;
+    assert_eq!(view["skills"], serde_json::json!(["售后"]));
+    assert_eq!(view["queues"][2]["name"], "售后");
+    assert_eq!(
+        view["agents"][1]["queues"],
+        serde_json::json!(["vip", "售后"])
+    );
+    assert_eq!(view["agents"][1]["phone"], true);
+    assert_eq!(view["agents"][2]["phone"], false, "cara's account is gone");
+    let written = std::fs::read_to_string(&center.file).unwrap();
+    assert!(
+        written.contains(&format!("password = \"{bob}\"")),
+        "{written}"
+    );
+    let ok = tokio::task::spawn_blocking(move || register(switch, "bob", &bob, 5))
+        .await
+        .unwrap();
+    check("bob registers with his new password", &ok);
+
+    // A number for the new queue, written by hand and reloaded: the next call meets it.
+    let numbered = written.replace(
+        "[[sip.numbers]]\n",
+        "[[sip.numbers]]\nnumber = \"4008\"\nqueue = \"售后\"\n[[sip.numbers]]\n",
+    );
+    std::fs::write(&center.file, numbered).unwrap();
+    let (status, report) = post_reload(router, admin).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["restart_needed"], serde_json::json!([]));
+    let caller = tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario("caller_hangs_up.xml"))
+            .args(["-s", "4008", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    check("the caller of 4008", &caller);
+    center.running.stop().await.unwrap();
+    let events = log_events(&center.log).await;
+    let queued: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "contact.queued")
+        .map(|e| e.queue.as_deref())
+        .collect();
+    assert_eq!(queued, [Some("general"), Some("售后")]);
+    let reloads = events
+        .iter()
+        .filter(|e| e.kind == "config.reloaded")
+        .count();
+    assert_eq!(reloads, 6, "each accepted change is logged");
+}

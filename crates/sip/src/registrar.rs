@@ -657,6 +657,28 @@ impl Registrar {
         out
     }
 
+    /// Changes who may register (an account added or removed while the server runs). A
+    /// user no longer known loses every binding at once, lapsed or not: they are returned,
+    /// in name order, so the server can stop routing to them. Their phone is told nothing;
+    /// its next REGISTER gets 404.
+    pub fn set_known_users<I, S>(&mut self, users: I) -> Vec<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.known_users = users.into_iter().map(Into::into).collect();
+        let gone: Vec<String> = self
+            .aors
+            .keys()
+            .filter(|user| !self.config.known_users.contains(*user))
+            .cloned()
+            .collect();
+        for user in &gone {
+            self.store(user, Vec::new());
+        }
+        gone
+    }
+
     /// When the next binding lapses: the time to call [`Registrar::expire`] at.
     pub fn next_expiry(&self) -> Option<u64> {
         self.expiries.first().map(|(t, _, _)| *t)

@@ -766,3 +766,49 @@ fn request_response_copies_what_section_8_2_6_2_says() {
     assert_eq!(response.headers.get("To"), Some("<sip:alice@h>"));
     assert!(response.body.is_empty());
 }
+
+#[test]
+fn a_user_no_longer_known_loses_their_bindings_at_once_and_a_new_one_may_register() {
+    let mut r = registrar();
+    ok(
+        &mut r,
+        &register("c1", 1, &["Contact: <sip:alice@192.168.1.20:5060>"]),
+        T0,
+    );
+    let bob = register_as("bob", "c2", 1, &["Contact: <sip:bob@192.168.1.21:5060>"]);
+    assert_eq!(r.handle_register(&bob, source(), T0, "bob").status, 200);
+    let carol = register_as(
+        "carol",
+        "c3",
+        1,
+        &["Contact: <sip:carol@192.168.1.22:5060>"],
+    );
+    assert_eq!(r.handle_register(&carol, source(), T0, "carol").status, 404);
+
+    // Alice's account is removed, Carol's added.
+    let gone = r.set_known_users(["bob", "carol"]);
+    assert_eq!(gone, ["alice"]);
+    assert!(r.lookup("alice", T0 + SECOND).is_empty());
+    assert_eq!(
+        r.lookup("bob", T0 + SECOND).len(),
+        1,
+        "bob keeps his binding"
+    );
+    assert_eq!(r.aor_count(), 1);
+    // Nothing of hers is left to expire later.
+    assert!(r
+        .expire(T0 + 7_200 * SECOND)
+        .iter()
+        .all(|e| e.user == "bob"));
+    let again = register("c1", 2, &["Contact: <sip:alice@192.168.1.20:5060>"]);
+    assert_eq!(
+        r.handle_register(&again, source(), T0 + 2 * SECOND, "alice")
+            .status,
+        404
+    );
+    assert_eq!(
+        r.handle_register(&carol, source(), T0 + 2 * SECOND, "carol")
+            .status,
+        200
+    );
+}

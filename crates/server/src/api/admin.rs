@@ -2,18 +2,52 @@
 //! file again and runs its routing and business hours without dropping a call
 //! ([`crate::reload`]); `/api/v1/admin/config`, `/agents/{name}`, `/queues/{name}` and
 //! `/calendars/{name}` are the simple admin page's: the file's queues, agents and calendars as
-//! written, and edits of them ([`crate::config_edit`]) written to the file and run at once.
+//! written, and edits of them ([`crate::config_edit`]) written to the file and run at once;
+//! `POST /agents`, `/queues` and `/skills` add new ones after those written, and
+//! `/agents/{name}/phone` sets or removes an agent's SIP account.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use hotline_store::Role;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::{ApiJson, Caller};
 use super::error::{ApiError, ErrorBody};
 use super::ApiState;
-use crate::config_edit::{self, AdminView, AgentEdit, CalendarEdit, EditError, QueueEdit};
+use crate::config_edit::{
+    self, AdminView, AgentEdit, CalendarEdit, EditError, NewAgent, NewQueue, NewSkill, PhoneEdit,
+    QueueEdit,
+};
 use crate::reload::{ReloadError, ReloadReport, Reloader};
+
+/// What adding an agent or setting a phone's password did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhoneReport {
+    /// The reload.
+    pub report: ReloadReport,
+    /// The phone's password when hotline made it (none was given): shown this once, for
+    /// the phone's settings; it is in the configuration file, never in the event log.
+    pub password: Option<String>,
+}
+
+/// The password given, checked, or one made.
+fn password_for(given: Option<&str>) -> Result<(String, bool), ApiError> {
+    match given {
+        Some(password) => {
+            config_edit::check_phone_password(password)
+                .map_err(|e| api_error(ReloadError::Edit(e)))?;
+            Ok((password.to_owned(), false))
+        }
+        None => {
+            let mut random = [0u8; 16];
+            getrandom::fill(&mut random)
+                .map_err(|e| ApiError::internal(format!("no random numbers: {e}")))?;
+            Ok((config_edit::make_phone_password(random), true))
+        }
+    }
+}
 
 fn reloader(state: &ApiState) -> Result<&std::sync::Arc<Reloader>, ApiError> {
     state.reload.as_ref().ok_or_else(|| {
@@ -164,6 +198,147 @@ pub async fn set_calendar(
     reloader(&state)?
         .edit(&caller.name, expected(&headers), move |text| {
             config_edit::set_calendar(text, &name, &edit)
+        })
+        .await
+        .map(Json)
+        .map_err(api_error)
+}
+
+/// Adds an agent after those in the file, with their phone's SIP account (the agent's name is
+/// the SIP user): the phone may register at once and the agent takes contacts of their queues.
+/// Without a password, one is made and given once in the answer.
+#[utoipa::path(post, path = "/api/v1/admin/agents", tag = "admin",
+    request_body = NewAgent,
+    params(("If-Match" = Option<String>, Header, description = "The version read with the page")),
+    responses((status = 201, body = PhoneReport), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: admin (it makes credentials).")]
+pub async fn add_agent(
+    State(state): State<ApiState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(agent, _): ApiJson<NewAgent>,
+) -> Result<(StatusCode, Json<PhoneReport>), ApiError> {
+    caller.require(Role::Admin)?;
+    let (password, made) = password_for(agent.password.as_deref())?;
+    let written = password.clone();
+    let report = reloader(&state)?
+        .edit(&caller.name, expected(&headers), move |text| {
+            config_edit::add_agent(text, &agent, &written)
+        })
+        .await
+        .map_err(api_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PhoneReport {
+            report,
+            password: made.then_some(password),
+        }),
+    ))
+}
+
+/// Adds a queue after those in the file. Calls reach it through a number (`[[sip.numbers]]`,
+/// applied by a reload), a menu (a restart), a callback request or a campaign.
+#[utoipa::path(post, path = "/api/v1/admin/queues", tag = "admin",
+    request_body = NewQueue,
+    params(("If-Match" = Option<String>, Header, description = "The version read with the page")),
+    responses((status = 201, body = ReloadReport), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn add_queue(
+    State(state): State<ApiState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(queue, _): ApiJson<NewQueue>,
+) -> Result<(StatusCode, Json<ReloadReport>), ApiError> {
+    caller.require(Role::Supervisor)?;
+    let report = reloader(&state)?
+        .edit(&caller.name, expected(&headers), move |text| {
+            config_edit::add_queue(text, &queue)
+        })
+        .await
+        .map_err(api_error)?;
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// Adds a skill at the end of `[routing] skills`, for agents and queues to name.
+#[utoipa::path(post, path = "/api/v1/admin/skills", tag = "admin",
+    request_body = NewSkill,
+    params(("If-Match" = Option<String>, Header, description = "The version read with the page")),
+    responses((status = 201, body = ReloadReport), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn add_skill(
+    State(state): State<ApiState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(skill, _): ApiJson<NewSkill>,
+) -> Result<(StatusCode, Json<ReloadReport>), ApiError> {
+    caller.require(Role::Supervisor)?;
+    let report = reloader(&state)?
+        .edit(&caller.name, expected(&headers), move |text| {
+            config_edit::add_skill(text, &skill)
+        })
+        .await
+        .map_err(api_error)?;
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// Sets an agent's phone password (their SIP account is made if they have none). The next
+/// REGISTER needs it; registrations made with the old one last until they expire. Without a
+/// password, one is made and given once in the answer.
+#[utoipa::path(put, path = "/api/v1/admin/agents/{name}/phone", tag = "admin",
+    request_body = PhoneEdit,
+    params(("name" = String, Path, description = "The agent"),
+        ("If-Match" = Option<String>, Header, description = "The version read with the page")),
+    responses((status = 200, body = PhoneReport), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: admin.")]
+pub async fn set_phone(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    ApiJson(edit, _): ApiJson<PhoneEdit>,
+) -> Result<Json<PhoneReport>, ApiError> {
+    caller.require(Role::Admin)?;
+    let (password, made) = password_for(edit.password.as_deref())?;
+    let written = password.clone();
+    let report = reloader(&state)?
+        .edit(&caller.name, expected(&headers), move |text| {
+            config_edit::set_phone(text, &name, &written)
+        })
+        .await
+        .map_err(api_error)?;
+    Ok(Json(PhoneReport {
+        report,
+        password: made.then_some(password),
+    }))
+}
+
+/// Removes an agent's SIP account: their phone is logged out at once (a call in hand goes
+/// on) and cannot register again. The agent stays in the routing, for their history.
+#[utoipa::path(delete, path = "/api/v1/admin/agents/{name}/phone", tag = "admin",
+    params(("name" = String, Path, description = "The agent"),
+        ("If-Match" = Option<String>, Header, description = "The version read with the page")),
+    responses((status = 200, body = ReloadReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: admin.")]
+pub async fn remove_phone(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ReloadReport>, ApiError> {
+    caller.require(Role::Admin)?;
+    reloader(&state)?
+        .edit(&caller.name, expected(&headers), move |text| {
+            config_edit::remove_phone(text, &name)
         })
         .await
         .map(Json)

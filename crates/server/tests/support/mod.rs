@@ -64,8 +64,26 @@ pub fn assert_in_order(kinds: &[String], expected: &[&str]) {
     }
 }
 
-/// A sipp instance answering as `agent`'s phone, registered with the switch.
+/// A sipp instance answering as `agent`'s phone, registered with the switch (password
+/// `<agent>-secret`).
 pub fn agent_phone(switch: SocketAddr, agent: &str, scenario_name: &str, calls: u32) -> Child {
+    agent_phone_with(
+        switch,
+        agent,
+        &format!("{agent}-secret"),
+        scenario_name,
+        calls,
+    )
+}
+
+/// [`agent_phone`] with the account's password.
+pub fn agent_phone_with(
+    switch: SocketAddr,
+    agent: &str,
+    password: &str,
+    scenario_name: &str,
+    calls: u32,
+) -> Child {
     let port = free_port();
     let phone = sipp()
         .arg("-sf")
@@ -75,27 +93,34 @@ pub fn agent_phone(switch: SocketAddr, agent: &str, scenario_name: &str, calls: 
         .arg(switch.to_string())
         .spawn()
         .unwrap();
+    check("registration", &register(switch, agent, password, port));
+    phone
+}
+
+/// One REGISTER as `agent` with `password` for a phone on `agent_port`, answering the
+/// digest challenge; sipp's exit status says whether it got 200.
+pub fn register(switch: SocketAddr, agent: &str, password: &str, agent_port: u16) -> Output {
     // sipp does not expand keywords inside [authentication …]: write the account in.
     let template = std::fs::read_to_string(scenario("register.xml")).unwrap();
-    let file = std::env::temp_dir().join(format!("hotline-register-{agent}-{port}.xml"));
+    let file = std::env::temp_dir().join(format!("hotline-register-{agent}-{agent_port}.xml"));
     std::fs::write(
         &file,
         template
             .replace("[agent]", agent)
-            .replace("[password]", &format!("{agent}-secret")),
+            .replace("[password]", password),
     )
     .unwrap();
     let registration = sipp()
         .arg("-sf")
         .arg(&file)
-        .args(["-key", "agent_port", &port.to_string()])
+        .args(["-key", "agent_port", &agent_port.to_string()])
         .args(["-p", &free_port().to_string(), "-m", "1"])
+        .args(["-timeout", "10s"])
         .arg(switch.to_string())
         .output()
         .unwrap();
     let _ = std::fs::remove_file(&file);
-    check("registration", &registration);
-    phone
+    registration
 }
 
 pub fn check(what: &str, output: &Output) {
