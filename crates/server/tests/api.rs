@@ -436,6 +436,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     }
     documented.sort();
     let expected = [
+        ("DELETE", "/api/v1/admin/agents/{name}/phone"),
         ("DELETE", "/api/v1/callbacks/{id}"),
         ("DELETE", "/api/v1/customers/{id}"),
         ("DELETE", "/api/v1/tickets/{id}/links/{link_id}"),
@@ -475,7 +476,10 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("PATCH", "/api/v1/tickets/{id}"),
         ("PATCH", "/api/v1/users/{name}"),
         ("PATCH", "/api/v1/webhooks/{id}"),
+        ("POST", "/api/v1/admin/agents"),
+        ("POST", "/api/v1/admin/queues"),
         ("POST", "/api/v1/admin/reload"),
+        ("POST", "/api/v1/admin/skills"),
         ("POST", "/api/v1/agents/{name}/state"),
         ("POST", "/api/v1/callbacks"),
         ("POST", "/api/v1/callbacks/{id}/dial"),
@@ -501,6 +505,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ),
         ("POST", "/api/v1/webhooks/{id}/retry-failed"),
         ("PUT", "/api/v1/admin/agents/{name}"),
+        ("PUT", "/api/v1/admin/agents/{name}/phone"),
         ("PUT", "/api/v1/admin/calendars/{name}"),
         ("PUT", "/api/v1/admin/queues/{name}"),
         ("PUT", "/api/v1/customers/by-external-id/{external_id}"),

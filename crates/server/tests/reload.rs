@@ -919,3 +919,110 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         .count();
     assert_eq!(reloads, 6, "each accepted change is logged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_admin_page_an_administrator_adds_a_skill_an_agent_whose_phone_registers_and_a_queue(
+) {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("hotline.toml");
+    let started = version(r#"["vip"]"#, "hotline");
+    std::fs::write(&file, &started).unwrap();
+    let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
+    let running = runtime::start_with(config, None, None).await.unwrap();
+    let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
+        .await
+        .unwrap();
+    records
+        .create_user("ops", None, Role::Admin, "ops-password-1", 1, "test")
+        .await
+        .unwrap();
+    let state = ApiState {
+        reload: Some(Arc::new(hotline_server::reload::Reloader::new(
+            file.clone(),
+            started,
+            running.control.clone(),
+            None,
+            None,
+        ))),
+        ..ApiState::new(records)
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(api::serve(listener, api::router(state), async move {
+        let _ = stopped.await;
+    }));
+
+    let page = browser_support::Browser::start("en").await;
+    page.goto(&format!("http://{http}/login?next=%2Fadmin"))
+        .await;
+    page.fill("#name", "ops").await;
+    page.fill("#password", "ops-password-1").await;
+    page.click("#submit").await;
+    let within = Duration::from_secs(8);
+    page.wait_for("#agents tr[data-agent=bob]", within).await;
+    page.wait_for_text("#agents tr[data-agent=bob]", "Set", within)
+        .await;
+    page.wait_for_text("#skills", "No skills yet", within).await;
+    // A skill.
+    page.fill("#new-skill input[name=name]", "售后").await;
+    page.click("#new-skill button[type=submit]").await;
+    page.wait_for_text("#skills", "售后", within).await;
+    // A queue that needs it, which nobody has yet: refused under the form, file untouched.
+    let before = std::fs::read_to_string(&file).unwrap();
+    page.fill("#new-queue input[name=name]", "aftersales").await;
+    page.fill("#new-queue input[name=skills]", "售后").await;
+    page.click("#new-queue button[type=submit]").await;
+    page.wait_for_text("#new-queue .row-error", "no agent can serve", within)
+        .await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+    // An agent with the skill; the password is made and shown once.
+    page.fill("#new-agent input[name=name]", "cara").await;
+    page.fill("#new-agent input[name=skills]", "售后:3").await;
+    page.fill("#new-agent input[name=queues]", "general").await;
+    page.click("#new-agent button[type=submit]").await;
+    page.wait_for("#made-password", within).await;
+    let password = page.text("#made-password").await;
+    assert_eq!(password.len(), 16, "{password:?}");
+    page.wait_for("#agents tr[data-agent=cara]", within).await;
+    page.screenshot("4-agent-added").await;
+    let switch = running.local;
+    let secret = password.clone();
+    let registered =
+        tokio::task::spawn_blocking(move || register(switch, "cara", &secret, free_port()))
+            .await
+            .unwrap();
+    check(
+        "cara's phone registers with the password shown",
+        &registered,
+    );
+    // Now the queue: cara takes it.
+    page.fill("#new-queue input[name=name]", "aftersales").await;
+    page.fill("#new-queue input[name=skills]", "售后").await;
+    page.fill("#new-queue input[name=agents]", "cara").await;
+    page.click("#new-queue button[type=submit]").await;
+    page.wait_for("#queues tr[data-queue=aftersales]", within)
+        .await;
+    // cara's phone removed, in two presses.
+    page.click("#phone-remove-cara").await;
+    page.wait_for_text("#phone-remove-cara", "Sure? Press again", within)
+        .await;
+    page.click("#phone-remove-cara").await;
+    page.wait_for_text("#agents tr[data-agent=cara]", "None", within)
+        .await;
+    page.screenshot("5-phone-removed").await;
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(!written.contains(&password), "{written}");
+    assert!(
+        written.contains("queues = [\"general\", \"aftersales\"]"),
+        "{written}"
+    );
+    assert_eq!(
+        page.console_errors().await.len(),
+        1,
+        "only the refused queue's 422"
+    );
+    page.close().await;
+    let _ = stop_api.send(());
+    running.stop().await.unwrap();
+}

@@ -4,6 +4,7 @@
 "use strict";
 
 let version = null; // the file's version this page shows (sent as If-Match)
+let isAdmin = false; // adding agents and setting phone accounts needs the admin role
 
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -17,24 +18,39 @@ function input(value, attrs) {
   return e;
 }
 
-function said(report) {
+// The answer of a change: a reload report, or (agents, phones) one with the password made.
+function said(answer) {
+  const report = answer.report || answer;
   const notice = document.getElementById("notice");
   notice.textContent = t("admin.saved") + (report.restart_needed.length
     ? " · " + t("admin.restart") + report.restart_needed.join(", ") : "");
+  if (answer.password) {
+    notice.append(el("br"), t("admin.made_password"),
+      el("code", answer.password, { class: "password", id: "made-password" }));
+  }
   notice.className = "notice ok";
 }
 
+// A refusal as said: its field first, unless the message (the file's check) names it already.
+function refusal(e) {
+  return (e.field && !e.message.includes(e.field) ? e.field + ": " : "") + e.message;
+}
+
+function send(method, path, body) {
+  return api(method, path, body, version ? { "if-match": '"' + version + '"' } : {});
+}
+
 // Saves one row: `body()` makes the request; the answer or the refusal is shown.
-function saver(path, body, error, button) {
+function saver(path, body, error, button, method) {
   return async () => {
     error.textContent = "";
     button.disabled = true;
     try {
-      said(await api("PUT", path, body(), version ? { "if-match": '"' + version + '"' } : {}));
+      said(await send(method || "PUT", path, body()));
       await load();
     } catch (e) {
       if (e.status !== 401) {
-        error.textContent = (e.field ? e.field + ": " : "") + e.message;
+        error.textContent = refusal(e);
         document.getElementById("notice").className = "";
         document.getElementById("notice").textContent = "";
       }
@@ -100,9 +116,66 @@ function renderAgents(agents) {
     const s = el("td"), q = el("td");
     s.append(skills);
     q.append(queues);
-    row.append(name, s, q, actions);
+    row.append(name, s, q, actions, phoneCell(a));
     body.append(row);
   }
+}
+
+// The agent's phone account: whether there is one, and (admins) a new password or removal.
+function phoneCell(a) {
+  const cell = el("td", null, { class: "actions" });
+  cell.append(el("span", t(a.phone ? "admin.phone_yes" : "admin.phone_no"), { class: a.phone ? "" : "muted" }));
+  if (!isAdmin || a.count) return cell;
+  const path = "/api/v1/admin/agents/" + encodeURIComponent(a.name) + "/phone";
+  const error = el("div", null, { class: "row-error", role: "alert" });
+  // A phone that works stops working at its next registration: both ask first.
+  const reset = el("button", t("admin.new_password"), { type: "button", id: "phone-password-" + a.name });
+  twoStep(reset, saver(path, () => ({}), error, reset));
+  cell.append(" ", reset);
+  if (a.phone) {
+    const remove = el("button", t("admin.remove_phone"), { type: "button", id: "phone-remove-" + a.name });
+    twoStep(remove, saver(path, () => undefined, error, remove, "DELETE"));
+    cell.append(" ", remove);
+  }
+  cell.append(error);
+  return cell;
+}
+
+// Two presses instead of a dialog: the first asks ("Really?"), the second does it.
+function twoStep(button, action) {
+  button.addEventListener("click", () => {
+    if (button.dataset.armed) return action();
+    button.dataset.armed = "1";
+    button.textContent = t("admin.confirm");
+  });
+}
+
+function renderSkills(skills) {
+  const box = document.getElementById("skills");
+  box.replaceChildren();
+  if (skills.length === 0) box.append(el("span", t("admin.no_skills"), { class: "muted" }));
+  for (const name of skills) box.append(el("span", name));
+}
+
+// A form that adds something (`POST`): its fields make the body; the refusal is shown under it.
+function adder(id, path, body) {
+  const form = document.getElementById(id);
+  const error = form.querySelector(".row-error");
+  const button = form.querySelector("button[type=submit]");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    button.disabled = true;
+    try {
+      said(await send("POST", path, body(form.elements)));
+      form.reset();
+      await load();
+    } catch (e) {
+      if (e.status !== 401) error.textContent = refusal(e);
+    } finally {
+      button.disabled = false;
+    }
+  });
 }
 
 function renderCalendars(calendars) {
@@ -149,6 +222,7 @@ async function load() {
   }
   version = view.version;
   renderQueues(view.queues);
+  renderSkills(view.skills);
   renderAgents(view.agents);
   renderCalendars(view.calendars);
 }
@@ -162,5 +236,19 @@ document.addEventListener("DOMContentLoaded", async () => {
     return;
   }
   header(user);
+  isAdmin = user.role === "admin";
+  document.getElementById("new-agent").hidden = !isAdmin;
+  document.getElementById("admin-only").hidden = isAdmin;
+  adder("new-queue", "/api/v1/admin/queues", (f) => {
+    const queue = { name: f.name.value.trim(), skills: list(f.skills.value), agents: list(f.agents.value) };
+    if (f.service_level.value.trim()) queue.service_level = f.service_level.value.trim();
+    return queue;
+  });
+  adder("new-skill", "/api/v1/admin/skills", (f) => ({ name: f.name.value.trim() }));
+  adder("new-agent", "/api/v1/admin/agents", (f) => {
+    const agent = { name: f.name.value.trim(), skills: list(f.skills.value), queues: list(f.queues.value) };
+    if (f.password.value) agent.password = f.password.value;
+    return agent;
+  });
   load();
 });
