@@ -37,6 +37,8 @@ pub const LIVE_SECTIONS: [&str; 2] = ["routing", "calendars"];
 /// unlisted ones go (those while `[media]` is as at start: they name its menus).
 pub const LIVE_SIP_KEYS: [&str; 4] = ["accounts", "numbers", "default_queue", "default_menu"];
 const SIP_NUMBER_KEYS: [&str; 3] = ["numbers", "default_queue", "default_menu"];
+/// The longest reason a `config.refused` event keeps.
+pub const MAX_LOGGED_REASON: usize = 2_000;
 
 /// What a reload did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -151,12 +153,48 @@ impl Reloader {
         let this = self.clone();
         tokio::spawn(async move {
             let _one = this.busy.lock().await;
-            let text = this.read().await?;
-            let config = this.parse(&text)?;
-            this.apply(&text, config, &by).await
+            let result = async {
+                let text = this.read().await?;
+                let config = this.parse(&text)?;
+                this.apply(&text, config, &by).await
+            }
+            .await;
+            this.log_refusal(&result, "reload", &by).await;
+            result
         })
         .await
         .unwrap_or(Err(ReloadError::Unavailable))
+    }
+
+    /// Appends `config.refused` for a reload or edit that changed nothing (or, for
+    /// [`ReloadError::Restore`], left the file differing from what runs): who, what and why.
+    async fn log_refusal(&self, result: &Result<ReloadReport, ReloadError>, what: &str, by: &str) {
+        let (Err(error), Some(events)) = (result, &self.events) else {
+            return;
+        };
+        let mut why = error.to_string();
+        if why.len() > MAX_LOGGED_REASON {
+            let mut end = MAX_LOGGED_REASON;
+            while !why.is_char_boundary(end) {
+                end -= 1;
+            }
+            why.truncate(end);
+        }
+        let _ = events
+            .append(NewEvent {
+                at_ms: crate::api::now_ms(),
+                kind: "config.refused".into(),
+                contact_id: None,
+                agent: None,
+                queue: None,
+                data: serde_json::json!({
+                    "file": self.path.display().to_string(),
+                    "what": what,
+                    "by": by,
+                    "why": why,
+                }),
+            })
+            .await;
     }
 
     /// The file's queues, agents and calendars as written, for the admin page.
@@ -178,27 +216,38 @@ impl Reloader {
         let by = by.to_owned();
         tokio::spawn(async move {
             let _one = this.busy.lock().await;
-            let before = this.read().await?;
-            if expected.is_some_and(|v| v != crate::config_edit::version(&before)) {
-                return Err(ReloadError::Stale);
-            }
-            let after = change(&before).map_err(ReloadError::Edit)?;
-            // Checked whole before it is written: a bad text leaves the file alone.
-            let config = this.parse(&after)?;
-            this.write(&after).await?;
-            match this.apply(&after, config, &by).await {
-                Ok(report) => Ok(report),
-                Err(error) => match this.write(&before).await {
-                    Ok(()) => Err(error),
-                    Err(failed) => Err(ReloadError::Restore {
-                        refused: error.to_string(),
-                        restore: failed.to_string(),
-                    }),
-                },
-            }
+            let result = this.edit_now(&by, expected, change).await;
+            this.log_refusal(&result, "edit", &by).await;
+            result
         })
         .await
         .unwrap_or(Err(ReloadError::Unavailable))
+    }
+
+    async fn edit_now(
+        &self,
+        by: &str,
+        expected: Option<String>,
+        change: impl FnOnce(&str) -> Result<String, crate::config_edit::EditError>,
+    ) -> Result<ReloadReport, ReloadError> {
+        let before = self.read().await?;
+        if expected.is_some_and(|v| v != crate::config_edit::version(&before)) {
+            return Err(ReloadError::Stale);
+        }
+        let after = change(&before).map_err(ReloadError::Edit)?;
+        // Checked whole before it is written: a bad text leaves the file alone.
+        let config = self.parse(&after)?;
+        self.write(&after).await?;
+        match self.apply(&after, config, by).await {
+            Ok(report) => Ok(report),
+            Err(error) => match self.write(&before).await {
+                Ok(()) => Err(error),
+                Err(failed) => Err(ReloadError::Restore {
+                    refused: error.to_string(),
+                    restore: failed.to_string(),
+                }),
+            },
+        }
     }
 
     async fn read(&self) -> Result<String, ReloadError> {

@@ -230,7 +230,25 @@ async fn a_reload_gives_an_agent_the_queue_where_a_caller_waits_and_the_call_rin
         .iter()
         .filter(|e| e.kind == "config.reloaded")
         .collect();
-    assert_eq!(reloaded.len(), 1, "only the accepted reload is logged");
+    assert_eq!(
+        reloaded.len(),
+        1,
+        "only the accepted reload is logged as such"
+    );
+    // The refused ones are logged as refused: who tried, and why.
+    let refused: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "config.refused")
+        .collect();
+    assert_eq!(refused.len(), 2, "the rename and the broken file");
+    assert_eq!(refused[0].data["by"], "ops");
+    assert_eq!(refused[0].data["what"], "reload");
+    assert!(
+        refused[0].data["why"].as_str().unwrap().contains("\"vip\""),
+        "{:?}",
+        refused[0].data
+    );
+    assert!(refused[1].data["why"].as_str().unwrap().contains("nowhere"));
     assert_eq!(
         reloaded[0].data["restart_needed"],
         serde_json::json!(["sip"])
