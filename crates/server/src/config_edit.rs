@@ -415,8 +415,8 @@ pub struct NewAgent {
     pub skills: Vec<String>,
     /// `"queue"`, `"queue:priority"` or `"queue:priority:delay"`.
     pub queues: Vec<String>,
-    /// The phone's password (8 to 64 characters, no spaces); left out, one is made and
-    /// given once in the answer.
+    /// The phone's password (8 to 64 printable ASCII characters, no spaces); left out, one
+    /// is made and given once in the answer.
     pub password: Option<String>,
 }
 
@@ -450,7 +450,8 @@ pub struct NewSkill {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneEdit {
-    /// 8 to 64 characters, no spaces; left out, one is made and given once in the answer.
+    /// 8 to 64 printable ASCII characters, no spaces; left out, one is made and given once
+    /// in the answer.
     pub password: Option<String>,
 }
 
@@ -494,16 +495,14 @@ fn check_agent_name(name: &str) -> Result<(), EditError> {
 
 /// A phone password given by the admin.
 pub fn check_phone_password(password: &str) -> Result<(), EditError> {
-    let count = password.chars().count();
-    if !PHONE_PASSWORD_CHARS.contains(&count)
-        || password
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
+    // What a phone's keypad or settings page can type: printable ASCII, no spaces.
+    if !PHONE_PASSWORD_CHARS.contains(&password.len())
+        || !password.bytes().all(|b| b.is_ascii_graphic())
     {
         return Err(EditError::Invalid(
             "password".into(),
             format!(
-                "must be {} to {} characters without spaces",
+                "must be {} to {} letters, digits or ASCII signs, without spaces",
                 PHONE_PASSWORD_CHARS.start(),
                 PHONE_PASSWORD_CHARS.end()
             ),
@@ -539,7 +538,13 @@ fn accounts_mut(doc: &mut DocumentMut) -> Result<&mut toml_edit::ArrayOfTables, 
     sip.entry("accounts")
         .or_insert_with(|| Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
         .as_array_of_tables_mut()
-        .ok_or_else(|| EditError::Conflict("sip.accounts is not a list of tables".into()))
+        .ok_or_else(|| {
+            EditError::Conflict(
+                "sip.accounts is written as an inline list: write each account as its own \
+                 [[sip.accounts]] table to edit them here"
+                    .into(),
+            )
+        })
 }
 
 fn named(table: &Table, key: &str, name: &str) -> bool {
@@ -605,8 +610,11 @@ pub fn add_queue(text: &str, queue: &NewQueue) -> Result<String, EditError> {
     edit_queue(&mut table, &queue.settings)?;
     routing_array_mut(&mut doc, "queues")?.push(table);
     check_list("agents", &queue.agents)?;
-    for agent in &queue.agents {
-        let agent = routing_table_mut(&mut doc, "agents", agent.trim())?;
+    let mut takers: Vec<&str> = queue.agents.iter().map(|a| a.trim()).collect();
+    takers.sort_unstable();
+    takers.dedup();
+    for agent in takers {
+        let agent = routing_table_mut(&mut doc, "agents", agent)?;
         if agent.contains_key("count") {
             return Err(EditError::Conflict(format!(
                 "{:?} is a group of agents (count): edit the group in the file",
@@ -843,7 +851,7 @@ queues = ["general"]
             &NewQueue {
                 name: "after-sales".into(),
                 skills: vec!["售后".into()],
-                agents: vec!["ann".into()],
+                agents: vec!["ann".into(), " ann".into()],
                 settings: QueueEdit {
                     service_level: Some("90/30".into()),
                     ..QueueEdit::default()
@@ -915,7 +923,12 @@ queues = ["general"]
                 "{bad:?}"
             );
         }
-        for bad in ["short", "with space 123", &"p".repeat(65)] {
+        for bad in [
+            "short",
+            "with space 123",
+            &"p".repeat(65),
+            "口令口令口令口令",
+        ] {
             assert!(
                 matches!(add_agent(FILE, &agent, bad), Err(EditError::Invalid(f, _)) if f == "password"),
                 "{bad:?}"

@@ -117,6 +117,8 @@ pub struct Reloader {
     outbound: Option<crate::outbound::Outbound>,
     /// One reload at a time.
     busy: Mutex<()>,
+    /// The `[sip]` number keys ([`SIP_NUMBER_KEYS`]) of the text whose numbers run.
+    numbers_running: std::sync::Mutex<Vec<Option<toml::Value>>>,
 }
 
 impl Reloader {
@@ -130,6 +132,7 @@ impl Reloader {
     ) -> Reloader {
         Reloader {
             path,
+            numbers_running: std::sync::Mutex::new(number_keys(&started)),
             started,
             switch,
             wall,
@@ -172,7 +175,7 @@ impl Reloader {
         let (Err(error), Some(events)) = (result, &self.events) else {
             return;
         };
-        let mut why = error.to_string();
+        let mut why = logged_reason(error);
         if why.len() > MAX_LOGGED_REASON {
             let mut end = MAX_LOGGED_REASON;
             while !why.is_char_boundary(end) {
@@ -293,13 +296,13 @@ impl Reloader {
         let at_ms = crate::api::now_ms();
         // The numbers may name menus by place: they follow the file only while its menus
         // are the ones that run (`[media]` as at start).
-        let numbers = match section(&self.started, "media") == section(text, "media") {
+        let new_numbers = number_keys(text);
+        let numbers_apply = section(&self.started, "media") == section(text, "media");
+        let numbers = match numbers_apply {
             true => Some((config.switch.numbers, config.switch.default_target)),
             false => {
-                if SIP_NUMBER_KEYS
-                    .iter()
-                    .any(|key| sip_key(&self.started, key) != sip_key(text, key))
-                {
+                let running = self.numbers_running.lock().expect("not poisoned");
+                if *running != new_numbers {
                     restart_needed.push("sip.numbers (with the menus of [media])".into());
                 }
                 None
@@ -316,6 +319,9 @@ impl Reloader {
             None => return Err(ReloadError::Unavailable),
             Some(Err(why)) => return Err(ReloadError::Refused(why)),
             Some(Ok(())) => {}
+        }
+        if numbers_apply {
+            *self.numbers_running.lock().expect("not poisoned") = new_numbers;
         }
         // The wall first, at once: the log's next rows may name what was just added.
         let agent_names = routing.agents.iter().map(|a| a.name.clone()).collect();
@@ -364,11 +370,44 @@ fn section(text: &str, name: &str) -> Option<toml::Value> {
     table(text).remove(name)
 }
 
-/// A key of `[sip]`.
-fn sip_key(text: &str, key: &str) -> Option<toml::Value> {
-    match section(text, "sip") {
-        Some(toml::Value::Table(mut sip)) => sip.remove(key),
-        _ => None,
+/// The values of `[sip]`'s number keys ([`SIP_NUMBER_KEYS`]).
+fn number_keys(text: &str) -> Vec<Option<toml::Value>> {
+    let mut sip = match section(text, "sip") {
+        Some(toml::Value::Table(sip)) => sip,
+        _ => toml::Table::new(),
+    };
+    SIP_NUMBER_KEYS.iter().map(|key| sip.remove(*key)).collect()
+}
+
+/// Why a reload or edit was refused, as the event log keeps it: what the answer says, except
+/// what may quote the file's secrets (the phones' and trunks' passwords): problems in `[sip]`
+/// and syntax errors keep their place and field only. The log goes to webhooks.
+fn logged_reason(error: &ReloadError) -> String {
+    const WITHHELD: &str = "(not logged: it may quote a password; the answer said it)";
+    match error {
+        ReloadError::Invalid(diagnostics) => diagnostics
+            .0
+            .iter()
+            .map(|d| {
+                if d.field.starts_with("sip") || d.field.starts_with('(') {
+                    format!(
+                        "{}:{}:{}: {}: {WITHHELD}",
+                        d.file, d.line, d.column, d.field
+                    )
+                } else {
+                    d.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        ReloadError::Edit(crate::config_edit::EditError::Syntax(_)) => {
+            format!("the configuration file does not parse {WITHHELD}")
+        }
+        ReloadError::Restore { restore, .. } => format!(
+            "an edit was refused and the file could not be put back ({restore}): the file \
+             now differs from what runs"
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -449,6 +488,37 @@ fn write_in_place(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_is_logged_without_what_may_quote_a_password() {
+        let text = "[sip]\n[[sip.accounts]]\nagent = \"ann\"\npassword = 31415926\n\
+                    [routing]\n[[routing.queues]]\nname = \"general\"\n\
+                    [[routing.agents]]\nname = \"ann\"\nqueues = [\"general\"]\n";
+        let refused = |text: &str| match crate::config::parse("x.toml", text, 0, [0; 32]) {
+            Err(diagnostics) => ReloadError::Invalid(diagnostics),
+            Ok(_) => panic!("{text} is wrong"),
+        };
+        let error = refused(text);
+        assert!(
+            error.to_string().contains("31415926"),
+            "the answer says it: {error}"
+        );
+        let logged = logged_reason(&error);
+        assert!(!logged.contains("31415926"), "{logged}");
+        assert!(logged.contains("x.toml:4:"), "the place stays: {logged}");
+        // Problems elsewhere are logged as said.
+        let elsewhere = refused(
+            &text
+                .replace("31415926", "\"31415926\"")
+                .replace("[\"general\"]", "[\"general\", \"nowhere\"]"),
+        );
+        assert_eq!(logged_reason(&elsewhere), elsewhere.to_string());
+        assert!(logged_reason(&elsewhere).contains("nowhere"));
+        let broken = ReloadError::Edit(crate::config_edit::EditError::Syntax(
+            "expected `\"` at password = \"hunter2".into(),
+        ));
+        assert!(!logged_reason(&broken).contains("hunter2"));
+    }
 
     #[test]
     fn only_the_sections_a_reload_does_not_apply_are_named_and_only_when_they_differ() {

@@ -794,10 +794,9 @@ impl Switch {
     ///   at the end and their properties changed, not removed or renamed);
     /// - the business-hours calendars, the same ones by name and order (numbers name them by
     ///   place); their hours and holidays apply to the next call that arrives;
-    /// - the agents' SIP accounts: a new one may register at once, a changed password holds
-    ///   for the next REGISTER (registrations made with the old one run to their expiry), and
-    ///   an agent whose account is gone loses their registrations at once, so is logged out
-    ///   (a call in hand goes on);
+    /// - the agents' SIP accounts: a new one may register at once; an agent whose account is
+    ///   gone, or whose password changed, loses their registrations at once, so is logged out
+    ///   (a call in hand goes on) until a phone registers with the new password;
     /// - the dialled numbers and where unlisted numbers go, when given: the next call meets
     ///   them.
     ///
@@ -851,9 +850,30 @@ impl Switch {
         }
         let agents = self.router.config().agents.len();
         self.agent_since.resize(agents, now);
-        let gone = self
+        let mut gone = self
             .registrar
             .set_known_users(accounts.iter().map(|a| a.name.clone()));
+        // A new password locks out what the old one registered (a lost or shared phone).
+        let before: HashMap<&str, &Credentials> = self
+            .config
+            .agents
+            .iter()
+            .map(|a| (a.name.as_str(), &a.credentials))
+            .collect();
+        let changed: Vec<String> = accounts
+            .iter()
+            .filter(|a| {
+                before
+                    .get(a.name.as_str())
+                    .is_some_and(|&c| *c != a.credentials)
+            })
+            .map(|a| a.name.clone())
+            .collect();
+        for user in changed {
+            if self.registrar.unbind(&user) {
+                gone.push(user);
+            }
+        }
         self.config.agents = accounts;
         for user in gone {
             self.after_binding_change(now, &user);

@@ -798,6 +798,26 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         .unwrap();
     check("cara's phone", &phone);
 
+    // A file the switch refuses (a queue renamed) that also drops her account changes
+    // nothing: she stays registered.
+    let good = std::fs::read_to_string(&center.file).unwrap();
+    let without_cara = good
+        .replace("name = \"vip\"", "name = \"gold\"")
+        .replace("queues = [\"vip\"]", "queues = [\"gold\"]");
+    let account = without_cara.find("agent = \"cara\"").unwrap();
+    let start = without_cara[..account].rfind("[[sip.accounts]]").unwrap();
+    let end = account + without_cara[account..].find("[[").unwrap();
+    std::fs::write(
+        &center.file,
+        format!("{}{}", &without_cara[..start], &without_cara[end..]),
+    )
+    .unwrap();
+    let (status, _) = post_reload(router, admin).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let status = center.running.control.agent_status("cara").await.unwrap();
+    assert_eq!(status.map(|s| s.registered), Some(true));
+    std::fs::write(&center.file, &good).unwrap();
+
     // Her account removed: logged out at once, and the password no longer registers.
     let (status, report) = call(
         router,
@@ -815,7 +835,8 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         status.map(|s| (s.state, s.registered)),
         Some(("logged_out", false))
     );
-    let refused = tokio::task::spawn_blocking(move || register(switch, "cara", &password, 5))
+    let secret = password.clone();
+    let refused = tokio::task::spawn_blocking(move || register(switch, "cara", &secret, 5))
         .await
         .unwrap();
     assert!(
@@ -864,7 +885,11 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
     .await;
     assert_eq!(status, StatusCode::CREATED, "{report}");
     assert_eq!(report["queues"], 3);
-    // bob's phone gets a new password (made); his account had one already.
+    // bob's phone gets a new password (made): what his old one registered is logged out.
+    let old = tokio::task::spawn_blocking(move || register(switch, "bob", "bob-secret", 5))
+        .await
+        .unwrap();
+    check("bob registers with his old password", &old);
     let (status, phone) = call(
         router,
         Method::PUT,
@@ -896,6 +921,14 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         written.contains(&format!("password = \"{bob}\"")),
         "{written}"
     );
+    wait_for_event(&center.log, "agent.unregistered", Some("bob")).await;
+    let refused = tokio::task::spawn_blocking(move || register(switch, "bob", "bob-secret", 5))
+        .await
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "the old password still registers"
+    );
     let ok = tokio::task::spawn_blocking(move || register(switch, "bob", &bob, 5))
         .await
         .unwrap();
@@ -906,7 +939,7 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         "[[sip.numbers]]\n",
         "[[sip.numbers]]\nnumber = \"4008\"\nqueue = \"售后\"\n[[sip.numbers]]\n",
     );
-    std::fs::write(&center.file, numbered).unwrap();
+    std::fs::write(&center.file, &numbered).unwrap();
     let (status, report) = post_reload(router, admin).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["restart_needed"], serde_json::json!([]));
@@ -923,6 +956,34 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
     .await
     .unwrap();
     check("the caller of 4008", &caller);
+    // With [media] changed too (its menus may have moved), a new number waits for the
+    // restart with it: a call to 4009 still goes where unlisted numbers go.
+    let later = numbered
+        .replace("enabled = false", "enabled = false\nannounce_every = 20")
+        .replace(
+            "[[sip.numbers]]\n",
+            "[[sip.numbers]]\nnumber = \"4009\"\nqueue = \"售后\"\n[[sip.numbers]]\n",
+        );
+    std::fs::write(&center.file, later).unwrap();
+    let (status, report) = post_reload(router, admin).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        report["restart_needed"],
+        serde_json::json!(["media", "sip.numbers (with the menus of [media])"])
+    );
+    let caller = tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario("caller_hangs_up.xml"))
+            .args(["-s", "4009", "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    check("the caller of 4009", &caller);
     center.running.stop().await.unwrap();
     let events = log_events(&center.log).await;
     let queued: Vec<_> = events
@@ -930,12 +991,25 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         .filter(|e| e.kind == "contact.queued")
         .map(|e| e.queue.as_deref())
         .collect();
-    assert_eq!(queued, [Some("general"), Some("售后")]);
+    assert_eq!(queued, [Some("general"), Some("售后"), Some("general")]);
     let reloads = events
         .iter()
         .filter(|e| e.kind == "config.reloaded")
         .count();
-    assert_eq!(reloads, 6, "each accepted change is logged");
+    assert_eq!(reloads, 7, "each accepted change is logged");
+    let refusals: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "config.refused")
+        .map(|e| e.data["what"].as_str().unwrap())
+        .collect();
+    // cara added a second time, the rename, her phone removed a second time, the queue
+    // nobody serves.
+    assert_eq!(refusals, ["edit", "reload", "edit", "edit"]);
+    let log = serde_json::to_string(&events.iter().map(|e| &e.data).collect::<Vec<_>>()).unwrap();
+    assert!(
+        !log.contains(&password),
+        "a phone password in the event log"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -141,12 +141,26 @@ function phoneCell(a) {
   return cell;
 }
 
-// Two presses instead of a dialog: the first asks ("Really?"), the second does it.
+// Two presses instead of a dialog: the first asks, the second (within 5 s) does it; the
+// button goes back to its word after 5 s, or when the action fails.
 function twoStep(button, action) {
-  button.addEventListener("click", () => {
-    if (button.dataset.armed) return action();
+  const word = button.textContent;
+  let timer = null;
+  const disarm = () => {
+    clearTimeout(timer);
+    delete button.dataset.armed;
+    button.textContent = word;
+  };
+  button.addEventListener("click", async () => {
+    if (button.dataset.armed) {
+      clearTimeout(timer);
+      await action();
+      if (button.isConnected) disarm();
+      return;
+    }
     button.dataset.armed = "1";
     button.textContent = t("admin.confirm");
+    timer = setTimeout(disarm, 5000);
   });
 }
 

@@ -679,6 +679,14 @@ impl Registrar {
         gone
     }
 
+    /// Drops every binding of `user` at once (their credentials changed: what the old ones
+    /// registered no longer counts). Says whether there were any.
+    pub fn unbind(&mut self, user: &str) -> bool {
+        let had = self.aors.contains_key(user);
+        self.store(user, Vec::new());
+        had
+    }
+
     /// When the next binding lapses: the time to call [`Registrar::expire`] at.
     pub fn next_expiry(&self) -> Option<u64> {
         self.expiries.first().map(|(t, _, _)| *t)
