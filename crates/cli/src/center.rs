@@ -85,6 +85,7 @@ pub async fn start(
         .collect();
     let retention_days = config.retention_days;
     let alert_rules = Arc::new(config.alert_rules.clone());
+    let dispositions = hotline_server::wrap_up::Dispositions::new(config.dispositions.clone());
     let running = runtime::start_with(config, Some(&log_path), Some(link))
         .await
         .map_err(|e| anyhow!("{e}"))?;
@@ -134,7 +135,8 @@ pub async fn start(
                 Some(wall.clone()),
                 running.events.clone(),
             )
-            .with_outbound(outbound.clone()),
+            .with_outbound(outbound.clone())
+            .with_dispositions(dispositions.clone()),
         )
     });
     println!("hotline: SIP on {} (UDP and TCP)", running.local);
@@ -157,6 +159,7 @@ pub async fn start(
             outbound_metrics: Some(outbound_metrics.clone()),
             switch: Some(running.control.clone()),
             alert_rules: alert_rules.clone(),
+            dispositions: dispositions.clone(),
             reload: reloader.clone(),
             wall: Some((
                 wall.clone(),

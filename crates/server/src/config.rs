@@ -63,6 +63,9 @@
 //! [records]
 //! retention_days = 365           # then interactions' notes and survey comments are removed
 //!
+//! [wrap_up]                      # the outcomes agents choose at the end of a contact
+//! dispositions = [{ code = "resolved", zh = "已解决", en = "Resolved" }, "refund", "other"]
+//!
 //! [wall]
 //! longest_wait_alert = 60        # seconds a caller may wait before the wall alerts
 //! promise_alert = 120            # seconds before a callback's promise, if not dialled yet
@@ -117,6 +120,27 @@ pub struct ServerConfig {
     /// The wall's alert limits (`[wall]`); the queues' service-level goals are the routing
     /// configuration's.
     pub alert_rules: crate::alerts::AlertRules,
+    /// The outcomes agents give contacts at the wrap-up (`[wrap_up] dispositions`; the
+    /// defaults when left out).
+    pub dispositions: Vec<crate::wrap_up::Disposition>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrapUpSection {
+    dispositions: Vec<DispositionEntry>,
+}
+
+/// `"refund"`, or `{ code = "refund", zh = "退款", en = "Refund" }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DispositionEntry {
+    Code(String),
+    Labelled {
+        code: String,
+        zh: Option<String>,
+        en: Option<String>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -260,6 +284,7 @@ pub fn parse(
     let dialer_section = document.get_mut().remove("dialer");
     let outbound_section = document.get_mut().remove("outbound");
     let wall_section = document.get_mut().remove("wall");
+    let wrap_up_section = document.get_mut().remove("wrap_up");
     if let Some(unknown) = document.get_ref().keys().next() {
         let unknown = unknown.get_ref().to_string();
         return Err(error(
@@ -267,7 +292,7 @@ pub fn parse(
             &unknown,
             format!(
                 "unknown table [{unknown}]; the tables are [sip], [media], [[calendars]], \
-                 [routing], [tickets], [records], [dialer] and [outbound]"
+                 [routing], [tickets], [records], [dialer], [outbound], [wall] and [wrap_up]"
             ),
         ));
     }
@@ -392,6 +417,31 @@ pub fn parse(
             }
         }
         None => None,
+    };
+    let dispositions = match wrap_up_section {
+        None => crate::wrap_up::default_dispositions(),
+        Some(section) => {
+            let wrap_up: WrapUpSection =
+                hotline_config::deserialize_section(file, text, "wrap_up", section)?;
+            let list: Vec<crate::wrap_up::Disposition> = wrap_up
+                .dispositions
+                .into_iter()
+                .map(|entry| match entry {
+                    DispositionEntry::Code(code) => crate::wrap_up::Disposition {
+                        zh: code.clone(),
+                        en: code.clone(),
+                        code,
+                    },
+                    DispositionEntry::Labelled { code, zh, en } => crate::wrap_up::Disposition {
+                        zh: zh.unwrap_or_else(|| code.clone()),
+                        en: en.unwrap_or_else(|| code.clone()),
+                        code,
+                    },
+                })
+                .collect();
+            crate::wrap_up::check(&list).map_err(|(field, why)| error(file, &field, why))?;
+            list
+        }
     };
     let mut alert_rules = crate::alerts::AlertRules::default();
     if let Some(section) = wall_section {
@@ -650,6 +700,7 @@ pub fn parse(
         notices,
         outbound_mode,
         alert_rules,
+        dispositions,
     })
 }
 
@@ -1051,6 +1102,35 @@ mod tests {
         let bad = good.replace("365", "0");
         let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
         assert!(error.contains("records.retention_days"), "{error}");
+    }
+
+    #[test]
+    fn the_wrap_up_outcomes_are_the_centers_own_or_the_defaults() {
+        let none = parse("x.toml", &format!("[sip]\n{ONE_AGENT}"), 1, [0; 32]).unwrap();
+        assert_eq!(none.dispositions, crate::wrap_up::default_dispositions());
+        let own = format!(
+            "[sip]\n[wrap_up]\ndispositions = [{{ code = \"refund\", zh = \"退款\", en = \"Refund\" }}, \"other\"]\n{ONE_AGENT}"
+        );
+        let config = parse("x.toml", &own, 1, [0; 32]).unwrap();
+        let codes: Vec<_> = config
+            .dispositions
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect();
+        assert_eq!(codes, ["refund", "other"]);
+        assert_eq!(config.dispositions[0].zh, "退款");
+        assert_eq!(
+            config.dispositions[1].en, "other",
+            "a bare code is its own label"
+        );
+        let bad = own.replace("\"refund\", zh", "\"Refund!\", zh");
+        let error = parse("x.toml", &bad, 1, [0; 32]).unwrap_err().to_string();
+        assert!(error.contains("wrap_up.dispositions[0].code"), "{error}");
+        let unknown = format!("[sip]\n[wrapup]\n{ONE_AGENT}");
+        let error = parse("x.toml", &unknown, 1, [0; 32])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("[wall] and [wrap_up]"), "{error}");
     }
 
     #[test]

@@ -41,3 +41,4 @@ pub mod wall;
 pub mod wall_bench;
 pub mod web;
 pub mod webhooks;
+pub mod wrap_up;

@@ -5,7 +5,8 @@
 //! [`hotline_routing::Router::reconfigure`]), and the wall follows. So do the agents' SIP
 //! accounts (`[[sip.accounts]]`: a new agent's phone registers at once, a removed account's
 //! phone is logged out at once) and the dialled numbers (`[[sip.numbers]]`, `default_queue`,
-//! `default_menu`; while `[media]` and so its menus are as at start). The other sections and
+//! `default_menu`; while `[media]` and so its menus are as at start), and the wrap-up's
+//! outcomes (`[wrap_up]`). The other sections and
 //! keys (the SIP listener, realm and trunks, media, menus, tickets, the dialer …) only a
 //! restart applies: the report names those that differ from what the center started with.
 //!
@@ -32,7 +33,7 @@ use crate::runtime::SwitchControl;
 use crate::wall::WallMetrics;
 
 /// The sections a reload applies; changes anywhere else wait for a restart.
-pub const LIVE_SECTIONS: [&str; 2] = ["routing", "calendars"];
+pub const LIVE_SECTIONS: [&str; 3] = ["routing", "calendars", "wrap_up"];
 /// The keys of `[sip]` a reload applies: the agents' accounts, and the numbers with where
 /// unlisted ones go (those while `[media]` is as at start: they name its menus).
 pub const LIVE_SIP_KEYS: [&str; 4] = ["accounts", "numbers", "default_queue", "default_menu"];
@@ -115,6 +116,7 @@ pub struct Reloader {
     wall: Option<WallMetrics>,
     events: Option<EventWriter>,
     outbound: Option<crate::outbound::Outbound>,
+    dispositions: Option<crate::wrap_up::Dispositions>,
     /// One reload at a time.
     busy: Mutex<()>,
     /// The `[sip]` number keys ([`SIP_NUMBER_KEYS`]) of the text whose numbers run.
@@ -138,6 +140,7 @@ impl Reloader {
             wall,
             events,
             outbound: None,
+            dispositions: None,
             busy: Mutex::new(()),
         }
     }
@@ -145,6 +148,12 @@ impl Reloader {
     /// Also tells the outbound dialler the agents and queues of each reload.
     pub fn with_outbound(mut self, outbound: crate::outbound::Outbound) -> Reloader {
         self.outbound = Some(outbound);
+        self
+    }
+
+    /// Also sets the wrap-up's outcomes (`[wrap_up]`) of each reload.
+    pub fn with_dispositions(mut self, dispositions: crate::wrap_up::Dispositions) -> Reloader {
+        self.dispositions = Some(dispositions);
         self
     }
 
@@ -331,6 +340,9 @@ impl Reloader {
         }
         if let Some(outbound) = &self.outbound {
             outbound.set_names(agent_names, queue_names).await;
+        }
+        if let Some(dispositions) = &self.dispositions {
+            dispositions.set(config.dispositions);
         }
         let report = ReloadReport {
             queues,

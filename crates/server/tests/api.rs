@@ -13,6 +13,7 @@ use tower::ServiceExt;
 struct Api {
     router: axum::Router,
     records: Records,
+    dispositions: hotline_server::wrap_up::Dispositions,
     agent: String,
     supervisor: String,
     admin: String,
@@ -36,9 +37,14 @@ async fn api() -> Api {
                 .1,
         );
     }
+    let dispositions = hotline_server::wrap_up::Dispositions::default();
     Api {
-        router: api::router(ApiState::new(records.clone())),
+        router: api::router(ApiState {
+            dispositions: dispositions.clone(),
+            ..ApiState::new(records.clone())
+        }),
         records,
+        dispositions,
         agent: secrets[0].clone(),
         supervisor: secrets[1].clone(),
         admin: secrets[2].clone(),
@@ -453,6 +459,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("GET", "/api/v1/customers"),
         ("GET", "/api/v1/customers/{id}"),
         ("GET", "/api/v1/customers/{id}/interactions"),
+        ("GET", "/api/v1/dispositions"),
         ("GET", "/api/v1/follow-ups"),
         ("GET", "/api/v1/kb/articles/{id}"),
         ("GET", "/api/v1/kb/articles/{id}/versions"),
@@ -1213,6 +1220,46 @@ async fn a_wrap_up_keeps_the_disposition_and_notes_and_follows_the_caller_once_n
     assert_eq!(status, StatusCode::OK, "{interactions}");
     assert_eq!(interactions[0]["disposition"], "callback", "{interactions}");
     assert_eq!(interactions[0]["agent"], note["agent"]);
+
+    // The outcomes are the center's own: listed with their labels, and only those accepted.
+    let (status, list) = api.get("/api/v1/dispositions", &api.agent).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 8);
+    assert_eq!(
+        list[3],
+        json!({"code": "callback", "zh": "需回拨", "en": "Call back"})
+    );
+    api.dispositions
+        .set(vec![hotline_server::wrap_up::Disposition {
+            code: "refund".into(),
+            zh: "退款".into(),
+            en: "Refund".into(),
+        }]);
+    let (_, list) = api.get("/api/v1/dispositions", &api.agent).await;
+    assert_eq!(list[0]["code"], "refund");
+    let (status, error) = api
+        .post(
+            "/api/v1/contacts/7/wrap-up",
+            &api.agent,
+            json!({"disposition": "resolved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("is not one of refund"),
+        "{error}"
+    );
+    let (status, _) = api
+        .post(
+            "/api/v1/contacts/7/wrap-up",
+            &api.agent,
+            json!({"disposition": "refund"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
 }
 
 #[tokio::test]

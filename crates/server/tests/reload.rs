@@ -1118,3 +1118,50 @@ async fn on_the_admin_page_an_administrator_adds_a_skill_an_agent_whose_phone_re
     let _ = stop_api.send(());
     running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_reload_changes_the_wrap_up_outcomes_at_once() {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("hotline.toml");
+    let with = |list: &str| {
+        format!(
+            "{}[wrap_up]\ndispositions = {list}\n",
+            version(r#"["vip"]"#, "hotline")
+        )
+    };
+    let started = with(r#"["resolved", "other"]"#);
+    std::fs::write(&file, &started).unwrap();
+    let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
+    let dispositions = hotline_server::wrap_up::Dispositions::new(config.dispositions.clone());
+    let running = runtime::start_with(config, None, None).await.unwrap();
+    let reloader = Arc::new(
+        hotline_server::reload::Reloader::new(
+            file.clone(),
+            started,
+            running.control.clone(),
+            None,
+            None,
+        )
+        .with_dispositions(dispositions.clone()),
+    );
+    let codes = || -> Vec<String> { dispositions.get().iter().map(|d| d.code.clone()).collect() };
+    assert_eq!(codes(), ["resolved", "other"]);
+    std::fs::write(
+        &file,
+        with(r#"["resolved", { code = "refund", zh = "退款", en = "Refund" }, "other"]"#),
+    )
+    .unwrap();
+    let report = reloader.reload("test").await.unwrap();
+    assert!(report.restart_needed.is_empty(), "{report:?}");
+    assert_eq!(codes(), ["resolved", "refund", "other"]);
+    assert_eq!(dispositions.get()[1].zh, "退款");
+    // A bad list changes nothing.
+    std::fs::write(&file, with(r#"["resolved", "resolved"]"#)).unwrap();
+    let refused = reloader.reload("test").await.unwrap_err().to_string();
+    assert!(
+        refused.contains("wrap_up.dispositions[1].code"),
+        "{refused}"
+    );
+    assert_eq!(codes(), ["resolved", "refund", "other"]);
+    running.stop().await.unwrap();
+}

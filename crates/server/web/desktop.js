@@ -117,7 +117,7 @@ function renderPop(offer) {
         const list = el("ul", null, { class: "list" });
         card.recent.slice(0, 5).forEach((i) => list.append(el("li",
           new Date(i.at_ms).toLocaleString(language()) + " · " + i.kind +
-          (i.disposition ? " · " + i.disposition : "") + (i.summary ? " · " + i.summary : ""))));
+          (i.disposition ? " · " + dispositionLabel(i.disposition) : "") + (i.summary ? " · " + i.summary : ""))));
         box.append(section(t("pop.recent"), [list]));
       }
       const tickets = el("ul", null, { class: "list", "data-tickets": c.id });
@@ -247,6 +247,23 @@ function whoIsCalling(offer) {
 
 // ---- The wrap-up: disposition, notes, a callback ----
 
+let dispositions = []; // the center's outcomes, [{ code, zh, en }] (GET /api/v1/dispositions)
+
+function dispositionLabel(code) {
+  const d = dispositions.find((x) => x.code === code);
+  return d ? (language() === "en" ? d.en : d.zh) : code;
+}
+
+async function loadDispositions() {
+  try {
+    dispositions = await api("GET", "/api/v1/dispositions");
+  } catch (e) {
+    return;
+  }
+  document.getElementById("wrap-disposition").replaceChildren(
+    ...dispositions.map((d) => el("option", dispositionLabel(d.code), { value: d.code })));
+}
+
 const WRAP_KEY = "hotline.draft.wrap";
 let wrapCallback = null; // the callback already scheduled for the contact in the form
 
@@ -332,7 +349,7 @@ async function saveWrapUp(event) {
       if (!Number.isFinite(end)) throw new ApiError(422, { error: { field: "window.end_ms", message: t("wrap.to") + "?" } });
       const body = {
         channel: "agent",
-        reason: notes || t("disp." + form.elements.disposition.value),
+        reason: notes || dispositionLabel(form.elements.disposition.value),
         window: { start_ms: start, end_ms: end },
       };
       if (customerId) body.customer_id = customerId;
@@ -623,6 +640,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   form.addEventListener("submit", saveTicket);
   document.getElementById("kb").addEventListener("submit", searchKb);
   const wrap = document.getElementById("wrap");
+  await loadDispositions();
   restoreWrapDraft();
   wrap.addEventListener("input", saveWrapDraft);
   wrap.addEventListener("submit", saveWrapUp);

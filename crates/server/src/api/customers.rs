@@ -801,23 +801,24 @@ pub fn pop_view(
     }
 }
 
-/// The outcomes an agent may give a contact at its end.
-pub const DISPOSITIONS: [&str; 8] = [
-    "resolved",
-    "follow_up",
-    "ticket",
-    "callback",
-    "transferred",
-    "complaint",
-    "wrong_number",
-    "other",
-];
+/// The outcomes an agent may give a contact at its end, with their labels (`[wrap_up]`).
+#[utoipa::path(get, path = "/api/v1/dispositions", tag = "screen pop",
+    responses((status = 200, body = Vec<crate::wrap_up::Disposition>)),
+    security(("api_key" = [])),
+    description = "Role: agent or above.")]
+pub async fn dispositions(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<Vec<crate::wrap_up::Disposition>>, ApiError> {
+    caller.require(Role::Agent)?;
+    Ok(Json(state.dispositions.get().to_vec()))
+}
 
 /// How a contact ended, from the agent's wrap-up.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WrapUpInput {
-    /// One of [`DISPOSITIONS`].
+    /// One of the codes of `GET /api/v1/dispositions`.
     pub disposition: String,
     /// The agent's notes (sealed at rest).
     pub notes: Option<String>,
@@ -849,14 +850,12 @@ pub async fn wrap_up_contact(
         return Err(ApiError::invalid("contact_id", "must not be negative"));
     }
     let disposition = input.disposition.trim();
-    if !DISPOSITIONS.contains(&disposition) {
+    let known = state.dispositions.get();
+    if !known.iter().any(|d| d.code == disposition) {
+        let codes: Vec<&str> = known.iter().map(|d| d.code.as_str()).collect();
         return Err(ApiError::invalid(
             "disposition",
-            format!(
-                "{:?} is not one of {}",
-                input.disposition,
-                DISPOSITIONS.join(", ")
-            ),
+            format!("{:?} is not one of {}", input.disposition, codes.join(", ")),
         ));
     }
     if let Some(id) = input.customer_id {

@@ -85,6 +85,8 @@ pub struct ApiState {
     pub alert_rules: Arc<crate::alerts::AlertRules>,
     /// Reloads the configuration file (a center started from one).
     pub reload: Option<Arc<crate::reload::Reloader>>,
+    /// The wrap-up's outcomes (`[wrap_up]`), which a reload changes.
+    pub dispositions: crate::wrap_up::Dispositions,
 }
 
 impl ApiState {
@@ -108,6 +110,7 @@ impl ApiState {
             switch: None,
             alert_rules: Arc::new(crate::alerts::AlertRules::default()),
             reload: None,
+            dispositions: crate::wrap_up::Dispositions::default(),
         }
     }
 }
@@ -193,6 +196,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(surveys::add_answer))
         .routes(routes!(surveys::create_survey_link))
         .routes(routes!(surveys::csat))
+        .routes(routes!(customers::dispositions))
         .routes(routes!(admin::reload))
         .routes(routes!(admin::config))
         .routes(routes!(admin::set_agent))
