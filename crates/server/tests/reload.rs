@@ -62,6 +62,24 @@ fn version(bob_queues: &str, realm: &str) -> String {
         .replace("REALM", realm)
 }
 
+/// A sipp caller of `number` playing `scenario_name`, in the background.
+fn sipp_caller(
+    switch: std::net::SocketAddr,
+    scenario_name: &'static str,
+    number: &'static str,
+) -> tokio::task::JoinHandle<std::process::Output> {
+    tokio::task::spawn_blocking(move || {
+        sipp()
+            .arg("-sf")
+            .arg(scenario(scenario_name))
+            .args(["-s", number, "-m", "1"])
+            .args(["-p", &free_port().to_string()])
+            .arg(switch.to_string())
+            .output()
+            .unwrap()
+    })
+}
+
 async fn post_reload(router: &axum::Router, key: &str) -> (StatusCode, Value) {
     let request = Request::builder()
         .method(Method::POST)
@@ -130,16 +148,7 @@ async fn a_reload_gives_an_agent_the_queue_where_a_caller_waits_and_the_call_rin
         tokio::task::spawn_blocking(move || agent_phone(switch, "bob", "agent_answers.xml", 1))
             .await
             .unwrap();
-    let caller = tokio::task::spawn_blocking(move || {
-        sipp()
-            .arg("-sf")
-            .arg(scenario("caller_talks.xml"))
-            .args(["-s", "95588", "-m", "1"])
-            .args(["-p", &free_port().to_string()])
-            .arg(switch.to_string())
-            .output()
-            .unwrap()
-    });
+    let caller = sipp_caller(switch, "caller_talks.xml", "95588");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !log_events(&log_path)
         .await
@@ -549,37 +558,9 @@ async fn the_admin_edits_an_agent_a_queue_and_the_hours_in_the_file_and_a_bad_ed
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_admin_page_a_supervisor_gives_an_agent_the_queue_of_a_waiting_caller() {
     let data = tempfile::tempdir().unwrap();
-    let file = data.path().join("hotline.toml");
-    let started = version(r#"["vip"]"#, "hotline");
-    std::fs::write(&file, &started).unwrap();
-    let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
-    let log_path = data.path().join("events.db");
-    let running = runtime::start_with(config, Some(&log_path), None)
-        .await
-        .unwrap();
-    let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
-        .await
-        .unwrap();
-    records
-        .create_user("sam", None, Role::Supervisor, "sam-password-1", 1, "test")
-        .await
-        .unwrap();
-    let state = ApiState {
-        reload: Some(Arc::new(hotline_server::reload::Reloader::new(
-            file.clone(),
-            started,
-            running.control.clone(),
-            None,
-            running.events.clone(),
-        ))),
-        ..ApiState::new(records)
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = listener.local_addr().unwrap();
-    let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(api::serve(listener, api::router(state), async move {
-        let _ = stopped.await;
-    }));
+    let center = admin_center(data.path(), &version(r#"["vip"]"#, "hotline")).await;
+    let (http, stop_api) = center.serve("sam", Role::Supervisor).await;
+    let (file, log_path, running) = (center.file, center.log, center.running);
 
     // bob is ready for vip; a caller waits in general.
     let switch = running.local;
@@ -587,16 +568,7 @@ async fn on_the_admin_page_a_supervisor_gives_an_agent_the_queue_of_a_waiting_ca
         tokio::task::spawn_blocking(move || agent_phone(switch, "bob", "agent_answers.xml", 1))
             .await
             .unwrap();
-    let caller = tokio::task::spawn_blocking(move || {
-        sipp()
-            .arg("-sf")
-            .arg(scenario("caller_talks.xml"))
-            .args(["-s", "95588", "-m", "1"])
-            .args(["-p", &free_port().to_string()])
-            .arg(switch.to_string())
-            .output()
-            .unwrap()
-    });
+    let caller = sipp_caller(switch, "caller_talks.xml", "95588");
 
     let page = browser_support::Browser::start("en").await;
     page.goto(&format!("http://{http}/login?next=%2Fadmin"))
@@ -669,6 +641,7 @@ async fn on_the_admin_page_a_supervisor_gives_an_agent_the_queue_of_a_waiting_ca
 /// API keys of an administrator and a supervisor.
 struct Admin {
     running: runtime::Running,
+    records: Records,
     router: axum::Router,
     admin: String,
     supervisor: String,
@@ -699,15 +672,39 @@ async fn admin_center(data: &std::path::Path, text: &str) -> Admin {
             None,
             running.events.clone(),
         ))),
-        ..ApiState::new(records)
+        ..ApiState::new(records.clone())
     });
     Admin {
         running,
+        records,
         router,
         admin,
         supervisor,
         file,
         log,
+    }
+}
+
+impl Admin {
+    /// Serves the API and the pages on a local port, with a user `name` of `role` who logs
+    /// in with `<name>-password-1`; the sender stops it.
+    async fn serve(
+        &self,
+        name: &str,
+        role: Role,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let password = format!("{name}-password-1");
+        self.records
+            .create_user(name, None, role, &password, 1, "test")
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(api::serve(listener, self.router.clone(), async move {
+            let _ = stopped.await;
+        }));
+        (http, stop)
     }
 }
 
@@ -738,16 +735,7 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
     let switch = center.running.local;
 
     // A caller waits in general, which only ann (who has no phone) serves.
-    let caller = tokio::task::spawn_blocking(move || {
-        sipp()
-            .arg("-sf")
-            .arg(scenario("caller_talks.xml"))
-            .args(["-s", "95588", "-m", "1"])
-            .args(["-p", &free_port().to_string()])
-            .arg(switch.to_string())
-            .output()
-            .unwrap()
-    });
+    let caller = sipp_caller(switch, "caller_talks.xml", "95588");
     wait_for_event(&center.log, "contact.queued", None).await;
 
     // Adding an agent makes credentials: administrators only.
@@ -943,18 +931,9 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
     let (status, report) = post_reload(router, admin).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["restart_needed"], serde_json::json!([]));
-    let caller = tokio::task::spawn_blocking(move || {
-        sipp()
-            .arg("-sf")
-            .arg(scenario("caller_hangs_up.xml"))
-            .args(["-s", "4008", "-m", "1"])
-            .args(["-p", &free_port().to_string()])
-            .arg(switch.to_string())
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let caller = sipp_caller(switch, "caller_hangs_up.xml", "4008")
+        .await
+        .unwrap();
     check("the caller of 4008", &caller);
     // With [media] changed too (its menus may have moved), a new number waits for the
     // restart with it: a call to 4009 still goes where unlisted numbers go.
@@ -971,18 +950,9 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         report["restart_needed"],
         serde_json::json!(["media", "sip.numbers (with the menus of [media])"])
     );
-    let caller = tokio::task::spawn_blocking(move || {
-        sipp()
-            .arg("-sf")
-            .arg(scenario("caller_hangs_up.xml"))
-            .args(["-s", "4009", "-m", "1"])
-            .args(["-p", &free_port().to_string()])
-            .arg(switch.to_string())
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let caller = sipp_caller(switch, "caller_hangs_up.xml", "4009")
+        .await
+        .unwrap();
     check("the caller of 4009", &caller);
     center.running.stop().await.unwrap();
     let events = log_events(&center.log).await;
@@ -1016,34 +986,9 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
 async fn on_the_admin_page_an_administrator_adds_a_skill_an_agent_whose_phone_registers_and_a_queue(
 ) {
     let data = tempfile::tempdir().unwrap();
-    let file = data.path().join("hotline.toml");
-    let started = version(r#"["vip"]"#, "hotline");
-    std::fs::write(&file, &started).unwrap();
-    let config = config::parse("hotline.toml", &started, 42, [9; 32]).unwrap();
-    let running = runtime::start_with(config, None, None).await.unwrap();
-    let records = Records::open(data.path().join("records.db"), Keyring::generate().unwrap())
-        .await
-        .unwrap();
-    records
-        .create_user("ops", None, Role::Admin, "ops-password-1", 1, "test")
-        .await
-        .unwrap();
-    let state = ApiState {
-        reload: Some(Arc::new(hotline_server::reload::Reloader::new(
-            file.clone(),
-            started,
-            running.control.clone(),
-            None,
-            None,
-        ))),
-        ..ApiState::new(records)
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = listener.local_addr().unwrap();
-    let (stop_api, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(api::serve(listener, api::router(state), async move {
-        let _ = stopped.await;
-    }));
+    let center = admin_center(data.path(), &version(r#"["vip"]"#, "hotline")).await;
+    let (http, stop_api) = center.serve("ops", Role::Admin).await;
+    let (file, running) = (center.file, center.running);
 
     let page = browser_support::Browser::start("en").await;
     page.goto(&format!("http://{http}/login?next=%2Fadmin"))
