@@ -595,6 +595,21 @@ fn bench_routing(
         }
     }
     let elapsed = started.elapsed();
+    // A live reconfiguration (a reload, an admin's edit) of a center this full: the switch
+    // handles nothing else meanwhile. The configuration is made beforehand, as the reloader
+    // parses the file outside the switch.
+    let mut pauses = Latencies(Vec::with_capacity(RECONFIGURE_ROUNDS));
+    for round in 0..RECONFIGURE_ROUNDS {
+        let mut next = router.config().clone();
+        let queue = round % next.queues.len();
+        next.queues[queue].service_level_goal = if round % 2 == 0 { 0.9 } else { 0.8 };
+        let t = Instant::now();
+        router
+            .reconfigure(now, next)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        while router.poll_event().is_some() {}
+        pauses.0.push(t.elapsed().as_nanos() as u64);
+    }
     let rare = bench_rare_arrivals(agents, skills, queues, decisions.min(20_000))?;
     let (f50, f99, fmax) = frees.summary();
     let (a50, a99, amax) = arrivals.summary();
@@ -606,9 +621,17 @@ fn bench_routing(
         inputs as f64 / elapsed.as_secs_f64(),
         events as f64 / elapsed.as_secs_f64()
     );
+    let (r50, _, rmax) = pauses.summary();
+    println!(
+        "  live reconfiguration with {} contacts waiting: median {r50:?}  max {rmax:?} ({RECONFIGURE_ROUNDS} rounds)",
+        router.contact_count()
+    );
     println!("{rare}");
     Ok(())
 }
+
+/// How many live reconfigurations `hotline bench routing` times.
+const RECONFIGURE_ROUNDS: usize = 7;
 
 /// Every agent ready and idle, and contacts arrive that need a language no agent speaks: the
 /// worst case for a contact's search for an agent.
