@@ -240,7 +240,49 @@ pub async fn start(
     })
 }
 
+/// Listens for SIGHUP from now on: a SIGHUP no longer ends the process, and one that comes
+/// while the center starts waits for [`Center::reload_on`].
+pub fn hangups() -> Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("listening for SIGHUP")
+}
+
 impl Center {
+    /// Each SIGHUP reloads the configuration file, as `POST /api/v1/admin/reload` does, and
+    /// says what it did; a center without a file says there is nothing to reload. The task
+    /// ends with the center (its handle on the reloader keeps the dialler's open).
+    pub fn reload_on(&self, mut hangups: tokio::signal::unix::Signal) {
+        let reloader = self.reloader.clone();
+        let mut stopping = self.running.shutdown_handle().subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    hangup = hangups.recv() => if hangup.is_none() { break },
+                    _ = stopping.changed() => break,
+                }
+                let Some(reloader) = &reloader else {
+                    eprintln!("hotline: SIGHUP: this center runs without a configuration file; nothing to reload");
+                    continue;
+                };
+                match reloader.reload("SIGHUP").await {
+                    Ok(report) if report.restart_needed.is_empty() => println!(
+                        "hotline: configuration reloaded: {} queues, {} agents, {} phones",
+                        report.queues, report.agents, report.phones
+                    ),
+                    Ok(report) => println!(
+                        "hotline: configuration reloaded: {} queues, {} agents, {} phones; a \
+                         restart is needed for [{}]",
+                        report.queues,
+                        report.agents,
+                        report.phones,
+                        report.restart_needed.join("], [")
+                    ),
+                    Err(error) => eprintln!("hotline: reload refused, nothing changed: {error}"),
+                }
+            }
+        });
+    }
+
     /// Waits until the switch stops (its shutdown handle turned true), then stops the rest
     /// in order: the tasks beside it, the API, the dialler.
     pub async fn wait(self) -> Result<RuntimeStats> {

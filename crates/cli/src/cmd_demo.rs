@@ -98,9 +98,12 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
+        // SIGHUP reloads demo.toml, as in `hotline serve`; listened for before the start.
+        let hangups = crate::center::hangups()?;
         // The whole center, as `hotline serve` runs it, with simulated people on its phones.
         let center =
             crate::center::start(config, Some((file, text)), &args.data, &args.http).await?;
+        center.reload_on(hangups);
         let local = center.running.local;
         println!(
             "hotline demo: {} agents, about {} calls a minute, for {} s",

@@ -59,39 +59,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
+        // Before anything else, so that a SIGHUP while the center starts never ends it.
+        let hangups = crate::center::hangups()?;
         let center = crate::center::start(config, file, &args.data, &args.http).await?;
-        if let Some(reloader) = center.reloader.clone() {
-            // SIGHUP reloads the file, as `POST /api/v1/admin/reload` does.
-            let mut hangups =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-                    .context("listening for SIGHUP")?;
-            // It ends with the center (its handle on the reloader keeps the dialler's open).
-            let mut stopping = center.running.shutdown_handle().subscribe();
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        hangup = hangups.recv() => if hangup.is_none() { break },
-                        _ = stopping.changed() => break,
-                    }
-                    match reloader.reload("SIGHUP").await {
-                        Ok(report) if report.restart_needed.is_empty() => println!(
-                            "hotline: configuration reloaded: {} queues, {} agents",
-                            report.queues, report.agents
-                        ),
-                        Ok(report) => println!(
-                            "hotline: configuration reloaded: {} queues, {} agents; a restart \
-                             is needed for [{}]",
-                            report.queues,
-                            report.agents,
-                            report.restart_needed.join("], [")
-                        ),
-                        Err(error) => {
-                            eprintln!("hotline: reload refused, nothing changed: {error}")
-                        }
-                    }
-                }
-            });
-        }
+        center.reload_on(hangups);
         if !demo_passwords.is_empty() {
             let local = center.running.local;
             println!("hotline: demo center, one queue \"general\"; agents register as:");

@@ -298,14 +298,42 @@ fn serve_reloads_its_configuration_on_sighup_and_says_what_waits_for_a_restart()
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(
-        stdout
-            .contains("configuration reloaded: 2 queues, 1 agents; a restart is needed for [sip]"),
+        stdout.contains(
+            "configuration reloaded: 2 queues, 1 agents, 0 phones; a restart is needed for [sip]"
+        ),
         "{stdout}"
     );
     assert!(
         stderr.contains("reload refused, nothing changed") && stderr.contains("\"vip\" is gone"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_sighup_to_a_center_without_a_file_is_answered_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--http", "off"])
+        .args(["--seconds", "4", "--data", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !dir.path().join("events.db").exists() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1_000));
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the SIGHUP ended it: {stderr}");
+    assert!(stderr.contains("nothing to reload"), "{stderr}");
 }
 
 #[test]
