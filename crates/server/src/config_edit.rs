@@ -106,6 +106,48 @@ pub struct QueueRowView {
     pub wrap_up: Option<String>,
 }
 
+/// A dialled number's route (`[[sip.numbers]]`): a queue or a menu, and optionally the hours
+/// with where calls go when closed. Applied by the next call (while `[media]` is as at start).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberEdit {
+    /// The queue its calls wait in (or a `menu`).
+    pub queue: Option<String>,
+    /// The IVR menu that answers it (or a `queue`).
+    pub menu: Option<String>,
+    /// A calendar's name: outside its hours calls go to `closed_queue` or `closed_menu`.
+    pub hours: Option<String>,
+    /// Where calls wait when closed.
+    pub closed_queue: Option<String>,
+    /// The menu that answers when closed (one that says the hours).
+    pub closed_menu: Option<String>,
+}
+
+/// The keys of a number's route, in the order they are written.
+const NUMBER_KEYS: [&str; 5] = ["queue", "menu", "hours", "closed_queue", "closed_menu"];
+
+impl NumberEdit {
+    fn values(&self) -> [&Option<String>; 5] {
+        [
+            &self.queue,
+            &self.menu,
+            &self.hours,
+            &self.closed_queue,
+            &self.closed_menu,
+        ]
+    }
+}
+
+/// A number as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct NumberRowView {
+    /// As dialled.
+    pub number: String,
+    /// Its route, as written.
+    #[serde(flatten)]
+    pub route: NumberEdit,
+}
+
 /// A calendar as the admin page lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct CalendarRowView {
@@ -129,6 +171,8 @@ pub struct AdminView {
     pub agents: Vec<AgentRowView>,
     /// `[routing] skills`, in the file's order.
     pub skills: Vec<String>,
+    /// `[[sip.numbers]]`, in the file's order.
+    pub numbers: Vec<NumberRowView>,
     /// In the file's order.
     pub calendars: Vec<CalendarRowView>,
 }
@@ -214,6 +258,29 @@ pub fn view(text: &str) -> Result<AdminView, EditError> {
         })
         .collect();
     let skills = strings(doc.get("routing").and_then(|r| r.get("skills")));
+    let numbers = doc
+        .get("sip")
+        .and_then(|sip| sip.get("numbers"))
+        .and_then(Item::as_array_of_tables)
+        .map(|all| {
+            all.iter()
+                .map(|n| {
+                    let [queue, menu, hours, closed_queue, closed_menu] =
+                        NUMBER_KEYS.map(|key| text_of(n.get(key)));
+                    NumberRowView {
+                        number: text_of(n.get("number")).unwrap_or_default(),
+                        route: NumberEdit {
+                            queue,
+                            menu,
+                            hours,
+                            closed_queue,
+                            closed_menu,
+                        },
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let calendars = doc
         .get("calendars")
         .and_then(Item::as_array_of_tables)
@@ -245,6 +312,7 @@ pub fn view(text: &str) -> Result<AdminView, EditError> {
         queues,
         agents,
         skills,
+        numbers,
         calendars,
     })
 }
@@ -686,6 +754,95 @@ pub fn remove_phone(text: &str, agent: &str) -> Result<String, EditError> {
     Ok(doc.to_string())
 }
 
+/// The most characters of a dialled number.
+pub const MAX_NUMBER_CHARS: usize = 32;
+
+fn check_number(number: &str) -> Result<(), EditError> {
+    let good = !number.is_empty()
+        && number.len() <= MAX_NUMBER_CHARS
+        && number
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_digit() || b == b'*' || b == b'#' || (b == b'+' && i == 0));
+    if good {
+        Ok(())
+    } else {
+        Err(EditError::Invalid(
+            "number".into(),
+            format!("1 to {MAX_NUMBER_CHARS} digits, * or #, with an optional leading +"),
+        ))
+    }
+}
+
+/// Routes a dialled number (`[[sip.numbers]]`): its entry's route is replaced (comments and
+/// other keys kept), or an entry is added after the others.
+pub fn set_number(text: &str, number: &str, edit: &NumberEdit) -> Result<String, EditError> {
+    check_number(number)?;
+    for (key, value) in NUMBER_KEYS.iter().zip(edit.values()) {
+        if let Some(value) = value {
+            let value = value.trim();
+            if value.is_empty() || value.chars().count() > MAX_NAME_CHARS || value.contains('\n') {
+                return Err(EditError::Invalid(
+                    (*key).into(),
+                    format!("1 to {MAX_NAME_CHARS} characters on one line, or left out"),
+                ));
+            }
+        }
+    }
+    let mut doc = document(text)?;
+    let numbers = numbers_mut(&mut doc)?;
+    let index = numbers.iter().position(|t| named(t, "number", number));
+    let table = match index {
+        Some(i) => numbers.get_mut(i).expect("found above"),
+        None => {
+            let mut table = Table::new();
+            table["number"] = toml_edit::value(number);
+            numbers.push(table);
+            numbers.get_mut(numbers.len() - 1).expect("just pushed")
+        }
+    };
+    for (key, value) in NUMBER_KEYS.iter().zip(edit.values()) {
+        match value {
+            Some(value) => replace(table, key, value.trim()),
+            None => {
+                table.remove(key);
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Removes a dialled number's entry: its calls go where unlisted numbers go.
+pub fn remove_number(text: &str, number: &str) -> Result<String, EditError> {
+    let mut doc = document(text)?;
+    let numbers = numbers_mut(&mut doc)?;
+    let index = numbers
+        .iter()
+        .position(|t| named(t, "number", number))
+        .ok_or_else(|| EditError::NotFound(format!("no number {number:?} in [[sip.numbers]]")))?;
+    numbers.remove(index);
+    Ok(doc.to_string())
+}
+
+/// The `[[sip.numbers]]` array, made when the file has none.
+fn numbers_mut(doc: &mut DocumentMut) -> Result<&mut toml_edit::ArrayOfTables, EditError> {
+    let sip = doc
+        .entry("sip")
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| EditError::Conflict("[sip] is not a table".into()))?;
+    sip.entry("numbers")
+        .or_insert_with(|| Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
+        .as_array_of_tables_mut()
+        .ok_or_else(|| {
+            EditError::Conflict(
+                "sip.numbers is written as an inline list: write each number as its own \
+                 [[sip.numbers]] table to edit them here"
+                    .into(),
+            )
+        })
+}
+
 /// A phone password made for the admin from 16 random bytes: 16 characters (about 79 bits)
 /// of lower-case letters and digits, none easily mistaken for another when typed into a
 /// phone (no `0 o 1 l i`).
@@ -962,6 +1119,59 @@ queues = ["general"]
             remove_phone(FILE, "ann"),
             Err(EditError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn a_number_is_routed_rerouted_and_removed_and_the_file_still_runs() {
+        let with = FILE.replace(
+            "[routing]\n",
+            "[sip]\n[[sip.numbers]]   # the main line\nnumber = \"95588\"\nqueue = \"general\"\n\n[routing]\n",
+        );
+        let edit = NumberEdit {
+            queue: Some("general".into()),
+            hours: Some("office".into()),
+            closed_queue: Some("general".into()),
+            ..NumberEdit::default()
+        };
+        let text = set_number(&with, "95588", &edit).unwrap();
+        assert!(text.contains("[[sip.numbers]]   # the main line"), "{text}");
+        let text = set_number(
+            &text,
+            "+864008123123",
+            &NumberEdit {
+                queue: Some("general".into()),
+                ..NumberEdit::default()
+            },
+        )
+        .unwrap();
+        let view = view(&text).unwrap();
+        assert_eq!(view.numbers.len(), 2);
+        assert_eq!(view.numbers[0].route, edit);
+        assert_eq!(view.numbers[1].number, "+864008123123");
+        let config = crate::config::parse("x.toml", &text, 1, [0; 32]).unwrap();
+        assert_eq!(config.switch.numbers.len(), 2);
+        assert!(config.switch.numbers[0].hours.is_some());
+        let removed = remove_number(&text, "95588").unwrap();
+        assert_eq!(view_numbers(&removed), ["+864008123123"]);
+        assert!(matches!(
+            remove_number(&removed, "95588"),
+            Err(EditError::NotFound(_))
+        ));
+        for bad in ["", "95 588", "1+2", &"9".repeat(33)] {
+            assert!(
+                matches!(set_number(FILE, bad, &edit), Err(EditError::Invalid(f, _)) if f == "number"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    fn view_numbers(text: &str) -> Vec<String> {
+        view(text)
+            .unwrap()
+            .numbers
+            .into_iter()
+            .map(|n| n.number)
+            .collect()
     }
 
     #[test]

@@ -443,6 +443,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
     documented.sort();
     let expected = [
         ("DELETE", "/api/v1/admin/agents/{name}/phone"),
+        ("DELETE", "/api/v1/admin/numbers/{number}"),
         ("DELETE", "/api/v1/callbacks/{id}"),
         ("DELETE", "/api/v1/customers/{id}"),
         ("DELETE", "/api/v1/tickets/{id}/links/{link_id}"),
@@ -514,6 +515,7 @@ async fn the_openapi_document_lists_exactly_the_routes_that_answer() {
         ("PUT", "/api/v1/admin/agents/{name}"),
         ("PUT", "/api/v1/admin/agents/{name}/phone"),
         ("PUT", "/api/v1/admin/calendars/{name}"),
+        ("PUT", "/api/v1/admin/numbers/{number}"),
         ("PUT", "/api/v1/admin/queues/{name}"),
         ("PUT", "/api/v1/customers/by-external-id/{external_id}"),
         ("PUT", "/api/v1/customers/{id}"),

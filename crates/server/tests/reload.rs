@@ -922,6 +922,52 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         .unwrap();
     check("bob registers with his new password", &ok);
 
+    // Numbers from the admin: routed, listed, removed.
+    let (status, report) = call(
+        router,
+        Method::PUT,
+        "/api/v1/admin/numbers/4007",
+        supervisor,
+        Some(serde_json::json!({"queue": "售后"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, view) = call(
+        router,
+        Method::GET,
+        "/api/v1/admin/config",
+        supervisor,
+        None,
+    )
+    .await;
+    assert_eq!(
+        view["numbers"][1],
+        serde_json::json!({"number": "4007", "queue": "售后",
+        "menu": null, "hours": null, "closed_queue": null, "closed_menu": null})
+    );
+    let (status, error) = call(
+        router,
+        Method::PUT,
+        "/api/v1/admin/numbers/4007",
+        supervisor,
+        Some(serde_json::json!({"queue": "nowhere"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "sip.numbers[1].queue", "{error}");
+    for expected in [StatusCode::OK, StatusCode::NOT_FOUND] {
+        let (status, _) = call(
+            router,
+            Method::DELETE,
+            "/api/v1/admin/numbers/4007",
+            supervisor,
+            None,
+        )
+        .await;
+        assert_eq!(status, expected);
+    }
+    let written = std::fs::read_to_string(&center.file).unwrap();
+
     // A number for the new queue, written by hand and reloaded: the next call meets it.
     let numbered = written.replace(
         "[[sip.numbers]]\n",
@@ -966,15 +1012,15 @@ async fn an_agent_added_by_the_admin_registers_at_once_and_a_removed_phone_is_lo
         .iter()
         .filter(|e| e.kind == "config.reloaded")
         .count();
-    assert_eq!(reloads, 7, "each accepted change is logged");
+    assert_eq!(reloads, 9, "each accepted change is logged");
     let refusals: Vec<_> = events
         .iter()
         .filter(|e| e.kind == "config.refused")
         .map(|e| e.data["what"].as_str().unwrap())
         .collect();
     // cara added a second time, the rename, her phone removed a second time, the queue
-    // nobody serves.
-    assert_eq!(refusals, ["edit", "reload", "edit", "edit"]);
+    // nobody serves, a number to nowhere, a number removed a second time.
+    assert_eq!(refusals, ["edit", "reload", "edit", "edit", "edit", "edit"]);
     let log = serde_json::to_string(&events.iter().map(|e| &e.data).collect::<Vec<_>>()).unwrap();
     assert!(
         !log.contains(&password),
@@ -1040,6 +1086,13 @@ async fn on_the_admin_page_an_administrator_adds_a_skill_an_agent_whose_phone_re
     page.click("#new-queue button[type=submit]").await;
     page.wait_for("#queues tr[data-queue=aftersales]", within)
         .await;
+    // A number for it, from the page.
+    page.fill("#new-number input[name=number]", "4008").await;
+    page.fill("#new-number input[name=queue]", "aftersales")
+        .await;
+    page.click("#new-number button[type=submit]").await;
+    page.wait_for("#numbers tr[data-number='4008']", within)
+        .await;
     // cara's phone removed, in two presses.
     page.click("#phone-remove-cara").await;
     page.wait_for_text("#phone-remove-cara", "Sure? Press again", within)
@@ -1052,6 +1105,10 @@ async fn on_the_admin_page_an_administrator_adds_a_skill_an_agent_whose_phone_re
     assert!(!written.contains(&password), "{written}");
     assert!(
         written.contains("queues = [\"general\", \"aftersales\"]"),
+        "{written}"
+    );
+    assert!(
+        written.contains("number = \"4008\"\nqueue = \"aftersales\""),
         "{written}"
     );
     assert_eq!(

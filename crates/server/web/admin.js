@@ -164,6 +164,44 @@ function twoStep(button, action) {
   });
 }
 
+const ROUTE_KEYS = ["queue", "menu", "hours", "closed_queue", "closed_menu"];
+
+// A number's route from inputs named by ROUTE_KEYS: only those filled.
+function route(inputs) {
+  const body = {};
+  for (const key of ROUTE_KEYS) if (inputs[key].value.trim()) body[key] = inputs[key].value.trim();
+  return body;
+}
+
+function renderNumbers(numbers) {
+  const body = document.querySelector("#numbers tbody");
+  body.replaceChildren();
+  for (const n of numbers) {
+    const row = el("tr", null, { "data-number": n.number });
+    const name = el("td", n.number);
+    const inputs = {};
+    const cells = [name];
+    for (const key of ROUTE_KEYS) {
+      inputs[key] = input(n[key], { name: key, "aria-label": n.number + " " + t(key === "queue" ? "wall.queue" : "admin." + key) });
+      const cell = el("td");
+      cell.append(inputs[key]);
+      cells.push(cell);
+    }
+    const path = "/api/v1/admin/numbers/" + encodeURIComponent(n.number);
+    const error = el("div", null, { class: "row-error", role: "alert" });
+    const save = saveButton("save-number-" + n.number);
+    save.addEventListener("click", saver(path, () => route(inputs), error, save));
+    const remove = el("button", t("admin.remove"), { type: "button", id: "remove-number-" + n.number });
+    twoStep(remove, saver(path, () => undefined, error, remove, "DELETE"));
+    const actions = el("td", null, { class: "actions" });
+    actions.append(save, " ", remove);
+    name.append(error);
+    cells.push(actions);
+    row.append(...cells);
+    body.append(row);
+  }
+}
+
 function renderSkills(skills) {
   const box = document.getElementById("skills");
   box.replaceChildren();
@@ -236,6 +274,7 @@ async function load() {
   }
   version = view.version;
   renderQueues(view.queues);
+  renderNumbers(view.numbers);
   renderSkills(view.skills);
   renderAgents(view.agents);
   renderCalendars(view.calendars);
@@ -259,6 +298,20 @@ document.addEventListener("DOMContentLoaded", async () => {
     return queue;
   });
   adder("new-skill", "/api/v1/admin/skills", (f) => ({ name: f.name.value.trim() }));
+  // A new number is a PUT on its own path: the form's adder sends it there.
+  const numberForm = document.getElementById("new-number");
+  numberForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const error = numberForm.querySelector(".row-error");
+    const button = numberForm.querySelector("button[type=submit]");
+    const number = numberForm.elements.number.value.trim();
+    if (!number) {
+      error.textContent = t("admin.number") + "?";
+      return;
+    }
+    saver("/api/v1/admin/numbers/" + encodeURIComponent(number), () => route(numberForm.elements),
+      error, button)().then(() => { if (!error.textContent) numberForm.reset(); });
+  });
   adder("new-agent", "/api/v1/admin/agents", (f) => {
     const agent = { name: f.name.value.trim(), skills: list(f.skills.value), queues: list(f.queues.value) };
     if (f.password.value) agent.password = f.password.value;

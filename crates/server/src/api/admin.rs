@@ -17,8 +17,8 @@ use super::auth::{ApiJson, Caller};
 use super::error::{ApiError, ErrorBody};
 use super::ApiState;
 use crate::config_edit::{
-    self, AdminView, AgentEdit, CalendarEdit, EditError, NewAgent, NewQueue, NewSkill, PhoneEdit,
-    QueueEdit,
+    self, AdminView, AgentEdit, CalendarEdit, EditError, NewAgent, NewQueue, NewSkill, NumberEdit,
+    PhoneEdit, QueueEdit,
 };
 use crate::reload::{ReloadError, ReloadReport, Reloader};
 
@@ -339,6 +339,58 @@ pub async fn remove_phone(
     reloader(&state)?
         .edit(&caller.name, expected(&headers), move |text| {
             config_edit::remove_phone(text, &name)
+        })
+        .await
+        .map(Json)
+        .map_err(api_error)
+}
+
+/// Routes a dialled number to a queue or a menu, with its hours (`[[sip.numbers]]`): the next
+/// call to it meets the route. Made when the file has no such number. While `[media]` differs
+/// from what the center started with, numbers wait for a restart (the answer says so).
+#[utoipa::path(put, path = "/api/v1/admin/numbers/{number}", tag = "admin",
+    request_body = NumberEdit,
+    params(("number" = String, Path, description = "The number as dialled"),
+        ("If-Match" = Option<String>, Header, description = "The version read with the page")),
+    responses((status = 200, body = ReloadReport), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn set_number(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    ApiJson(edit, _): ApiJson<NumberEdit>,
+) -> Result<Json<ReloadReport>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    reloader(&state)?
+        .edit(&caller.name, expected(&headers), move |text| {
+            config_edit::set_number(text, &number, &edit)
+        })
+        .await
+        .map(Json)
+        .map_err(api_error)
+}
+
+/// Removes a dialled number's route: its calls go where unlisted numbers go.
+#[utoipa::path(delete, path = "/api/v1/admin/numbers/{number}", tag = "admin",
+    params(("number" = String, Path, description = "The number as dialled"),
+        ("If-Match" = Option<String>, Header, description = "The version read with the page")),
+    responses((status = 200, body = ReloadReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)),
+    security(("api_key" = [])),
+    description = "Role: supervisor or above.")]
+pub async fn remove_number(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ReloadReport>, ApiError> {
+    caller.require(Role::Supervisor)?;
+    reloader(&state)?
+        .edit(&caller.name, expected(&headers), move |text| {
+            config_edit::remove_number(text, &number)
         })
         .await
         .map(Json)

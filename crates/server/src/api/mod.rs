@@ -206,6 +206,7 @@ pub fn router_and_doc(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::add_queue))
         .routes(routes!(admin::add_skill))
         .routes(routes!(admin::set_phone, admin::remove_phone))
+        .routes(routes!(admin::set_number, admin::remove_number))
         .routes(routes!(users::login))
         .routes(routes!(users::logout))
         .routes(routes!(users::me))
