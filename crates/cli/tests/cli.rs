@@ -250,6 +250,36 @@ fn demo_callers_reach_demo_agents_through_the_switch() {
     );
 }
 
+/// `hotline serve` with `args` on `data`, its output captured, once its event log exists and
+/// a second has passed (the center runs).
+fn serve_running(data: &std::path::Path, args: &[&str]) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .arg("serve")
+        .args(args)
+        .args(["--http", "off", "--data", data.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !data.join("events.db").exists() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1_000));
+    child
+}
+
+/// Sends SIGHUP to `child` and gives it a moment.
+fn hang_up(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(std::time::Duration::from_millis(700));
+}
+
 #[test]
 fn serve_reloads_its_configuration_on_sighup_and_says_what_waits_for_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -262,37 +292,18 @@ fn serve_reloads_its_configuration_on_sighup_and_says_what_waits_for_a_restart()
         )
     };
     std::fs::write(&path, file(r#"["general", "vip"]"#, "a")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["serve", "--config", path.to_str().unwrap(), "--http", "off"])
-        .args(["--seconds", "6", "--data", dir.path().to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until it runs, then change the file and hang up on it twice: a good change (the
-    // realm waits for a restart), then one that drops a queue.
-    let started = std::time::Instant::now();
-    while !dir.path().join("events.db").exists() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1_000));
-    let hang_up = || {
-        let status = Command::new("kill")
-            .args(["-HUP", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        std::thread::sleep(std::time::Duration::from_millis(700));
-    };
+    let config = path.to_str().unwrap();
+    let child = serve_running(dir.path(), &["--config", config, "--seconds", "6"]);
+    // Change the file and hang up on it twice: a good change (the realm waits for a restart),
+    // then one that drops a queue.
     std::fs::write(&path, file(r#"["vip", "general"]"#, "b")).unwrap();
-    hang_up();
+    hang_up(&child);
     std::fs::write(
         &path,
         file(r#"["general"]"#, "b").replace("[[routing.queues]]\nname = \"vip\"\n", ""),
     )
     .unwrap();
-    hang_up();
+    hang_up(&child);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -312,24 +323,8 @@ fn serve_reloads_its_configuration_on_sighup_and_says_what_waits_for_a_restart()
 #[test]
 fn a_sighup_to_a_center_without_a_file_is_answered_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--http", "off"])
-        .args(["--seconds", "4", "--data", dir.path().to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while !dir.path().join("events.db").exists() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1_000));
-    let status = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let child = serve_running(dir.path(), &["--listen", "127.0.0.1:0", "--seconds", "4"]);
+    hang_up(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the SIGHUP ended it: {stderr}");

@@ -596,22 +596,25 @@ fn routing_array_mut<'d>(
         .ok_or_else(|| EditError::Conflict(format!("routing.{what} is not a list of tables")))
 }
 
-/// The `[[sip.accounts]]` array, made (with `[sip]`) when the file has none.
-fn accounts_mut(doc: &mut DocumentMut) -> Result<&mut toml_edit::ArrayOfTables, EditError> {
+/// The `[[sip.<key>]]` array (`accounts`, `numbers`), made (with `[sip]`) when the file has
+/// none; written as an inline list, it cannot be edited here.
+fn sip_array_mut<'d>(
+    doc: &'d mut DocumentMut,
+    key: &str,
+) -> Result<&'d mut toml_edit::ArrayOfTables, EditError> {
     let sip = doc
         .entry("sip")
         .or_insert_with(|| Item::Table(Table::new()))
         .as_table_mut()
         .ok_or_else(|| EditError::Conflict("[sip] is not a table".into()))?;
-    sip.entry("accounts")
+    sip.entry(key)
         .or_insert_with(|| Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
         .as_array_of_tables_mut()
         .ok_or_else(|| {
-            EditError::Conflict(
-                "sip.accounts is written as an inline list: write each account as its own \
-                 [[sip.accounts]] table to edit them here"
-                    .into(),
-            )
+            EditError::Conflict(format!(
+                "sip.{key} is written as an inline list: write each entry as its own \
+                 [[sip.{key}]] table to edit them here"
+            ))
         })
 }
 
@@ -643,7 +646,7 @@ pub fn add_agent(text: &str, agent: &NewAgent, password: &str) -> Result<String,
     }
     table["queues"] = toml_edit::value(queues);
     routing_array_mut(&mut doc, "agents")?.push(table);
-    let accounts = accounts_mut(&mut doc)?;
+    let accounts = sip_array_mut(&mut doc, "accounts")?;
     if accounts.iter().any(|t| named(t, "agent", name)) {
         return Err(EditError::Conflict(format!(
             "[[sip.accounts]] already has an account for {name:?}: remove it first"
@@ -726,7 +729,7 @@ pub fn add_skill(text: &str, skill: &NewSkill) -> Result<String, EditError> {
 pub fn set_phone(text: &str, agent: &str, password: &str) -> Result<String, EditError> {
     check_phone_password(password)?;
     let mut doc = document(text)?;
-    let accounts = accounts_mut(&mut doc)?;
+    let accounts = sip_array_mut(&mut doc, "accounts")?;
     let index = accounts.iter().position(|t| named(t, "agent", agent));
     if let Some(account) = index.and_then(|i| accounts.get_mut(i)) {
         account.remove("ha1_md5");
@@ -745,7 +748,7 @@ pub fn set_phone(text: &str, agent: &str, password: &str) -> Result<String, Edit
 /// again. The agent stays in the routing (their history names them).
 pub fn remove_phone(text: &str, agent: &str) -> Result<String, EditError> {
     let mut doc = document(text)?;
-    let accounts = accounts_mut(&mut doc)?;
+    let accounts = sip_array_mut(&mut doc, "accounts")?;
     let index = accounts
         .iter()
         .position(|t| named(t, "agent", agent))
@@ -790,7 +793,7 @@ pub fn set_number(text: &str, number: &str, edit: &NumberEdit) -> Result<String,
         }
     }
     let mut doc = document(text)?;
-    let numbers = numbers_mut(&mut doc)?;
+    let numbers = sip_array_mut(&mut doc, "numbers")?;
     let index = numbers.iter().position(|t| named(t, "number", number));
     let table = match index {
         Some(i) => numbers.get_mut(i).expect("found above"),
@@ -815,32 +818,13 @@ pub fn set_number(text: &str, number: &str, edit: &NumberEdit) -> Result<String,
 /// Removes a dialled number's entry: its calls go where unlisted numbers go.
 pub fn remove_number(text: &str, number: &str) -> Result<String, EditError> {
     let mut doc = document(text)?;
-    let numbers = numbers_mut(&mut doc)?;
+    let numbers = sip_array_mut(&mut doc, "numbers")?;
     let index = numbers
         .iter()
         .position(|t| named(t, "number", number))
         .ok_or_else(|| EditError::NotFound(format!("no number {number:?} in [[sip.numbers]]")))?;
     numbers.remove(index);
     Ok(doc.to_string())
-}
-
-/// The `[[sip.numbers]]` array, made when the file has none.
-fn numbers_mut(doc: &mut DocumentMut) -> Result<&mut toml_edit::ArrayOfTables, EditError> {
-    let sip = doc
-        .entry("sip")
-        .or_insert_with(|| Item::Table(Table::new()))
-        .as_table_mut()
-        .ok_or_else(|| EditError::Conflict("[sip] is not a table".into()))?;
-    sip.entry("numbers")
-        .or_insert_with(|| Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
-        .as_array_of_tables_mut()
-        .ok_or_else(|| {
-            EditError::Conflict(
-                "sip.numbers is written as an inline list: write each number as its own \
-                 [[sip.numbers]] table to edit them here"
-                    .into(),
-            )
-        })
 }
 
 /// A phone password made for the admin from 16 random bytes: 16 characters (about 79 bits)
